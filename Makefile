@@ -1,0 +1,69 @@
+# ngx_ws_perf_module: build, test and bench entry points.
+# NGINX_SRC=/path/to/nginx-x.y.z builds against another nginx source tree.
+
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX_BIN  ?= /usr/sbin/nginx
+BUILD      ?= build
+FUZZ_TIME  ?= 30
+
+SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
+SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_CC = cc -std=c99 -Wall -Wextra -Werror -g -O1 $(SAN) -Ingx_ws_perf_module
+
+export NGINX_SRC
+
+.PHONY: all deps unit fuzz-smoke prove asan prove-asan test test-valgrind \
+        run stop bench clean
+
+all: $(BUILD)/ngx_ws_perf_module.so
+
+$(BUILD)/ngx_ws_perf_module.so: $(SRCS)
+	util/build.sh $(BUILD)
+
+$(BUILD)/asan/ngx_ws_perf_module.so: $(SRCS)
+	util/build.sh $(BUILD)/asan $(SAN)
+
+deps:
+	util/deps.sh
+
+$(BUILD)/test_frame: t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
+
+unit: $(BUILD)/test_frame
+	$(BUILD)/test_frame
+
+$(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.h
+	@mkdir -p $(BUILD)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_ws_perf_module \
+	    -o $@ t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
+
+fuzz-smoke: $(BUILD)/fuzz_frame
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_frame -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus t/fuzz/seeds
+
+prove: $(BUILD)/ngx_ws_perf_module.so
+	util/prove.sh $(BUILD)/ngx_ws_perf_module.so
+
+asan: $(BUILD)/asan/ngx_ws_perf_module.so
+
+prove-asan: $(BUILD)/asan/ngx_ws_perf_module.so
+	WS_PERF_SANITIZE=1 util/prove.sh $(BUILD)/asan/ngx_ws_perf_module.so
+
+test-valgrind: $(BUILD)/ngx_ws_perf_module.so
+	TEST_NGINX_USE_VALGRIND=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so
+
+test: deps
+	$(MAKE) all unit fuzz-smoke prove prove-asan
+
+run: deps all
+	util/run.sh
+
+stop:
+	-$(NGINX_BIN) -p $(CURDIR)/$(BUILD)/run/ -c conf/demo.conf -s quit
+
+clean:
+	rm -rf $(BUILD) t/servroot*

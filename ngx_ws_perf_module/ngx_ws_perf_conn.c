@@ -1,0 +1,706 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_ws_perf.h"
+
+
+/* one read buffer per worker: a connection keeps only parser state */
+#define NGX_WS_PERF_READ_BUFFER  65536
+
+
+static void ngx_ws_perf_upgrade_handler(ngx_event_t *wev);
+static void ngx_ws_perf_release_request(ngx_http_request_t *r);
+static void ngx_ws_perf_read_handler(ngx_event_t *rev);
+static void ngx_ws_perf_write_handler(ngx_event_t *wev);
+static void ngx_ws_perf_timer_handler(ngx_event_t *ev);
+static void ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos,
+    u_char *last);
+static ngx_int_t ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_message(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc,
+    ngx_uint_t opcode, u_char *data, size_t len);
+static void ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
+    u_char *data, size_t len);
+static void ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc);
+static void ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc);
+static void ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc);
+
+
+static u_char  ngx_ws_perf_read_buf[NGX_WS_PERF_READ_BUFFER];
+
+
+/*
+ * Called from the content handler with a valid handshake: queues the 101
+ * response, keeps what the client sent after the headers, and lets a
+ * posted event take the connection over once the request has unwound.
+ */
+
+ngx_int_t
+ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_out_t *response)
+{
+    size_t               len;
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    c = r->connection;
+
+    wc = ngx_pcalloc(c->pool, sizeof(ngx_ws_perf_conn_t));
+    if (wc == NULL) {
+        ngx_ws_perf_out_release(response);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    wc->connection = c;
+    wc->conf = wlcf;
+    ngx_ws_perf_queue_init(&wc->queue);
+    ngx_ws_perf_frame_parser_init(&wc->parser, wlcf->max_message_size, 1);
+
+    if (ngx_ws_perf_queue_push(&wc->queue, response, NGX_WS_PERF_PRIO_CRITICAL,
+                               c->log)
+        != NGX_OK)
+    {
+        ngx_ws_perf_out_release(response);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_ws_perf_out_release(response);
+
+    len = r->header_in->last - r->header_in->pos;
+
+    if (len) {
+        wc->input = ngx_alloc(len, c->log);
+        if (wc->input == NULL) {
+            ngx_ws_perf_queue_free(&wc->queue);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(wc->input, r->header_in->pos, len);
+        wc->input_len = len;
+        r->header_in->pos = r->header_in->last;
+    }
+
+    ngx_http_set_ctx(r, wc, ngx_ws_perf_module);
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    r->keepalive = 0;
+    r->lingering_close = 0;
+    r->main->count++;
+
+    c->write->handler = ngx_ws_perf_upgrade_handler;
+    c->read->handler = ngx_ws_perf_upgrade_handler;
+    ngx_post_event(c->write, &ngx_posted_events);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
+{
+    u_char               *input;
+    ngx_int_t             rc;
+    ngx_connection_t     *c;
+    ngx_ws_perf_conn_t   *wc;
+    ngx_http_request_t   *r;
+
+    c = ev->data;
+    r = c->data;
+    wc = ngx_http_get_module_ctx(r, ngx_ws_perf_module);
+
+    if (ev->write == 0) {
+        /* input before the posted write event ran: it will read it */
+        return;
+    }
+
+    ngx_ws_perf_release_request(r);
+
+    c->data = wc;
+    c->idle = 1;
+    c->log->action = "websocket";
+    c->read->handler = ngx_ws_perf_read_handler;
+    c->write->handler = ngx_ws_perf_write_handler;
+
+    wc->last_in = ngx_current_msec;
+    wc->last_ping = ngx_current_msec;
+    wc->timer.handler = ngx_ws_perf_timer_handler;
+    wc->timer.data = wc;
+    wc->timer.log = c->log;
+    wc->timer.cancelable = 1;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket upgraded");
+
+    if (wc->input) {
+        input = wc->input;
+        wc->input = NULL;
+
+        rc = ngx_ws_perf_input(wc, input, input + wc->input_len);
+        ngx_free(input);
+
+        if (rc == NGX_ERROR) {
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+    }
+
+    ngx_ws_perf_schedule(wc);
+    ngx_ws_perf_flush(wc);
+
+    if (c->destroyed) {
+        return;
+    }
+
+    if (!wc->read_paused) {
+        ngx_ws_perf_read_handler(c->read);
+    }
+}
+
+
+/*
+ * Frees the request and the connection's header buffers: an upgraded
+ * connection keeps its small state only.
+ */
+
+static void
+ngx_ws_perf_release_request(ngx_http_request_t *r)
+{
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_connection_t          *c;
+    ngx_http_connection_t     *hc;
+
+    c = r->connection;
+    hc = r->http_connection;
+
+    ngx_http_free_request(r, 0);
+    c->destroyed = 0;
+
+    for (cl = hc->busy; cl; cl = cl->next) {
+        (void) ngx_pfree(c->pool, cl->buf->start);
+    }
+
+    for (cl = hc->free; cl; cl = cl->next) {
+        (void) ngx_pfree(c->pool, cl->buf->start);
+    }
+
+    hc->busy = NULL;
+    hc->free = NULL;
+
+    b = c->buffer;
+
+    if (b && ngx_pfree(c->pool, b->start) == NGX_OK) {
+        b->pos = NULL;
+        b->start = NULL;
+        b->last = NULL;
+        b->end = NULL;
+    }
+}
+
+
+static void
+ngx_ws_perf_read_handler(ngx_event_t *rev)
+{
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    c = rev->data;
+    wc = c->data;
+
+    if (c->close) {
+        /* the worker is shutting down */
+        c->close = 0;
+        c->idle = 0;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "websocket closed: worker is shutting down");
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY, NULL, 0);
+        ngx_ws_perf_flush(wc);
+        return;
+    }
+
+    if (wc->draining) {
+        ngx_ws_perf_drain(wc);
+        return;
+    }
+
+    while (!wc->closing) {
+
+        if (wc->queue.bytes >= wc->conf->send_queue_size) {
+            wc->read_paused = 1;
+            break;
+        }
+
+        n = c->recv(c, ngx_ws_perf_read_buf, NGX_WS_PERF_READ_BUFFER);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "websocket peer closed the connection");
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+
+        wc->last_in = ngx_current_msec;
+
+        if (ngx_ws_perf_input(wc, ngx_ws_perf_read_buf,
+                              ngx_ws_perf_read_buf + n)
+            == NGX_ERROR)
+        {
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
+
+    ngx_ws_perf_flush(wc);
+}
+
+
+static void
+ngx_ws_perf_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    c = wev->data;
+    wc = c->data;
+
+    ngx_ws_perf_flush(wc);
+}
+
+
+/*
+ * Writes the queue out; once the close frame is on the wire, half-closes
+ * and waits for the peer's EOF.  Resumes reading that a full queue paused.
+ */
+
+static void
+ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    c = wc->connection;
+
+    rc = ngx_ws_perf_queue_send(&wc->queue, c);
+
+    if (rc == NGX_ERROR) {
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+            ngx_ws_perf_finalize(wc);
+        }
+
+        return;
+    }
+
+    if (wc->closing) {
+        if (!wc->draining) {
+            wc->draining = 1;
+
+            if (c->ssl == NULL && ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN)
+                                  == -1)
+            {
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, ngx_socket_errno,
+                               "websocket shutdown() failed");
+            }
+
+            ngx_ws_perf_drain(wc);
+        }
+
+        return;
+    }
+
+    if (wc->read_paused && wc->queue.bytes < wc->conf->send_queue_size) {
+        wc->read_paused = 0;
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+}
+
+
+/* reads and discards until the peer closes or the close timeout fires */
+
+static void
+ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = wc->connection;
+
+    for ( ;; ) {
+        n = c->recv(c, ngx_ws_perf_read_buf, NGX_WS_PERF_READ_BUFFER);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_ws_perf_finalize(wc);
+    }
+}
+
+
+static void
+ngx_ws_perf_timer_handler(ngx_event_t *ev)
+{
+    ngx_msec_t           now;
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    wc = ev->data;
+    c = wc->connection;
+    now = ngx_current_msec;
+
+    if (wc->closing) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "websocket close handshake timed out");
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
+
+    if (wc->conf->idle_timeout
+        && now - wc->last_in >= wc->conf->idle_timeout)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "websocket client timed out");
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY, NULL, 0);
+        ngx_ws_perf_flush(wc);
+        return;
+    }
+
+    if (wc->conf->ping_interval
+        && now - wc->last_ping >= wc->conf->ping_interval)
+    {
+        wc->last_ping = now;
+
+        if (ngx_ws_perf_send_control(wc, NGX_WS_PERF_OP_PING, NULL, 0)
+            != NGX_OK)
+        {
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+    }
+
+    ngx_ws_perf_schedule(wc);
+    ngx_ws_perf_flush(wc);
+}
+
+
+/* arms the one timer at the nearest of the ping and idle deadlines */
+
+static void
+ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc)
+{
+    ngx_msec_t               now, next, t;
+    ngx_ws_perf_loc_conf_t  *wlcf;
+
+    wlcf = wc->conf;
+
+    if (wc->closing) {
+        return;
+    }
+
+    now = ngx_current_msec;
+    next = NGX_TIMER_INFINITE;
+
+    if (wlcf->ping_interval) {
+        t = now - wc->last_ping;
+        t = (t >= wlcf->ping_interval) ? 1 : wlcf->ping_interval - t;
+        next = ngx_min(next, t);
+    }
+
+    if (wlcf->idle_timeout) {
+        t = now - wc->last_in;
+        t = (t >= wlcf->idle_timeout) ? 1 : wlcf->idle_timeout - t;
+        next = ngx_min(next, t);
+    }
+
+    if (next != NGX_TIMER_INFINITE) {
+        ngx_add_timer(&wc->timer, next);
+    }
+}
+
+
+/* feeds input to the parser; NGX_ERROR: the connection must go now */
+
+static ngx_int_t
+ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
+{
+    ngx_ws_perf_out_t           *m;
+    ngx_ws_perf_frame_parser_t  *p;
+
+    p = &wc->parser;
+
+    while (!wc->closing) {
+
+        switch (ngx_ws_perf_frame_parse(p, &pos, last)) {
+
+        case NGX_WS_PERF_FRAME_AGAIN:
+            return NGX_OK;
+
+        case NGX_WS_PERF_FRAME_HEADER:
+            if (ngx_ws_perf_frame_header(wc) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            break;
+
+        case NGX_WS_PERF_FRAME_DATA:
+            m = wc->message;
+            if (m) {
+                m->last = ngx_cpymem(m->last, p->data, p->data_len);
+            }
+            break;
+
+        case NGX_WS_PERF_FRAME_END:
+            if (ngx_ws_perf_frame_end(wc) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            break;
+
+        default: /* NGX_WS_PERF_FRAME_ERROR */
+            ngx_log_error(NGX_LOG_INFO, wc->connection->log, 0,
+                          "client sent invalid websocket frame: %s, "
+                          "closing with %ui", p->error,
+                          (ngx_uint_t) p->close_code);
+            ngx_ws_perf_start_close(wc, p->close_code, NULL, 0);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Makes room for a data frame's payload, sized from its header; a
+ * fragmented message grows by doubling, up to the message size limit.
+ */
+
+static ngx_int_t
+ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc)
+{
+    size_t                       need, size;
+    ngx_ws_perf_out_t           *m;
+    ngx_ws_perf_frame_parser_t  *p;
+
+    p = &wc->parser;
+
+    if (p->opcode & 0x8) {
+        return NGX_OK;
+    }
+
+    if (wc->conf->mode != NGX_WS_PERF_MODE_ECHO) {
+        /* the pub/sub endpoint reads no client messages yet */
+        return NGX_OK;
+    }
+
+    need = (size_t) (p->msg_length + p->length);
+
+    if (wc->message && need <= wc->message_size) {
+        return NGX_OK;
+    }
+
+    size = need;
+
+    if (wc->message) {
+        size = ngx_max(need, 2 * wc->message_size);
+        size = ngx_min(size, wc->conf->max_message_size);
+    }
+
+    m = ngx_ws_perf_out_alloc(size, wc->connection->log);
+    if (m == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (wc->message) {
+        m->last = ngx_cpymem(m->start, wc->message->start,
+                             wc->message->last - wc->message->start);
+        ngx_ws_perf_out_release(wc->message);
+    }
+
+    wc->message = m;
+    wc->message_size = size;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc)
+{
+    ngx_ws_perf_frame_parser_t  *p;
+
+    p = &wc->parser;
+
+    switch (p->opcode) {
+
+    case NGX_WS_PERF_OP_PING:
+        return ngx_ws_perf_send_control(wc, NGX_WS_PERF_OP_PONG, p->data,
+                                        p->data_len);
+
+    case NGX_WS_PERF_OP_PONG:
+        return NGX_OK;
+
+    case NGX_WS_PERF_OP_CLOSE:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, wc->connection->log, 0,
+                       "websocket client closed with %ui",
+                       (ngx_uint_t) p->close_code);
+        ngx_ws_perf_start_close(wc, p->close_code, NULL, 0);
+        return NGX_OK;
+    }
+
+    if (!p->fin) {
+        return NGX_OK;
+    }
+
+    return ngx_ws_perf_message(wc);
+}
+
+
+/* a whole data message arrived */
+
+static ngx_int_t
+ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *m;
+
+    m = wc->message;
+    wc->message = NULL;
+
+    if (m == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_ws_perf_out_finish(m, wc->parser.msg_opcode ? wc->parser.msg_opcode
+                                                    : wc->parser.opcode);
+
+    rc = ngx_ws_perf_queue_push(&wc->queue, m, NGX_WS_PERF_PRIO_CRITICAL,
+                                wc->connection->log);
+    ngx_ws_perf_out_release(m);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc, ngx_uint_t opcode,
+    u_char *data, size_t len)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(opcode, data, len, wc->connection->log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push(&wc->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
+                                wc->connection->log);
+    ngx_ws_perf_out_release(out);
+
+    return rc;
+}
+
+
+/*
+ * Queues the close frame after everything already queued and stops
+ * reading messages; code 0 sends an empty close payload.
+ */
+
+static void
+ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
+    u_char *data, size_t len)
+{
+    u_char              buf[2];
+    ngx_ws_perf_out_t  *out;
+
+    if (wc->closing) {
+        return;
+    }
+
+    wc->closing = 1;
+
+    if (wc->message) {
+        ngx_ws_perf_out_release(wc->message);
+        wc->message = NULL;
+    }
+
+    buf[0] = (u_char) (code >> 8);
+    buf[1] = (u_char) code;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_CLOSE, buf, code ? 2 : 0,
+                                wc->connection->log);
+
+    if (out == NULL
+        || ngx_ws_perf_queue_push_last(&wc->queue, out, wc->connection->log)
+           != NGX_OK)
+    {
+        wc->draining = 1;
+    }
+
+    if (out) {
+        ngx_ws_perf_out_release(out);
+    }
+
+    wc->timer.cancelable = 0;
+    ngx_add_timer(&wc->timer, wc->conf->close_timeout);
+}
+
+
+static void
+ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
+{
+    ngx_connection_t  *c;
+
+    c = wc->connection;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket finalize");
+
+    if (wc->timer.timer_set) {
+        ngx_del_timer(&wc->timer);
+    }
+
+    if (wc->timer.posted) {
+        ngx_delete_posted_event(&wc->timer);
+    }
+
+    if (wc->message) {
+        ngx_ws_perf_out_release(wc->message);
+        wc->message = NULL;
+    }
+
+    if (wc->input) {
+        ngx_free(wc->input);
+        wc->input = NULL;
+    }
+
+    ngx_ws_perf_queue_free(&wc->queue);
+
+    ngx_http_close_connection(c);
+}

@@ -1,0 +1,411 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_sha1.h>
+#include "ngx_ws_perf.h"
+
+
+#define NGX_WS_PERF_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   protocol;
+    ngx_uint_t                  keys;
+    unsigned                    upgrade:1;
+    unsigned                    connection:1;
+    unsigned                    version:1;
+    unsigned                    origin_ok:1;
+} ngx_ws_perf_handshake_t;
+
+
+static void ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
+static ngx_uint_t ngx_ws_perf_has_token(ngx_str_t *value, char *token,
+    size_t len);
+static void ngx_ws_perf_select_protocol(ngx_str_t *value,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
+static ngx_uint_t ngx_ws_perf_valid_key(ngx_str_t *key);
+static ngx_int_t ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status,
+    char *reason, char *name, char *value);
+static ngx_ws_perf_out_t *ngx_ws_perf_response(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_t *hs);
+
+
+ngx_int_t
+ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
+{
+    ngx_ws_perf_out_t        *response;
+    ngx_ws_perf_handshake_t   hs;
+
+    if (r->method != NGX_HTTP_GET) {
+        return ngx_ws_perf_reject(r, NGX_HTTP_NOT_ALLOWED,
+                                  "websocket: method must be GET", "Allow",
+                                  "GET");
+    }
+
+    if (r->http_version != NGX_HTTP_VERSION_11) {
+        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "websocket: HTTP/1.1 required", NULL, NULL);
+    }
+
+    ngx_memzero(&hs, sizeof(ngx_ws_perf_handshake_t));
+    ngx_ws_perf_handshake_scan(r, wlcf, &hs);
+
+    if (!hs.upgrade) {
+        return ngx_ws_perf_reject(r, 426,
+                                  "websocket: \"Upgrade: websocket\" required",
+                                  "Upgrade", "websocket");
+    }
+
+    if (!hs.connection) {
+        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "websocket: \"Connection: upgrade\" "
+                                  "required", NULL, NULL);
+    }
+
+    if (!hs.version) {
+        return ngx_ws_perf_reject(r, 426,
+                                  "websocket: Sec-WebSocket-Version 13 "
+                                  "required", "Sec-WebSocket-Version", "13");
+    }
+
+    if (hs.keys != 1 || !ngx_ws_perf_valid_key(&hs.key)) {
+        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "websocket: missing or invalid "
+                                  "Sec-WebSocket-Key", NULL, NULL);
+    }
+
+    if (!hs.origin_ok) {
+        return ngx_ws_perf_reject(r, NGX_HTTP_FORBIDDEN,
+                                  "websocket: origin not allowed", NULL, NULL);
+    }
+
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked
+        || r->headers_in.transfer_encoding)
+    {
+        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "websocket: a handshake has no body",
+                                  NULL, NULL);
+    }
+
+    response = ngx_ws_perf_response(r, &hs);
+    if (response == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_ws_perf_conn_upgrade(r, wlcf, response);
+}
+
+
+static void
+ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs)
+{
+    ngx_str_t        *origin;
+    ngx_uint_t        i, n, origins;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    origins = 0;
+    hs->origin_ok = 1;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Upgrade") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Upgrade", 7) == 0)
+        {
+            hs->upgrade |= ngx_ws_perf_has_token(&h[i].value, "websocket", 9);
+
+        } else if (h[i].key.len == sizeof("Connection") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Connection", 10) == 0)
+        {
+            hs->connection |= ngx_ws_perf_has_token(&h[i].value,
+                                                    "upgrade", 7);
+
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Key") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Key", 17) == 0)
+        {
+            hs->key = h[i].value;
+            hs->keys++;
+
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Version") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Version", 21)
+                      == 0)
+        {
+            hs->version = (h[i].value.len == 2
+                           && h[i].value.data[0] == '1'
+                           && h[i].value.data[1] == '3');
+
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Protocol") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Protocol", 22)
+                      == 0)
+        {
+            ngx_ws_perf_select_protocol(&h[i].value, wlcf, hs);
+
+        } else if (wlcf->allowed_origins
+                   && h[i].key.len == sizeof("Origin") - 1
+                   && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6)
+                      == 0)
+        {
+            hs->origin_ok = 0;
+            origins++;
+            origin = wlcf->allowed_origins->elts;
+
+            for (n = 0; n < wlcf->allowed_origins->nelts; n++) {
+                if (origin[n].len == h[i].value.len
+                    && ngx_strncasecmp(origin[n].data, h[i].value.data,
+                                       origin[n].len) == 0)
+                {
+                    hs->origin_ok = 1;
+                    break;
+                }
+            }
+        }
+    }
+
+    if (origins > 1) {
+        hs->origin_ok = 0;
+    }
+}
+
+
+/* a case-insensitive match of one element of a comma-separated list */
+
+static ngx_uint_t
+ngx_ws_perf_has_token(ngx_str_t *value, char *token, size_t len)
+{
+    u_char  *p, *last, *start, *end;
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        end = p;
+
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+
+        if ((size_t) (end - start) == len
+            && ngx_strncasecmp(start, (u_char *) token, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the first protocol the client offers that the location also lists */
+
+static void
+ngx_ws_perf_select_protocol(ngx_str_t *value, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_handshake_t *hs)
+{
+    u_char      *p, *last, *start, *end;
+    ngx_str_t   *proto;
+    ngx_uint_t   i;
+
+    if (wlcf->subprotocols == NULL || hs->protocol.len) {
+        return;
+    }
+
+    proto = wlcf->subprotocols->elts;
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        end = p;
+
+        for (i = 0; i < wlcf->subprotocols->nelts; i++) {
+            if (proto[i].len == (size_t) (end - start)
+                && ngx_strncmp(proto[i].data, start, proto[i].len) == 0)
+            {
+                hs->protocol = proto[i];
+                return;
+            }
+        }
+    }
+}
+
+
+static ngx_uint_t
+ngx_ws_perf_valid_key(ngx_str_t *key)
+{
+    u_char     buf[18];
+    ngx_str_t  decoded;
+
+    /* base64 of 16 bytes: 22 characters and "==" */
+    if (key->len != 24 || key->data[22] != '=' || key->data[23] != '=') {
+        return 0;
+    }
+
+    decoded.data = buf;
+
+    if (ngx_decode_base64(&decoded, key) != NGX_OK || decoded.len != 16) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
+    char *name, char *value)
+{
+    size_t            len;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "websocket handshake rejected: %s", reason + 11);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    len = ngx_strlen(reason);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, reason, len);
+    *b->last++ = LF;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    if (name) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.data = (u_char *) name;
+        h->key.len = ngx_strlen(name);
+        h->value.data = (u_char *) value;
+        h->value.len = ngx_strlen(value);
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len + 1;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (status == 426) {
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
+{
+    u_char              *p, digest[20], buf[512];
+    ngx_str_t            src, accept;
+    ngx_sha1_t           sha1;
+    u_char               accept_buf[ngx_base64_encoded_length(20)];
+
+    ngx_sha1_init(&sha1);
+    ngx_sha1_update(&sha1, hs->key.data, hs->key.len);
+    ngx_sha1_update(&sha1, NGX_WS_PERF_GUID, sizeof(NGX_WS_PERF_GUID) - 1);
+    ngx_sha1_final(digest, &sha1);
+
+    src.data = digest;
+    src.len = sizeof(digest);
+    accept.data = accept_buf;
+    ngx_encode_base64(&accept, &src);
+
+    /* the protocol is one of the configured tokens, bounded by the buffer */
+    if (hs->protocol.len > sizeof(buf) - 256) {
+        hs->protocol.len = 0;
+    }
+
+    p = ngx_cpymem(buf, "HTTP/1.1 101 Switching Protocols" CRLF
+                   "Upgrade: websocket" CRLF
+                   "Connection: Upgrade" CRLF
+                   "Sec-WebSocket-Accept: ",
+                   sizeof("HTTP/1.1 101 Switching Protocols" CRLF
+                          "Upgrade: websocket" CRLF
+                          "Connection: Upgrade" CRLF
+                          "Sec-WebSocket-Accept: ") - 1);
+    p = ngx_cpymem(p, accept.data, accept.len);
+    *p++ = CR; *p++ = LF;
+
+    if (hs->protocol.len) {
+        p = ngx_cpymem(p, "Sec-WebSocket-Protocol: ",
+                       sizeof("Sec-WebSocket-Protocol: ") - 1);
+        p = ngx_cpymem(p, hs->protocol.data, hs->protocol.len);
+        *p++ = CR; *p++ = LF;
+    }
+
+    *p++ = CR; *p++ = LF;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "websocket handshake accepted, protocol \"%V\"",
+                   &hs->protocol);
+
+    return ngx_ws_perf_out_raw(buf, p - buf, r->connection->log);
+}

@@ -1,0 +1,380 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include "ngx_ws_perf_frame.h"
+#include "ngx_ws_perf_queue.h"
+
+
+/* frames handed to one send_chain() call */
+#define NGX_WS_PERF_SEND_FRAMES  64
+#define NGX_WS_PERF_NODE_CHUNK   128
+
+
+static ngx_ws_perf_qnode_t *ngx_ws_perf_qnode_get(ngx_log_t *log);
+static void ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node);
+static void ngx_ws_perf_queue_consume(ngx_ws_perf_queue_t *q, size_t sent);
+static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_qnode_t *node, size_t *sent);
+
+
+/* queue nodes come from a per-worker free list, never back to malloc */
+static ngx_ws_perf_qnode_t  *ngx_ws_perf_free_nodes;
+
+
+ngx_ws_perf_out_t *
+ngx_ws_perf_out_alloc(size_t len, ngx_log_t *log)
+{
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_alloc(offsetof(ngx_ws_perf_out_t, data)
+                    + NGX_WS_PERF_FRAME_HEADER_MAX + len, log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->refs = 1;
+    out->start = out->data + NGX_WS_PERF_FRAME_HEADER_MAX;
+    out->pos = out->start;
+    out->last = out->start;
+
+    return out;
+}
+
+
+void
+ngx_ws_perf_out_finish(ngx_ws_perf_out_t *out, ngx_uint_t opcode)
+{
+    size_t  len, hlen;
+
+    len = out->last - out->start;
+    hlen = ngx_ws_perf_frame_header_size(len, 0);
+
+    out->pos = out->start - hlen;
+    (void) ngx_ws_perf_frame_encode_header(out->pos, opcode, 1, len, NULL);
+}
+
+
+ngx_ws_perf_out_t *
+ngx_ws_perf_out_frame(ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_log_t *log)
+{
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_alloc(len, log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->last = ngx_cpymem(out->start, data, len);
+    ngx_ws_perf_out_finish(out, opcode);
+
+    return out;
+}
+
+
+ngx_ws_perf_out_t *
+ngx_ws_perf_out_raw(u_char *data, size_t len, ngx_log_t *log)
+{
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_alloc(len, log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->last = ngx_cpymem(out->start, data, len);
+
+    return out;
+}
+
+
+void
+ngx_ws_perf_out_release(ngx_ws_perf_out_t *out)
+{
+    if (--out->refs == 0) {
+        ngx_free(out);
+    }
+}
+
+
+void
+ngx_ws_perf_queue_init(ngx_ws_perf_queue_t *q)
+{
+    ngx_uint_t  i;
+
+    ngx_memzero(q, sizeof(ngx_ws_perf_queue_t));
+
+    for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
+        q->tail[i] = &q->head[i];
+    }
+}
+
+
+ngx_int_t
+ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
+    ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_ws_perf_qnode_t  *node;
+
+    node = ngx_ws_perf_qnode_get(log);
+    if (node == NULL) {
+        return NGX_ERROR;
+    }
+
+    node->out = out;
+    out->refs++;
+
+    *q->tail[prio] = node;
+    q->tail[prio] = &node->next;
+    q->bytes += out->last - out->pos;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
+    ngx_log_t *log)
+{
+    ngx_ws_perf_qnode_t  *node;
+
+    if (q->last) {
+        return NGX_OK;
+    }
+
+    node = ngx_ws_perf_qnode_get(log);
+    if (node == NULL) {
+        return NGX_ERROR;
+    }
+
+    node->out = out;
+    out->refs++;
+
+    q->last = node;
+    q->bytes += out->last - out->pos;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sends what the socket takes: the frame already partly sent, then the
+ * queues highest priority first, then the close frame once all else is out.
+ * NGX_OK: the queue is empty; NGX_AGAIN: wait for the write event.
+ */
+
+ngx_int_t
+ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
+{
+    off_t                 sent;
+    ngx_buf_t            *b, bufs[NGX_WS_PERF_SEND_FRAMES];
+    ngx_uint_t            n, i, all;
+    ngx_chain_t          *rest, cls[NGX_WS_PERF_SEND_FRAMES];
+    ngx_ws_perf_qnode_t  *node;
+
+    while (q->bytes) {
+
+        n = 0;
+        all = 1;
+
+        if (q->cur) {
+            b = &bufs[n];
+            ngx_memzero(b, sizeof(ngx_buf_t));
+            b->memory = 1;
+            b->pos = q->cur->out->pos + q->cur_sent;
+            b->last = q->cur->out->last;
+            n++;
+        }
+
+        for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
+            for (node = q->head[i]; node; node = node->next) {
+                if (n == NGX_WS_PERF_SEND_FRAMES) {
+                    all = 0;
+                    goto collected;
+                }
+
+                b = &bufs[n];
+                ngx_memzero(b, sizeof(ngx_buf_t));
+                b->memory = 1;
+                b->pos = node->out->pos;
+                b->last = node->out->last;
+                n++;
+            }
+        }
+
+        if (q->last && n < NGX_WS_PERF_SEND_FRAMES) {
+            b = &bufs[n];
+            ngx_memzero(b, sizeof(ngx_buf_t));
+            b->memory = 1;
+            b->pos = q->last->out->pos;
+            b->last = q->last->out->last;
+            n++;
+        }
+
+    collected:
+
+        for (i = 0; i < n; i++) {
+            cls[i].buf = &bufs[i];
+            cls[i].next = (i + 1 < n) ? &cls[i + 1] : NULL;
+        }
+
+        sent = c->sent;
+
+        rest = c->send_chain(c, cls, 0);
+
+        if (rest == NGX_CHAIN_ERROR) {
+            c->error = 1;
+            return NGX_ERROR;
+        }
+
+        ngx_ws_perf_queue_consume(q, (size_t) (c->sent - sent));
+
+        if (rest != NULL || !c->write->ready) {
+            return q->bytes ? NGX_AGAIN : NGX_OK;
+        }
+
+        if (all && q->bytes == 0) {
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_queue_consume(ngx_ws_perf_queue_t *q, size_t sent)
+{
+    ngx_uint_t            i;
+    ngx_ws_perf_qnode_t  *node;
+
+    if (q->cur) {
+        node = q->cur;
+        q->cur = NULL;
+
+        if (!ngx_ws_perf_consume_node(q, node, &sent)) {
+            return;
+        }
+    }
+
+    for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
+        while (q->head[i] && sent) {
+            node = q->head[i];
+            q->head[i] = node->next;
+
+            if (q->head[i] == NULL) {
+                q->tail[i] = &q->head[i];
+            }
+
+            if (!ngx_ws_perf_consume_node(q, node, &sent)) {
+                return;
+            }
+        }
+
+        if (q->head[i]) {
+            return;
+        }
+    }
+
+    if (q->last && sent) {
+        node = q->last;
+        q->last = NULL;
+        (void) ngx_ws_perf_consume_node(q, node, &sent);
+    }
+}
+
+
+/* 1: the node went out whole; 0: it is now the partly sent q->cur */
+
+static ngx_uint_t
+ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_qnode_t *node,
+    size_t *sent)
+{
+    size_t  left;
+
+    left = node->out->last - node->out->pos - q->cur_sent;
+
+    if (*sent >= left) {
+        *sent -= left;
+        q->bytes -= left;
+        q->cur_sent = 0;
+        ngx_ws_perf_out_release(node->out);
+        ngx_ws_perf_qnode_put(node);
+        return 1;
+    }
+
+    q->cur_sent += *sent;
+    q->bytes -= *sent;
+    *sent = 0;
+    q->cur = node;
+
+    return 0;
+}
+
+
+void
+ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q)
+{
+    ngx_uint_t            i;
+    ngx_ws_perf_qnode_t  *node, *next;
+
+    if (q->cur) {
+        ngx_ws_perf_out_release(q->cur->out);
+        ngx_ws_perf_qnode_put(q->cur);
+    }
+
+    for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
+        for (node = q->head[i]; node; node = next) {
+            next = node->next;
+            ngx_ws_perf_out_release(node->out);
+            ngx_ws_perf_qnode_put(node);
+        }
+    }
+
+    if (q->last) {
+        ngx_ws_perf_out_release(q->last->out);
+        ngx_ws_perf_qnode_put(q->last);
+    }
+
+    ngx_ws_perf_queue_init(q);
+}
+
+
+static ngx_ws_perf_qnode_t *
+ngx_ws_perf_qnode_get(ngx_log_t *log)
+{
+    ngx_uint_t            i;
+    ngx_ws_perf_qnode_t  *node;
+
+    if (ngx_ws_perf_free_nodes == NULL) {
+        node = ngx_alloc(NGX_WS_PERF_NODE_CHUNK * sizeof(ngx_ws_perf_qnode_t),
+                         log);
+        if (node == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < NGX_WS_PERF_NODE_CHUNK; i++) {
+            ngx_ws_perf_qnode_put(&node[i]);
+        }
+    }
+
+    node = ngx_ws_perf_free_nodes;
+    ngx_ws_perf_free_nodes = node->next;
+    node->next = NULL;
+
+    return node;
+}
+
+
+static void
+ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node)
+{
+    node->next = ngx_ws_perf_free_nodes;
+    ngx_ws_perf_free_nodes = node;
+}

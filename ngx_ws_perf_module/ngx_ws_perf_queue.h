@@ -1,0 +1,73 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#ifndef _NGX_WS_PERF_QUEUE_H_INCLUDED_
+#define _NGX_WS_PERF_QUEUE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+#define NGX_WS_PERF_PRIO_CRITICAL  0
+#define NGX_WS_PERF_PRIO_HIGH      1
+#define NGX_WS_PERF_PRIO_NORMAL    2
+#define NGX_WS_PERF_PRIO_LOW       3
+#define NGX_WS_PERF_PRIO_N         4
+
+
+/*
+ * One encoded frame (header + payload), shared by every queue that holds
+ * it; freed when the last reference goes.
+ */
+typedef struct {
+    ngx_uint_t                  refs;
+    u_char                     *pos;        /* the frame header */
+    u_char                     *last;       /* the end of the payload */
+    u_char                     *start;      /* the payload, for its writer */
+    u_char                      data[1];
+} ngx_ws_perf_out_t;
+
+
+typedef struct ngx_ws_perf_qnode_s  ngx_ws_perf_qnode_t;
+
+struct ngx_ws_perf_qnode_s {
+    ngx_ws_perf_qnode_t        *next;
+    ngx_ws_perf_out_t          *out;
+};
+
+
+typedef struct {
+    ngx_ws_perf_qnode_t        *head[NGX_WS_PERF_PRIO_N];
+    ngx_ws_perf_qnode_t       **tail[NGX_WS_PERF_PRIO_N];
+    ngx_ws_perf_qnode_t        *cur;        /* a frame partly on the wire */
+    ngx_ws_perf_qnode_t        *last;       /* the close frame, sent last */
+    size_t                      cur_sent;
+    size_t                      bytes;      /* queued and not yet sent */
+} ngx_ws_perf_queue_t;
+
+
+ngx_ws_perf_out_t *ngx_ws_perf_out_alloc(size_t len, ngx_log_t *log);
+void ngx_ws_perf_out_finish(ngx_ws_perf_out_t *out, ngx_uint_t opcode);
+ngx_ws_perf_out_t *ngx_ws_perf_out_frame(ngx_uint_t opcode, u_char *data,
+    size_t len, ngx_log_t *log);
+ngx_ws_perf_out_t *ngx_ws_perf_out_raw(u_char *data, size_t len,
+    ngx_log_t *log);
+void ngx_ws_perf_out_release(ngx_ws_perf_out_t *out);
+
+void ngx_ws_perf_queue_init(ngx_ws_perf_queue_t *q);
+ngx_int_t ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_out_t *out, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_out_t *out, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,
+    ngx_connection_t *c);
+void ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q);
+
+#define ngx_ws_perf_queue_empty(q)  ((q)->bytes == 0)
+
+
+#endif /* _NGX_WS_PERF_QUEUE_H_INCLUDED_ */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian packages (and the
+# node "ws" client from npm into build/npm); does nothing when all are there.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+packages="build-essential clang libclang-rt-14-dev valgrind
+    nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
+    libjansson-dev liblz4-dev libhiredis-dev redis-server
+    libtest-base-perl libtext-diff-perl liburi-perl libwww-perl
+    libprotocol-websocket-perl libio-socket-ip-perl
+    python3 python3-websockets
+    nodejs npm chromium"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \
+        || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing packages:$missing (run as root)" >&2
+        exit 1
+    fi
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ ! -f "$top/build/npm/node_modules/ws/package.json" ]; then
+    mkdir -p "$top/build/npm"
+    (cd "$top/build/npm" && npm install --silent --no-audit --no-fund \
+        --prefix . ws@8 playwright-core@1)
+fi

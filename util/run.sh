@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts the demo gateway: the distribution's nginx with conf/demo.conf and
+# the freshly built module, under build/run.  `make stop` stops it.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+prefix=$top/build/run
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+
+mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/modules"
+cp "$top/conf/demo.conf" "$prefix/conf/demo.conf"
+rm -rf "$prefix/html"
+cp -r "$top/conf/html" "$prefix/html"
+ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
+
+if [ -f "$prefix/logs/nginx.pid" ]; then
+    "$nginx" -p "$prefix/" -c conf/demo.conf -s quit 2>/dev/null || true
+    for _ in $(seq 50); do
+        [ -f "$prefix/logs/nginx.pid" ] || break
+        sleep 0.1
+    done
+fi
+
+"$nginx" -p "$prefix/" -c conf/demo.conf -t -q
+"$nginx" -p "$prefix/" -c conf/demo.conf
+
+echo "ngx_ws_perf_module demo is running:"
+echo "  page      http://127.0.0.1:8080/"
+echo "  echo      ws://127.0.0.1:8080/echo"
+echo "  error log $prefix/logs/error.log"
+echo "stop it with: make stop"
