@@ -13,11 +13,17 @@
 #include <ngx_http.h>
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_queue.h"
+#include "ngx_ws_perf_msg.h"
+#include "ngx_ws_perf_hub.h"
 
 
 #define NGX_WS_PERF_MODE_NONE     0
 #define NGX_WS_PERF_MODE_PUBSUB   1
 #define NGX_WS_PERF_MODE_ECHO     2
+#define NGX_WS_PERF_MODE_PUBLISH  3
+
+#define NGX_WS_PERF_FORMAT_JSON   0
+#define NGX_WS_PERF_FORMAT_RAW    1
 
 
 typedef struct {
@@ -29,12 +35,29 @@ typedef struct {
     ngx_msec_t                  close_timeout;
     ngx_array_t                *allowed_origins;    /* of ngx_str_t */
     ngx_array_t                *subprotocols;       /* of ngx_str_t */
+
+    ngx_http_complex_value_t   *channels;
+    ngx_http_complex_value_t   *user;
+    ngx_array_t                *allowed_channels;   /* complex values */
+    ngx_flag_t                  client_publish;
+    ngx_uint_t                  format;
+    ngx_uint_t                  max_channels;
+    ngx_uint_t                  max_user_connections;
+    ngx_uint_t                  client_rate;
 } ngx_ws_perf_loc_conf_t;
+
+
+/* what the pub/sub endpoint evaluated from the handshake request */
+typedef struct {
+    ngx_array_t                 channels;           /* of ngx_str_t */
+    ngx_str_t                   user;
+    ngx_array_t                *allowed;            /* of ngx_str_t */
+} ngx_ws_perf_targets_t;
 
 
 /* the state an upgraded connection keeps after its request is freed */
 typedef struct {
-    ngx_connection_t           *connection;
+    ngx_ws_perf_peer_t          peer;       /* the hub's view, first */
     ngx_ws_perf_loc_conf_t     *conf;
     ngx_ws_perf_queue_t         queue;
     ngx_ws_perf_frame_parser_t  parser;
@@ -48,8 +71,14 @@ typedef struct {
     ngx_msec_t                  last_in;
     ngx_msec_t                  last_ping;
 
-    unsigned                    closing:1;  /* a close frame is queued */
-    unsigned                    draining:1; /* it was sent; await EOF */
+    ngx_ws_perf_sub_t          *subs;
+    ngx_uint_t                  nchannels;
+    ngx_str_t                   user;
+    ngx_array_t                *allowed;    /* channel patterns for "sub" */
+    ngx_msec_t                  rate_time;
+    ngx_uint_t                  rate_credit;    /* thousandths of a message */
+
+    unsigned                    draining:1; /* close frame sent; await EOF */
     unsigned                    read_paused:1;
 } ngx_ws_perf_conn_t;
 
@@ -57,7 +86,23 @@ typedef struct {
 ngx_int_t ngx_ws_perf_handshake(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 ngx_int_t ngx_ws_perf_conn_upgrade(ngx_http_request_t *r,
-    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_out_t *response);
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_out_t *response,
+    ngx_ws_perf_targets_t *targets);
+ngx_int_t ngx_ws_perf_conn_reply(ngx_ws_perf_conn_t *wc, u_char *data,
+    size_t len);
+
+ngx_int_t ngx_ws_perf_targets(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_targets_t *t, char **reason);
+ngx_int_t ngx_ws_perf_split_names(ngx_pool_t *pool, ngx_str_t *value,
+    ngx_array_t *names);
+ngx_int_t ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_targets_t *t);
+ngx_int_t ngx_ws_perf_command(ngx_ws_perf_conn_t *wc, u_char *p, size_t len);
+ngx_int_t ngx_ws_perf_rate_check(ngx_ws_perf_conn_t *wc);
+
+ngx_int_t ngx_ws_perf_publish_handler(ngx_http_request_t *r);
+ngx_int_t ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *id,
+    ngx_log_t *log);
 
 
 extern ngx_module_t  ngx_ws_perf_module;

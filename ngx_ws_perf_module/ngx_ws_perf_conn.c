@@ -45,7 +45,7 @@ static u_char  ngx_ws_perf_read_buf[NGX_WS_PERF_READ_BUFFER];
 
 ngx_int_t
 ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
-    ngx_ws_perf_out_t *response)
+    ngx_ws_perf_out_t *response, ngx_ws_perf_targets_t *targets)
 {
     size_t               len;
     ngx_connection_t    *c;
@@ -59,8 +59,13 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    wc->connection = c;
+    wc->peer.connection = c;
+    wc->peer.queue = &wc->queue;
+    wc->peer.limit = wlcf->send_queue_size;
+    wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW);
     wc->conf = wlcf;
+    wc->rate_time = ngx_current_msec;
+    wc->rate_credit = 2000 * wlcf->client_rate;
     ngx_ws_perf_queue_init(&wc->queue);
     ngx_ws_perf_frame_parser_init(&wc->parser, wlcf->max_message_size, 1);
 
@@ -74,11 +79,18 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     ngx_ws_perf_out_release(response);
 
+    if (targets && ngx_ws_perf_subscribe_targets(wc, targets) != NGX_OK) {
+        ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
+        ngx_ws_perf_queue_free(&wc->queue);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     len = r->header_in->last - r->header_in->pos;
 
     if (len) {
         wc->input = ngx_alloc(len, c->log);
         if (wc->input == NULL) {
+            ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
             ngx_ws_perf_queue_free(&wc->queue);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -231,7 +243,7 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
         return;
     }
 
-    while (!wc->closing) {
+    while (!wc->peer.closing) {
 
         if (wc->queue.bytes >= wc->conf->send_queue_size) {
             wc->read_paused = 1;
@@ -280,6 +292,15 @@ ngx_ws_perf_write_handler(ngx_event_t *wev)
     c = wev->data;
     wc = c->data;
 
+    if (wc->peer.overflow && !wc->peer.closing) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "websocket send queue overflow: a critical message "
+                      "does not fit in %uz bytes, closing with 1008",
+                      wc->peer.limit);
+        ngx_ws_perf_queue_free(&wc->queue);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY, NULL, 0);
+    }
+
     ngx_ws_perf_flush(wc);
 }
 
@@ -295,7 +316,7 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
     ngx_int_t          rc;
     ngx_connection_t  *c;
 
-    c = wc->connection;
+    c = wc->peer.connection;
 
     rc = ngx_ws_perf_queue_send(&wc->queue, c);
 
@@ -312,7 +333,7 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
         return;
     }
 
-    if (wc->closing) {
+    if (wc->peer.closing) {
         if (!wc->draining) {
             wc->draining = 1;
 
@@ -344,7 +365,7 @@ ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc)
     ssize_t            n;
     ngx_connection_t  *c;
 
-    c = wc->connection;
+    c = wc->peer.connection;
 
     for ( ;; ) {
         n = c->recv(c, ngx_ws_perf_read_buf, NGX_WS_PERF_READ_BUFFER);
@@ -373,10 +394,10 @@ ngx_ws_perf_timer_handler(ngx_event_t *ev)
     ngx_ws_perf_conn_t  *wc;
 
     wc = ev->data;
-    c = wc->connection;
+    c = wc->peer.connection;
     now = ngx_current_msec;
 
-    if (wc->closing) {
+    if (wc->peer.closing) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "websocket close handshake timed out");
         ngx_ws_perf_finalize(wc);
@@ -421,7 +442,7 @@ ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc)
 
     wlcf = wc->conf;
 
-    if (wc->closing) {
+    if (wc->peer.closing) {
         return;
     }
 
@@ -456,7 +477,7 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
 
     p = &wc->parser;
 
-    while (!wc->closing) {
+    while (!wc->peer.closing) {
 
         switch (ngx_ws_perf_frame_parse(p, &pos, last)) {
 
@@ -483,7 +504,7 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
             break;
 
         default: /* NGX_WS_PERF_FRAME_ERROR */
-            ngx_log_error(NGX_LOG_INFO, wc->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, wc->peer.connection->log, 0,
                           "client sent invalid websocket frame: %s, "
                           "closing with %ui", p->error,
                           (ngx_uint_t) p->close_code);
@@ -514,11 +535,6 @@ ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc)
         return NGX_OK;
     }
 
-    if (wc->conf->mode != NGX_WS_PERF_MODE_ECHO) {
-        /* the pub/sub endpoint reads no client messages yet */
-        return NGX_OK;
-    }
-
     need = (size_t) (p->msg_length + p->length);
 
     if (wc->message && need <= wc->message_size) {
@@ -532,7 +548,7 @@ ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc)
         size = ngx_min(size, wc->conf->max_message_size);
     }
 
-    m = ngx_ws_perf_out_alloc(size, wc->connection->log);
+    m = ngx_ws_perf_out_alloc(size, wc->peer.connection->log);
     if (m == NULL) {
         return NGX_ERROR;
     }
@@ -567,7 +583,7 @@ ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc)
         return NGX_OK;
 
     case NGX_WS_PERF_OP_CLOSE:
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, wc->connection->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, wc->peer.connection->log, 0,
                        "websocket client closed with %ui",
                        (ngx_uint_t) p->close_code);
         ngx_ws_perf_start_close(wc, p->close_code, NULL, 0);
@@ -597,14 +613,38 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
         return NGX_OK;
     }
 
-    ngx_ws_perf_out_finish(m, wc->parser.msg_opcode ? wc->parser.msg_opcode
-                                                    : wc->parser.opcode);
+    if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
+        rc = ngx_ws_perf_rate_check(wc);
+
+        if (rc == NGX_OK) {
+            rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
+
+        } else {
+            ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY, NULL, 0);
+            rc = NGX_OK;
+        }
+
+        ngx_ws_perf_out_release(m);
+
+        return rc;
+    }
+
+    ngx_ws_perf_out_finish(m, wc->parser.msg_opcode);
 
     rc = ngx_ws_perf_queue_push(&wc->queue, m, NGX_WS_PERF_PRIO_CRITICAL,
-                                wc->connection->log);
+                                wc->peer.connection->log);
     ngx_ws_perf_out_release(m);
 
     return rc;
+}
+
+
+/* queues a JSON reply to the client ahead of subscription traffic */
+
+ngx_int_t
+ngx_ws_perf_conn_reply(ngx_ws_perf_conn_t *wc, u_char *data, size_t len)
+{
+    return ngx_ws_perf_send_control(wc, NGX_WS_PERF_OP_TEXT, data, len);
 }
 
 
@@ -615,13 +655,13 @@ ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc, ngx_uint_t opcode,
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
-    out = ngx_ws_perf_out_frame(opcode, data, len, wc->connection->log);
+    out = ngx_ws_perf_out_frame(opcode, data, len, wc->peer.connection->log);
     if (out == NULL) {
         return NGX_ERROR;
     }
 
     rc = ngx_ws_perf_queue_push(&wc->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
-                                wc->connection->log);
+                                wc->peer.connection->log);
     ngx_ws_perf_out_release(out);
 
     return rc;
@@ -640,11 +680,11 @@ ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
     u_char              buf[2];
     ngx_ws_perf_out_t  *out;
 
-    if (wc->closing) {
+    if (wc->peer.closing) {
         return;
     }
 
-    wc->closing = 1;
+    wc->peer.closing = 1;
 
     if (wc->message) {
         ngx_ws_perf_out_release(wc->message);
@@ -655,10 +695,10 @@ ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
     buf[1] = (u_char) code;
 
     out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_CLOSE, buf, code ? 2 : 0,
-                                wc->connection->log);
+                                wc->peer.connection->log);
 
     if (out == NULL
-        || ngx_ws_perf_queue_push_last(&wc->queue, out, wc->connection->log)
+        || ngx_ws_perf_queue_push_last(&wc->queue, out, wc->peer.connection->log)
            != NGX_OK)
     {
         wc->draining = 1;
@@ -678,7 +718,7 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
 {
     ngx_connection_t  *c;
 
-    c = wc->connection;
+    c = wc->peer.connection;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket finalize");
 
@@ -700,6 +740,7 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
         wc->input = NULL;
     }
 
+    ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
     ngx_ws_perf_queue_free(&wc->queue);
 
     ngx_http_close_connection(c);

@@ -41,7 +41,10 @@ static ngx_ws_perf_out_t *ngx_ws_perf_response(ngx_http_request_t *r,
 ngx_int_t
 ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 {
+    char                     *reason;
+    ngx_int_t                 rc;
     ngx_ws_perf_out_t        *response;
+    ngx_ws_perf_targets_t     targets;
     ngx_ws_perf_handshake_t   hs;
 
     if (r->method != NGX_HTTP_GET) {
@@ -95,12 +98,29 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                   NULL, NULL);
     }
 
+    if (wlcf->mode == NGX_WS_PERF_MODE_PUBSUB) {
+        rc = ngx_ws_perf_targets(r, wlcf, &targets, &reason);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_ws_perf_reject(r, ngx_strstr(reason, "too many")
+                                         ? NGX_HTTP_TOO_MANY_REQUESTS
+                                         : NGX_HTTP_BAD_REQUEST,
+                                      reason, NULL, NULL);
+        }
+    }
+
     response = ngx_ws_perf_response(r, &hs);
     if (response == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_ws_perf_conn_upgrade(r, wlcf, response);
+    return ngx_ws_perf_conn_upgrade(r, wlcf, response,
+                                    wlcf->mode == NGX_WS_PERF_MODE_PUBSUB
+                                    ? &targets : NULL);
 }
 
 

@@ -11,6 +11,8 @@
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_perf_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -20,12 +22,30 @@ static char *ngx_ws_perf_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_allowed_channels(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_positive_size(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post,
     void *data);
 
 
 static ngx_conf_post_handler_pt  ngx_ws_perf_positive_size_p =
     ngx_ws_perf_positive_size;
+static ngx_conf_post_handler_pt  ngx_ws_perf_positive_num_p =
+    ngx_ws_perf_positive_num;
+
+
+static ngx_conf_enum_t  ngx_ws_perf_formats[] = {
+    { ngx_string("json"), NGX_WS_PERF_FORMAT_JSON },
+    { ngx_string("raw"), NGX_WS_PERF_FORMAT_RAW },
+    { ngx_null_string, 0 }
+};
+
+
+/* where the first pub/sub endpoint was configured, for warnings */
+static ngx_str_t   ngx_ws_perf_pubsub_file;
+static ngx_uint_t  ngx_ws_perf_pubsub_line;
 
 
 static ngx_command_t  ngx_ws_perf_commands[] = {
@@ -42,6 +62,69 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_ws_perf_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("ws_perf_publish"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_perf_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_channels"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, channels),
+      NULL },
+
+    { ngx_string("ws_perf_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("ws_perf_allowed_channels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_ws_perf_allowed_channels,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, allowed_channels),
+      NULL },
+
+    { ngx_string("ws_perf_client_publish"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, client_publish),
+      NULL },
+
+    { ngx_string("ws_perf_format"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, format),
+      &ngx_ws_perf_formats },
+
+    { ngx_string("ws_perf_max_channels_per_connection"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, max_channels),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_max_connections_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, max_user_connections),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_client_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, client_rate),
       NULL },
 
     { ngx_string("ws_perf_max_message_size"),
@@ -118,8 +201,8 @@ ngx_module_t  ngx_ws_perf_module = {
     ngx_ws_perf_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_ws_perf_init_module,               /* init module */
+    ngx_ws_perf_init_process,              /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -135,7 +218,39 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_perf_module);
 
+    if (wlcf->mode == NGX_WS_PERF_MODE_PUBLISH) {
+        return ngx_ws_perf_publish_handler(r);
+    }
+
     return ngx_ws_perf_handshake(r, wlcf);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_init_module(ngx_cycle_t *cycle)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ws_perf: without ws_perf_redis each of the %i "
+                      "worker processes delivers only to its own "
+                      "subscribers (pub/sub endpoint in %V:%ui); use "
+                      "\"worker_processes 1\" or configure Redis",
+                      ccf->worker_processes, &ngx_ws_perf_pubsub_file,
+                      ngx_ws_perf_pubsub_line);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_ws_perf_hub_init(cycle);
 }
 
 
@@ -153,6 +268,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->mode = NGX_WS_PERF_MODE_NONE;
+     *     conf->channels = NULL;
      */
 
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
@@ -162,6 +278,13 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->close_timeout = NGX_CONF_UNSET_MSEC;
     conf->allowed_origins = NGX_CONF_UNSET_PTR;
     conf->subprotocols = NGX_CONF_UNSET_PTR;
+    conf->user = NGX_CONF_UNSET_PTR;
+    conf->allowed_channels = NGX_CONF_UNSET_PTR;
+    conf->client_publish = NGX_CONF_UNSET;
+    conf->format = NGX_CONF_UNSET_UINT;
+    conf->max_channels = NGX_CONF_UNSET_UINT;
+    conf->max_user_connections = NGX_CONF_UNSET_UINT;
+    conf->client_rate = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -172,6 +295,8 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_ws_perf_loc_conf_t  *prev = parent;
     ngx_ws_perf_loc_conf_t  *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_size_value(conf->max_message_size,
                               prev->max_message_size, 1024 * 1024);
@@ -186,6 +311,25 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allowed_origins,
                              prev->allowed_origins, NULL);
     ngx_conf_merge_ptr_value(conf->subprotocols, prev->subprotocols, NULL);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->allowed_channels,
+                             prev->allowed_channels, NULL);
+    ngx_conf_merge_value(conf->client_publish, prev->client_publish, 0);
+    ngx_conf_merge_uint_value(conf->format, prev->format,
+                              NGX_WS_PERF_FORMAT_JSON);
+    ngx_conf_merge_uint_value(conf->max_channels, prev->max_channels, 64);
+    ngx_conf_merge_uint_value(conf->max_user_connections,
+                              prev->max_user_connections, 16);
+    ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
+
+    if (conf->mode == NGX_WS_PERF_MODE_PUBLISH) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        /* publish bodies are parsed in memory, never from a temp file */
+        if (clcf->client_body_buffer_size < conf->max_message_size) {
+            clcf->client_body_buffer_size = conf->max_message_size;
+        }
+    }
 
     return NGX_CONF_OK;
 }
@@ -199,8 +343,15 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                 mode;
     ngx_http_core_loc_conf_t  *clcf;
 
-    mode = (cmd->name.len == sizeof("ws_perf_echo") - 1)
-           ? NGX_WS_PERF_MODE_ECHO : NGX_WS_PERF_MODE_PUBSUB;
+    if (cmd->name.len == sizeof("ws_perf_echo") - 1) {
+        mode = NGX_WS_PERF_MODE_ECHO;
+
+    } else if (cmd->name.len == sizeof("ws_perf_publish") - 1) {
+        mode = NGX_WS_PERF_MODE_PUBLISH;
+
+    } else {
+        mode = NGX_WS_PERF_MODE_PUBSUB;
+    }
 
     if (wlcf->mode == mode) {
         return "is duplicate";
@@ -208,12 +359,17 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wlcf->mode != NGX_WS_PERF_MODE_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_perf\" and \"ws_perf_echo\" cannot be "
-                           "used in the same location");
+                           "only one of \"ws_perf\", \"ws_perf_echo\" and "
+                           "\"ws_perf_publish\" may be used in a location");
         return NGX_CONF_ERROR;
     }
 
     wlcf->mode = mode;
+
+    if (mode != NGX_WS_PERF_MODE_ECHO && ngx_ws_perf_pubsub_line == 0) {
+        ngx_ws_perf_pubsub_file = cf->conf_file->file.name;
+        ngx_ws_perf_pubsub_line = cf->conf_file->line;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_ws_perf_handler;
@@ -311,6 +467,69 @@ ngx_ws_perf_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         *proto = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_perf_allowed_channels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (wlcf->allowed_channels != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wlcf->allowed_channels = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                              sizeof(ngx_http_complex_value_t));
+    if (wlcf->allowed_channels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty channel pattern");
+            return NGX_CONF_ERROR;
+        }
+
+        cv = ngx_array_push(wlcf->allowed_channels);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t *np = data;
+
+    if (*np <= 0) {
+        return "must be greater than zero";
     }
 
     return NGX_CONF_OK;

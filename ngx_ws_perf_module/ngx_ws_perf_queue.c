@@ -138,6 +138,54 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 }
 
 
+/*
+ * Queues a frame within a byte limit.  To make room it drops the oldest
+ * queued frames of lower priority, low first; what still does not fit is
+ * dropped itself.  NGX_OK: queued; NGX_DECLINED: dropped, drops[prio]
+ * counts each frame dropped; NGX_ABORT: a critical frame cannot fit.
+ */
+
+ngx_int_t
+ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
+    ngx_uint_t prio, size_t limit, ngx_uint_t *drops, ngx_log_t *log)
+{
+    size_t                len;
+    ngx_uint_t            v;
+    ngx_ws_perf_qnode_t  *node;
+
+    len = out->last - out->pos;
+
+    for (v = NGX_WS_PERF_PRIO_LOW; q->bytes + len > limit && v > prio; v--) {
+
+        while (q->head[v] && q->bytes + len > limit) {
+            node = q->head[v];
+            q->head[v] = node->next;
+
+            if (q->head[v] == NULL) {
+                q->tail[v] = &q->head[v];
+            }
+
+            q->bytes -= node->out->last - node->out->pos;
+            drops[v]++;
+
+            ngx_ws_perf_out_release(node->out);
+            ngx_ws_perf_qnode_put(node);
+        }
+    }
+
+    if (q->bytes + len > limit) {
+        if (prio == NGX_WS_PERF_PRIO_CRITICAL) {
+            return NGX_ABORT;
+        }
+
+        drops[prio]++;
+        return NGX_DECLINED;
+    }
+
+    return ngx_ws_perf_queue_push(q, out, prio, log);
+}
+
+
 ngx_int_t
 ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     ngx_log_t *log)

@@ -10,13 +10,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-
-
-#define NGX_WS_PERF_PRIO_CRITICAL  0
-#define NGX_WS_PERF_PRIO_HIGH      1
-#define NGX_WS_PERF_PRIO_NORMAL    2
-#define NGX_WS_PERF_PRIO_LOW       3
-#define NGX_WS_PERF_PRIO_N         4
+#include "ngx_ws_perf_msg.h"
 
 
 /*
@@ -61,6 +55,9 @@ void ngx_ws_perf_out_release(ngx_ws_perf_out_t *out);
 void ngx_ws_perf_queue_init(ngx_ws_perf_queue_t *q);
 ngx_int_t ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_out_t *out, ngx_uint_t prio, size_t limit, ngx_uint_t *drops,
+    ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,

@@ -50,5 +50,7 @@ fi
 
 cd "$tree"
 make -s -f objs/Makefile modules
-cp objs/ngx_ws_perf_module.so "$out/ngx_ws_perf_module.so"
+# a new file, not a rewrite: running nginx processes keep the old mapping
+cp objs/ngx_ws_perf_module.so "$out/.ngx_ws_perf_module.so.new"
+mv -f "$out/.ngx_ws_perf_module.so.new" "$out/ngx_ws_perf_module.so"
 echo "built $out/ngx_ws_perf_module.so"

@@ -1,0 +1,304 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include "ngx_ws_perf_frame.h"
+#include "ngx_ws_perf_hub.h"
+
+
+static ngx_ws_perf_topic_t *ngx_ws_perf_hub_topic(ngx_uint_t target,
+    ngx_str_t *name, ngx_log_t *log);
+static void ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
+    ngx_uint_t raw, ngx_log_t *log);
+
+
+ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
+ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_last;
+ngx_ws_perf_hub_stats_t   ngx_ws_perf_hub_stats;
+
+
+/* per worker: channels and users with local subscribers */
+static ngx_rbtree_t       ngx_ws_perf_topics[2];
+static ngx_rbtree_node_t  ngx_ws_perf_sentinels[2];
+
+
+ngx_int_t
+ngx_ws_perf_hub_init(ngx_cycle_t *cycle)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2; i++) {
+        ngx_rbtree_init(&ngx_ws_perf_topics[i], &ngx_ws_perf_sentinels[i],
+                        ngx_str_rbtree_insert_value);
+    }
+
+    ngx_memzero(&ngx_ws_perf_hub_stats, sizeof(ngx_ws_perf_hub_stats_t));
+
+    return NGX_OK;
+}
+
+
+ngx_ws_perf_topic_t *
+ngx_ws_perf_hub_lookup(ngx_uint_t target, ngx_str_t *name)
+{
+    uint32_t  hash;
+
+    hash = ngx_crc32_short(name->data, name->len);
+
+    return (ngx_ws_perf_topic_t *)
+               ngx_str_rbtree_lookup(&ngx_ws_perf_topics[target], name, hash);
+}
+
+
+/*
+ * NGX_OK: subscribed; NGX_DECLINED: the connection already was;
+ * NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
+    ngx_uint_t target, ngx_str_t *name, ngx_log_t *log)
+{
+    ngx_ws_perf_sub_t    *sub;
+    ngx_ws_perf_topic_t  *topic;
+
+    for (sub = *list; sub; sub = sub->next) {
+        if (sub->topic->target == target
+            && sub->topic->sn.str.len == name->len
+            && ngx_strncmp(sub->topic->sn.str.data, name->data, name->len)
+               == 0)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    sub = ngx_alloc(sizeof(ngx_ws_perf_sub_t), log);
+    if (sub == NULL) {
+        return NGX_ERROR;
+    }
+
+    topic = ngx_ws_perf_hub_topic(target, name, log);
+    if (topic == NULL) {
+        ngx_free(sub);
+        return NGX_ERROR;
+    }
+
+    sub->topic = topic;
+    sub->conn = peer;
+    sub->next = *list;
+    *list = sub;
+
+    ngx_queue_insert_tail(&topic->subs, &sub->queue);
+    topic->nsubs++;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "websocket subscribed to %s \"%V\", %ui local",
+                   target ? "user" : "channel", name, topic->nsubs);
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK, or NGX_DECLINED: the connection was not subscribed */
+
+ngx_int_t
+ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list, ngx_uint_t target,
+    ngx_str_t *name)
+{
+    ngx_ws_perf_sub_t  *sub, **prev;
+
+    for (prev = list; *prev; prev = &(*prev)->next) {
+        sub = *prev;
+
+        if (sub->topic->target == target
+            && sub->topic->sn.str.len == name->len
+            && ngx_strncmp(sub->topic->sn.str.data, name->data, name->len)
+               == 0)
+        {
+            *prev = sub->next;
+            ngx_queue_remove(&sub->queue);
+            ngx_ws_perf_hub_release(sub->topic);
+            ngx_free(sub);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_ws_perf_hub_unsubscribe_all(ngx_ws_perf_sub_t **list)
+{
+    ngx_ws_perf_sub_t  *sub, *next;
+
+    for (sub = *list; sub; sub = next) {
+        next = sub->next;
+        ngx_queue_remove(&sub->queue);
+        ngx_ws_perf_hub_release(sub->topic);
+        ngx_free(sub);
+    }
+
+    *list = NULL;
+}
+
+
+static ngx_ws_perf_topic_t *
+ngx_ws_perf_hub_topic(ngx_uint_t target, ngx_str_t *name, ngx_log_t *log)
+{
+    ngx_ws_perf_topic_t  *topic;
+
+    topic = ngx_ws_perf_hub_lookup(target, name);
+    if (topic) {
+        return topic;
+    }
+
+    topic = ngx_alloc(sizeof(ngx_ws_perf_topic_t) + name->len, log);
+    if (topic == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(topic, sizeof(ngx_ws_perf_topic_t));
+
+    topic->sn.str.data = (u_char *) (topic + 1);
+    topic->sn.str.len = name->len;
+    ngx_memcpy(topic->sn.str.data, name->data, name->len);
+    topic->sn.node.key = ngx_crc32_short(name->data, name->len);
+    topic->target = target;
+    ngx_queue_init(&topic->subs);
+
+    ngx_rbtree_insert(&ngx_ws_perf_topics[target], &topic->sn.node);
+
+    if (ngx_ws_perf_hub_first) {
+        ngx_ws_perf_hub_first(target, &topic->sn.str);
+    }
+
+    return topic;
+}
+
+
+static void
+ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
+{
+    if (--topic->nsubs) {
+        return;
+    }
+
+    if (ngx_ws_perf_hub_last) {
+        ngx_ws_perf_hub_last(topic->target, &topic->sn.str);
+    }
+
+    ngx_rbtree_delete(&ngx_ws_perf_topics[topic->target], &topic->sn.node);
+    ngx_free(topic);
+}
+
+
+/*
+ * Fans a message out to the local subscribers of its target: the frame is
+ * encoded once per format, each queue takes a reference, and each
+ * connection's write event is posted.  Returns the subscribers reached.
+ */
+
+ngx_uint_t
+ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
+{
+    ngx_int_t             rc;
+    ngx_str_t             name;
+    ngx_uint_t            n;
+    ngx_queue_t          *q;
+    ngx_ws_perf_sub_t    *sub;
+    ngx_ws_perf_out_t    *out[2];
+    ngx_ws_perf_peer_t   *peer;
+    ngx_ws_perf_topic_t  *topic;
+
+    ngx_ws_perf_hub_stats.published++;
+
+    name.data = (u_char *) m->name;
+    name.len = m->name_len;
+
+    topic = ngx_ws_perf_hub_lookup(m->target, &name);
+    if (topic == NULL) {
+        return 0;
+    }
+
+    topic->published++;
+
+    out[0] = NULL;
+    out[1] = NULL;
+    n = 0;
+
+    for (q = ngx_queue_head(&topic->subs);
+         q != ngx_queue_sentinel(&topic->subs);
+         q = ngx_queue_next(q))
+    {
+        sub = ngx_queue_data(q, ngx_ws_perf_sub_t, queue);
+        peer = sub->conn;
+
+        if (peer->closing) {
+            continue;
+        }
+
+        if (out[peer->raw] == NULL) {
+            out[peer->raw] = ngx_ws_perf_hub_encode(m, peer->raw, log);
+            if (out[peer->raw] == NULL) {
+                break;
+            }
+        }
+
+        rc = ngx_ws_perf_queue_push_bounded(peer->queue, out[peer->raw],
+                                            m->priority, peer->limit,
+                                            ngx_ws_perf_hub_stats.dropped,
+                                            log);
+        if (rc == NGX_ABORT) {
+            peer->overflow = 1;
+
+        } else if (rc == NGX_OK) {
+            n++;
+        }
+
+        if (!peer->connection->write->posted) {
+            ngx_post_event(peer->connection->write, &ngx_posted_events);
+        }
+    }
+
+    if (out[0]) {
+        ngx_ws_perf_out_release(out[0]);
+    }
+
+    if (out[1]) {
+        ngx_ws_perf_out_release(out[1]);
+    }
+
+    ngx_ws_perf_hub_stats.delivered += n;
+
+    return n;
+}
+
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m, ngx_uint_t raw, ngx_log_t *log)
+{
+    ngx_ws_perf_out_t  *out;
+
+    if (raw) {
+        return ngx_ws_perf_out_frame(m->binary ? NGX_WS_PERF_OP_BINARY
+                                               : NGX_WS_PERF_OP_TEXT,
+                                     (u_char *) m->data, m->data_len, log);
+    }
+
+    out = ngx_ws_perf_out_alloc(ngx_ws_perf_msg_envelope_size(m), log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->last = ngx_ws_perf_msg_envelope(m, out->start);
+    ngx_ws_perf_out_finish(out, NGX_WS_PERF_OP_TEXT);
+
+    return out;
+}

@@ -1,0 +1,77 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#ifndef _NGX_WS_PERF_HUB_H_INCLUDED_
+#define _NGX_WS_PERF_HUB_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_ws_perf_msg.h"
+#include "ngx_ws_perf_queue.h"
+
+
+/* a channel or a user with local subscribers, in this worker */
+typedef struct {
+    ngx_str_node_t              sn;         /* the name is the key */
+    ngx_queue_t                 subs;
+    ngx_uint_t                  nsubs;
+    ngx_uint_t                  target;
+    uint64_t                    published;
+} ngx_ws_perf_topic_t;
+
+
+typedef struct ngx_ws_perf_sub_s  ngx_ws_perf_sub_t;
+
+/* the link between one connection and one topic */
+struct ngx_ws_perf_sub_s {
+    ngx_queue_t                 queue;      /* in topic->subs */
+    ngx_ws_perf_topic_t        *topic;
+    void                       *conn;       /* ngx_ws_perf_conn_t */
+    ngx_ws_perf_sub_t          *next;       /* the connection's list */
+};
+
+
+/* what a connection exposes to the hub */
+typedef struct {
+    ngx_connection_t           *connection;
+    ngx_ws_perf_queue_t        *queue;
+    size_t                      limit;
+    ngx_uint_t                  raw;        /* ws_perf_format raw */
+    ngx_uint_t                  overflow;   /* a critical frame was refused */
+    ngx_uint_t                  closing;
+} ngx_ws_perf_peer_t;
+
+
+/* announced to the bus: a topic's first and last local subscriber */
+typedef void (*ngx_ws_perf_hub_hook_pt)(ngx_uint_t target, ngx_str_t *name);
+
+
+typedef struct {
+    uint64_t                    published;
+    uint64_t                    delivered;
+    uint64_t                    dropped[NGX_WS_PERF_PRIO_N];
+} ngx_ws_perf_hub_stats_t;
+
+
+ngx_int_t ngx_ws_perf_hub_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t **list, ngx_uint_t target, ngx_str_t *name,
+    ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list,
+    ngx_uint_t target, ngx_str_t *name);
+void ngx_ws_perf_hub_unsubscribe_all(ngx_ws_perf_sub_t **list);
+ngx_ws_perf_topic_t *ngx_ws_perf_hub_lookup(ngx_uint_t target,
+    ngx_str_t *name);
+ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
+
+
+extern ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
+extern ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_last;
+extern ngx_ws_perf_hub_stats_t   ngx_ws_perf_hub_stats;
+
+
+#endif /* _NGX_WS_PERF_HUB_H_INCLUDED_ */

@@ -1,0 +1,450 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "ngx_ws_perf_msg.h"
+
+
+static size_t ngx_ws_perf_base64_size(size_t len);
+static uint8_t *ngx_ws_perf_base64(uint8_t *dst, const uint8_t *p,
+    size_t len);
+static uint8_t *ngx_ws_perf_cpy(uint8_t *dst, const char *s);
+
+
+static const char  *ngx_ws_perf_priority_names[NGX_WS_PERF_PRIO_N] = {
+    "critical", "high", "normal", "low"
+};
+
+
+static const char  ngx_ws_perf_hex[] = "0123456789abcdef";
+
+
+int
+ngx_ws_perf_msg_valid_name(const uint8_t *p, size_t len)
+{
+    size_t   i;
+    uint8_t  ch;
+
+    if (len == 0 || len > NGX_WS_PERF_NAME_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        ch = p[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9')
+            || ch == '_' || ch == '.' || ch == ':' || ch == '@'
+            || ch == '=' || ch == '+' || ch == '-')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
+ngx_ws_perf_msg_valid_id(const uint8_t *p, size_t len)
+{
+    size_t   i;
+    uint8_t  ch;
+
+    if (len == 0 || len > NGX_WS_PERF_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        ch = p[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9')
+            || ch == '_' || ch == '.' || ch == ':' || ch == '-')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
+ngx_ws_perf_msg_priority(const uint8_t *p, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
+        if (strlen(ngx_ws_perf_priority_names[i]) == len
+            && memcmp(ngx_ws_perf_priority_names[i], p, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+ngx_ws_perf_msg_priority_name(unsigned priority)
+{
+    return ngx_ws_perf_priority_names[priority & 3];
+}
+
+
+int
+ngx_ws_perf_msg_glob(const uint8_t *pat, size_t pat_len,
+    const uint8_t *name, size_t name_len)
+{
+    size_t  p, n, star_p, star_n;
+    int     star;
+
+    p = 0;
+    n = 0;
+    star = 0;
+    star_p = 0;
+    star_n = 0;
+
+    while (n < name_len) {
+        if (p < pat_len && pat[p] == '*') {
+            star = 1;
+            star_p = ++p;
+            star_n = n;
+            continue;
+        }
+
+        if (p < pat_len && pat[p] == name[n]) {
+            p++;
+            n++;
+            continue;
+        }
+
+        if (!star) {
+            return 0;
+        }
+
+        /* let the last star take one more character */
+        p = star_p;
+        n = ++star_n;
+    }
+
+    while (p < pat_len && pat[p] == '*') {
+        p++;
+    }
+
+    return p == pat_len;
+}
+
+
+int
+ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
+    const char **err)
+{
+    int          prio;
+    json_t      *v, *channel, *user;
+    const char  *s;
+
+    *dump = NULL;
+    memset(m, 0, sizeof(ngx_ws_perf_msg_t));
+    m->priority = NGX_WS_PERF_PRIO_NORMAL;
+
+    if (!json_is_object(obj)) {
+        *err = "a message must be a JSON object";
+        return -1;
+    }
+
+    channel = json_object_get(obj, "channel");
+    user = json_object_get(obj, "user");
+
+    if ((channel == NULL) == (user == NULL)) {
+        *err = "a message needs exactly one of \"channel\" and \"user\"";
+        return -1;
+    }
+
+    v = channel ? channel : user;
+    m->target = channel ? NGX_WS_PERF_TARGET_CHANNEL : NGX_WS_PERF_TARGET_USER;
+
+    if (!json_is_string(v)
+        || !ngx_ws_perf_msg_valid_name((const uint8_t *) json_string_value(v),
+                                       json_string_length(v)))
+    {
+        *err = "invalid channel or user name";
+        return -1;
+    }
+
+    m->name = (const uint8_t *) json_string_value(v);
+    m->name_len = json_string_length(v);
+
+    v = json_object_get(obj, "priority");
+
+    if (v) {
+        s = json_string_value(v);
+        prio = s ? ngx_ws_perf_msg_priority((const uint8_t *) s,
+                                            json_string_length(v))
+                 : -1;
+
+        if (prio < 0) {
+            *err = "\"priority\" must be low, normal, high or critical";
+            return -1;
+        }
+
+        m->priority = prio;
+    }
+
+    v = json_object_get(obj, "id");
+
+    if (v) {
+        if (!json_is_string(v)
+            || !ngx_ws_perf_msg_valid_id((const uint8_t *) json_string_value(v),
+                                         json_string_length(v)))
+        {
+            *err = "\"id\" must be 1-64 of [A-Za-z0-9_.:-]";
+            return -1;
+        }
+
+        m->id = (const uint8_t *) json_string_value(v);
+        m->id_len = json_string_length(v);
+    }
+
+    v = json_object_get(obj, "ack");
+
+    if (v) {
+        if (!json_is_boolean(v)) {
+            *err = "\"ack\" must be true or false";
+            return -1;
+        }
+
+        m->ack = json_is_true(v);
+    }
+
+    v = json_object_get(obj, "data");
+
+    if (v == NULL) {
+        *err = "a message needs \"data\"";
+        return -1;
+    }
+
+    if (json_is_string(v)) {
+        m->data = (const uint8_t *) json_string_value(v);
+        m->data_len = json_string_length(v);
+        return 0;
+    }
+
+    *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (*dump == NULL) {
+        *err = "out of memory";
+        return -1;
+    }
+
+    m->json = (const uint8_t *) *dump;
+    m->json_len = strlen(*dump);
+    m->data = m->json;
+    m->data_len = m->json_len;
+
+    return 0;
+}
+
+
+#define NGX_WS_PERF_ENVELOPE_FIXED                                           \
+    (sizeof("{\"type\":\"msg\",\"id\":\"\",\"channel\":\"\","               \
+            "\"priority\":\"critical\",\"ts\":-9223372036854775808,"        \
+            "\"ack\":false,\"encoding\":\"base64\",\"data\":\"\"}") - 1)
+
+
+size_t
+ngx_ws_perf_msg_envelope_size(const ngx_ws_perf_msg_t *m)
+{
+    size_t  len;
+
+    len = NGX_WS_PERF_ENVELOPE_FIXED + m->id_len + m->name_len;
+
+    if (m->json) {
+        return len + m->json_len;
+    }
+
+    if (m->binary) {
+        return len + ngx_ws_perf_base64_size(m->data_len);
+    }
+
+    return len + ngx_ws_perf_json_escape_size(m->data, m->data_len);
+}
+
+
+uint8_t *
+ngx_ws_perf_msg_envelope(const ngx_ws_perf_msg_t *m, uint8_t *buf)
+{
+    uint8_t  *p;
+    char      ts[24];
+
+    p = ngx_ws_perf_cpy(buf, "{\"type\":\"msg\",\"id\":\"");
+    memcpy(p, m->id, m->id_len);
+    p += m->id_len;
+
+    p = ngx_ws_perf_cpy(p, m->target == NGX_WS_PERF_TARGET_USER
+                           ? "\",\"user\":\"" : "\",\"channel\":\"");
+    memcpy(p, m->name, m->name_len);
+    p += m->name_len;
+
+    p = ngx_ws_perf_cpy(p, "\",\"priority\":\"");
+    p = ngx_ws_perf_cpy(p, ngx_ws_perf_priority_names[m->priority]);
+
+    snprintf(ts, sizeof(ts), "%lld", (long long) m->ts);
+    p = ngx_ws_perf_cpy(p, "\",\"ts\":");
+    p = ngx_ws_perf_cpy(p, ts);
+
+    p = ngx_ws_perf_cpy(p, m->ack ? ",\"ack\":true," : ",\"ack\":false,");
+
+    if (m->json) {
+        p = ngx_ws_perf_cpy(p, "\"data\":");
+        memcpy(p, m->json, m->json_len);
+        p += m->json_len;
+
+    } else if (m->binary) {
+        p = ngx_ws_perf_cpy(p, "\"encoding\":\"base64\",\"data\":\"");
+        p = ngx_ws_perf_base64(p, m->data, m->data_len);
+        *p++ = '"';
+
+    } else {
+        p = ngx_ws_perf_cpy(p, "\"data\":\"");
+        p = ngx_ws_perf_json_escape(p, m->data, m->data_len);
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+size_t
+ngx_ws_perf_json_escape_size(const uint8_t *p, size_t len)
+{
+    size_t  i, n;
+
+    n = len;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '"' || p[i] == '\\' || p[i] == '\n' || p[i] == '\r'
+            || p[i] == '\t')
+        {
+            n += 1;
+
+        } else if (p[i] < 0x20) {
+            n += 5;
+        }
+    }
+
+    return n;
+}
+
+
+uint8_t *
+ngx_ws_perf_json_escape(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        switch (p[i]) {
+
+        case '"':
+        case '\\':
+            *dst++ = '\\';
+            *dst++ = p[i];
+            break;
+
+        case '\n':
+            *dst++ = '\\';
+            *dst++ = 'n';
+            break;
+
+        case '\r':
+            *dst++ = '\\';
+            *dst++ = 'r';
+            break;
+
+        case '\t':
+            *dst++ = '\\';
+            *dst++ = 't';
+            break;
+
+        default:
+            if (p[i] < 0x20) {
+                *dst++ = '\\';
+                *dst++ = 'u';
+                *dst++ = '0';
+                *dst++ = '0';
+                *dst++ = ngx_ws_perf_hex[p[i] >> 4];
+                *dst++ = ngx_ws_perf_hex[p[i] & 0xf];
+
+            } else {
+                *dst++ = p[i];
+            }
+        }
+    }
+
+    return dst;
+}
+
+
+static size_t
+ngx_ws_perf_base64_size(size_t len)
+{
+    return (len + 2) / 3 * 4;
+}
+
+
+static uint8_t *
+ngx_ws_perf_base64(uint8_t *dst, const uint8_t *p, size_t len)
+{
+    static const char  b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    while (len > 2) {
+        *dst++ = b64[p[0] >> 2];
+        *dst++ = b64[((p[0] & 3) << 4) | (p[1] >> 4)];
+        *dst++ = b64[((p[1] & 0x0f) << 2) | (p[2] >> 6)];
+        *dst++ = b64[p[2] & 0x3f];
+        p += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        *dst++ = b64[p[0] >> 2];
+
+        if (len == 1) {
+            *dst++ = b64[(p[0] & 3) << 4];
+            *dst++ = '=';
+
+        } else {
+            *dst++ = b64[((p[0] & 3) << 4) | (p[1] >> 4)];
+            *dst++ = b64[(p[1] & 0x0f) << 2];
+        }
+
+        *dst++ = '=';
+    }
+
+    return dst;
+}
+
+
+static uint8_t *
+ngx_ws_perf_cpy(uint8_t *dst, const char *s)
+{
+    size_t  len;
+
+    len = strlen(s);
+    memcpy(dst, s, len);
+
+    return dst + len;
+}

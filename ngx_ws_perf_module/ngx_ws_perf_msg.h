@@ -1,0 +1,81 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#ifndef _NGX_WS_PERF_MSG_H_INCLUDED_
+#define _NGX_WS_PERF_MSG_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+
+#define NGX_WS_PERF_PRIO_CRITICAL   0
+#define NGX_WS_PERF_PRIO_HIGH       1
+#define NGX_WS_PERF_PRIO_NORMAL     2
+#define NGX_WS_PERF_PRIO_LOW        3
+#define NGX_WS_PERF_PRIO_N          4
+
+#define NGX_WS_PERF_TARGET_CHANNEL  0
+#define NGX_WS_PERF_TARGET_USER     1
+
+#define NGX_WS_PERF_NAME_MAX        128
+#define NGX_WS_PERF_ID_MAX          64
+
+
+/*
+ * One message as it travels from a publisher to the hub.  Every pointer
+ * refers to memory its producer owns for as long as the message is used.
+ */
+typedef struct {
+    const uint8_t        *name;         /* channel or user */
+    size_t                name_len;
+    const uint8_t        *id;
+    size_t                id_len;
+    const uint8_t        *data;         /* the payload raw subscribers get */
+    size_t                data_len;
+    const uint8_t        *json;         /* the payload as JSON text, or */
+    size_t                json_len;     /* NULL: data is a plain string */
+    int64_t               ts;           /* publish time, Unix ms */
+    unsigned              target:1;
+    unsigned              priority:2;
+    unsigned              ack:1;
+    unsigned              binary:1;     /* data is not valid UTF-8 */
+} ngx_ws_perf_msg_t;
+
+
+/* 1 when a channel or user name is 1-128 of [A-Za-z0-9_.:@=+-] */
+int ngx_ws_perf_msg_valid_name(const uint8_t *p, size_t len);
+
+/* 1 when an id is 1-64 of [A-Za-z0-9_.:-] */
+int ngx_ws_perf_msg_valid_id(const uint8_t *p, size_t len);
+
+/* -1 for an unknown name */
+int ngx_ws_perf_msg_priority(const uint8_t *p, size_t len);
+const char *ngx_ws_perf_msg_priority_name(unsigned priority);
+
+/* '*' matches any run of characters, everything else itself */
+int ngx_ws_perf_msg_glob(const uint8_t *pat, size_t pat_len,
+    const uint8_t *name, size_t name_len);
+
+/*
+ * Reads one published JSON object into m.  The strings m points to live in
+ * obj, and the JSON text of a non-string "data" in *dump, which the caller
+ * frees with free().  Returns 0, or -1 with *err set to a reason.
+ */
+int ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m,
+    char **dump, const char **err);
+
+/* the size of the JSON envelope of m, and the envelope written to buf */
+size_t ngx_ws_perf_msg_envelope_size(const ngx_ws_perf_msg_t *m);
+uint8_t *ngx_ws_perf_msg_envelope(const ngx_ws_perf_msg_t *m, uint8_t *buf);
+
+/* JSON string escaping of UTF-8 text, without the quotes */
+size_t ngx_ws_perf_json_escape_size(const uint8_t *p, size_t len);
+uint8_t *ngx_ws_perf_json_escape(uint8_t *dst, const uint8_t *p, size_t len);
+
+
+#endif /* _NGX_WS_PERF_MSG_H_INCLUDED_ */
