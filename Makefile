@@ -31,8 +31,15 @@ $(BUILD)/test_frame: t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c 
 	@mkdir -p $(BUILD)
 	$(UNIT_CC) -o $@ t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
 
-unit: $(BUILD)/test_frame
+$(BUILD)/test_msg: t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    -ljansson
+
+unit: $(BUILD)/test_frame $(BUILD)/test_msg
 	$(BUILD)/test_frame
+	$(BUILD)/test_msg
 
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h

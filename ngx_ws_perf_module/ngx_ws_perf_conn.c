@@ -27,8 +27,7 @@ static ngx_int_t ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc);
 static ngx_int_t ngx_ws_perf_message(ngx_ws_perf_conn_t *wc);
 static ngx_int_t ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc,
     ngx_uint_t opcode, u_char *data, size_t len);
-static void ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
-    u_char *data, size_t len);
+static void ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code);
 static void ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc);
 static void ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc);
 static void ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc);
@@ -233,7 +232,7 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
         c->idle = 0;
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "websocket closed: worker is shutting down");
-        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY, NULL, 0);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY);
         ngx_ws_perf_flush(wc);
         return;
     }
@@ -297,8 +296,8 @@ ngx_ws_perf_write_handler(ngx_event_t *wev)
                       "websocket send queue overflow: a critical message "
                       "does not fit in %uz bytes, closing with 1008",
                       wc->peer.limit);
-        ngx_ws_perf_queue_free(&wc->queue);
-        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY, NULL, 0);
+        ngx_ws_perf_queue_discard(&wc->queue);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
     }
 
     ngx_ws_perf_flush(wc);
@@ -409,7 +408,7 @@ ngx_ws_perf_timer_handler(ngx_event_t *ev)
     {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "websocket client timed out");
-        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY, NULL, 0);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_GOING_AWAY);
         ngx_ws_perf_flush(wc);
         return;
     }
@@ -508,7 +507,7 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
                           "client sent invalid websocket frame: %s, "
                           "closing with %ui", p->error,
                           (ngx_uint_t) p->close_code);
-            ngx_ws_perf_start_close(wc, p->close_code, NULL, 0);
+            ngx_ws_perf_start_close(wc, p->close_code);
             return NGX_OK;
         }
     }
@@ -586,7 +585,7 @@ ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, wc->peer.connection->log, 0,
                        "websocket client closed with %ui",
                        (ngx_uint_t) p->close_code);
-        ngx_ws_perf_start_close(wc, p->close_code, NULL, 0);
+        ngx_ws_perf_start_close(wc, p->close_code);
         return NGX_OK;
     }
 
@@ -620,7 +619,7 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
             rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
 
         } else {
-            ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY, NULL, 0);
+            ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
             rc = NGX_OK;
         }
 
@@ -674,8 +673,7 @@ ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc, ngx_uint_t opcode,
  */
 
 static void
-ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
-    u_char *data, size_t len)
+ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code)
 {
     u_char              buf[2];
     ngx_ws_perf_out_t  *out;

@@ -366,6 +366,28 @@ ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_qnode_t *node,
 }
 
 
+/* drops every queued frame but the one partly on the wire */
+
+void
+ngx_ws_perf_queue_discard(ngx_ws_perf_queue_t *q)
+{
+    ngx_ws_perf_qnode_t  *cur;
+    size_t                cur_sent;
+
+    cur = q->cur;
+    cur_sent = q->cur_sent;
+    q->cur = NULL;
+
+    ngx_ws_perf_queue_free(q);
+
+    if (cur) {
+        q->cur = cur;
+        q->cur_sent = cur_sent;
+        q->bytes = cur->out->last - cur->out->pos - cur_sent;
+    }
+}
+
+
 void
 ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q)
 {
