@@ -7,7 +7,8 @@ BUILD      ?= build
 FUZZ_TIME  ?= 30
 
 SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
-SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+          -fno-omit-frame-pointer
 UNIT_CC = cc -std=c99 -Wall -Wextra -Werror -g -O1 $(SAN) -Ingx_ws_perf_module
 
 export NGINX_SRC
@@ -44,13 +45,15 @@ unit: $(BUILD)/test_frame $(BUILD)/test_msg
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_ws_perf_module \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
 	    -o $@ t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
 
 $(BUILD)/fuzz_msg: t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
                    ngx_ws_perf_module/ngx_ws_perf_msg.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ingx_ws_perf_module \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
 	    -o $@ t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
 fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg

@@ -583,11 +583,17 @@ ngx_ws_perf_utf8_validate(uint32_t *state, const uint8_t *p, size_t len)
     const uint8_t  *end;
 
     s = *state;
-    end = p + len;
 
     if (s == NGX_WS_PERF_UTF8_REJECT) {
         return NGX_WS_PERF_UTF8_INVALID;
     }
+
+    if (len == 0) {
+        /* p may be NULL here, and even NULL + 0 is undefined in C */
+        return s ? NGX_WS_PERF_UTF8_INCOMPLETE : NGX_WS_PERF_UTF8_OK;
+    }
+
+    end = p + len;
 
     while (p < end) {
 

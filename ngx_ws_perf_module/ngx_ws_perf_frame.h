@@ -98,9 +98,11 @@ void ngx_ws_perf_frame_parser_init(ngx_ws_perf_frame_parser_t *p,
  *   DATA    a chunk of a text/binary/continuation frame's payload, unmasked
  *           in place and (text) UTF-8 checked: p->data, p->data_len;
  *   END     the frame is complete; for control frames p->data/p->data_len
- *           hold the whole payload, for CLOSE p->close_code is the code
- *           (0 when the payload was empty) and the reason follows it;
- *           for data frames p->fin tells whether the message ended;
+ *           hold the whole payload (in the parser, valid until the next
+ *           call), for CLOSE p->close_code is the code (0 when the payload
+ *           was empty) and the reason is at p->data + 2; for data frames
+ *           p->fin tells whether the message ended, and p->msg_opcode and
+ *           p->msg_length stay valid until the next call;
  *   ERROR   the peer broke the protocol: p->close_code is 1002, 1007 or
  *           1009 and p->error says why; the parser must not be called again.
  */
