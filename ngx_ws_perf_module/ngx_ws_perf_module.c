@@ -13,6 +13,7 @@
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
+static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -205,7 +206,7 @@ ngx_module_t  ngx_ws_perf_module = {
     ngx_ws_perf_init_process,              /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_ws_perf_exit_process,              /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -251,6 +252,13 @@ static ngx_int_t
 ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 {
     return ngx_ws_perf_hub_init(cycle);
+}
+
+
+static void
+ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_ws_perf_queue_cleanup();
 }
 
 

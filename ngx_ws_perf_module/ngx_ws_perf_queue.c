@@ -23,8 +23,9 @@ static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_qnode_t *node, size_t *sent);
 
 
-/* queue nodes come from a per-worker free list, never back to malloc */
+/* queue nodes come from a per-worker free list, back to malloc at exit */
 static ngx_ws_perf_qnode_t  *ngx_ws_perf_free_nodes;
+static ngx_ws_perf_qnode_t  *ngx_ws_perf_node_chunks;
 
 
 ngx_ws_perf_out_t *
@@ -429,7 +430,11 @@ ngx_ws_perf_qnode_get(ngx_log_t *log)
             return NULL;
         }
 
-        for (i = 0; i < NGX_WS_PERF_NODE_CHUNK; i++) {
+        /* the first node of a chunk links the chunks */
+        node[0].next = ngx_ws_perf_node_chunks;
+        ngx_ws_perf_node_chunks = node;
+
+        for (i = 1; i < NGX_WS_PERF_NODE_CHUNK; i++) {
             ngx_ws_perf_qnode_put(&node[i]);
         }
     }
@@ -447,4 +452,19 @@ ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node)
 {
     node->next = ngx_ws_perf_free_nodes;
     ngx_ws_perf_free_nodes = node;
+}
+
+
+void
+ngx_ws_perf_queue_cleanup(void)
+{
+    ngx_ws_perf_qnode_t  *chunk;
+
+    while (ngx_ws_perf_node_chunks) {
+        chunk = ngx_ws_perf_node_chunks;
+        ngx_ws_perf_node_chunks = chunk[0].next;
+        ngx_free(chunk);
+    }
+
+    ngx_ws_perf_free_nodes = NULL;
 }

@@ -64,6 +64,7 @@ ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,
     ngx_connection_t *c);
 void ngx_ws_perf_queue_discard(ngx_ws_perf_queue_t *q);
 void ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q);
+void ngx_ws_perf_queue_cleanup(void);
 
 #define ngx_ws_perf_queue_empty(q)  ((q)->bytes == 0)
 
