@@ -83,5 +83,8 @@ run: deps all
 stop:
 	-$(NGINX_BIN) -p $(CURDIR)/$(BUILD)/run/ -c conf/demo.conf -s quit
 
+bench:
+	bench/run.sh
+
 clean:
 	rm -rf $(BUILD) t/servroot*

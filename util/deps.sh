@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 packages="build-essential clang libclang-rt-14-dev valgrind
     nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
-    libjansson-dev liblz4-dev libhiredis-dev redis-server
+    libjansson-dev liblz4-dev libhiredis-dev redis-server libnginx-mod-nchan
     libtest-base-perl libtext-diff-perl liburi-perl libwww-perl
     libprotocol-websocket-perl libio-socket-ip-perl
     python3 python3-websockets

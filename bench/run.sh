@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# make bench: builds wsbench, runs the standard scenarios against
+# ngx_ws_perf_module and against nchan (each a fresh nginx per scenario,
+# prefix build/bench/<server>, 127.0.0.1:8090) and writes bench/RESULTS.md.
+#
+#   BENCH_SCENARIOS="baseline fanout"  a subset
+#   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan
+#   BENCH_STRICT=1                     fail when ws_perf regressed against
+#                                      bench/baseline.json
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+out=build/bench
+res=$out/results
+wsbench=$out/wsbench
+scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
+    endurance churn slow-consumer"}
+servers=${BENCH_SERVERS:-"ws_perf nchan"}
+nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
+started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+t0=$(date +%s)
+
+mkdir -p "$res"
+rm -f "$res"/*.json "$res"/*.txt
+
+declare -A status
+
+log() {
+    echo "bench: $*" >&2
+}
+
+make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" || {
+    log "wsbench does not build"
+    exit 1
+}
+
+# server_setup NAME: the prefix, its conf, the module; prints why not
+server_setup() {
+    local name=$1 prefix=$out/$1
+
+    mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/modules"
+    cp "bench/conf/$name.conf" "$prefix/conf/$name.conf"
+
+    case $name in
+    ws_perf)
+        if ! make -s all >"$prefix/logs/build.log" 2>&1; then
+            echo "the module does not build (see $prefix/logs/build.log)"
+            return 1
+        fi
+        ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
+        ;;
+    nchan)
+        if [ ! -f "$nchan_so" ]; then
+            echo "nchan is not installed (apt-get install libnginx-mod-nchan)"
+            return 1
+        fi
+        ;;
+    esac
+
+    if ! "$nginx" -p "$prefix/" -c "conf/$name.conf" -t \
+            >"$prefix/logs/test.log" 2>&1; then
+        echo "nginx -t fails: $(grep -m1 emerg "$prefix/logs/test.log")"
+        return 1
+    fi
+}
+
+server_stop() {
+    local prefix=$out/$1 pid i
+
+    pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null) || return 0
+    "$nginx" -p "$prefix/" -c "conf/$1.conf" -s quit 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+    rm -f "$prefix/logs/nginx.pid"
+    return 0
+}
+
+server_start() {
+    local prefix=$out/$1 i
+
+    server_stop "$1"
+    if ! "$nginx" -p "$prefix/" -c "conf/$1.conf" \
+            2>>"$prefix/logs/start.log"; then
+        echo "nginx does not start: $(tail -n1 "$prefix/logs/start.log")"
+        return 1
+    fi
+    for i in $(seq 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/8090) 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nginx does not listen on 127.0.0.1:8090"
+    return 1
+}
+
+# a few messages to a few subscribers: is pub/sub there at all?
+server_probe() {
+    local prefix=$out/$1
+
+    "$wsbench" --name=probe --label="$1" --connections=4 --channels=2 \
+        --rate=20 --duration=1 --drain=1 --quiet=1 \
+        --sub_url='ws://127.0.0.1:8090/sub/probe{c}' \
+        --pub_url='http://127.0.0.1:8090/pub/probe{c}' \
+        --json="$res/$1-probe.json" >"$res/$1-probe.txt" 2>&1
+    if ! grep -q '"received": [1-9]' "$res/$1-probe.json" 2>/dev/null; then
+        echo "pub/sub answers nothing: $(grep -m1 -E 'error|status' \
+            "$res/$1-probe.txt" | sed 's/^ *//')," \
+            "last publish status $(grep -o '"last_status": [0-9]*' \
+            "$res/$1-probe.json" 2>/dev/null | cut -d' ' -f2)"
+        return 1
+    fi
+}
+
+for s in $servers; do
+    if ! why=$(server_setup "$s") || ! why=$(server_start "$s") \
+            || ! why=$(server_probe "$s"); then
+        status[$s]="not measured: $why"
+        log "$s: ${status[$s]}"
+        server_stop "$s"
+        continue
+    fi
+    server_stop "$s"
+    status[$s]=measured
+
+    for sc in $scenarios; do
+        if ! why=$(server_start "$s"); then
+            log "$s $sc: $why"
+            continue
+        fi
+        log "$s: $sc"
+        "$wsbench" -s "bench/scenarios/$sc.conf" --label="$s" --quiet=1 \
+            --server_pidfile="$out/$s/logs/nginx.pid" \
+            --json="$res/$s-$sc.json" >"$res/$s-$sc.txt" 2>&1
+        grep '^==' "$res/$s-$sc.txt" >&2
+        server_stop "$s"
+    done
+
+    files=()
+    for sc in $scenarios; do
+        [ -f "$res/$s-$sc.json" ] && files+=("$res/$s-$sc.json")
+    done
+    [ ${#files[@]} -gt 0 ] && "$wsbench" merge "$res/$s.json" "${files[@]}"
+done
+
+compare="not run"
+rc=0
+if [ -f "$res/ws_perf.json" ] && [ -f bench/baseline.json ]; then
+    "$wsbench" compare bench/baseline.json "$res/ws_perf.json" \
+        >"$res/compare.txt" 2>&1
+    rc=$?
+    compare=$(tail -n1 "$res/compare.txt")
+fi
+
+elapsed=$(( $(date +%s) - t0 ))
+
+{
+    echo "# Benchmark results"
+    echo
+    echo "Written by \`make bench\` (bench/run.sh); how to read it:" \
+        "bench/README.md."
+    echo
+    echo "- date: $started, $elapsed s"
+    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo \
+        | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GB", \
+        $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)," \
+        "fd limit $(ulimit -Hn) a process"
+    echo "- load average when it started: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
+        "worker_processes 1 (bench/conf/*.conf)"
+    echo "- ws_perf: ngx_ws_perf_module $(git rev-parse --short HEAD \
+        2>/dev/null || echo '(no commit)')$(git diff --quiet HEAD -- \
+        ngx_ws_perf_module 2>/dev/null || echo ' plus uncommitted changes'):" \
+        "${status[ws_perf]:-not asked for}"
+    echo "- nchan: $(dpkg-query -W -f='libnginx-mod-nchan ${Version}' \
+        libnginx-mod-nchan 2>/dev/null || echo 'not installed'):" \
+        "${status[nchan]:-not asked for}"
+    echo "- regression check against bench/baseline.json: $compare"
+    echo
+    echo "## Commands"
+    echo
+    echo '```'
+    echo "make bench"
+    for s in $servers; do
+        echo "nginx -p $out/$s/ -c conf/$s.conf    # fresh for each scenario"
+        for sc in $scenarios; do
+            echo "$wsbench -s bench/scenarios/$sc.conf --label=$s" \
+                "--quiet=1 --server_pidfile=$out/$s/logs/nginx.pid" \
+                "--json=$res/$s-$sc.json"
+        done
+    done
+    echo "$wsbench compare bench/baseline.json $res/ws_perf.json"
+    echo '```'
+    echo
+    echo "## ws_perf next to nchan"
+    echo
+    if [ -f "$res/nchan.json" ]; then
+        "$wsbench" markdown "$res/ws_perf.json" ws_perf "$res/nchan.json" nchan
+    elif [ -f "$res/ws_perf.json" ]; then
+        "$wsbench" markdown /dev/null nchan "$res/ws_perf.json" ws_perf
+    else
+        echo "Nothing was measured."
+    fi
+    echo
+    echo "## Every scenario as wsbench printed it"
+    for s in $servers; do
+        for sc in $scenarios; do
+            [ -f "$res/$s-$sc.txt" ] || continue
+            echo
+            echo '```'
+            sed '/^$/d' "$res/$s-$sc.txt"
+            echo '```'
+        done
+    done
+} > bench/RESULTS.md
+
+log "wrote bench/RESULTS.md in $elapsed s; regression check: $compare"
+
+if [ "${BENCH_STRICT:-0}" = 1 ] && [ $rc -ne 0 ]; then
+    exit 1
+fi
+exit 0
