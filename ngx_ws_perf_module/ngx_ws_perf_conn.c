@@ -46,11 +46,19 @@ ngx_int_t
 ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_ws_perf_out_t *response, ngx_ws_perf_targets_t *targets)
 {
-    size_t               len;
-    ngx_connection_t    *c;
-    ngx_ws_perf_conn_t  *wc;
+    size_t                     len;
+    ngx_connection_t          *c;
+    ngx_ws_perf_conn_t        *wc;
+    ngx_http_core_loc_conf_t  *clcf;
 
     c = r->connection;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+        ngx_ws_perf_out_release(response);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     wc = ngx_pcalloc(c->pool, sizeof(ngx_ws_perf_conn_t));
     if (wc == NULL) {

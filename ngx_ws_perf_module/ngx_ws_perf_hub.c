@@ -262,8 +262,12 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             n++;
         }
 
+        /*
+         * written in the next loop iteration: messages published until
+         * then leave in the same writev
+         */
         if (!peer->connection->write->posted) {
-            ngx_post_event(peer->connection->write, &ngx_posted_events);
+            ngx_post_event(peer->connection->write, &ngx_posted_next_events);
         }
     }
 
