@@ -369,6 +369,10 @@ ngx_ws_perf_read_body(ngx_http_request_t *r, ngx_str_t *body)
         len += b->last - b->pos;
     }
 
+    if (len == 0) {
+        return NGX_OK;
+    }
+
     if (r->request_body->bufs->next == NULL) {
         body->data = r->request_body->bufs->buf->pos;
         body->len = len;
@@ -384,7 +388,9 @@ ngx_ws_perf_read_body(ngx_http_request_t *r, ngx_str_t *body)
     body->len = len;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last != cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     return NGX_OK;

@@ -105,11 +105,8 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (rc == NGX_DECLINED) {
-            return ngx_ws_perf_reject(r, ngx_strstr(reason, "too many")
-                                         ? NGX_HTTP_TOO_MANY_REQUESTS
-                                         : NGX_HTTP_BAD_REQUEST,
-                                      reason, NULL, NULL);
+        if (rc != NGX_OK) {
+            return ngx_ws_perf_reject(r, rc, reason, NULL, NULL);
         }
     }
 

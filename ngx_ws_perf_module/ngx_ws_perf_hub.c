@@ -251,6 +251,14 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             }
         }
 
+        /* a burst over the bound goes to a writable socket before drops */
+        if (peer->queue->bytes
+            + (out[peer->raw]->last - out[peer->raw]->pos) > peer->limit
+            && peer->connection->write->ready)
+        {
+            (void) ngx_ws_perf_queue_send(peer->queue, peer->connection);
+        }
+
         rc = ngx_ws_perf_queue_push_bounded(peer->queue, out[peer->raw],
                                             m->priority, peer->limit,
                                             ngx_ws_perf_hub_stats.dropped,

@@ -52,8 +52,8 @@ static ngx_ws_perf_command_t  ngx_ws_perf_commands[] = {
 
 /*
  * Evaluates the endpoint's channels, user and channel patterns for this
- * request.  NGX_OK; NGX_DECLINED with *reason: reject the handshake with
- * 400 (or 429 for the user limit, when *reason says "too many").
+ * request.  NGX_OK; NGX_ERROR; or the status (400, 429) to reject the
+ * handshake with, and *reason.
  */
 
 ngx_int_t
@@ -83,12 +83,12 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
             != NGX_OK)
         {
             *reason = "websocket: invalid channel name";
-            return NGX_DECLINED;
+            return NGX_HTTP_BAD_REQUEST;
         }
 
         if (t->channels.nelts > wlcf->max_channels) {
             *reason = "websocket: too many channels";
-            return NGX_DECLINED;
+            return NGX_HTTP_BAD_REQUEST;
         }
     }
 
@@ -101,7 +101,7 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
             && !ngx_ws_perf_msg_valid_name(t->user.data, t->user.len))
         {
             *reason = "websocket: invalid user name";
-            return NGX_DECLINED;
+            return NGX_HTTP_BAD_REQUEST;
         }
 
         topic = t->user.len
@@ -110,7 +110,7 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
         if (topic && topic->nsubs >= wlcf->max_user_connections) {
             *reason = "websocket: too many connections for this user";
-            return NGX_DECLINED;
+            return NGX_HTTP_TOO_MANY_REQUESTS;
         }
     }
 
@@ -539,11 +539,15 @@ static ngx_int_t
 ngx_ws_perf_reply_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
     char *reason)
 {
-    u_char  *p, buf[256];
+    u_char  *p, buf[512];
+    size_t   len;
 
-    p = ngx_snprintf(buf, sizeof(buf),
-                     "{\"type\":\"error\",\"code\":%ui,\"reason\":\"%s\"}",
-                     code, reason);
+    len = ngx_min(ngx_strlen(reason), 128);
+
+    p = ngx_sprintf(buf, "{\"type\":\"error\",\"code\":%ui,\"reason\":\"",
+                    code);
+    p = ngx_ws_perf_json_escape(p, (u_char *) reason, len);
+    p = ngx_cpymem(p, "\"}", 2);
 
     return ngx_ws_perf_conn_reply(wc, buf, p - buf);
 }

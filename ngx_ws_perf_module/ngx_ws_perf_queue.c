@@ -72,7 +72,10 @@ ngx_ws_perf_out_frame(ngx_uint_t opcode, u_char *data, size_t len,
         return NULL;
     }
 
-    out->last = ngx_cpymem(out->start, data, len);
+    if (len) {
+        out->last = ngx_cpymem(out->start, data, len);
+    }
+
     ngx_ws_perf_out_finish(out, opcode);
 
     return out;

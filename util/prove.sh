@@ -32,7 +32,7 @@ if [ "${WS_PERF_SANITIZE:-0}" = 1 ]; then
     cat > "$wrapper" <<END
 #!/bin/sh
 export LD_PRELOAD=$(gcc -print-file-name=libasan.so)
-export ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=0:abort_on_error=0
+export ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=0:handle_abort=1
 export UBSAN_OPTIONS=log_path=$logs/ubsan:print_stacktrace=1
 exec $TEST_NGINX_BINARY "\$@"
 END
