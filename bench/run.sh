@@ -17,7 +17,7 @@ out=build/bench
 res=$out/results
 wsbench=$out/wsbench
 scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
-    endurance churn slow-consumer"}
+    endurance churn slow-consumer fanout-10hz fanout-max many-channels-max"}
 servers=${BENCH_SERVERS:-"ws_perf nchan"}
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
