@@ -8,16 +8,22 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 packages="build-essential clang libclang-rt-14-dev valgrind
     nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
     libjansson-dev liblz4-dev libhiredis-dev redis-server libnginx-mod-nchan
-    libtest-base-perl libtext-diff-perl liburi-perl libwww-perl
+    libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
+    libwww-perl
     libprotocol-websocket-perl libio-socket-ip-perl
     python3 python3-websockets
-    nodejs npm chromium"
+    nodejs chromium"
 
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \
         || missing="$missing $p"
 done
+
+# npm comes with some builds of nodejs and as its own package in Debian
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 
 if [ -n "$missing" ]; then
     if [ "$(id -u)" != 0 ]; then
@@ -30,7 +36,9 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing
 fi
 
-if [ ! -f "$top/build/npm/node_modules/ws/package.json" ]; then
+if [ ! -f "$top/build/npm/node_modules/ws/package.json" ] \
+   || [ ! -f "$top/build/npm/node_modules/playwright-core/package.json" ]
+then
     mkdir -p "$top/build/npm"
     (cd "$top/build/npm" && npm install --silent --no-audit --no-fund \
         --prefix . ws@8 playwright-core@1)
