@@ -29,8 +29,6 @@ static ngx_int_t ngx_ws_perf_accepted(ngx_http_request_t *r,
     ngx_array_t *ids);
 static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
     ngx_uint_t status, char *fmt, ...);
-static ngx_int_t ngx_ws_perf_api_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *data, size_t len);
 
 
 static uint64_t  ngx_ws_perf_next_id;
@@ -446,7 +444,8 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                     topic ? topic->nsubs : 0,
                     topic ? topic->published : 0);
 
-    return ngx_ws_perf_api_send(r, NGX_HTTP_OK, buf, p - buf);
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
 }
 
 
@@ -478,7 +477,8 @@ ngx_ws_perf_accepted(ngx_http_request_t *r, ngx_array_t *ids)
 
     p = ngx_cpymem(p, "]}" CRLF, 4);
 
-    return ngx_ws_perf_api_send(r, NGX_HTTP_ACCEPTED, buf, p - buf);
+    return ngx_ws_perf_send_response(r, NGX_HTTP_ACCEPTED, "application/json",
+                                     buf, p - buf);
 }
 
 
@@ -522,13 +522,16 @@ ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
                   "publish rejected with %ui: %*s", status,
                   p - buf - 14, buf + 10);
 
-    return ngx_ws_perf_api_send(r, status, buf, p - buf);
+    return ngx_ws_perf_send_response(r, status, "application/json", buf,
+                                     p - buf);
 }
 
 
-static ngx_int_t
-ngx_ws_perf_api_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
-    size_t len)
+/* a whole response from one buffer that lives as long as the request */
+
+ngx_int_t
+ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, u_char *data, size_t len)
 {
     ngx_int_t     rc;
     ngx_buf_t    *b;
@@ -547,7 +550,8 @@ ngx_ws_perf_api_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     rc = ngx_http_send_header(r);

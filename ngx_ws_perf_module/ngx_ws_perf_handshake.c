@@ -316,10 +316,9 @@ static ngx_int_t
 ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
     char *name, char *value)
 {
+    u_char           *p;
     size_t            len;
     ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
     ngx_table_elt_t  *h;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -332,15 +331,13 @@ ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
 
     len = ngx_strlen(reason);
 
-    b = ngx_create_temp_buf(r->pool, len + 1);
-    if (b == NULL) {
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, reason, len);
-    *b->last++ = LF;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
+    ngx_memcpy(p, reason, len);
+    p[len] = LF;
 
     if (name) {
         h = ngx_list_push(&r->headers_out.headers);
@@ -355,25 +352,11 @@ ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
         h->value.len = ngx_strlen(value);
     }
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len + 1;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
     if (status == 426) {
         ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_ws_perf_send_response(r, status, "text/plain", p, len + 1);
 }
 
 

@@ -68,14 +68,8 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_topic_t  *topic;
 
-    for (sub = *list; sub; sub = sub->next) {
-        if (sub->topic->target == target
-            && sub->topic->sn.str.len == name->len
-            && ngx_strncmp(sub->topic->sn.str.data, name->data, name->len)
-               == 0)
-        {
-            return NGX_DECLINED;
-        }
+    if (*ngx_ws_perf_hub_find(list, target, name)) {
+        return NGX_DECLINED;
     }
 
     sub = ngx_alloc(sizeof(ngx_ws_perf_sub_t), log);
@@ -113,6 +107,30 @@ ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list, ngx_uint_t target,
 {
     ngx_ws_perf_sub_t  *sub, **prev;
 
+    prev = ngx_ws_perf_hub_find(list, target, name);
+    sub = *prev;
+
+    if (sub == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *prev = sub->next;
+    ngx_queue_remove(&sub->queue);
+    ngx_ws_perf_hub_release(sub->topic);
+    ngx_free(sub);
+
+    return NGX_OK;
+}
+
+
+/* the link to the connection's subscription, or to its list's NULL end */
+
+ngx_ws_perf_sub_t **
+ngx_ws_perf_hub_find(ngx_ws_perf_sub_t **list, ngx_uint_t target,
+    ngx_str_t *name)
+{
+    ngx_ws_perf_sub_t  **prev, *sub;
+
     for (prev = list; *prev; prev = &(*prev)->next) {
         sub = *prev;
 
@@ -121,15 +139,11 @@ ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list, ngx_uint_t target,
             && ngx_strncmp(sub->topic->sn.str.data, name->data, name->len)
                == 0)
         {
-            *prev = sub->next;
-            ngx_queue_remove(&sub->queue);
-            ngx_ws_perf_hub_release(sub->topic);
-            ngx_free(sub);
-            return NGX_OK;
+            break;
         }
     }
 
-    return NGX_DECLINED;
+    return prev;
 }
 
 

@@ -64,6 +64,8 @@ ngx_int_t ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer,
 ngx_int_t ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list,
     ngx_uint_t target, ngx_str_t *name);
 void ngx_ws_perf_hub_unsubscribe_all(ngx_ws_perf_sub_t **list);
+ngx_ws_perf_sub_t **ngx_ws_perf_hub_find(ngx_ws_perf_sub_t **list,
+    ngx_uint_t target, ngx_str_t *name);
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_lookup(ngx_uint_t target,
     ngx_str_t *name);
 ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);

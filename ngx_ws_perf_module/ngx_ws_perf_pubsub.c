@@ -31,8 +31,6 @@ static ngx_int_t ngx_ws_perf_channel_arg(ngx_ws_perf_conn_t *wc,
     json_t *cmd, ngx_str_t *name);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
-static ngx_uint_t ngx_ws_perf_subscribed(ngx_ws_perf_conn_t *wc,
-    ngx_str_t *name);
 static ngx_int_t ngx_ws_perf_reply_error(ngx_ws_perf_conn_t *wc,
     ngx_uint_t code, char *reason);
 static ngx_int_t ngx_ws_perf_reply_channel(ngx_ws_perf_conn_t *wc,
@@ -347,7 +345,8 @@ ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, json_t *cmd)
     }
 
     if (wc->nchannels >= wc->conf->max_channels
-        && !ngx_ws_perf_subscribed(wc, &name))
+        && *ngx_ws_perf_hub_find(&wc->subs, NGX_WS_PERF_TARGET_CHANNEL,
+                                 &name) == NULL)
     {
         return ngx_ws_perf_reply_error(wc, 429, "too many channels");
     }
@@ -507,25 +506,6 @@ ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc, ngx_str_t *name)
     for (i = 0; i < wc->allowed->nelts; i++) {
         if (ngx_ws_perf_msg_glob(pat[i].data, pat[i].len, name->data,
                                  name->len))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_uint_t
-ngx_ws_perf_subscribed(ngx_ws_perf_conn_t *wc, ngx_str_t *name)
-{
-    ngx_ws_perf_sub_t  *sub;
-
-    for (sub = wc->subs; sub; sub = sub->next) {
-        if (sub->topic->target == NGX_WS_PERF_TARGET_CHANNEL
-            && sub->topic->sn.str.len == name->len
-            && ngx_strncmp(sub->topic->sn.str.data, name->data, name->len)
-               == 0)
         {
             return 1;
         }
