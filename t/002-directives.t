@@ -992,3 +992,159 @@ ws_perf_max_message_size 1k;
 --- error_log
 "ws_perf_ping_interval" directive is not allowed here
 --- emerg_at: ws_perf_ping_interval 1s;
+
+
+
+=== TEST 58: ws_perf_format takes json or raw only
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_format xml;
+    }
+--- must_die
+--- error_log
+invalid value "xml"
+--- emerg_at: ws_perf_format xml;
+
+
+
+=== TEST 59: ws_perf_max_channels_per_connection 0 is refused
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_max_channels_per_connection 0;
+    }
+--- must_die
+--- error_log
+"ws_perf_max_channels_per_connection" directive must be greater than zero
+--- emerg_at: ws_perf_max_channels_per_connection 0;
+
+
+
+=== TEST 60: ws_perf_max_connections_per_user abc is refused
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_max_connections_per_user abc;
+    }
+--- must_die
+--- error_log
+"ws_perf_max_connections_per_user" directive invalid number
+--- emerg_at: ws_perf_max_connections_per_user abc;
+
+
+
+=== TEST 61: ws_perf_client_rate -5 is refused
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_client_rate -5;
+    }
+--- must_die
+--- error_log
+"ws_perf_client_rate" directive invalid number
+--- emerg_at: ws_perf_client_rate -5;
+
+
+
+=== TEST 62: ws_perf_client_publish takes on or off only
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_client_publish yes;
+    }
+--- must_die
+--- error_log
+invalid value "yes" in "ws_perf_client_publish" directive, it must be "on" or "off"
+--- emerg_at: ws_perf_client_publish yes;
+
+
+
+=== TEST 63: ws_perf_allowed_channels rejects an empty pattern
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_allowed_channels "room.*" "";
+    }
+--- must_die
+--- error_log
+empty channel pattern
+--- emerg_at: ws_perf_allowed_channels "room.*" "";
+
+
+
+=== TEST 64: ws_perf_allowed_channels rejects a broken variable
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_allowed_channels "user.${remote_user.*";
+    }
+--- must_die
+--- error_log
+the closing bracket in "remote_user" variable is missing
+--- emerg_at: ws_perf_allowed_channels
+
+
+
+=== TEST 65: ws_perf_channels is a location directive only
+--- http_config
+    ws_perf_channels news;
+--- must_die
+--- error_log
+"ws_perf_channels" directive is not allowed here
+--- emerg_at: ws_perf_channels news;
+
+
+
+=== TEST 66: ws_perf_publish takes no arguments
+--- config
+    location /pub {
+        ws_perf_publish news;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "ws_perf_publish" directive
+--- emerg_at: ws_perf_publish news;
+
+
+
+=== TEST 67: ws_perf_publish and ws_perf cannot share a location
+--- config
+    location /x {
+        ws_perf;
+        ws_perf_publish;
+    }
+--- must_die
+--- error_log
+only one of "ws_perf", "ws_perf_echo" and "ws_perf_publish" may be used in a location
+--- emerg_at: ws_perf_publish;
+
+
+
+=== TEST 68: ws_perf_user with a broken variable is refused
+--- config
+    location /ws {
+        ws_perf;
+        ws_perf_user $;
+    }
+--- must_die
+--- error_log
+invalid variable name
+--- emerg_at: ws_perf_user $;
+
+
+
+=== TEST 69: one worker: no warning about per-worker delivery
+--- config
+    location /ws {
+        ws_perf;
+    }
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+without ws_perf_redis
