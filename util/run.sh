@@ -27,5 +27,7 @@ fi
 echo "ngx_ws_perf_module demo is running:"
 echo "  page      http://127.0.0.1:8080/"
 echo "  echo      ws://127.0.0.1:8080/echo"
+echo "  pub/sub   ws://127.0.0.1:8080/ws?channels=news&user=alice"
+echo "  publish   curl -d hello http://127.0.0.1:8080/pub/news"
 echo "  error log $prefix/logs/error.log"
 echo "stop it with: make stop"
