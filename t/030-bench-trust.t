@@ -122,7 +122,7 @@ ready
 
 
 === TEST 2: wsbench and a python3-websockets client agree on nchan
---- skip_eval: 19: !-f '/usr/lib/nginx/modules/ngx_nchan_module.so' || $ENV{WS_PERF_SANITIZE}
+--- skip_eval: 19: !-f '/usr/lib/nginx/modules/ngx_nchan_module.so' || $ENV{WS_PERF_SANITIZE} || $ENV{TEST_NGINX_USE_VALGRIND}
 --- main_config
     load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
 --- config
