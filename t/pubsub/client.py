@@ -555,8 +555,7 @@ def format_raw(port, channel="fr"):
     ws = connect(port, "/wsraw?channels=" + channel)
     wait_subscribers(port, "channel=" + channel, 1)
     publish(port, {"channel": channel, "data": {"x": 1, "y": [True, None]}})
-    publish(port, {"channel": channel, "data": "plain text",
-                   "priority": "high", "id": "abc"})
+    publish(port, {"channel": channel, "data": "plain text", "id": "abc"})
     publish(port, {"channel": channel, "data": 42})
     publish(port, {"channel": channel, "data": "end"})
     pump([ws], lambda: any(f.data == b"end" for f in ws.data_frames())
