@@ -40,6 +40,7 @@ if [ ! -f "$top/build/npm/node_modules/ws/package.json" ] \
    || [ ! -f "$top/build/npm/node_modules/playwright-core/package.json" ]
 then
     mkdir -p "$top/build/npm"
+    # playwright-core 1.59 is the last that runs on Debian 12's Node.js 18
     (cd "$top/build/npm" && npm install --silent --no-audit --no-fund \
-        --prefix . ws@8 playwright-core@1)
+        --prefix . ws@8 playwright-core@1.59)
 fi
