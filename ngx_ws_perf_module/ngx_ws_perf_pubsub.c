@@ -135,6 +135,12 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
             return NGX_ERROR;
         }
 
+        if (cv[i].lengths == NULL) {
+            /* a pattern without variables stays in the configuration */
+            *name = value;
+            continue;
+        }
+
         /* the connection outlives the request */
         name->data = ngx_pstrdup(r->connection->pool, &value);
         if (name->data == NULL) {
