@@ -26,6 +26,23 @@
 #define NGX_WS_PERF_FORMAT_RAW    1
 
 
+/* http level: the Redis engine */
+typedef struct {
+    ngx_str_t                   redis;          /* the URL as written */
+    u_char                     *redis_host;     /* a numeric address or a */
+    ngx_int_t                   redis_port;     /* unix path (port 0) */
+    ngx_str_t                   redis_user;
+    ngx_str_t                   redis_password;
+    ngx_int_t                   redis_db;
+    ngx_str_t                   redis_prefix;
+    ngx_msec_t                  redis_connect_timeout;
+    ngx_msec_t                  redis_command_timeout;
+    ngx_msec_t                  redis_reconnect_min;
+    ngx_msec_t                  redis_reconnect_max;
+    ngx_uint_t                  redis_max_pending;
+} ngx_ws_perf_main_conf_t;
+
+
 typedef struct {
     ngx_uint_t                  mode;
     size_t                      max_message_size;
@@ -83,6 +100,18 @@ typedef struct {
 } ngx_ws_perf_conn_t;
 
 
+/*
+ * Told how a publish ended: rc is NGX_OK with the message id in text, or
+ * an HTTP status (503, 429, 500) with a reason.  tag is the caller's.
+ */
+typedef void (*ngx_ws_perf_publish_pt)(void *data, ngx_uint_t tag,
+    ngx_int_t rc, ngx_str_t *text);
+
+/* a channel's or user's subscribers and messages, or rc an HTTP status */
+typedef void (*ngx_ws_perf_info_pt)(void *data, ngx_int_t rc,
+    uint64_t subscribers, uint64_t messages, ngx_str_t *reason);
+
+
 ngx_int_t ngx_ws_perf_handshake(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 ngx_int_t ngx_ws_perf_conn_upgrade(ngx_http_request_t *r,
@@ -103,8 +132,18 @@ ngx_int_t ngx_ws_perf_rate_check(ngx_ws_perf_conn_t *wc);
 ngx_int_t ngx_ws_perf_publish_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);
-ngx_int_t ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *id,
+ngx_int_t ngx_ws_perf_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
     ngx_log_t *log);
+
+ngx_int_t ngx_ws_perf_redis_init(ngx_cycle_t *cycle,
+    ngx_ws_perf_main_conf_t *wmcf);
+void ngx_ws_perf_redis_exit(ngx_cycle_t *cycle);
+ngx_int_t ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
+ngx_int_t ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
+    ngx_ws_perf_info_pt handler, void *data);
+ngx_uint_t ngx_ws_perf_redis_enabled(void);
 
 
 extern ngx_module_t  ngx_ws_perf_module;

@@ -13,20 +13,49 @@
 #define NGX_WS_PERF_ERR_LEN  256
 
 
+/* one publish request while its messages are on their way */
+typedef struct {
+    ngx_http_request_t         *request;    /* NULL once it is gone */
+    ngx_pool_cleanup_t         *cleanup;
+    ngx_uint_t                  n;
+    ngx_uint_t                  waiting;    /* handlers still to come */
+    ngx_int_t                   status;     /* the first failure, or 0 */
+    u_char                      reason[NGX_WS_PERF_ERR_LEN];
+    ngx_str_t                  *ids;        /* n, in NGX_WS_PERF_ID_MAX */
+} ngx_ws_perf_pub_ctx_t;                    /* bytes each after them */
+
+
+/* a channel info request waiting for redis */
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_pool_cleanup_t         *cleanup;
+    ngx_uint_t                  target;
+    ngx_str_t                   name;
+} ngx_ws_perf_info_ctx_t;
+
+
 static void ngx_ws_perf_publish_body(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_publish_raw(ngx_http_request_t *r,
-    ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *body, ngx_array_t *ids,
-    u_char *err);
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *body, u_char *err);
 static ngx_int_t ngx_ws_perf_publish_json(ngx_http_request_t *r,
-    ngx_str_t *body, ngx_array_t *ids, u_char *err);
-static ngx_int_t ngx_ws_perf_publish_one(ngx_http_request_t *r,
-    ngx_ws_perf_msg_t *m, ngx_array_t *ids);
+    ngx_str_t *body, u_char *err);
+static ngx_int_t ngx_ws_perf_publish_all(ngx_http_request_t *r,
+    ngx_ws_perf_msg_t *msgs, ngx_uint_t n);
+static void ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
+    ngx_str_t *text);
+static ngx_int_t ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx);
+static void ngx_ws_perf_request_gone(void *data);
 static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
+static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
+    uint64_t subscribers, uint64_t messages, ngx_str_t *reason);
+static ngx_int_t ngx_ws_perf_info_response(ngx_http_request_t *r,
+    ngx_uint_t target, ngx_str_t *name, uint64_t subscribers,
+    uint64_t messages);
 static ngx_int_t ngx_ws_perf_accepted(ngx_http_request_t *r,
-    ngx_array_t *ids);
+    ngx_str_t *ids, ngx_uint_t n);
 static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
     ngx_uint_t status, char *fmt, ...);
 
@@ -96,7 +125,6 @@ ngx_ws_perf_publish_body(ngx_http_request_t *r)
     u_char                   err[NGX_WS_PERF_ERR_LEN];
     ngx_int_t                rc;
     ngx_str_t                body;
-    ngx_array_t              ids;
     ngx_ws_perf_loc_conf_t  *wlcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_perf_module);
@@ -114,22 +142,19 @@ ngx_ws_perf_publish_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_array_init(&ids, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (wlcf->channels) {
+        rc = ngx_ws_perf_publish_raw(r, wlcf, &body, err);
+
+    } else {
+        rc = ngx_ws_perf_publish_json(r, &body, err);
+    }
+
+    if (rc == NGX_DONE) {
+        /* the last handler finalizes the request */
         return;
     }
 
-    if (wlcf->channels) {
-        rc = ngx_ws_perf_publish_raw(r, wlcf, &body, &ids, err);
-
-    } else {
-        rc = ngx_ws_perf_publish_json(r, &body, &ids, err);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_ws_perf_accepted(r, &ids);
-
-    } else if (rc == NGX_HTTP_BAD_REQUEST) {
+    if (rc == NGX_HTTP_BAD_REQUEST) {
         rc = ngx_ws_perf_api_error(r, rc, "%s", err);
     }
 
@@ -140,20 +165,21 @@ ngx_ws_perf_publish_body(ngx_http_request_t *r)
 /* the body is the payload; the channels come from ws_perf_channels */
 
 /*
- * NGX_OK; NGX_HTTP_BAD_REQUEST with the reason in err (NGX_WS_PERF_ERR_LEN
- * bytes, zero-terminated); another status for a failure of ours.
+ * NGX_DONE: the request waits for its messages; NGX_HTTP_BAD_REQUEST with
+ * the reason in err (NGX_WS_PERF_ERR_LEN bytes, zero-terminated); another
+ * status: the request is answered with it.
  */
 
 static ngx_int_t
 ngx_ws_perf_publish_raw(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
-    ngx_str_t *body, ngx_array_t *ids, u_char *err)
+    ngx_str_t *body, u_char *err)
 {
     int                 prio;
     uint32_t            state;
     ngx_str_t           value, arg, *name;
     ngx_uint_t          i;
     ngx_array_t         names;
-    ngx_ws_perf_msg_t   m;
+    ngx_ws_perf_msg_t   m, *msgs;
 
     if (ngx_http_complex_value(r, wlcf->channels, &value) != NGX_OK
         || ngx_array_init(&names, r->pool, 1, sizeof(ngx_str_t)) != NGX_OK)
@@ -191,28 +217,27 @@ ngx_ws_perf_publish_raw(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     m.data_len = body->len;
     m.target = NGX_WS_PERF_TARGET_CHANNEL;
 
+    msgs = ngx_palloc(r->pool, names.nelts * sizeof(ngx_ws_perf_msg_t));
+    if (msgs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     name = names.elts;
 
     for (i = 0; i < names.nelts; i++) {
-        m.name = name[i].data;
-        m.name_len = name[i].len;
-        m.id = NULL;
-        m.id_len = 0;
-
-        if (ngx_ws_perf_publish_one(r, &m, ids) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        msgs[i] = m;
+        msgs[i].name = name[i].data;
+        msgs[i].name_len = name[i].len;
     }
 
-    return NGX_OK;
+    return ngx_ws_perf_publish_all(r, msgs, names.nelts);
 }
 
 
 /* one JSON message or an array of them, all checked before any is sent */
 
 static ngx_int_t
-ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_str_t *body,
-    ngx_array_t *ids, u_char *err)
+ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_str_t *body, u_char *err)
 {
     char               **dumps;
     size_t               i, n;
@@ -262,12 +287,8 @@ ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_str_t *body,
         }
     }
 
-    for (i = 0; i < n; i++) {
-        if (ngx_ws_perf_publish_one(r, &msgs[i], ids) != NGX_OK) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            goto done;
-        }
-    }
+    /* the messages are copied or delivered before this returns */
+    rc = ngx_ws_perf_publish_all(r, msgs, n);
 
 done:
 
@@ -281,46 +302,179 @@ done:
 }
 
 
+/*
+ * Sends the messages in order.  Returns NGX_DONE when some are still on
+ * their way (the last handler answers the request), or the status to
+ * finalize the request with, the answer sent.
+ */
+
 static ngx_int_t
-ngx_ws_perf_publish_one(ngx_http_request_t *r, ngx_ws_perf_msg_t *m,
-    ngx_array_t *ids)
+ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
+    ngx_uint_t n)
 {
-    u_char     *buf;
-    ngx_str_t  *id;
+    ngx_int_t               rc;
+    ngx_uint_t              i;
+    ngx_pool_cleanup_t     *cln;
+    ngx_ws_perf_pub_ctx_t  *ctx;
 
-    buf = ngx_pnalloc(r->pool, NGX_WS_PERF_ID_MAX);
-    id = ngx_array_push(ids);
-
-    if (buf == NULL || id == NULL) {
-        return NGX_ERROR;
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_ws_perf_publish(m, buf, r->connection->log) != NGX_OK) {
-        return NGX_ERROR;
+    ctx = ngx_alloc(sizeof(ngx_ws_perf_pub_ctx_t)
+                    + n * (sizeof(ngx_str_t) + NGX_WS_PERF_ID_MAX),
+                    r->connection->log);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a publisher's own id lives in the JSON body, freed before the reply */
-    if (m->id != buf) {
-        ngx_memcpy(buf, m->id, m->id_len);
+    ctx->request = r;
+    ctx->cleanup = cln;
+    ctx->n = n;
+    ctx->status = 0;
+    ctx->ids = (ngx_str_t *) (ctx + 1);
+
+    for (i = 0; i < n; i++) {
+        ctx->ids[i].data = (u_char *) (ctx->ids + n) + i * NGX_WS_PERF_ID_MAX;
+        ctx->ids[i].len = 0;
     }
 
-    id->data = buf;
-    id->len = m->id_len;
+    cln->handler = ngx_ws_perf_request_gone;
+    cln->data = ctx;
 
-    return NGX_OK;
+    /* one more than the messages: no handler answers before the loop ends */
+    ctx->waiting = 1;
+
+    for (i = 0; i < n; i++) {
+        ctx->waiting++;
+
+        rc = ngx_ws_perf_publish(&msgs[i], ngx_ws_perf_published, ctx, i,
+                                 r->connection->log);
+
+        if (rc == NGX_OK || rc == NGX_AGAIN) {
+            continue;
+        }
+
+        ctx->waiting--;
+
+        if (rc == NGX_DECLINED) {
+            ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                         "redis is unavailable%Z");
+
+        } else if (rc == NGX_BUSY) {
+            ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
+            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                         "too many publishes are waiting for redis "
+                         "(ws_perf_redis_max_pending)%Z");
+
+        } else {
+            ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                         "publish failed%Z");
+        }
+
+        break;
+    }
+
+    if (--ctx->waiting) {
+        return NGX_DONE;
+    }
+
+    return ngx_ws_perf_publish_done(ctx);
+}
+
+
+static void
+ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_ws_perf_pub_ctx_t *ctx = data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    if (rc == NGX_OK) {
+        ctx->ids[tag].len = ngx_min(text->len, NGX_WS_PERF_ID_MAX);
+        ngx_memcpy(ctx->ids[tag].data, text->data, ctx->ids[tag].len);
+
+    } else if (ctx->status == 0) {
+        ctx->status = rc;
+        ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN, "%V%Z", text);
+    }
+
+    if (--ctx->waiting) {
+        return;
+    }
+
+    r = ctx->request;
+
+    if (r == NULL) {
+        ngx_free(ctx);
+        return;
+    }
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, ngx_ws_perf_publish_done(ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* answers the request of a finished publish and frees its context */
+
+static ngx_int_t
+ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->cleanup->handler = NULL;
+
+    if (ctx->status) {
+        rc = ngx_ws_perf_api_error(r, ctx->status, "%s", ctx->reason);
+
+    } else {
+        rc = ngx_ws_perf_accepted(r, ctx->ids, ctx->n);
+    }
+
+    ngx_free(ctx);
+
+    return rc;
+}
+
+
+static void
+ngx_ws_perf_request_gone(void *data)
+{
+    ngx_ws_perf_pub_ctx_t *ctx = data;
+
+    /* both context kinds start with the request */
+    ctx->request = NULL;
 }
 
 
 /*
- * Gives a message its id (unless the publisher chose one; buf holds
- * NGX_WS_PERF_ID_MAX bytes) and its time, and hands it to the hub.
+ * Gives a message its id (unless the publisher chose one) and its time,
+ * and hands it to the bus: the handler learns the outcome.  NGX_OK: the
+ * handler was called; NGX_AGAIN: it will be; NGX_DECLINED: redis is
+ * unavailable, NGX_BUSY: too many publishes wait for it, NGX_ERROR: the
+ * handler is not called.
  */
 
 ngx_int_t
-ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *buf, ngx_log_t *log)
+ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
+    void *data, ngx_uint_t tag, ngx_log_t *log)
 {
-    u_char      *p;
+    u_char      *p, buf[NGX_WS_PERF_ID_MAX];
+    ngx_str_t    id;
     ngx_time_t  *tp;
+
+    if (ngx_ws_perf_redis_enabled()) {
+        return ngx_ws_perf_redis_publish(m, handler, data, tag);
+    }
 
     tp = ngx_timeofday();
     m->ts = (int64_t) tp->sec * 1000 + tp->msec;
@@ -333,6 +487,16 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *buf, ngx_log_t *log)
     }
 
     (void) ngx_ws_perf_hub_deliver(m, log);
+
+    id.data = (u_char *) m->id;
+    id.len = m->id_len;
+
+    handler(data, tag, NGX_OK, &id);
+
+    if (m->id == buf) {
+        m->id = NULL;
+        m->id_len = 0;
+    }
 
     return NGX_OK;
 }
@@ -400,11 +564,13 @@ ngx_ws_perf_read_body(ngx_http_request_t *r, ngx_str_t *body)
 static ngx_int_t
 ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 {
-    u_char               *p, buf[NGX_WS_PERF_NAME_MAX + 128];
-    ngx_str_t             name, value;
-    ngx_uint_t            target;
-    ngx_array_t           names;
-    ngx_ws_perf_topic_t  *topic;
+    ngx_int_t                rc;
+    ngx_str_t                name, value;
+    ngx_uint_t               target;
+    ngx_array_t              names;
+    ngx_pool_cleanup_t      *cln;
+    ngx_ws_perf_topic_t     *topic;
+    ngx_ws_perf_info_ctx_t  *ctx;
 
     target = NGX_WS_PERF_TARGET_CHANNEL;
     ngx_str_null(&name);
@@ -436,13 +602,95 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                      "or user (?user=)");
     }
 
-    topic = ngx_ws_perf_hub_lookup(target, &name);
+    if (!ngx_ws_perf_redis_enabled()) {
+        topic = ngx_ws_perf_hub_lookup(target, &name);
 
-    p = ngx_sprintf(buf, "{\"%s\":\"%V\",\"subscribers\":%ui,"
+        return ngx_ws_perf_info_response(r, target, &name,
+                                         topic ? topic->nsubs : 0,
+                                         topic ? topic->published : 0);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_alloc(sizeof(ngx_ws_perf_info_ctx_t), r->connection->log);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->cleanup = cln;
+    ctx->target = target;
+    ctx->name = name;
+
+    rc = ngx_ws_perf_redis_info(target, &name, ngx_ws_perf_info_reply, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_free(ctx);
+
+        return ngx_ws_perf_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "redis is unavailable");
+    }
+
+    cln->handler = ngx_ws_perf_request_gone;
+    cln->data = ctx;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
+    uint64_t messages, ngx_str_t *reason)
+{
+    ngx_ws_perf_info_ctx_t *ctx = data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (r == NULL) {
+        ngx_free(ctx);
+        return;
+    }
+
+    ctx->cleanup->handler = NULL;
+    c = r->connection;
+
+    if (rc == NGX_OK) {
+        rc = ngx_ws_perf_info_response(r, ctx->target, &ctx->name,
+                                       subscribers, messages);
+
+    } else {
+        rc = ngx_ws_perf_api_error(r, rc, "redis: %V", reason);
+    }
+
+    ngx_free(ctx);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_info_response(ngx_http_request_t *r, ngx_uint_t target,
+    ngx_str_t *name, uint64_t subscribers, uint64_t messages)
+{
+    u_char  *p, *buf;
+
+    buf = ngx_pnalloc(r->pool, NGX_WS_PERF_NAME_MAX + 128);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"%s\":\"%V\",\"subscribers\":%uL,"
                     "\"messages\":%uL}" CRLF,
-                    target ? "user" : "channel", &name,
-                    topic ? topic->nsubs : 0,
-                    topic ? topic->published : 0);
+                    target ? "user" : "channel", name, subscribers, messages);
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
                                      p - buf);
@@ -450,17 +698,15 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 
 
 static ngx_int_t
-ngx_ws_perf_accepted(ngx_http_request_t *r, ngx_array_t *ids)
+ngx_ws_perf_accepted(ngx_http_request_t *r, ngx_str_t *id, ngx_uint_t n)
 {
     u_char      *p, *buf;
     size_t       len;
-    ngx_str_t   *id;
     ngx_uint_t   i;
 
-    id = ids->elts;
     len = sizeof("{\"ids\":[]}" CRLF);
 
-    for (i = 0; i < ids->nelts; i++) {
+    for (i = 0; i < n; i++) {
         len += id[i].len + 3;
     }
 
@@ -471,7 +717,7 @@ ngx_ws_perf_accepted(ngx_http_request_t *r, ngx_array_t *ids)
 
     p = ngx_cpymem(buf, "{\"ids\":[", 8);
 
-    for (i = 0; i < ids->nelts; i++) {
+    for (i = 0; i < n; i++) {
         p = ngx_sprintf(p, "%s\"%V\"", i ? "," : "", &id[i]);
     }
 
@@ -486,9 +732,10 @@ static ngx_int_t
 ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
     char *fmt, ...)
 {
-    u_char   *p, *last, *buf;
-    size_t    len;
-    va_list   args;
+    u_char           *p, *last, *buf;
+    size_t            len;
+    va_list           args;
+    ngx_table_elt_t  *h;
 
     len = 512;
 
@@ -518,9 +765,24 @@ ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
 
     p = ngx_cpymem(p, "\"}" CRLF, 4);
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "publish rejected with %ui: %*s", status,
-                  p - buf - 14, buf + 10);
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        || status == NGX_HTTP_TOO_MANY_REQUESTS)
+    {
+        /* the engine logs its state changes; a retry may succeed */
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "1");
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "publish rejected with %ui: %*s", status,
+                      p - buf - 14, buf + 10);
+    }
 
     return ngx_ws_perf_send_response(r, status, "application/json", buf,
                                      p - buf);

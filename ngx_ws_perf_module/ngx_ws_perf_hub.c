@@ -11,21 +11,38 @@
 #include "ngx_ws_perf_hub.h"
 
 
+typedef struct {
+    ngx_ws_perf_out_t          *out;
+    ngx_uint_t                  sent;
+    ngx_log_t                  *log;
+} ngx_ws_perf_notice_t;
+
+
 static ngx_ws_perf_topic_t *ngx_ws_perf_hub_topic(ngx_uint_t target,
     ngx_str_t *name, ngx_log_t *log);
 static void ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic);
 static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
     ngx_uint_t raw, ngx_log_t *log);
+static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
+    void *data);
 
 
 ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
 ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_last;
 ngx_ws_perf_hub_stats_t   ngx_ws_perf_hub_stats;
 
+/* set by a bus that mirrors subscriber counts elsewhere */
+ngx_uint_t                ngx_ws_perf_hub_track_changes;
+
 
 /* per worker: channels and users with local subscribers */
 static ngx_rbtree_t       ngx_ws_perf_topics[2];
 static ngx_rbtree_node_t  ngx_ws_perf_sentinels[2];
+
+/* topics whose subscriber count changed since the bus last looked */
+static ngx_queue_t        ngx_ws_perf_changed;
+
+static ngx_uint_t         ngx_ws_perf_notice_seq;
 
 
 ngx_int_t
@@ -38,6 +55,7 @@ ngx_ws_perf_hub_init(ngx_cycle_t *cycle)
                         ngx_str_rbtree_insert_value);
     }
 
+    ngx_queue_init(&ngx_ws_perf_changed);
     ngx_memzero(&ngx_ws_perf_hub_stats, sizeof(ngx_ws_perf_hub_stats_t));
 
     return NGX_OK;
@@ -90,6 +108,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
 
     ngx_queue_insert_tail(&topic->subs, &sub->queue);
     topic->nsubs++;
+    ngx_ws_perf_hub_changed(topic);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
                    "websocket subscribed to %s \"%V\", %ui local",
@@ -201,7 +220,12 @@ static void
 ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
 {
     if (--topic->nsubs) {
+        ngx_ws_perf_hub_changed(topic);
         return;
+    }
+
+    if (topic->is_changed) {
+        ngx_queue_remove(&topic->changed);
     }
 
     if (ngx_ws_perf_hub_last) {
@@ -327,4 +351,133 @@ ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m, ngx_uint_t raw, ngx_log_t *log)
     ngx_ws_perf_out_finish(out, NGX_WS_PERF_OP_TEXT);
 
     return out;
+}
+
+
+
+/* calls the handler for every topic of this worker; it may not remove any */
+
+void
+ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data)
+{
+    ngx_uint_t          i;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    for (i = 0; i < 2; i++) {
+        sentinel = ngx_ws_perf_topics[i].sentinel;
+        node = ngx_ws_perf_topics[i].root;
+
+        if (node == sentinel) {
+            continue;
+        }
+
+        for (node = ngx_rbtree_min(node, sentinel);
+             node;
+             node = ngx_rbtree_next(&ngx_ws_perf_topics[i], node))
+        {
+            handler((ngx_ws_perf_topic_t *) node, data);
+        }
+    }
+}
+
+
+void
+ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic)
+{
+    if (!ngx_ws_perf_hub_track_changes || topic->is_changed) {
+        return;
+    }
+
+    topic->is_changed = 1;
+    ngx_queue_insert_tail(&ngx_ws_perf_changed, &topic->changed);
+}
+
+
+/* the next topic whose count changed, taken off the list; NULL at the end */
+
+ngx_ws_perf_topic_t *
+ngx_ws_perf_hub_next_changed(void)
+{
+    ngx_queue_t          *q;
+    ngx_ws_perf_topic_t  *topic;
+
+    if (ngx_queue_empty(&ngx_ws_perf_changed)) {
+        return NULL;
+    }
+
+    q = ngx_queue_head(&ngx_ws_perf_changed);
+    ngx_queue_remove(q);
+
+    topic = ngx_queue_data(q, ngx_ws_perf_topic_t, changed);
+    topic->is_changed = 0;
+
+    return topic;
+}
+
+
+/*
+ * Sends one text frame to every subscribed connection of this worker that
+ * uses the JSON format, once each however many topics it is in.  Returns
+ * the connections reached.
+ */
+
+ngx_uint_t
+ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log)
+{
+    ngx_ws_perf_notice_t  ctx;
+
+    ctx.out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (ctx.out == NULL) {
+        return 0;
+    }
+
+    ctx.sent = 0;
+    ctx.log = log;
+    ngx_ws_perf_notice_seq++;
+
+    ngx_ws_perf_hub_walk(ngx_ws_perf_hub_notice_topic, &ctx);
+
+    ngx_ws_perf_out_release(ctx.out);
+
+    return ctx.sent;
+}
+
+
+static void
+ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
+{
+    ngx_ws_perf_notice_t *ctx = data;
+
+    ngx_queue_t         *q;
+    ngx_ws_perf_sub_t   *sub;
+    ngx_ws_perf_peer_t  *peer;
+
+    for (q = ngx_queue_head(&topic->subs);
+         q != ngx_queue_sentinel(&topic->subs);
+         q = ngx_queue_next(q))
+    {
+        sub = ngx_queue_data(q, ngx_ws_perf_sub_t, queue);
+        peer = sub->conn;
+
+        if (peer->raw || peer->closing
+            || peer->notice == ngx_ws_perf_notice_seq)
+        {
+            continue;
+        }
+
+        peer->notice = ngx_ws_perf_notice_seq;
+
+        if (ngx_ws_perf_queue_push_bounded(peer->queue, ctx->out,
+                                           NGX_WS_PERF_PRIO_HIGH, peer->limit,
+                                           ngx_ws_perf_hub_stats.dropped,
+                                           ctx->log)
+            == NGX_OK)
+        {
+            ctx->sent++;
+        }
+
+        if (!peer->connection->write->posted) {
+            ngx_post_event(peer->connection->write, &ngx_posted_next_events);
+        }
+    }
 }

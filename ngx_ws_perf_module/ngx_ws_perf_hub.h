@@ -21,7 +21,10 @@ typedef struct {
     ngx_uint_t                  nsubs;
     ngx_uint_t                  target;
     uint64_t                    published;
-} ngx_ws_perf_topic_t;
+    ngx_queue_t                 changed;    /* in the changed list */
+    ngx_uint_t                  is_changed;
+    ngx_uint_t                  subscribed; /* the bus's subscription for */
+} ngx_ws_perf_topic_t;                      /* it is in place */
 
 
 typedef struct ngx_ws_perf_sub_s  ngx_ws_perf_sub_t;
@@ -43,11 +46,15 @@ typedef struct {
     ngx_uint_t                  raw;        /* ws_perf_format raw */
     ngx_uint_t                  overflow;   /* a critical frame was refused */
     ngx_uint_t                  closing;
+    ngx_uint_t                  notice;     /* the last notice it got */
 } ngx_ws_perf_peer_t;
 
 
 /* announced to the bus: a topic's first and last local subscriber */
 typedef void (*ngx_ws_perf_hub_hook_pt)(ngx_uint_t target, ngx_str_t *name);
+
+typedef void (*ngx_ws_perf_hub_walk_pt)(ngx_ws_perf_topic_t *topic,
+    void *data);
 
 
 typedef struct {
@@ -69,10 +76,15 @@ ngx_ws_perf_sub_t **ngx_ws_perf_hub_find(ngx_ws_perf_sub_t **list,
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_lookup(ngx_uint_t target,
     ngx_str_t *name);
 ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
+void ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data);
+void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);
+ngx_ws_perf_topic_t *ngx_ws_perf_hub_next_changed(void);
+ngx_uint_t ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log);
 
 
 extern ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
 extern ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_last;
+extern ngx_uint_t                ngx_ws_perf_hub_track_changes;
 extern ngx_ws_perf_hub_stats_t   ngx_ws_perf_hub_stats;
 
 

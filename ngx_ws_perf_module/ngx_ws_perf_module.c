@@ -14,6 +14,14 @@ static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
+static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
+static char *ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -71,6 +79,48 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("ws_perf_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_perf_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_perf_redis_prefix,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, redis_prefix),
+      NULL },
+
+    { ngx_string("ws_perf_redis_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, redis_connect_timeout),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_redis_command_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, redis_command_timeout),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_redis_reconnect"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_ws_perf_redis_reconnect,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_redis_max_pending"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, redis_max_pending),
+      &ngx_ws_perf_positive_num_p },
 
     { ngx_string("ws_perf_channels"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -185,8 +235,8 @@ static ngx_http_module_t  ngx_ws_perf_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_ws_perf_create_main_conf,          /* create main configuration */
+    ngx_ws_perf_init_main_conf,            /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -230,11 +280,15 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_ws_perf_init_module(ngx_cycle_t *cycle)
 {
-    ngx_core_conf_t  *ccf;
+    ngx_core_conf_t          *ccf;
+    ngx_ws_perf_main_conf_t  *wmcf;
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1) {
+    if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1
+        && (wmcf == NULL || wmcf->redis.len == 0))
+    {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ws_perf: without ws_perf_redis each of the %i "
                       "worker processes delivers only to its own "
@@ -251,14 +305,256 @@ ngx_ws_perf_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_ws_perf_hub_init(cycle);
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    if (ngx_ws_perf_hub_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
+
+    if (wmcf == NULL || wmcf->redis.len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_ws_perf_redis_init(cycle, wmcf);
 }
 
 
 static void
 ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_ws_perf_redis_exit(cycle);
     ngx_ws_perf_queue_cleanup();
+}
+
+
+static void *
+ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_ws_perf_main_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_ws_perf_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->redis = { 0, NULL };
+     *     conf->redis_prefix = { 0, NULL };
+     */
+
+    conf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    conf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
+    conf->redis_reconnect_min = NGX_CONF_UNSET_MSEC;
+    conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
+    conf->redis_max_pending = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    if (wmcf->redis_prefix.data == NULL) {
+        ngx_str_set(&wmcf->redis_prefix, "ws_perf:");
+    }
+
+    ngx_conf_init_msec_value(wmcf->redis_connect_timeout, 1000);
+    ngx_conf_init_msec_value(wmcf->redis_command_timeout, 2000);
+    ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
+    ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
+    ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * redis://[[user]:password@]host[:port][/db] or unix:/path; the host is
+ * resolved here, since hiredis would resolve it with a blocking call
+ */
+
+static char *
+ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    u_char     *p, *last, *at, *colon, *slash;
+    ngx_str_t  *value, host;
+    ngx_int_t   db;
+    ngx_url_t   u;
+
+    if (wmcf->redis.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    wmcf->redis = value[1];
+
+    p = value[1].data;
+    last = p + value[1].len;
+
+    if (value[1].len > 5 && ngx_strncmp(p, "unix:", 5) == 0) {
+        if (value[1].len == 5 || p[5] != '/') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": a unix socket needs an absolute "
+                               "path, e.g. \"unix:/run/redis/redis.sock\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_host = ngx_pnalloc(cf->pool, value[1].len - 4);
+        if (wmcf->redis_host == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(wmcf->redis_host, p + 5, value[1].len - 4);
+        wmcf->redis_port = 0;
+
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len < 8 || ngx_strncmp(p, "redis://", 8) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid redis address \"%V\": use "
+                           "redis://[:password@]host[:port][/db] or "
+                           "unix:/path", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    p += 8;
+
+    at = ngx_strlchr(p, last, '@');
+
+    if (at) {
+        colon = ngx_strlchr(p, at, ':');
+
+        if (colon == NULL || colon + 1 == at) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis address \"%V\": write the "
+                               "password as \":password@\" or "
+                               "\"user:password@\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_user.data = p;
+        wmcf->redis_user.len = colon - p;
+        wmcf->redis_password.data = colon + 1;
+        wmcf->redis_password.len = at - colon - 1;
+
+        p = at + 1;
+    }
+
+    slash = ngx_strlchr(p, last, '/');
+
+    if (slash) {
+        db = ngx_atoi(slash + 1, last - slash - 1);
+
+        if (db == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis database number in \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_db = db;
+        last = slash;
+    }
+
+    host.data = p;
+    host.len = last - p;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = host;
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s in redis address \"%V\"",
+                           u.err ? u.err : "host not found", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_port = u.port ? u.port : 6379;
+
+    /* the first address, as text without the port */
+    wmcf->redis_host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (wmcf->redis_host == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = wmcf->redis_host;
+    p[ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
+                    NGX_SOCKADDR_STRLEN, 0)] = '\0';
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_perf_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "must be 1 to 64 characters";
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= ' ' || value[1].data[i] >= 0x7f) {
+            return "may not hold spaces or control characters";
+        }
+    }
+
+    return ngx_conf_set_str_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (wmcf->redis_reconnect_min != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->redis_reconnect_min = ngx_parse_time(&value[1], 0);
+    wmcf->redis_reconnect_max = ngx_parse_time(&value[2], 0);
+
+    if (wmcf->redis_reconnect_min == (ngx_msec_t) NGX_ERROR
+        || wmcf->redis_reconnect_max == (ngx_msec_t) NGX_ERROR
+        || wmcf->redis_reconnect_min == 0
+        || wmcf->redis_reconnect_max < wmcf->redis_reconnect_min)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\": give the first and the longest "
+                           "wait between attempts, e.g. \"100ms 1s\"",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

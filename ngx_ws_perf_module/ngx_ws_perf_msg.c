@@ -103,6 +103,131 @@ ngx_ws_perf_msg_priority_name(unsigned priority)
 }
 
 
+size_t
+ngx_ws_perf_msg_wire_flags(const ngx_ws_perf_msg_t *m, char *buf)
+{
+    size_t  n;
+
+    n = 0;
+
+    if (m->json) {
+        buf[n++] = 'j';
+
+    } else if (m->binary) {
+        buf[n++] = 'b';
+    }
+
+    if (m->ack) {
+        buf[n++] = 'a';
+    }
+
+    if (n == 0) {
+        buf[n++] = '-';
+    }
+
+    return n;
+}
+
+
+int
+ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
+{
+    int             prio;
+    int64_t         ts;
+    const uint8_t  *last, *end, *id;
+
+    last = p + len;
+
+    if (len < 3 || memcmp(p, "v1 ", 3) != 0) {
+        return -1;
+    }
+
+    p += 3;
+
+    /* the id */
+    for (id = p; p < last && *p != ' '; p++) { /* void */ }
+
+    if (p == last || !ngx_ws_perf_msg_valid_id(id, p - id)) {
+        return -1;
+    }
+
+    m->id = id;
+    m->id_len = p - id;
+
+    /* the priority */
+    for (end = ++p; end < last && *end != ' '; end++) { /* void */ }
+
+    prio = ngx_ws_perf_msg_priority(p, end - p);
+
+    if (end == last || prio < 0) {
+        return -1;
+    }
+
+    m->priority = prio;
+
+    /* the time */
+    ts = 0;
+
+    for (p = end + 1; p < last && *p >= '0' && *p <= '9'; p++) {
+        if (ts > (INT64_MAX - 9) / 10) {
+            return -1;
+        }
+
+        ts = ts * 10 + (*p - '0');
+    }
+
+    if (p == last || *p != ' ' || p == end + 1) {
+        return -1;
+    }
+
+    m->ts = ts;
+
+    /* the flags */
+    m->ack = 0;
+    m->binary = 0;
+    m->json = NULL;
+    m->json_len = 0;
+
+    for (p++, end = p; p < last && *p != '\n'; p++) {
+        switch (*p) {
+        case 'j':
+            m->json = (const uint8_t *) "";
+            break;
+        case 'b':
+            m->binary = 1;
+            break;
+        case 'a':
+            m->ack = 1;
+            break;
+        case '-':
+            break;
+        default:
+            return -1;
+        }
+    }
+
+    if (p == last || p == end || (m->json && m->binary)) {
+        return -1;
+    }
+
+    p++;
+
+    m->data = p;
+    m->data_len = last - p;
+
+    if (m->json) {
+        if (m->data_len == 0) {
+            return -1;
+        }
+
+        m->json = p;
+        m->json_len = m->data_len;
+    }
+
+    return 0;
+}
+
+
 int
 ngx_ws_perf_msg_glob(const uint8_t *pat, size_t pat_len,
     const uint8_t *name, size_t name_len)

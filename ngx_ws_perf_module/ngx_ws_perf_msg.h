@@ -73,6 +73,21 @@ int ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m,
 size_t ngx_ws_perf_msg_envelope_size(const ngx_ws_perf_msg_t *m);
 uint8_t *ngx_ws_perf_msg_envelope(const ngx_ws_perf_msg_t *m, uint8_t *buf);
 
+/*
+ * The form a message takes on a Redis channel:
+ * "v1 <id> <priority> <ts> <flags>\n<data>", flags being any of 'j' (data
+ * is JSON text), 'b' (data is binary) and 'a' (ack wanted), or "-".
+ * ngx_ws_perf_msg_wire_flags() writes m's flags into buf (at least
+ * NGX_WS_PERF_WIRE_FLAGS_MAX bytes) and returns their length;
+ * ngx_ws_perf_msg_from_wire() reads everything but the target into m,
+ * pointing into p, and returns 0, or -1 for malformed input.
+ */
+#define NGX_WS_PERF_WIRE_FLAGS_MAX  4
+
+size_t ngx_ws_perf_msg_wire_flags(const ngx_ws_perf_msg_t *m, char *buf);
+int ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len,
+    ngx_ws_perf_msg_t *m);
+
 /* JSON string escaping of UTF-8 text, without the quotes */
 size_t ngx_ws_perf_json_escape_size(const uint8_t *p, size_t len);
 uint8_t *ngx_ws_perf_json_escape(uint8_t *dst, const uint8_t *p, size_t len);

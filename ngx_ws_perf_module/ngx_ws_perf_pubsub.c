@@ -20,9 +20,18 @@ typedef struct {
 } ngx_ws_perf_command_t;
 
 
+/* a client's "pub" waiting for the bus */
+typedef struct {
+    ngx_connection_t           *connection;
+    ngx_atomic_uint_t           number;
+} ngx_ws_perf_client_pub_t;
+
+
 static ngx_int_t ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, json_t *cmd);
 static ngx_int_t ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, json_t *cmd);
 static ngx_int_t ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd);
+static void ngx_ws_perf_client_published(void *data, ngx_uint_t tag,
+    ngx_int_t rc, ngx_str_t *text);
 static ngx_int_t ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, json_t *cmd);
 static ngx_int_t ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, json_t *cmd);
 static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
@@ -399,13 +408,12 @@ ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, json_t *cmd)
 static ngx_int_t
 ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd)
 {
-    char               *dump;
-    u_char             *p, reply[NGX_WS_PERF_ID_MAX + 64];
-    u_char              id[NGX_WS_PERF_ID_MAX];
-    ngx_int_t           rc;
-    ngx_str_t           name;
-    const char         *err;
-    ngx_ws_perf_msg_t   m;
+    char                       *dump;
+    ngx_int_t                   rc;
+    ngx_str_t                   name;
+    const char                 *err;
+    ngx_ws_perf_msg_t           m;
+    ngx_ws_perf_client_pub_t   *pub;
 
     if (!wc->conf->client_publish) {
         return ngx_ws_perf_reply_error(wc, 403, "client publish is disabled");
@@ -428,21 +436,94 @@ ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd)
         goto done;
     }
 
-    if (ngx_ws_perf_publish(&m, id, wc->peer.connection->log) != NGX_OK) {
-        rc = ngx_ws_perf_reply_error(wc, 503, "publish failed");
+    pub = ngx_alloc(sizeof(ngx_ws_perf_client_pub_t),
+                    wc->peer.connection->log);
+    if (pub == NULL) {
+        rc = NGX_ERROR;
         goto done;
     }
 
-    p = ngx_sprintf(reply, "{\"type\":\"published\",\"id\":\"%*s\"}",
-                    m.id_len, m.id);
+    pub->connection = wc->peer.connection;
+    pub->number = wc->peer.connection->number;
 
-    rc = ngx_ws_perf_conn_reply(wc, reply, p - reply);
+    rc = ngx_ws_perf_publish(&m, ngx_ws_perf_client_published, pub, 0,
+                             wc->peer.connection->log);
+
+    switch (rc) {
+
+    case NGX_OK:
+    case NGX_AGAIN:
+        rc = NGX_OK;
+        break;
+
+    case NGX_DECLINED:
+        ngx_free(pub);
+        rc = ngx_ws_perf_reply_error(wc, 503, "redis is unavailable");
+        break;
+
+    case NGX_BUSY:
+        ngx_free(pub);
+        rc = ngx_ws_perf_reply_error(wc, 429, "too many publishes are "
+                                     "waiting for redis");
+        break;
+
+    default:
+        ngx_free(pub);
+        rc = ngx_ws_perf_reply_error(wc, 500, "publish failed");
+        break;
+    }
 
 done:
 
     free(dump);
 
     return rc;
+}
+
+
+/*
+ * The outcome of a client's "pub": the reply goes to the connection if it
+ * is still the one that asked (connections are reused, their numbers not).
+ */
+
+static void
+ngx_ws_perf_client_published(void *data, ngx_uint_t tag, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_ws_perf_client_pub_t *pub = data;
+
+    u_char              *p, reply[NGX_WS_PERF_ID_MAX + 64];
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    c = pub->connection;
+
+    if (c->fd == (ngx_socket_t) -1 || c->number != pub->number) {
+        ngx_free(pub);
+        return;
+    }
+
+    ngx_free(pub);
+
+    wc = c->data;
+
+    if (wc->peer.closing) {
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        p = ngx_sprintf(reply, "{\"type\":\"published\",\"id\":\"%*s\"}",
+                        ngx_min(text->len, NGX_WS_PERF_ID_MAX), text->data);
+
+        (void) ngx_ws_perf_conn_reply(wc, reply, p - reply);
+
+    } else {
+        (void) ngx_ws_perf_reply_error(wc, rc, "publish failed in redis");
+    }
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
 }
 
 

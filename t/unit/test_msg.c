@@ -230,6 +230,71 @@ test_envelope(void)
 }
 
 
+static int
+wire(const char *s, ngx_ws_perf_msg_t *m)
+{
+    memset(m, 0, sizeof(ngx_ws_perf_msg_t));
+
+    return ngx_ws_perf_msg_from_wire((const uint8_t *) s, strlen(s), m);
+}
+
+
+static void
+test_wire(void)
+{
+    char               flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
+    size_t             n;
+    ngx_ws_perf_msg_t  m;
+
+    CHECK(wire("v1 42 high 1764230400123 -\nhello", &m) == 0);
+    CHECK(m.id_len == 2 && memcmp(m.id, "42", 2) == 0);
+    CHECK(m.priority == NGX_WS_PERF_PRIO_HIGH);
+    CHECK(m.ts == 1764230400123LL);
+    CHECK(m.json == NULL && !m.binary && !m.ack);
+    CHECK(m.data_len == 5 && memcmp(m.data, "hello", 5) == 0);
+
+    CHECK(wire("v1 a-1 low 0 ja\n{\"x\":[1,2]}", &m) == 0);
+    CHECK(m.json == m.data && m.json_len == 11 && m.ack);
+    CHECK(m.priority == NGX_WS_PERF_PRIO_LOW);
+
+    CHECK(wire("v1 7 critical 5 b\n", &m) == 0);
+    CHECK(m.binary && m.data_len == 0);
+
+    /* data may hold spaces and newlines of its own */
+    CHECK(wire("v1 7 normal 5 -\na b\nc", &m) == 0);
+    CHECK(m.data_len == 5);
+
+    CHECK(wire("", &m) == -1);
+    CHECK(wire("v2 1 high 1 -\nx", &m) == -1);
+    CHECK(wire("v1 1 urgent 1 -\nx", &m) == -1);
+    CHECK(wire("v1 1 high x -\nx", &m) == -1);
+    CHECK(wire("v1 1 high  -\nx", &m) == -1);
+    CHECK(wire("v1 1 high 1 q\nx", &m) == -1);
+    CHECK(wire("v1 1 high 1 \nx", &m) == -1);
+    CHECK(wire("v1 1 high 1 jb\nx", &m) == -1);
+    CHECK(wire("v1 1 high 1 j\n", &m) == -1);
+    CHECK(wire("v1 1 high 1 -", &m) == -1);
+    CHECK(wire("v1 a/b high 1 -\nx", &m) == -1);
+    CHECK(wire("v1  high 1 -\nx", &m) == -1);
+    CHECK(wire("v1 1 high 99999999999999999999 -\nx", &m) == -1);
+
+    memset(&m, 0, sizeof(m));
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 1 && flags[0] == '-');
+
+    m.json = (const uint8_t *) "1";
+    m.ack = 1;
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 2 && memcmp(flags, "ja", 2) == 0);
+
+    m.json = NULL;
+    m.binary = 1;
+    m.ack = 0;
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 1 && flags[0] == 'b');
+}
+
+
 int
 main(void)
 {
@@ -238,6 +303,7 @@ main(void)
     test_glob();
     test_from_json();
     test_envelope();
+    test_wire();
 
     printf("%d passed, %d failed\n", passed, failed);
 

@@ -1,0 +1,1474 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include "ngx_ws_perf.h"
+
+
+/*
+ * The Redis engine of one worker: a "publish" link for commands (pipelined)
+ * and a "subscribe" link that holds a SUBSCRIBE for every channel and user
+ * with local subscribers.  hiredis 0.14 has no timers of its own: every
+ * timeout is an nginx timer, and its socket is watched by an nginx
+ * connection that never closes the fd (hiredis does).
+ */
+
+
+#define NGX_WS_PERF_REDIS_DOWN        0
+#define NGX_WS_PERF_REDIS_CONNECTING  1
+#define NGX_WS_PERF_REDIS_READY       2
+
+/* the Redis channels a worker hears besides targets */
+#define NGX_WS_PERF_REDIS_WORKER      2
+#define NGX_WS_PERF_REDIS_NONE        3
+
+#define NGX_WS_PERF_REDIS_TICK        500
+#define NGX_WS_PERF_REDIS_ALIVE       "30000"     /* ms */
+#define NGX_WS_PERF_REDIS_ALIVE_EVERY 20
+#define NGX_WS_PERF_REDIS_BATCH       256
+
+/* prefix + "n:ch:" + name */
+#define NGX_WS_PERF_REDIS_KEY_MAX     (64 + 8 + NGX_WS_PERF_NAME_MAX)
+
+
+typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
+
+struct ngx_ws_perf_redis_link_s {
+    redisAsyncContext          *ac;
+    ngx_event_t                 timer;      /* connect, reply, reconnect */
+    ngx_uint_t                  state;
+    ngx_msec_t                  backoff;
+    ngx_uint_t                  pending;    /* replies awaited */
+    ngx_uint_t                  attempts;   /* since it was last ready */
+    ngx_uint_t                  was_ready;
+    ngx_uint_t                  logged;     /* the outage was logged */
+    const char                 *name;
+    void                      (*ready)(ngx_ws_perf_redis_link_t *link);
+};
+
+
+typedef struct {
+    ngx_ws_perf_publish_pt      handler;
+    void                       *data;
+    ngx_uint_t                  tag;
+} ngx_ws_perf_redis_pub_t;
+
+
+typedef struct {
+    ngx_ws_perf_info_pt         handler;
+    void                       *data;
+} ngx_ws_perf_redis_info_t;
+
+
+static ngx_int_t ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link);
+static ngx_int_t ngx_ws_perf_redis_attach(redisAsyncContext *ac);
+static void ngx_ws_perf_redis_read_handler(ngx_event_t *ev);
+static void ngx_ws_perf_redis_write_handler(ngx_event_t *ev);
+static void ngx_ws_perf_redis_add_read(void *data);
+static void ngx_ws_perf_redis_del_read(void *data);
+static void ngx_ws_perf_redis_add_write(void *data);
+static void ngx_ws_perf_redis_del_write(void *data);
+static void ngx_ws_perf_redis_cleanup(void *data);
+static void ngx_ws_perf_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_ws_perf_redis_disconnected(const redisAsyncContext *ac,
+    int status);
+static void ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link,
+    const char *reason);
+static void ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link,
+    const char *reason);
+static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
+static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
+    redisCallbackFn *fn, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
+    void *reply, void *data);
+static void ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_cmd_ready(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_mark_changed(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_resubscribe(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_subscribe_batch(const char *verb);
+static void ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name);
+static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
+static void ngx_ws_perf_redis_message(redisAsyncContext *ac, void *reply,
+    void *data);
+static ngx_uint_t ngx_ws_perf_redis_target(u_char *p, size_t len,
+    ngx_str_t *name);
+static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
+static void ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
+    redisReply *payload);
+static void ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_tick(ngx_event_t *ev);
+static void ngx_ws_perf_redis_flush_counts(void);
+static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
+    void *data);
+static size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
+    ngx_uint_t target, u_char *name, size_t len);
+
+
+/*
+ * The functions every node loads (FUNCTION LOAD REPLACE) when its publish
+ * link connects.  The key named like a channel's Redis channel is a hash:
+ * "seq", the last id given, and "published", the messages.  A message
+ * without an id gets the next seq, so ids are ordered per channel whatever
+ * the nodes' clocks say; a seq that is new (or was lost with redis's data)
+ * starts at redis's time in ms * 1000, above any id it gave before.
+ */
+static const char  ngx_ws_perf_redis_library[] =
+    "#!lua name=ws_perf\n"
+    "local prios = {low = 1, normal = 1, high = 1, critical = 1}\n"
+    "local function publish(keys, args)\n"
+    "  local data, prio, flags, id = args[1], args[2], args[3], args[4]\n"
+    "  if data == nil then\n"
+    "    return redis.error_reply('ERR ws_perf_publish: no data')\n"
+    "  end\n"
+    "  if prio == nil or prio == '' then prio = 'normal' end\n"
+    "  if not prios[prio] then\n"
+    "    return redis.error_reply("
+          "'ERR priority must be low, normal, high or critical')\n"
+    "  end\n"
+    "  if flags == nil or flags == '' then flags = '-' end\n"
+    "  if not string.match(flags, '^[-jab]+$')\n"
+    "     or (string.find(flags, 'j') and string.find(flags, 'b')) then\n"
+    "    return redis.error_reply("
+          "'ERR flags: any of j (JSON), b (binary), a (ack), or -')\n"
+    "  end\n"
+    "  if string.find(flags, 'j') and not pcall(cjson.decode, data) then\n"
+    "    return redis.error_reply('ERR data flagged j is not JSON')\n"
+    "  end\n"
+    "  local t = redis.call('TIME')\n"
+    "  if id == nil or id == '' then\n"
+    "    local seq = redis.call('HINCRBY', keys[1], 'seq', 1)\n"
+    "    if seq == 1 then\n"
+    "      seq = t[1] * 1000000 + math.floor(t[2] / 1000) * 1000\n"
+    "      redis.call('HSET', keys[1], 'seq', string.format('%d', seq))\n"
+    "    end\n"
+    "    id = string.format('%d', seq)\n"
+    "  elseif #id > 64 or not string.match(id, '^[%w_.:-]+$') then\n"
+    "    return redis.error_reply("
+          "'ERR id: 1 to 64 of A-Z a-z 0-9 _ . : -')\n"
+    "  end\n"
+    "  local ts = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))\n"
+    "  redis.call('HINCRBY', keys[1], 'published', 1)\n"
+    "  local n = redis.call('PUBLISH', keys[1],\n"
+    "    'v1 ' .. id .. ' ' .. prio .. ' ' .. ts .. ' ' .. flags .. '\\n'\n"
+    "    .. data)\n"
+    "  return {id, n}\n"
+    "end\n"
+    "local function info(keys, args)\n"
+    "  local all = redis.call('HGETALL', keys[2])\n"
+    "  local n = 0\n"
+    "  for i = 1, #all, 2 do\n"
+    "    if redis.call('EXISTS', args[1] .. all[i]) == 1 then\n"
+    "      n = n + (tonumber(all[i + 1]) or 0)\n"
+    "    else\n"
+    "      redis.call('HDEL', keys[2], all[i])\n"
+    "    end\n"
+    "  end\n"
+    "  local m = redis.call('HGET', keys[1], 'published')\n"
+    "  return {n, tonumber(m or '0') or 0}\n"
+    "end\n"
+    "redis.register_function('ws_perf_publish', publish)\n"
+    "redis.register_function('ws_perf_info', info)\n";
+
+
+static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_cmd;
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sub;
+static ngx_event_t                ngx_ws_perf_redis_ticker;
+static ngx_uint_t                 ngx_ws_perf_redis_ticks;
+static ngx_uint_t                 ngx_ws_perf_redis_exiting;
+
+/* this worker: "<host>:<pid>", and its key and heartbeat channel */
+static ngx_str_t                  ngx_ws_perf_redis_worker;
+static ngx_str_t                  ngx_ws_perf_redis_alive;
+
+/* SUBSCRIBE confirmations awaited; a notice is due once they are in */
+static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
+static ngx_uint_t                 ngx_ws_perf_redis_resync;
+static ngx_msec_t                 ngx_ws_perf_redis_heard;
+
+/* a SUBSCRIBE or UNSUBSCRIBE being assembled */
+static const char                *ngx_ws_perf_redis_argv[
+                                      NGX_WS_PERF_REDIS_BATCH + 1];
+static size_t                     ngx_ws_perf_redis_argvlen[
+                                      NGX_WS_PERF_REDIS_BATCH + 1];
+static u_char                    *ngx_ws_perf_redis_argbuf;
+static ngx_uint_t                 ngx_ws_perf_redis_argc;
+
+
+static const char  ngx_ws_perf_redis_notice[] =
+    "{\"type\":\"notice\",\"code\":\"redis_reconnected\","
+    "\"reason\":\"delivery was interrupted; messages may have been "
+    "missed\"}";
+
+
+ngx_uint_t
+ngx_ws_perf_redis_enabled(void)
+{
+    return ngx_ws_perf_redis_conf != NULL;
+}
+
+
+ngx_int_t
+ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 i;
+    ngx_ws_perf_redis_link_t  *link;
+
+    len = cycle->hostname.len + 1 + NGX_INT64_LEN;
+
+    p = ngx_pnalloc(cycle->pool, len + wmcf->redis_prefix.len + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_worker.data = p;
+    ngx_ws_perf_redis_worker.len = ngx_sprintf(p, "%V:%P", &cycle->hostname,
+                                               ngx_pid)
+                                   - p;
+
+    p += ngx_ws_perf_redis_worker.len;
+    ngx_ws_perf_redis_alive.data = p;
+    ngx_ws_perf_redis_alive.len = ngx_sprintf(p, "%Vw:%V",
+                                              &wmcf->redis_prefix,
+                                              &ngx_ws_perf_redis_worker)
+                                  - p;
+
+    ngx_ws_perf_redis_argbuf = ngx_pnalloc(cycle->pool,
+                                           NGX_WS_PERF_REDIS_BATCH
+                                           * NGX_WS_PERF_REDIS_KEY_MAX);
+    if (ngx_ws_perf_redis_argbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_conf = wmcf;
+    ngx_ws_perf_redis_exiting = 0;
+
+    ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
+    ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
+    ngx_ws_perf_hub_track_changes = 1;
+
+    ngx_ws_perf_redis_cmd.name = "publish";
+    ngx_ws_perf_redis_cmd.ready = ngx_ws_perf_redis_cmd_ready;
+    ngx_ws_perf_redis_sub.name = "subscribe";
+    ngx_ws_perf_redis_sub.ready = ngx_ws_perf_redis_sub_ready;
+
+    for (i = 0; i < 2; i++) {
+        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
+
+        link->timer.handler = ngx_ws_perf_redis_timer_handler;
+        link->timer.data = link;
+        link->timer.log = cycle->log;
+        link->timer.cancelable = 1;
+        link->backoff = wmcf->redis_reconnect_min;
+
+        (void) ngx_ws_perf_redis_connect(link);
+    }
+
+    ngx_ws_perf_redis_ticker.handler = ngx_ws_perf_redis_tick;
+    ngx_ws_perf_redis_ticker.log = cycle->log;
+    ngx_ws_perf_redis_ticker.cancelable = 1;
+    ngx_add_timer(&ngx_ws_perf_redis_ticker, NGX_WS_PERF_REDIS_TICK);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                 i;
+    redisAsyncContext         *ac;
+    ngx_ws_perf_redis_link_t  *link;
+
+    if (ngx_ws_perf_redis_conf == NULL) {
+        return;
+    }
+
+    ngx_ws_perf_redis_exiting = 1;
+
+    for (i = 0; i < 2; i++) {
+        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
+
+        if (link->timer.timer_set) {
+            ngx_del_timer(&link->timer);
+        }
+
+        ac = link->ac;
+
+        if (ac) {
+            link->ac = NULL;
+            link->state = NGX_WS_PERF_REDIS_DOWN;
+            redisAsyncFree(ac);
+        }
+    }
+
+    ngx_ws_perf_redis_conf = NULL;
+}
+
+
+/* the adapter: hiredis's socket on nginx's event loop, level-triggered */
+
+static ngx_int_t
+ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
+{
+    redisAsyncContext        *ac;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    link->attempts++;
+    link->state = NGX_WS_PERF_REDIS_CONNECTING;
+
+    if (wmcf->redis_port) {
+        ac = redisAsyncConnect((char *) wmcf->redis_host, wmcf->redis_port);
+
+    } else {
+        ac = redisAsyncConnectUnix((char *) wmcf->redis_host);
+    }
+
+    if (ac == NULL) {
+        ngx_ws_perf_redis_lost(link, "out of memory");
+        return NGX_ERROR;
+    }
+
+    if (ac->err) {
+        link->ac = ac;
+        ngx_ws_perf_redis_fail(link, ac->errstr);
+        return NGX_ERROR;
+    }
+
+    ac->data = link;
+    link->ac = ac;
+
+    if (ngx_ws_perf_redis_attach(ac) != NGX_OK) {
+        ngx_ws_perf_redis_fail(link, "no free connection");
+        return NGX_ERROR;
+    }
+
+    redisAsyncSetConnectCallback(ac, ngx_ws_perf_redis_connected);
+    redisAsyncSetDisconnectCallback(ac, ngx_ws_perf_redis_disconnected);
+
+    /* the connect completes with the first write event */
+    ngx_ws_perf_redis_add_write(ac->ev.data);
+
+    ngx_add_timer(&link->timer, wmcf->redis_connect_timeout);
+
+    ngx_ws_perf_redis_handshake(link);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_redis_attach(redisAsyncContext *ac)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_get_connection(ac->c.fd, ngx_cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = ac;
+    c->read->handler = ngx_ws_perf_redis_read_handler;
+    c->write->handler = ngx_ws_perf_redis_write_handler;
+    c->read->log = ngx_cycle->log;
+    c->write->log = ngx_cycle->log;
+
+    ac->ev.data = c;
+    ac->ev.addRead = ngx_ws_perf_redis_add_read;
+    ac->ev.delRead = ngx_ws_perf_redis_del_read;
+    ac->ev.addWrite = ngx_ws_perf_redis_add_write;
+    ac->ev.delWrite = ngx_ws_perf_redis_del_write;
+    ac->ev.cleanup = ngx_ws_perf_redis_cleanup;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    redisAsyncHandleRead(c->data);
+}
+
+
+static void
+ngx_ws_perf_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    redisAsyncHandleWrite(c->data);
+}
+
+
+static void
+ngx_ws_perf_redis_add_read(void *data)
+{
+    ngx_connection_t *c = data;
+
+    if (!c->read->active) {
+        (void) ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_del_read(void *data)
+{
+    ngx_connection_t *c = data;
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_add_write(void *data)
+{
+    ngx_connection_t *c = data;
+
+    if (!c->write->active) {
+        (void) ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_del_write(void *data)
+{
+    ngx_connection_t *c = data;
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+/* hiredis closes the fd right after this; the connection only goes back */
+
+static void
+ngx_ws_perf_redis_cleanup(void *data)
+{
+    ngx_connection_t *c = data;
+
+    ngx_ws_perf_redis_del_read(c);
+    ngx_ws_perf_redis_del_write(c);
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
+}
+
+
+/* link states */
+
+static void
+ngx_ws_perf_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_ws_perf_redis_link_t *link = ac->data;
+
+    if (status != REDIS_OK && link->ac == ac) {
+        /* hiredis frees the context after this */
+        ngx_ws_perf_redis_lost(link, ac->errstr);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_disconnected(const redisAsyncContext *ac, int status)
+{
+    ngx_ws_perf_redis_link_t *link = ac->data;
+
+    if (link->ac == ac) {
+        ngx_ws_perf_redis_lost(link, status == REDIS_OK ? "closed by redis"
+                                                        : ac->errstr);
+    }
+}
+
+
+/*
+ * The link's context is gone or going: mark it down, say so once per
+ * outage, and schedule the next attempt.
+ */
+
+static void
+ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    link->ac = NULL;
+
+    if (wmcf == NULL || ngx_ws_perf_redis_exiting) {
+        link->state = NGX_WS_PERF_REDIS_DOWN;
+        return;
+    }
+
+    if (link->state == NGX_WS_PERF_REDIS_READY) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: redis %s link to \"%V\" lost: %s; "
+                      "reconnecting", link->name, &wmcf->redis, reason);
+        link->logged = 1;
+        link->attempts = 0;
+
+    } else if (!link->logged) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: redis %s link to \"%V\" failed: %s; "
+                      "retrying every %M ms at most", link->name,
+                      &wmcf->redis, reason, wmcf->redis_reconnect_max);
+        link->logged = 1;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %s link attempt failed: %s",
+                       link->name, reason);
+    }
+
+    if (link == &ngx_ws_perf_redis_sub) {
+        ngx_ws_perf_redis_sub_pending = 0;
+        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, NULL);
+
+        if (link->was_ready) {
+            ngx_ws_perf_redis_resync = 1;
+        }
+    }
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    ngx_add_timer(&link->timer, link->backoff);
+
+    link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
+}
+
+
+/* gives up on the link's context, from anywhere, hiredis callbacks too */
+
+static void
+ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link, const char *reason)
+{
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+
+    ngx_ws_perf_redis_lost(link, reason);
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
+{
+    u_char                     reason[64];
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = ev->data;
+
+    switch (link->state) {
+
+    case NGX_WS_PERF_REDIS_DOWN:
+        (void) ngx_ws_perf_redis_connect(link);
+        break;
+
+    case NGX_WS_PERF_REDIS_CONNECTING:
+        ngx_ws_perf_redis_fail(link, "connect or handshake timed out");
+        break;
+
+    default: /* NGX_WS_PERF_REDIS_READY */
+        ngx_snprintf(reason, sizeof(reason), "no reply in %M ms%Z",
+                     ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_ws_perf_redis_fail(link, (char *) reason);
+        break;
+    }
+}
+
+
+/*
+ * NGX_OK: sent, fn will be called exactly once (with a NULL reply if the
+ * link goes down first); NGX_ERROR: not sent.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
+    void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    if (link->ac == NULL
+        || redisAsyncCommandArgv(link->ac, fn, data, argc, argv, argvlen)
+           != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (link->pending++ == 0 && link->state == NGX_WS_PERF_REDIS_READY) {
+        ngx_add_timer(&link->timer, ngx_ws_perf_redis_conf->redis_command_timeout);
+    }
+
+    return NGX_OK;
+}
+
+
+/* a reply came (or its link went): the reply timer restarts or stops */
+
+static void
+ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
+{
+    if (link->pending) {
+        link->pending--;
+    }
+
+    if (link->state != NGX_WS_PERF_REDIS_READY || ngx_ws_perf_redis_conf == NULL) {
+        return;
+    }
+
+    if (link->pending) {
+        ngx_add_timer(&link->timer, ngx_ws_perf_redis_conf->redis_command_timeout);
+
+    } else if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+}
+
+
+/*
+ * AUTH and SELECT where configured, then a command whose answer says the
+ * server is ready: FUNCTION LOAD on the publish link, PING on the other.
+ */
+
+static void
+ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
+{
+    int                       argc;
+    u_char                    db[NGX_INT_T_LEN];
+    size_t                    argvlen[4];
+    const char               *argv[4];
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (wmcf->redis_password.len) {
+        argc = 0;
+        argv[argc] = "AUTH";
+        argvlen[argc++] = 4;
+
+        if (wmcf->redis_user.len) {
+            argv[argc] = (char *) wmcf->redis_user.data;
+            argvlen[argc++] = wmcf->redis_user.len;
+        }
+
+        argv[argc] = (char *) wmcf->redis_password.data;
+        argvlen[argc++] = wmcf->redis_password.len;
+
+        if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
+                                      NULL, argc, argv, argvlen)
+            != NGX_OK)
+        {
+            return;
+        }
+    }
+
+    if (link != &ngx_ws_perf_redis_cmd) {
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        (void) ngx_ws_perf_redis_command(link,
+                                         ngx_ws_perf_redis_handshake_reply,
+                                         link, 1, argv, argvlen);
+        return;
+    }
+
+    if (wmcf->redis_db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", wmcf->redis_db) - db;
+
+        if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
+                                      NULL, 2, argv, argvlen)
+            != NGX_OK)
+        {
+            return;
+        }
+    }
+
+    argv[0] = "FUNCTION";
+    argvlen[0] = 8;
+    argv[1] = "LOAD";
+    argvlen[1] = 4;
+    argv[2] = "REPLACE";
+    argvlen[2] = 7;
+    argv[3] = ngx_ws_perf_redis_library;
+    argvlen[3] = sizeof(ngx_ws_perf_redis_library) - 1;
+
+    (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
+                                     link, 4, argv, argvlen);
+}
+
+
+/* data is the link for the last command of the handshake */
+
+static void
+ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    if (data) {
+        ngx_ws_perf_redis_became_ready(link);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    link->state = NGX_WS_PERF_REDIS_READY;
+    link->backoff = wmcf->redis_reconnect_min;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    if (link->pending) {
+        ngx_add_timer(&link->timer, wmcf->redis_command_timeout);
+    }
+
+    if (link->logged) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws_perf: redis %s link to \"%V\" is up again after "
+                      "%ui attempts", link->name, &wmcf->redis,
+                      link->attempts);
+        link->logged = 0;
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %s link ready", link->name);
+    }
+
+    link->attempts = 0;
+    link->was_ready = 1;
+
+    link->ready(link);
+}
+
+
+static void
+ngx_ws_perf_redis_cmd_ready(ngx_ws_perf_redis_link_t *link)
+{
+    /* this worker's counts may be gone with a restarted redis: send all */
+    ngx_ws_perf_hub_walk(ngx_ws_perf_redis_mark_changed, NULL);
+
+    ngx_ws_perf_redis_ticks = 0;
+    ngx_ws_perf_redis_tick(NULL);
+}
+
+
+static void
+ngx_ws_perf_redis_mark_changed(ngx_ws_perf_topic_t *topic, void *data)
+{
+    ngx_ws_perf_hub_changed(topic);
+}
+
+
+static void
+ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic, void *data)
+{
+    topic->subscribed = 0;
+}
+
+
+static void
+ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_redis_heard = ngx_current_msec;
+
+    ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_alive.data;
+    ngx_ws_perf_redis_argvlen[1] = ngx_ws_perf_redis_alive.len;
+    ngx_ws_perf_redis_argc = 2;
+
+    ngx_ws_perf_hub_walk(ngx_ws_perf_redis_resubscribe, NULL);
+
+    ngx_ws_perf_redis_subscribe_batch("SUBSCRIBE");
+}
+
+
+static void
+ngx_ws_perf_redis_resubscribe(ngx_ws_perf_topic_t *topic, void *data)
+{
+    u_char  *buf;
+
+    if (ngx_ws_perf_redis_argc == NGX_WS_PERF_REDIS_BATCH + 1) {
+        ngx_ws_perf_redis_subscribe_batch("SUBSCRIBE");
+        ngx_ws_perf_redis_argc = 1;
+    }
+
+    buf = ngx_ws_perf_redis_argbuf
+          + (ngx_ws_perf_redis_argc - 1) * NGX_WS_PERF_REDIS_KEY_MAX;
+
+    ngx_ws_perf_redis_argv[ngx_ws_perf_redis_argc] = (char *) buf;
+    ngx_ws_perf_redis_argvlen[ngx_ws_perf_redis_argc] =
+        ngx_ws_perf_redis_key(buf, "", topic->target, topic->sn.str.data,
+                              topic->sn.str.len);
+    ngx_ws_perf_redis_argc++;
+}
+
+
+/* sends the assembled (UN)SUBSCRIBE on the subscribe link */
+
+static void
+ngx_ws_perf_redis_subscribe_batch(const char *verb)
+{
+    int                        argc;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &ngx_ws_perf_redis_sub;
+    argc = (int) ngx_ws_perf_redis_argc;
+
+    ngx_ws_perf_redis_argc = 1;
+
+    if (argc < 2 || link->ac == NULL) {
+        return;
+    }
+
+    ngx_ws_perf_redis_argv[0] = verb;
+    ngx_ws_perf_redis_argvlen[0] = ngx_strlen(verb);
+
+    /* (UN)SUBSCRIBE replies go to the channel callbacks, not "pending" */
+    if (redisAsyncCommandArgv(link->ac, ngx_ws_perf_redis_message, NULL, argc,
+                              ngx_ws_perf_redis_argv,
+                              ngx_ws_perf_redis_argvlen)
+        != REDIS_OK)
+    {
+        ngx_ws_perf_redis_fail(link, "cannot send a subscription");
+        return;
+    }
+
+    if (verb[0] == 'S') {
+        ngx_ws_perf_redis_sub_pending += argc - 1;
+    }
+}
+
+
+/* the hub's first and last local subscriber of a topic */
+
+static void
+ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name)
+{
+    if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
+        return;
+    }
+
+    ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_argbuf;
+    ngx_ws_perf_redis_argvlen[1] = ngx_ws_perf_redis_key(
+                                       ngx_ws_perf_redis_argbuf, "", target,
+                                       name->data, name->len);
+    ngx_ws_perf_redis_argc = 2;
+
+    ngx_ws_perf_redis_subscribe_batch("SUBSCRIBE");
+}
+
+
+static void
+ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
+{
+    u_char       key[NGX_WS_PERF_REDIS_KEY_MAX];
+    size_t       argvlen[3];
+    const char  *argv[3];
+
+    if (ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY) {
+        ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_argbuf;
+        ngx_ws_perf_redis_argvlen[1] = ngx_ws_perf_redis_key(
+                                           ngx_ws_perf_redis_argbuf, "",
+                                           target, name->data, name->len);
+        ngx_ws_perf_redis_argc = 2;
+
+        ngx_ws_perf_redis_subscribe_batch("UNSUBSCRIBE");
+    }
+
+    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+        return;
+    }
+
+    argv[0] = "HDEL";
+    argvlen[0] = 4;
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_ws_perf_redis_key(key, "n:", target, name->data,
+                                       name->len);
+    argv[2] = (char *) ngx_ws_perf_redis_worker.data;
+    argvlen[2] = ngx_ws_perf_redis_worker.len;
+
+    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                     ngx_ws_perf_redis_ignore, NULL, 3, argv,
+                                     argvlen);
+}
+
+
+/* everything the subscribe link hears: confirmations and messages */
+
+static void
+ngx_ws_perf_redis_message(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_str_t                  name;
+    ngx_uint_t                 target;
+    redisReply                *r = reply;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    if (r == NULL || link->ac != ac || ngx_ws_perf_redis_conf == NULL
+        || r->type != REDIS_REPLY_ARRAY || r->elements < 3
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    target = ngx_ws_perf_redis_target((u_char *) r->element[1]->str,
+                                      r->element[1]->len, &name);
+
+    if (ngx_strcmp(r->element[0]->str, "subscribe") == 0) {
+        ngx_ws_perf_redis_subscribed(target, &name);
+        return;
+    }
+
+    if (ngx_strcmp(r->element[0]->str, "message") != 0
+        || r->element[2]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    switch (target) {
+
+    case NGX_WS_PERF_TARGET_CHANNEL:
+    case NGX_WS_PERF_TARGET_USER:
+        ngx_ws_perf_redis_deliver(target, &name, r->element[2]);
+        break;
+
+    case NGX_WS_PERF_REDIS_WORKER:
+        ngx_ws_perf_redis_heard = ngx_current_msec;
+        break;
+    }
+}
+
+
+/* which topic a Redis channel is: a target, NGX_WS_PERF_REDIS_WORKER or _NONE */
+
+static ngx_uint_t
+ngx_ws_perf_redis_target(u_char *p, size_t len, ngx_str_t *name)
+{
+    size_t  plen;
+
+    plen = ngx_ws_perf_redis_conf->redis_prefix.len;
+
+    if (len < plen + 3
+        || ngx_strncmp(p, ngx_ws_perf_redis_conf->redis_prefix.data, plen)
+           != 0)
+    {
+        return NGX_WS_PERF_REDIS_NONE;
+    }
+
+    p += plen;
+    len -= plen;
+
+    if (len > 3 && ngx_strncmp(p, "ch:", 3) == 0) {
+        name->data = p + 3;
+        name->len = len - 3;
+        return NGX_WS_PERF_TARGET_CHANNEL;
+    }
+
+    name->data = p + 2;
+    name->len = len - 2;
+
+    if (ngx_strncmp(p, "u:", 2) == 0) {
+        return NGX_WS_PERF_TARGET_USER;
+    }
+
+    if (ngx_strncmp(p, "w:", 2) == 0) {
+        return NGX_WS_PERF_REDIS_WORKER;
+    }
+
+    return NGX_WS_PERF_REDIS_NONE;
+}
+
+
+/*
+ * A SUBSCRIBE is in place: the topic's count may now be announced (a
+ * publisher who sees it can count on delivery), and once all of them are
+ * in after an outage the clients are told they may have missed messages.
+ */
+
+static void
+ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
+{
+    ngx_ws_perf_topic_t  *topic;
+
+    if (target == NGX_WS_PERF_TARGET_CHANNEL
+        || target == NGX_WS_PERF_TARGET_USER)
+    {
+        topic = ngx_ws_perf_hub_lookup(target, name);
+
+        if (topic) {
+            topic->subscribed = 1;
+            ngx_ws_perf_hub_changed(topic);
+        }
+    }
+
+    if (ngx_ws_perf_redis_sub_pending
+        && --ngx_ws_perf_redis_sub_pending == 0
+        && ngx_ws_perf_redis_resync)
+    {
+        ngx_ws_perf_redis_resync = 0;
+        (void) ngx_ws_perf_hub_notice((u_char *) ngx_ws_perf_redis_notice,
+                                      sizeof(ngx_ws_perf_redis_notice) - 1,
+                                      ngx_cycle->log);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
+    redisReply *payload)
+{
+    uint32_t            state;
+    ngx_ws_perf_msg_t   m;
+    static ngx_uint_t   malformed;
+
+    ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
+
+    if (ngx_ws_perf_msg_from_wire((u_char *) payload->str, payload->len, &m)
+        != 0
+        || !ngx_ws_perf_msg_valid_name(name->data, name->len))
+    {
+        malformed++;
+
+        /* 1st, 2nd, 4th, 8th...: a broken publisher cannot flood the log */
+        if ((malformed & (malformed - 1)) == 0) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "ws_perf: ignored a malformed message on redis "
+                          "channel \"%*s\" (%ui so far); publish with "
+                          "FCALL ws_perf_publish", name->len, name->data,
+                          malformed);
+        }
+
+        return;
+    }
+
+    if (m.json == NULL && !m.binary) {
+        state = 0;
+        m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
+                                              m.data_len)
+                    != NGX_WS_PERF_UTF8_OK);
+    }
+
+    m.target = target;
+    m.name = name->data;
+    m.name_len = name->len;
+
+    (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+}
+
+
+/*
+ * Every half second: this worker's changed subscriber counts, a heartbeat
+ * through its own channel (a subscribe link that stops hearing it is
+ * replaced), and now and then the key that says this worker is alive.
+ */
+
+static void
+ngx_ws_perf_redis_tick(ngx_event_t *ev)
+{
+    size_t                     argvlen[5];
+    const char                *argv[5];
+    ngx_ws_perf_main_conf_t   *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (wmcf == NULL) {
+        return;
+    }
+
+    if (ev) {
+        ngx_add_timer(ev, NGX_WS_PERF_REDIS_TICK);
+    }
+
+    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+        ngx_ws_perf_redis_heard = ngx_current_msec;
+        return;
+    }
+
+    if (ngx_ws_perf_redis_ticks++ % NGX_WS_PERF_REDIS_ALIVE_EVERY == 0) {
+        argv[0] = "SET";
+        argvlen[0] = 3;
+        argv[1] = (char *) ngx_ws_perf_redis_alive.data;
+        argvlen[1] = ngx_ws_perf_redis_alive.len;
+        argv[2] = "1";
+        argvlen[2] = 1;
+        argv[3] = "PX";
+        argvlen[3] = 2;
+        argv[4] = NGX_WS_PERF_REDIS_ALIVE;
+        argvlen[4] = sizeof(NGX_WS_PERF_REDIS_ALIVE) - 1;
+
+        (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                         ngx_ws_perf_redis_ignore, NULL, 5,
+                                         argv, argvlen);
+    }
+
+    ngx_ws_perf_redis_flush_counts();
+
+    if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
+        ngx_ws_perf_redis_heard = ngx_current_msec;
+        return;
+    }
+
+    if (ngx_current_msec - ngx_ws_perf_redis_heard
+        > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK)
+    {
+        ngx_ws_perf_redis_fail(&ngx_ws_perf_redis_sub,
+                               "heartbeat not heard back");
+        return;
+    }
+
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = (char *) ngx_ws_perf_redis_alive.data;
+    argvlen[1] = ngx_ws_perf_redis_alive.len;
+    argv[2] = "1";
+    argvlen[2] = 1;
+
+    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                     ngx_ws_perf_redis_ignore, NULL, 3, argv,
+                                     argvlen);
+}
+
+
+static void
+ngx_ws_perf_redis_flush_counts(void)
+{
+    u_char                key[NGX_WS_PERF_REDIS_KEY_MAX], n[NGX_INT_T_LEN];
+    size_t                argvlen[4];
+    const char           *argv[4];
+    ngx_ws_perf_topic_t  *topic;
+
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[1] = (char *) key;
+    argv[2] = (char *) ngx_ws_perf_redis_worker.data;
+    argvlen[2] = ngx_ws_perf_redis_worker.len;
+    argv[3] = (char *) n;
+
+    while ((topic = ngx_ws_perf_hub_next_changed()) != NULL) {
+
+        if (!topic->subscribed) {
+            /* announced when its SUBSCRIBE is confirmed */
+            continue;
+        }
+
+        argvlen[1] = ngx_ws_perf_redis_key(key, "n:", topic->target,
+                                           topic->sn.str.data,
+                                           topic->sn.str.len);
+        argvlen[3] = ngx_sprintf(n, "%ui", topic->nsubs) - n;
+
+        if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                      ngx_ws_perf_redis_ignore, NULL, 4,
+                                      argv, argvlen)
+            != NGX_OK)
+        {
+            ngx_ws_perf_hub_changed(topic);
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply         *r = reply;
+    static ngx_uint_t   errors;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    if (r == NULL || r->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    errors++;
+
+    if ((errors & (errors - 1)) == 0) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: redis refused a bookkeeping command: %s "
+                      "(%ui so far)", r->str, errors);
+    }
+}
+
+
+/*
+ * NGX_AGAIN: the handler will be called; NGX_DECLINED: redis is not
+ * available; NGX_BUSY: too many publishes await redis; NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
+    void *data, ngx_uint_t tag)
+{
+    int                       argc;
+    char                      flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
+    u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
+    size_t                    argvlen[8];
+    const char               *argv[8];
+    ngx_ws_perf_redis_pub_t  *req;
+
+    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ws_perf_redis_cmd.pending
+        >= ngx_ws_perf_redis_conf->redis_max_pending)
+    {
+        return NGX_BUSY;
+    }
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_redis_pub_t), ngx_cycle->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->handler = handler;
+    req->data = data;
+    req->tag = tag;
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_publish";
+    argvlen[1] = 15;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_redis_key(key, "", m->target, (u_char *) m->name,
+                                       m->name_len);
+    argv[4] = (char *) m->data;
+    argvlen[4] = m->data_len;
+    argv[5] = ngx_ws_perf_msg_priority_name(m->priority);
+    argvlen[5] = ngx_strlen(argv[5]);
+    argv[6] = flags;
+    argvlen[6] = ngx_ws_perf_msg_wire_flags(m, flags);
+    argc = 7;
+
+    if (m->id) {
+        argv[7] = (char *) m->id;
+        argvlen[7] = m->id_len;
+        argc = 8;
+    }
+
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                  ngx_ws_perf_redis_published, req, argc,
+                                  argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(req);
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply               *r = reply;
+    ngx_str_t                 text;
+    ngx_int_t                 rc;
+    ngx_ws_perf_redis_pub_t  *req = data;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    if (r == NULL) {
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_str_set(&text, "redis connection lost before it answered");
+
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        text.data = (u_char *) r->str;
+        text.len = r->len;
+
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+               && r->element[0]->type == REDIS_REPLY_STRING)
+    {
+        rc = NGX_OK;
+        text.data = (u_char *) r->element[0]->str;
+        text.len = r->element[0]->len;
+
+    } else {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_str_set(&text, "unexpected reply from redis");
+    }
+
+    req->handler(req->data, req->tag, rc, &text);
+
+    ngx_free(req);
+}
+
+
+/* NGX_AGAIN: the handler will be called; NGX_DECLINED; NGX_ERROR */
+
+ngx_int_t
+ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
+    ngx_ws_perf_info_pt handler, void *data)
+{
+    u_char                     key[NGX_WS_PERF_REDIS_KEY_MAX];
+    u_char                     nkey[NGX_WS_PERF_REDIS_KEY_MAX];
+    u_char                     alive[64 + 3];
+    size_t                     argvlen[6];
+    const char                *argv[6];
+    ngx_ws_perf_redis_info_t  *req;
+
+    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    /* this worker's own count is exact: its HSETs go first */
+    ngx_ws_perf_redis_flush_counts();
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_redis_info_t), ngx_cycle->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->handler = handler;
+    req->data = data;
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_info";
+    argvlen[1] = 12;
+    argv[2] = "2";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_redis_key(key, "", target, name->data,
+                                       name->len);
+    argv[4] = (char *) nkey;
+    argvlen[4] = ngx_ws_perf_redis_key(nkey, "n:", target, name->data,
+                                       name->len);
+    argv[5] = (char *) alive;
+    argvlen[5] = ngx_sprintf(alive, "%Vw:", &ngx_ws_perf_redis_conf->redis_prefix)
+                 - alive;
+
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                  ngx_ws_perf_redis_info_reply, req, 6, argv,
+                                  argvlen)
+        != NGX_OK)
+    {
+        ngx_free(req);
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply                *r = reply;
+    ngx_str_t                  reason;
+    ngx_ws_perf_redis_info_t  *req = data;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+        && r->element[0]->type == REDIS_REPLY_INTEGER
+        && r->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        req->handler(req->data, NGX_OK, (uint64_t) r->element[0]->integer,
+                     (uint64_t) r->element[1]->integer, NULL);
+
+    } else {
+        if (r && r->type == REDIS_REPLY_ERROR) {
+            reason.data = (u_char *) r->str;
+            reason.len = r->len;
+
+        } else {
+            ngx_str_set(&reason, "redis did not answer");
+        }
+
+        req->handler(req->data, NGX_HTTP_SERVICE_UNAVAILABLE, 0, 0, &reason);
+    }
+
+    ngx_free(req);
+}
+
+
+/* "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>" */
+
+static size_t
+ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
+    u_char *name, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(buf, ngx_ws_perf_redis_conf->redis_prefix.data,
+                   ngx_ws_perf_redis_conf->redis_prefix.len);
+    p = ngx_cpymem(p, kind, ngx_strlen(kind));
+    p = target ? ngx_cpymem(p, "u:", 2) : ngx_cpymem(p, "ch:", 3);
+    p = ngx_cpymem(p, name, len);
+
+    return p - buf;
+}
