@@ -107,9 +107,13 @@ typedef struct {
 typedef void (*ngx_ws_perf_publish_pt)(void *data, ngx_uint_t tag,
     ngx_int_t rc, ngx_str_t *text);
 
-/* a channel's or user's subscribers and messages, or rc an HTTP status */
+/*
+ * A channel's or user's subscribers, messages and the workers its
+ * subscribers are on, cluster-wide; or rc an HTTP status and a reason.
+ */
 typedef void (*ngx_ws_perf_info_pt)(void *data, ngx_int_t rc,
-    uint64_t subscribers, uint64_t messages, ngx_str_t *reason);
+    uint64_t subscribers, uint64_t messages, ngx_uint_t workers,
+    ngx_str_t *reason);
 
 
 ngx_int_t ngx_ws_perf_handshake(ngx_http_request_t *r,

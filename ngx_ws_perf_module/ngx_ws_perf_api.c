@@ -50,10 +50,11 @@ static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
-    uint64_t subscribers, uint64_t messages, ngx_str_t *reason);
+    uint64_t subscribers, uint64_t messages, ngx_uint_t workers,
+    ngx_str_t *reason);
 static ngx_int_t ngx_ws_perf_info_response(ngx_http_request_t *r,
     ngx_uint_t target, ngx_str_t *name, uint64_t subscribers,
-    uint64_t messages);
+    uint64_t messages, ngx_int_t workers);
 static ngx_int_t ngx_ws_perf_accepted(ngx_http_request_t *r,
     ngx_str_t *ids, ngx_uint_t n);
 static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
@@ -607,7 +608,7 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 
         return ngx_ws_perf_info_response(r, target, &name,
                                          topic ? topic->nsubs : 0,
-                                         topic ? topic->published : 0);
+                                         topic ? topic->published : 0, -1);
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -645,7 +646,7 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 
 static void
 ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
-    uint64_t messages, ngx_str_t *reason)
+    uint64_t messages, ngx_uint_t workers, ngx_str_t *reason)
 {
     ngx_ws_perf_info_ctx_t *ctx = data;
 
@@ -664,7 +665,7 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 
     if (rc == NGX_OK) {
         rc = ngx_ws_perf_info_response(r, ctx->target, &ctx->name,
-                                       subscribers, messages);
+                                       subscribers, messages, workers);
 
     } else {
         rc = ngx_ws_perf_api_error(r, rc, "redis: %V", reason);
@@ -677,20 +678,28 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 }
 
 
+/* workers: how many carry the subscribers, cluster-wide; -1 in local mode */
+
 static ngx_int_t
 ngx_ws_perf_info_response(ngx_http_request_t *r, ngx_uint_t target,
-    ngx_str_t *name, uint64_t subscribers, uint64_t messages)
+    ngx_str_t *name, uint64_t subscribers, uint64_t messages,
+    ngx_int_t workers)
 {
     u_char  *p, *buf;
 
-    buf = ngx_pnalloc(r->pool, NGX_WS_PERF_NAME_MAX + 128);
+    buf = ngx_pnalloc(r->pool, NGX_WS_PERF_NAME_MAX + 160);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_sprintf(buf, "{\"%s\":\"%V\",\"subscribers\":%uL,"
-                    "\"messages\":%uL}" CRLF,
-                    target ? "user" : "channel", name, subscribers, messages);
+    p = ngx_sprintf(buf, "{\"%s\":\"%V\",\"subscribers\":%uL,",
+                    target ? "user" : "channel", name, subscribers);
+
+    if (workers >= 0) {
+        p = ngx_sprintf(p, "\"workers\":%i,", workers);
+    }
+
+    p = ngx_sprintf(p, "\"messages\":%uL}" CRLF, messages);
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
                                      p - buf);

@@ -174,16 +174,17 @@ static const char  ngx_ws_perf_redis_library[] =
     "end\n"
     "local function info(keys, args)\n"
     "  local all = redis.call('HGETALL', keys[2])\n"
-    "  local n = 0\n"
+    "  local n, w = 0, 0\n"
     "  for i = 1, #all, 2 do\n"
     "    if redis.call('EXISTS', args[1] .. all[i]) == 1 then\n"
     "      n = n + (tonumber(all[i + 1]) or 0)\n"
+    "      w = w + 1\n"
     "    else\n"
     "      redis.call('HDEL', keys[2], all[i])\n"
     "    end\n"
     "  end\n"
     "  local m = redis.call('HGET', keys[1], 'published')\n"
-    "  return {n, tonumber(m or '0') or 0}\n"
+    "  return {n, tonumber(m or '0') or 0, w}\n"
     "end\n"
     "redis.register_function('ws_perf_publish', publish)\n"
     "redis.register_function('ws_perf_info', info)\n";
@@ -193,6 +194,9 @@ static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_cmd;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sub;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
+
+/* what the timers' data points to: debug logging reads it as a connection */
+static ngx_connection_t           ngx_ws_perf_redis_dumb;
 static ngx_uint_t                 ngx_ws_perf_redis_ticks;
 static ngx_uint_t                 ngx_ws_perf_redis_exiting;
 
@@ -263,6 +267,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
 
     ngx_ws_perf_redis_conf = wmcf;
     ngx_ws_perf_redis_exiting = 0;
+    ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
 
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
@@ -277,7 +282,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
         link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
 
         link->timer.handler = ngx_ws_perf_redis_timer_handler;
-        link->timer.data = link;
+        link->timer.data = &ngx_ws_perf_redis_dumb;
         link->timer.log = cycle->log;
         link->timer.cancelable = 1;
         link->backoff = wmcf->redis_reconnect_min;
@@ -286,6 +291,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
     }
 
     ngx_ws_perf_redis_ticker.handler = ngx_ws_perf_redis_tick;
+    ngx_ws_perf_redis_ticker.data = &ngx_ws_perf_redis_dumb;
     ngx_ws_perf_redis_ticker.log = cycle->log;
     ngx_ws_perf_redis_ticker.cancelable = 1;
     ngx_add_timer(&ngx_ws_perf_redis_ticker, NGX_WS_PERF_REDIS_TICK);
@@ -606,7 +612,8 @@ ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
     u_char                     reason[64];
     ngx_ws_perf_redis_link_t  *link;
 
-    link = ev->data;
+    link = (ngx_ws_perf_redis_link_t *)
+               ((u_char *) ev - offsetof(ngx_ws_perf_redis_link_t, timer));
 
     switch (link->state) {
 
@@ -1433,12 +1440,14 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
 
     ngx_ws_perf_redis_replied(ac->data);
 
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3
         && r->element[0]->type == REDIS_REPLY_INTEGER
-        && r->element[1]->type == REDIS_REPLY_INTEGER)
+        && r->element[1]->type == REDIS_REPLY_INTEGER
+        && r->element[2]->type == REDIS_REPLY_INTEGER)
     {
         req->handler(req->data, NGX_OK, (uint64_t) r->element[0]->integer,
-                     (uint64_t) r->element[1]->integer, NULL);
+                     (uint64_t) r->element[1]->integer,
+                     (ngx_uint_t) r->element[2]->integer, NULL);
 
     } else {
         if (r && r->type == REDIS_REPLY_ERROR) {
@@ -1449,7 +1458,8 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
             ngx_str_set(&reason, "redis did not answer");
         }
 
-        req->handler(req->data, NGX_HTTP_SERVICE_UNAVAILABLE, 0, 0, &reason);
+        req->handler(req->data, NGX_HTTP_SERVICE_UNAVAILABLE, 0, 0, 0,
+                     &reason);
     }
 
     ngx_free(req);

@@ -365,11 +365,12 @@ sub body_check {
     }
 }
 
-# pubsub_init(config => ..., http_config => ...): call once in each .t
-# file before run_tests(); the sections given are the defaults of the
-# blocks that have none.
+# pubsub_init(config => ..., http_config => ..., client => ...): call once
+# in each .t file before run_tests(); the sections given are the defaults
+# of the blocks that have none; client names another scenario program.
 sub pubsub_init {
     %DEFAULTS = @_;
+    $CLIENT = delete $DEFAULTS{client} if defined $DEFAULTS{client};
     require File::Temp;
     my $pre = Test::Nginx::Socket->can('add_block_preprocessor')
               || main->can('add_block_preprocessor')

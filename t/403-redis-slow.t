@@ -1,0 +1,51 @@
+# Redis mode with a redis that stops answering (docs/redis.md,
+# "Back-pressure"): a publish waiting on it is answered 503 once
+# ws_perf_redis_command_timeout passes and the link is replaced, a publish
+# beyond ws_perf_redis_max_pending is answered 429 at once; nothing queues
+# inside nginx without bound.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use WsPerf::PubSub;
+use WsPerf::Redis;
+
+redis_start(port => 6403);
+
+master_on();
+no_shuffle();
+
+pubsub_init(client => 't/pubsub/redis.py', http_config => <<'_EOC_', config => <<'_EOC_');
+    ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_redis_command_timeout 500ms;
+    ws_perf_redis_max_pending 2;
+_EOC_
+    location /ws {
+        ws_perf;
+        ws_perf_channels $arg_channels;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+_EOC_
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: redis asleep for 2 s: 429 beyond the pending limit, 503 after the timeout
+--- request
+GET /pub?channel=slow
+--- response_body eval
+qq{{"channel":"slow","subscribers":0,"workers":0,"messages":0}\r\n}
+--- pubsub
+slow-redis channel=slow
+--- pubsub_out
+4 publishes while redis sleeps: 429 and 503 seen, nothing else, answered before it woke up
+after it woke up the subscriber got: ["end"]
+--- error_log eval
+qr/\[error\] .*ws_perf: redis publish link to "redis:\/\/127\.0\.0\.1:\d+" lost: no reply in 500 ms; reconnecting/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:

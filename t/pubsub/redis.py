@@ -1,0 +1,591 @@
+#!/usr/bin/python3
+"""Redis-mode scenarios for t/4NN-redis-*.t, run like client.py:
+
+    redis.py --port N SCENARIO [key=value ...]
+
+The test file's redis-server listens on $TEST_NGINX_REDIS_PORT with its
+files in $TEST_NGINX_REDIS_DIR (t/lib/WsPerf/Redis.pm); scenarios that stop
+and restart it use the same arguments.  A second nginx node, where a
+scenario needs one, is started here from $TEST_NGINX_BINARY with the module
+of $TEST_NGINX_LOAD_MODULES and stopped before the verdict.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import client                       # noqa: E402
+from client import check_ledger, command, out, scenario  # noqa: E402
+from wsclient import (Timeout, connect, connect_many, info, publish,  # noqa
+                      pump, request)
+
+
+REDIS_PORT = int(os.environ.get("TEST_NGINX_REDIS_PORT", "6399"))
+REDIS_DIR = os.environ.get("TEST_NGINX_REDIS_DIR", "/tmp")
+
+
+# ------------------------------------------------------------------ redis
+
+def redis(*args, timeout=5):
+    """One command; the decoded reply (errors as RuntimeError)."""
+    s = socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=timeout)
+    try:
+        req = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            req += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(req)
+        f = s.makefile("rb")
+        return _reply(f)
+    finally:
+        s.close()
+
+
+def _reply(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis closed the connection")
+    t, rest = line[:1], line[1:-2]
+    if t == b"+":
+        return rest.decode()
+    if t == b"-":
+        raise RuntimeError(rest.decode())
+    if t == b":":
+        return int(rest)
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode(errors="replace")
+    if t == b"*":
+        n = int(rest)
+        return None if n < 0 else [_reply(f) for _ in range(n)]
+    raise RuntimeError("unexpected reply %r" % line)
+
+
+def redis_up():
+    try:
+        return redis("PING", timeout=1) == "PONG"
+    except OSError:
+        return False
+
+
+def redis_stop():
+    """Shuts the server down and waits until nothing listens."""
+    try:
+        redis("SHUTDOWN", "NOSAVE", timeout=2)
+    except (OSError, ConnectionError):
+        pass
+    wait_for(lambda: not redis_up(), 10, "redis-server to stop")
+
+
+def redis_start():
+    subprocess.run(["redis-server", "--port", str(REDIS_PORT),
+                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--daemonize", "yes", "--enable-debug-command", "local",
+                    "--dir", REDIS_DIR,
+                    "--logfile", os.path.join(REDIS_DIR, "redis.log"),
+                    "--pidfile", os.path.join(REDIS_DIR, "redis.pid")],
+                   check=True)
+    wait_for(redis_up, 10, "redis-server to answer")
+
+
+def wait_for(cond, timeout, what, step=0.02):
+    deadline = time.monotonic() + timeout * client.wsclient.SCALE
+    while not cond():
+        if time.monotonic() > deadline:
+            raise Timeout(what)
+        time.sleep(step)
+
+
+def wait_info(ports, query, subs, workers=None, timeout=10):
+    """Polls every node's info until all report subs (and workers)."""
+    def ok():
+        for p in ports:
+            i = info(p, query)
+            if i["subscribers"] != subs:
+                return False
+            if workers is not None and i.get("workers") != workers:
+                return False
+        return True
+    try:
+        wait_for(ok, timeout, "info")
+    except Timeout:
+        raise Timeout("%s: %s, not %d subscribers on %s workers"
+                      % (query, [info(p, query) for p in ports], subs,
+                         workers))
+
+
+# ------------------------------------------------------------ second node
+
+class Node:
+    """Another nginx instance with the module, sharing the test's redis."""
+
+    def __init__(self, port, ws_port, workers=2, extra=""):
+        self.port = port
+        self.prefix = os.path.join(REDIS_DIR, "node-%d" % port)
+        os.makedirs(os.path.join(self.prefix, "conf"), exist_ok=True)
+        os.makedirs(os.path.join(self.prefix, "logs"), exist_ok=True)
+        mods = os.environ["TEST_NGINX_LOAD_MODULES"].split()
+        conf = "".join("load_module %s;\n" % m for m in mods) + """
+worker_processes %d;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    ws_perf_redis redis://127.0.0.1:%d;
+    %s
+    server {
+        listen 127.0.0.1:%d;
+        location /ws { ws_perf; ws_perf_channels $arg_channels;
+                       ws_perf_user $arg_user; }
+        location /pub { ws_perf_publish; }
+    }
+    server {
+        listen 127.0.0.1:%d reuseport;
+        location /ws { ws_perf; ws_perf_channels $arg_channels;
+                       ws_perf_user $arg_user; }
+    }
+}
+""" % (workers, REDIS_PORT, extra, port, ws_port)
+        with open(os.path.join(self.prefix, "conf", "nginx.conf"), "w") as f:
+            f.write(conf)
+        self.binary = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
+        subprocess.run([self.binary, "-p", self.prefix + "/",
+                        "-c", "conf/nginx.conf"], check=True)
+        wait_for(self.answers, 10, "the second node to answer")
+
+    def answers(self):
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        """Stops it; the lines of its error log that say something broke."""
+        pidfile = os.path.join(self.prefix, "logs", "nginx.pid")
+        try:
+            with open(pidfile) as f:
+                os.kill(int(f.read()), signal.SIGQUIT)
+        except (OSError, ValueError):
+            pass
+        wait_for(lambda: not os.path.exists(pidfile), 20,
+                 "the second node to stop")
+        bad = []
+        with open(os.path.join(self.prefix, "logs", "error.log")) as f:
+            for line in f:
+                if any(w in line for w in ("[alert]", "[crit]", "[emerg]",
+                                           "[error]", "AddressSanitizer",
+                                           "runtime error:")):
+                    bad.append(line.rstrip())
+        return bad
+
+
+# -------------------------------------------------------------- helpers
+
+def collect(conns, end, timeout=30):
+    """Pumps until every connection got the data value end (or closed)."""
+    pump(conns, lambda: all(any(m.get("data") == end for m in c.messages())
+                            or c.eof for c in conns), timeout,
+         "every subscriber's end marker")
+
+
+def ledger(c, end):
+    got = []
+    for m in c.messages():
+        if m.get("data") == end:
+            break
+        if m.get("type") == "msg":
+            got.append((m.get("id"), m.get("data")))
+    return got
+
+
+def numeric_increasing(ids):
+    try:
+        nums = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        return False
+    return all(a < b for a, b in zip(nums, nums[1:]))
+
+
+# ------------------------------------------------------------ scenarios
+
+@scenario
+def spread(port, ws="", subs="40", msgs="100", channel="spread",
+           workers="4", node="", node_ws="", node_workers="2"):
+    """Subscribers on every worker of one node (and of a second node when
+    node= names its port) get every message once, in publish order, with
+    ids that grow per channel, wherever it was published."""
+    subs, msgs = int(subs), int(msgs)
+    ws_ports = [int(ws or port)]
+    pub_ports = [port]
+    nworkers = int(workers)
+    second = None
+    if node:
+        second = Node(int(node), int(node_ws), int(node_workers))
+        ws_ports.append(int(node_ws))
+        pub_ports.append(int(node))
+        nworkers += int(node_workers)
+    try:
+        conns = []
+        for p in ws_ports:
+            conns += connect_many(p, ["/ws?channels=" + channel] * subs)
+        bad = [c.status() for c in conns if c.status() != 101]
+        out("%d of %d handshakes answered 101"
+            % (len(conns) - len(bad), len(conns)))
+        wait_info(pub_ports, "channel=" + channel, len(conns), nworkers)
+        out("every node's info: %d subscribers on %d workers"
+            % (len(conns), nworkers))
+
+        ids, want = [], []
+        for seq in range(msgs):
+            p = pub_ports[seq % len(pub_ports)]
+            # of every ten, five one by one and five in an array
+            if seq % 10 < 5:
+                r = publish(p, {"channel": channel, "data": {"seq": seq}})
+                ids += r["ids"]
+                want.append(seq)
+            elif seq % 10 == 5:
+                batch = list(range(seq, min(seq + 5, msgs)))
+                r = publish(p, [{"channel": channel, "data": {"seq": s}}
+                                for s in batch])
+                ids += r["ids"]
+                want += batch
+        out("%d messages published, ids %s" % (
+            len(ids), "distinct and increasing" if numeric_increasing(ids)
+            else "NOT increasing: %s" % client.summary(ids)))
+        publish(pub_ports[-1], {"channel": channel, "data": "end"})
+        collect(conns, "end")
+
+        expect = [(i, {"seq": s}) for i, s in zip(ids, want)]
+        problems = []
+        for n, c in enumerate(conns):
+            p = check_ledger("subscriber %d" % n, ledger(c, "end"), expect)
+            if p:
+                problems.append(p)
+        if problems:
+            out(*problems[:10])
+        else:
+            out("every subscriber got every message once, in publish order")
+        i = info(pub_ports[0], "channel=" + channel)
+        out("messages counted: %d" % i["messages"])
+        for c in conns:
+            c.abort()
+        wait_info(pub_ports, "channel=" + channel, 0, 0)
+        out("all gone: every node's info says 0 subscribers")
+    finally:
+        if second:
+            bad = second.stop()
+            out("second node stopped, its error log clean" if not bad
+                else "second node's error log: %s" % bad[:5])
+
+
+@scenario
+def users(port, ws="", user="alice", others="3"):
+    """A user's connections on several workers all get what is published
+    to the user; other users get nothing of it."""
+    ws = int(ws or port)
+    mine = connect_many(ws, ["/ws?user=" + user] * 8)
+    theirs = connect_many(ws, ["/ws?user=bob%d" % i
+                               for i in range(int(others))])
+    wait_info([port], "user=" + user, 8)
+    out("user %s: 8 connections counted" % user)
+    r = publish(port, [{"user": user, "data": "one"},
+                       {"user": user, "data": "two", "priority": "high"},
+                       {"user": user, "data": "end"}])
+    collect(mine, "end")
+    got = set()
+    for c in mine:
+        # "two" is high priority: it may overtake "one"
+        got.add(tuple(sorted((m.get("user"), m.get("data"), m.get("id"))
+                             for m in c.messages() if m.get("data") != "end")))
+    want = ((user, "one", r["ids"][0]), (user, "two", r["ids"][1]))
+    out("each connection got both, once, with their ids" if got == {want}
+        else "connections got: %s" % sorted(got))
+    publish(port, [{"user": "bob0", "data": "end"},
+                   {"user": "bob1", "data": "end"},
+                   {"user": "bob2", "data": "end"}])
+    collect(theirs, "end")
+    stray = [m for c in theirs for m in c.messages() if m.get("data") != "end"]
+    out("other users got nothing else" if not stray
+        else "other users got: %s" % stray[:3])
+    for c in mine + theirs:
+        c.abort()
+
+
+@scenario
+def client_publish(port, ws="", channel="room.1"):
+    """A client's "pub" goes through redis to subscribers on other workers,
+    and the publisher gets the id redis gave."""
+    ws = int(ws or port)
+    subs = connect_many(ws, ["/wsc?channels=" + channel] * 8)
+    p = connect(port, "/wsc")
+    wait_info([port], "channel=" + channel, 8)
+    r = command(p, {"type": "pub", "channel": channel, "data": "end"})
+    out("publisher: %s, id %s" % (r.get("type"), "numeric"
+                                  if numeric_increasing([r.get("id")])
+                                  else r.get("id")))
+    collect(subs, "end")
+    ids = {m.get("id") for c in subs for m in c.messages()}
+    out("8 subscribers got it with that id" if ids == {r.get("id")}
+        else "subscribers saw ids %s" % ids)
+    for c in subs + [p]:
+        c.abort()
+
+
+@scenario
+def direct(port, channel="direct"):
+    """Backends publish into redis themselves: FCALL ws_perf_publish gives
+    ids and checks its arguments; a bad message PUBLISHed by hand is
+    dropped (and logged), the next good one still arrives."""
+    c = connect(port, "/ws?channels=" + channel)
+    wait_info([port], "channel=" + channel, 1)
+    key = "ws_perf:ch:" + channel
+    a = redis("FCALL", "ws_perf_publish", 1, key, '{"x":[1,2]}', "high", "j")
+    b = redis("FCALL", "ws_perf_publish", 1, key, "plain text")
+    out("FCALL answered [id, receivers]: %s"
+        % ("yes" if a[1] >= 1 and numeric_increasing([a[0], b[0]])
+           else "%r %r" % (a, b)))
+    for args, what in (((key, "x", "urgent"), "a bad priority"),
+                       ((key, "{", "normal", "j"), "JSON that is not"),
+                       ((key, "x", "normal", "q"), "unknown flags"),
+                       ((key, "x", "normal", "-", "a b"), "a bad id")):
+        try:
+            redis("FCALL", "ws_perf_publish", 1, *args)
+            out("%s: accepted" % what)
+        except RuntimeError as e:
+            out("%s: refused (%s)" % (what, str(e).split(":")[0]))
+    redis("PUBLISH", key, "v2 nonsense")
+    redis("PUBLISH", key, "v1 own-1 low 1700000000000 -\nby hand")
+    redis("FCALL", "ws_perf_publish", 1, key, "end")
+    collect([c], "end")
+    got = [(m.get("data"), m.get("priority"), m.get("id"))
+           for m in c.messages()]
+    got = [(d, p, "<id>" if numeric_increasing([i]) else i)
+           for d, p, i in got]
+    out("subscriber got: %s" % json.dumps(got[:-1]))
+    c.abort()
+
+
+def pids_of_workers():
+    master = int(open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"],
+                                   "logs", "nginx.pid")).read())
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if int(st[1]) == master:
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return sorted(pids)
+
+
+def fds_and_rss(pids):
+    r = {}
+    for p in pids:
+        fds = len(os.listdir("/proc/%d/fd" % p))
+        with open("/proc/%d/status" % p) as f:
+            rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+        r[p] = (fds, rss)
+    return r
+
+
+@scenario
+def outage(port, channel="out", subs="8", workers="4"):
+    """Redis goes away: publishes get 503 with a JSON reason, WebSocket
+    connections stay, the log says it once per link; when it is back the
+    workers reconnect and resubscribe on their own, subscribers hear a
+    notice, and delivery resumes within 2 seconds."""
+    conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
+    wait_info([port], "channel=" + channel, int(subs))
+    publish(port, {"channel": channel, "data": "before"})
+
+    redis_stop()
+    t_down = time.monotonic()
+    codes = {}
+    for i in range(50):
+        status, headers, body = request(port, "POST", "/pub",
+                                        {"channel": channel, "data": i})
+        try:
+            reason = json.loads(body).get("error")
+        except ValueError:
+            reason = None
+        key = (status, headers.get("retry-after"), bool(reason))
+        codes[key] = codes.get(key, 0) + 1
+    out("50 publishes while redis is down: %s" % ", ".join(
+        "%d x %d (Retry-After %s, %s)" % (n, s, ra, "JSON reason" if j
+                                          else "no reason")
+        for (s, ra, j), n in sorted(codes.items())))
+    status, _, _ = request(port, "GET", "/pub?channel=" + channel)
+    out("channel info while down: %d" % status)
+    for c in conns:
+        c.send_json({"type": "ping"})
+    pump(conns, lambda: all(any(m.get("type") == "pong"
+                                for m in c.messages()) or c.eof
+                            for c in conns), 10, "pongs")
+    out("WebSocket connections open, answering: %d of %d"
+        % (sum(1 for c in conns if not c.eof), len(conns)))
+
+    time.sleep(max(0, 1.0 - (time.monotonic() - t_down)))
+    redis_start()
+    t_up = time.monotonic()
+
+    def delivered():
+        status, _, _ = request(port, "POST", "/pub",
+                               {"channel": channel, "data": "probe"})
+        if status != 202:
+            return False
+        pump(conns, lambda: all(any(m.get("data") == "probe"
+                                    for m in c.messages()) or c.eof
+                                for c in conns), 0.5, "probe")
+        return True
+
+    def probe():
+        try:
+            return delivered()
+        except Timeout:
+            return False
+
+    wait_for(probe, 10, "delivery to resume", step=0.05)
+    took = time.monotonic() - t_up
+    out("delivery resumed %s" % ("within 2 s" if took < 2
+                                 else "after %.1f s" % took))
+    publish(port, {"channel": channel, "data": "end"})
+    collect(conns, "end")
+    notices = [sum(1 for m in c.messages() if m.get("type") == "notice"
+                   and m.get("code") == "redis_reconnected") for c in conns]
+    out("every subscriber got one reconnect notice" if set(notices) == {1}
+        else "reconnect notices per subscriber: %s" % notices)
+    datas = [[m.get("data") for m in c.messages() if m.get("type") == "msg"
+              and m.get("data") != "probe"] for c in conns]
+    out("and, besides probes, exactly: %s" % json.dumps(datas[0])
+        if all(d == datas[0] for d in datas) else "differing: %s" % datas)
+
+    with open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"], "logs",
+                           "error.log")) as f:
+        text = f.read()
+    lines = [l for l in text.splitlines() if "ws_perf: redis" in l
+             and "[debug]" not in l]
+    lost = sum(1 for l in lines if '127.0.0.1:%d" lost' % REDIS_PORT in l)
+    failed = sum(1 for l in lines if "failed: " in l)
+    back = sum(1 for l in lines if "is up again" in l)
+    n = 2 * int(workers)
+    out("error log: %s lost, %s reconnect failures logged, %s back"
+        % ("one line per link" if lost == n else lost,
+           "none of the" if failed == 0 else failed,
+           "one line per link" if back == n else back))
+    for c in conns:
+        c.abort()
+
+
+@scenario
+def restarts(port, channel="rs", n="20", subs="20"):
+    """20 redis restarts under live subscribers: each time delivery comes
+    back, and the workers hold no more fds or memory after than before."""
+    conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
+    wait_info([port], "channel=" + channel, int(subs))
+    pids = pids_of_workers()
+
+    def roundtrip(tag):
+        def ok():
+            try:
+                status, _, _ = request(port, "POST", "/pub",
+                                       {"channel": channel, "data": tag})
+                if status != 202:
+                    return False
+                pump(conns, lambda: all(any(m.get("data") == tag
+                                            for m in c.messages())
+                                        for c in conns), 0.5, tag)
+                return True
+            except Timeout:
+                return False
+        wait_for(ok, 10, "delivery of " + tag, step=0.05)
+
+    roundtrip("warm")
+    before = fds_and_rss(pids)
+    for i in range(int(n)):
+        redis_stop()
+        redis_start()
+        roundtrip("r%d" % i)
+    after = fds_and_rss(pids)
+    fd_change = {p: after[p][0] - before[p][0] for p in pids}
+    rss_change = {p: after[p][1] - before[p][1] for p in pids}
+    out("%s restarts: delivery came back every time" % n)
+    out("worker fds: %s" % ("unchanged" if set(fd_change.values()) == {0}
+                            else fd_change))
+    grew = max(rss_change.values())
+    out("worker RSS: %s" % ("grew less than 1 MB" if grew < 1024
+                            else "grew %d kB" % grew))
+    sys.stderr.write("rss before %s after %s (kB)\n"
+                     % ({p: before[p][1] for p in pids},
+                        {p: after[p][1] for p in pids}))
+    for c in conns:
+        c.abort()
+
+
+@scenario
+def slow_redis(port, channel="slow"):
+    """A redis that stops answering: publishes waiting on it get 503 once
+    ws_perf_redis_command_timeout passes (the link is replaced), publishes
+    beyond ws_perf_redis_max_pending get 429 at once, and delivery resumes
+    when it answers again."""
+    c = connect(port, "/ws?channels=" + channel)
+    wait_info([port], "channel=" + channel, 1)
+    # DEBUG SLEEP blocks the server; send it without waiting
+    s = socket.create_connection(("127.0.0.1", REDIS_PORT))
+    s.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n2\r\n")
+    time.sleep(0.1)
+    socks = []
+    for i in range(4):
+        h = socket.create_connection(("127.0.0.1", port))
+        body = json.dumps({"channel": channel, "data": i}).encode()
+        h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        socks.append(h)
+    statuses = []
+    t0 = time.monotonic()
+    for h in socks:
+        h.settimeout(10)
+        data = b""
+        while True:
+            chunk = h.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        h.close()
+        statuses.append(int(data.split(b" ", 2)[1]))
+    took = time.monotonic() - t0
+    seen = set(statuses)
+    out("4 publishes while redis sleeps: %s, answered %s" % (
+        "429 and 503 seen, nothing else" if seen == {429, 503}
+        else "statuses %s" % sorted(statuses),
+        "before it woke up" if took < 1.8 else "after %.1f s" % took))
+    s.recv(100)
+    s.close()
+
+    def ok():
+        status, _, _ = request(port, "POST", "/pub",
+                               {"channel": channel, "data": "end"})
+        return status == 202
+    wait_for(ok, 10, "publishing to work again", step=0.05)
+    collect([c], "end")
+    out("after it woke up the subscriber got: %s" % json.dumps(
+        [m.get("data") for m in c.messages() if m.get("type") == "msg"
+         and m.get("data") == "end"][:1]))
+    c.abort()
+
+
+if __name__ == "__main__":
+    sys.exit(client.main())
