@@ -82,6 +82,7 @@ run: deps all
 
 stop:
 	-$(NGINX_BIN) -p $(CURDIR)/$(BUILD)/run/ -c conf/demo.conf -s quit
+	-redis-cli -p 6380 shutdown nosave
 
 bench:
 	bench/run.sh

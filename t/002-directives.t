@@ -1148,3 +1148,144 @@ GET /t
 ok
 --- no_error_log
 without ws_perf_redis
+
+
+
+=== TEST 70: ws_perf_redis with a scheme it does not know
+--- http_config
+    ws_perf_redis http://127.0.0.1:6379;
+--- must_die
+--- error_log
+invalid redis address "http://127.0.0.1:6379": use redis://[:password@]host[:port][/db] or unix:/path
+--- emerg_at: ws_perf_redis http://
+
+
+
+=== TEST 71: ws_perf_redis with a database that is not a number
+--- http_config
+    ws_perf_redis redis://127.0.0.1:6379/first;
+--- must_die
+--- error_log
+invalid redis database number in "redis://127.0.0.1:6379/first"
+--- emerg_at: ws_perf_redis redis://
+
+
+
+=== TEST 72: ws_perf_redis with an empty password
+--- http_config
+    ws_perf_redis redis://:@127.0.0.1;
+--- must_die
+--- error_log
+write the password as ":password@" or "user:password@"
+--- emerg_at: ws_perf_redis redis://
+
+
+
+=== TEST 73: ws_perf_redis with a port out of range
+--- http_config
+    ws_perf_redis redis://127.0.0.1:70000;
+--- must_die
+--- error_log
+invalid port in redis address "redis://127.0.0.1:70000"
+--- emerg_at: ws_perf_redis redis://
+
+
+
+=== TEST 74: ws_perf_redis with a host that does not resolve
+--- http_config
+    ws_perf_redis redis://no-such-host.invalid:6379;
+--- must_die
+--- error_log
+in redis address "redis://no-such-host.invalid:6379"
+--- emerg_at: ws_perf_redis redis://
+
+
+
+=== TEST 75: ws_perf_redis with a relative unix path
+--- http_config
+    ws_perf_redis unix:redis.sock;
+--- must_die
+--- error_log
+"unix:redis.sock": a unix socket needs an absolute path
+--- emerg_at: ws_perf_redis unix:
+
+
+
+=== TEST 76: ws_perf_redis twice
+--- http_config
+    ws_perf_redis redis://127.0.0.1:6379;
+    ws_perf_redis redis://127.0.0.1:6380;
+--- must_die
+--- error_log
+"ws_perf_redis" directive is duplicate
+--- emerg_at: ws_perf_redis redis://127.0.0.1:6380;
+
+
+
+=== TEST 77: ws_perf_redis inside a server block
+--- config
+    ws_perf_redis redis://127.0.0.1:6379;
+--- must_die
+--- error_log
+"ws_perf_redis" directive is not allowed here
+--- emerg_at: ws_perf_redis redis://
+
+
+
+=== TEST 78: ws_perf_redis_prefix with a space
+--- http_config
+    ws_perf_redis_prefix "a b";
+--- must_die
+--- error_log
+"ws_perf_redis_prefix" directive may not hold spaces or control characters
+--- emerg_at: ws_perf_redis_prefix
+
+
+
+=== TEST 79: ws_perf_redis_prefix over 64 characters
+--- http_config
+    ws_perf_redis_prefix aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
+--- must_die
+--- error_log
+"ws_perf_redis_prefix" directive must be 1 to 64 characters
+--- emerg_at: ws_perf_redis_prefix
+
+
+
+=== TEST 80: ws_perf_redis_reconnect with the longest wait below the first
+--- http_config
+    ws_perf_redis_reconnect 2s 1s;
+--- must_die
+--- error_log
+invalid "ws_perf_redis_reconnect": give the first and the longest wait between attempts, e.g. "100ms 1s"
+--- emerg_at: ws_perf_redis_reconnect
+
+
+
+=== TEST 81: ws_perf_redis_command_timeout 0
+--- http_config
+    ws_perf_redis_command_timeout 0;
+--- must_die
+--- error_log
+"ws_perf_redis_command_timeout" directive must be greater than zero
+--- emerg_at: ws_perf_redis_command_timeout
+
+
+
+=== TEST 82: ws_perf_redis_max_pending 0
+--- http_config
+    ws_perf_redis_max_pending 0;
+--- must_die
+--- error_log
+"ws_perf_redis_max_pending" directive must be greater than zero
+--- emerg_at: ws_perf_redis_max_pending
+
+
+
+=== TEST 83: ws_perf_redis_connect_timeout abc
+--- http_config
+    ws_perf_redis_connect_timeout abc;
+--- must_die
+--- error_log
+"ws_perf_redis_connect_timeout" directive invalid value
+--- emerg_at: ws_perf_redis_connect_timeout

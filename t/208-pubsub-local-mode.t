@@ -43,3 +43,34 @@ GET /t
 ok
 --- no_error_log
 without ws_perf_redis
+
+
+
+=== TEST 3: with ws_perf_redis no warning; a redis that is not there: 503, one error line per link
+Port 9 (discard) on loopback has no listener: every worker's two links
+fail to connect, say so once each, and publishes are refused with 503.
+--- http_config
+    ws_perf_redis redis://127.0.0.1:9;
+--- config
+    location /ws {
+        ws_perf;
+    }
+    location = /pub {
+        ws_perf_publish;
+    }
+--- request
+POST /pub
+{"channel":"news","data":"nobody hears this"}
+--- error_code: 503
+--- response_headers
+Retry-After: 1
+Content-Type: application/json
+--- response_body eval
+qq{{"error":"redis is unavailable"}\r\n}
+--- error_log eval
+[qr/\[error\] .*ws_perf: redis publish link to "redis:\/\/127\.0\.0\.1:9" failed: Connection refused; retrying every 1000 ms at most/,
+ qr/\[error\] .*ws_perf: redis subscribe link to "redis:\/\/127\.0\.0\.1:9" failed: Connection refused; retrying every 1000 ms at most/]
+--- no_error_log
+without ws_perf_redis
+[alert]
+[crit]

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Starts the demo gateway: the distribution's nginx with conf/demo.conf and
-# the freshly built module, under build/run.  `make stop` stops it.
+# Starts the demo gateway: a redis-server of its own on 127.0.0.1:6380 and
+# the distribution's nginx with conf/demo.conf and the freshly built module,
+# under build/run.  `make stop` stops both.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$top/build/run
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 
-mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/modules"
+mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/modules" "$prefix/redis"
 cp "$top/conf/demo.conf" "$prefix/conf/demo.conf"
 rm -rf "$prefix/html"
 cp -r "$top/conf/html" "$prefix/html"
@@ -21,6 +22,17 @@ if [ -f "$prefix/logs/nginx.pid" ]; then
     done
 fi
 
+if ! redis-cli -p 6380 ping >/dev/null 2>&1; then
+    redis-server --port 6380 --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize yes --dir "$prefix/redis" \
+        --logfile "$prefix/redis/redis.log" \
+        --pidfile "$prefix/redis/redis.pid"
+    for _ in $(seq 50); do
+        redis-cli -p 6380 ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+fi
+
 "$nginx" -p "$prefix/" -c conf/demo.conf -t -q
 "$nginx" -p "$prefix/" -c conf/demo.conf
 
@@ -29,5 +41,6 @@ echo "  page      http://127.0.0.1:8080/"
 echo "  echo      ws://127.0.0.1:8080/echo"
 echo "  pub/sub   ws://127.0.0.1:8080/ws?channels=news&user=alice"
 echo "  publish   curl -d hello http://127.0.0.1:8080/pub/news"
+echo "  redis     127.0.0.1:6380 (every worker delivers every message)"
 echo "  error log $prefix/logs/error.log"
 echo "stop it with: make stop"
