@@ -3,8 +3,10 @@
 # ngx_ws_perf_module and against nchan (each a fresh nginx per scenario,
 # prefix build/bench/<server>, 127.0.0.1:8090) and writes bench/RESULTS.md.
 #
-#   BENCH_SCENARIOS="baseline fanout"  a subset
+#   BENCH_SCENARIOS="baseline fanout"  a subset (local mode)
+#   BENCH_REDIS_SCENARIOS="fanout-redis"  a subset (Redis mode)
 #   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan
+#                                      ws_perf_redis nchan_redis
 #   BENCH_STRICT=1                     fail when ws_perf regressed against
 #                                      bench/baseline.json
 set -uo pipefail
@@ -18,7 +20,9 @@ res=$out/results
 wsbench=$out/wsbench
 scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
     endurance churn slow-consumer fanout-10hz fanout-max many-channels-max"}
-servers=${BENCH_SERVERS:-"ws_perf nchan"}
+redis_scenarios=${BENCH_REDIS_SCENARIOS:-"fanout-redis fanout-max"}
+servers=${BENCH_SERVERS:-"ws_perf nchan ws_perf_redis nchan_redis"}
+redis_port=6391
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 t0=$(date +%s)
@@ -30,6 +34,46 @@ declare -A status
 
 log() {
     echo "bench: $*" >&2
+}
+
+# the scenarios of one server: Redis-mode servers have their own
+scenarios_of() {
+    case $1 in
+    *_redis) echo $redis_scenarios ;;
+    *)       echo $scenarios ;;
+    esac
+}
+
+# a fresh redis-server for a Redis-mode server, nothing for the others
+redis_fresh() {
+    local i
+
+    redis_stop
+    case $1 in *_redis) ;; *) return 0 ;; esac
+    mkdir -p "$out/redis"
+    if ! redis-server --port $redis_port --bind 127.0.0.1 --save '' \
+            --appendonly no --daemonize yes --dir "$top/$out/redis" \
+            --logfile "$top/$out/redis/redis.log" \
+            --pidfile "$top/$out/redis/redis.pid"; then
+        echo "redis-server does not start (apt-get install redis-server)"
+        return 1
+    fi
+    for i in $(seq 50); do
+        redis-cli -p $redis_port ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "redis-server does not answer on 127.0.0.1:$redis_port"
+    return 1
+}
+
+redis_stop() {
+    local i
+
+    redis-cli -p $redis_port shutdown nosave >/dev/null 2>&1 || return 0
+    for i in $(seq 50); do
+        redis-cli -p $redis_port ping >/dev/null 2>&1 || return 0
+        sleep 0.1
+    done
 }
 
 make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" || {
@@ -45,14 +89,14 @@ server_setup() {
     cp "bench/conf/$name.conf" "$prefix/conf/$name.conf"
 
     case $name in
-    ws_perf)
+    ws_perf|ws_perf_redis)
         if ! make -s all >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
             return 1
         fi
         ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
         ;;
-    nchan)
+    nchan|nchan_redis)
         if [ ! -f "$nchan_so" ]; then
             echo "nchan is not installed (apt-get install libnginx-mod-nchan)"
             return 1
@@ -85,6 +129,7 @@ server_start() {
     local prefix=$out/$1 i
 
     server_stop "$1"
+    redis_fresh "$1" || return 1
     if ! "$nginx" -p "$prefix/" -c "conf/$1.conf" \
             2>>"$prefix/logs/start.log"; then
         echo "nginx does not start: $(tail -n1 "$prefix/logs/start.log")"
@@ -127,7 +172,7 @@ for s in $servers; do
     server_stop "$s"
     status[$s]=measured
 
-    for sc in $scenarios; do
+    for sc in $(scenarios_of "$s"); do
         if ! why=$(server_start "$s"); then
             log "$s $sc: $why"
             continue
@@ -141,11 +186,13 @@ for s in $servers; do
     done
 
     files=()
-    for sc in $scenarios; do
+    for sc in $(scenarios_of "$s"); do
         [ -f "$res/$s-$sc.json" ] && files+=("$res/$s-$sc.json")
     done
     [ ${#files[@]} -gt 0 ] && "$wsbench" merge "$res/$s.json" "${files[@]}"
 done
+
+redis_stop
 
 compare="not run"
 rc=0
@@ -171,7 +218,8 @@ elapsed=$(( $(date +%s) - t0 ))
         "fd limit $(ulimit -Hn) a process"
     echo "- load average when it started: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
-        "worker_processes 1 (bench/conf/*.conf)"
+        "worker_processes 1, in Redis mode 2 (bench/conf/*.conf); redis-server" \
+        "$(redis-server --version 2>/dev/null | grep -o 'v=[0-9.]*' | cut -c3-)"
     echo "- ws_perf: ngx_ws_perf_module $(git rev-parse --short HEAD \
         2>/dev/null || echo '(no commit)')$(git diff --quiet HEAD -- \
         ngx_ws_perf_module 2>/dev/null || echo ' plus uncommitted changes'):" \
@@ -187,7 +235,7 @@ elapsed=$(( $(date +%s) - t0 ))
     echo "make bench"
     for s in $servers; do
         echo "nginx -p $out/$s/ -c conf/$s.conf    # fresh for each scenario"
-        for sc in $scenarios; do
+        for sc in $(scenarios_of "$s"); do
             echo "$wsbench -s bench/scenarios/$sc.conf --label=$s" \
                 "--quiet=1 --server_pidfile=$out/$s/logs/nginx.pid" \
                 "--json=$res/$s-$sc.json"
@@ -206,9 +254,21 @@ elapsed=$(( $(date +%s) - t0 ))
         echo "Nothing was measured."
     fi
     echo
+    echo "## Redis mode: ws_perf next to nchan, two workers each"
+    echo
+    if [ -f "$res/ws_perf_redis.json" ] && [ -f "$res/nchan_redis.json" ]; then
+        "$wsbench" markdown "$res/ws_perf_redis.json" ws_perf_redis \
+            "$res/nchan_redis.json" nchan_redis
+    elif [ -f "$res/ws_perf_redis.json" ]; then
+        "$wsbench" markdown /dev/null nchan_redis "$res/ws_perf_redis.json" \
+            ws_perf_redis
+    else
+        echo "Not measured."
+    fi
+    echo
     echo "## Every scenario as wsbench printed it"
     for s in $servers; do
-        for sc in $scenarios; do
+        for sc in $(scenarios_of "$s"); do
             [ -f "$res/$s-$sc.txt" ] || continue
             echo
             echo '```'
