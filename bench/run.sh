@@ -135,12 +135,27 @@ server_start() {
         echo "nginx does not start: $(tail -n1 "$prefix/logs/start.log")"
         return 1
     fi
-    for i in $(seq 50); do
-        (exec 3<>/dev/tcp/127.0.0.1/8090) 2>/dev/null && return 0
+    for i in $(seq 100); do
+        ws_ready && return 0
         sleep 0.1
     done
-    echo "nginx does not listen on 127.0.0.1:8090"
+    echo "nginx does not answer a WebSocket handshake on 127.0.0.1:8090"
     return 1
+}
+
+# a subscriber's handshake is answered 101 (a Redis-mode server may need
+# its Redis connections first)
+ws_ready() {
+    local line
+
+    { exec 3<>/dev/tcp/127.0.0.1/8090; } 2>/dev/null || return 1
+    printf '%s\r\n' 'GET /sub/ready HTTP/1.1' 'Host: localhost' \
+        'Upgrade: websocket' 'Connection: Upgrade' \
+        'Sec-WebSocket-Version: 13' \
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' '' >&3
+    read -t 2 -r line <&3
+    exec 3<&-
+    [[ $line == *" 101 "* ]]
 }
 
 # a few messages to a few subscribers: is pub/sub there at all?

@@ -1333,6 +1333,12 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
         return NGX_ERROR;
     }
 
+    /*
+     * written now, not when the loop next polls: a loop pass busy with a
+     * large fan-out would hold every publish back by a pass
+     */
+    redisAsyncHandleWrite(ngx_ws_perf_redis_cmd.ac);
+
     return NGX_AGAIN;
 }
 
