@@ -56,12 +56,22 @@ $(BUILD)/fuzz_msg: t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
 	    -o $@ t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
-fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg
-	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-msg
+$(BUILD)/fuzz_wire: t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.h
+	@mkdir -p $(BUILD)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
+	    -o $@ t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+
+fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire
+	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-msg \
+	    $(BUILD)/fuzz-corpus-wire
 	$(BUILD)/fuzz_frame -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/fuzz-corpus t/fuzz/seeds
 	$(BUILD)/fuzz_msg -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/fuzz-corpus-msg t/fuzz/seeds-msg
+	$(BUILD)/fuzz_wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus-wire t/fuzz/seeds-wire
 
 prove: $(BUILD)/ngx_ws_perf_module.so
 	util/prove.sh $(BUILD)/ngx_ws_perf_module.so
