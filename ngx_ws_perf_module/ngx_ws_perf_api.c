@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 #define NGX_WS_PERF_ERR_LEN  256
@@ -324,6 +325,8 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *buf, ngx_log_t *log)
 
     tp = ngx_timeofday();
     m->ts = (int64_t) tp->sec * 1000 + tp->msec;
+
+    ngx_ws_perf_metrics_inc(published);
 
     if (m->id == NULL) {
         p = ngx_snprintf(buf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
