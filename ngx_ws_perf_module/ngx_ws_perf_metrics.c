@@ -1347,7 +1347,7 @@ ngx_ws_perf_metrics_evaluate(ngx_ws_perf_metrics_sh_t *sh, uint64_t sec,
     ngx_ws_perf_window_t  *w;
 
     static ngx_ws_perf_mslot_t  sum_buf;
-    static ngx_ws_perf_snap_t   diff;
+    static ngx_ws_perf_snap_t   diff, zero;
 
     sum = &sum_buf;
     ngx_ws_perf_metrics_sum(sh, sum, &live);
@@ -1376,6 +1376,14 @@ ngx_ws_perf_metrics_evaluate(ngx_ws_perf_metrics_sh_t *sh, uint64_t sec,
         }
 
         base = NULL;
+    }
+
+    /* a zone younger than the window: everything since it was made */
+    if (base == NULL && sec > sh->started
+        && sec - sh->started <= sh->window_sec)
+    {
+        k = sec - sh->started;
+        base = &zero;
     }
 
     w = &sh->window;

@@ -375,6 +375,23 @@ def reload(port, pidfile, path="/ws?channels=r", channel="r"):
 
 
 @scenario
+def firing(port, names):
+    """Waits until the named alerts fire; lists what fires then."""
+    names = names.split(",")
+    st = wait_status(port, lambda s: all(alert(s, n)["firing"]
+                                         for n in names),
+                     "%s firing" % names)
+    out("firing: " + " ".join(a["name"] for a in st["alerts"]
+                              if a["firing"]))
+    out("not firing: " + " ".join(a["name"] for a in st["alerts"]
+                                  if not a["firing"]))
+    _, _, text = request(port, "GET", "/status")
+    out("text: " + " ".join(ln.split(" since ")[0] for ln
+                            in text.decode().splitlines()
+                            if ln.startswith("alert ")))
+
+
+@scenario
 def metrics_off(port, path="/ws?channels=o", channel="o"):
     subs = subscribers(port, path, 1)
     publish(port, {"channel": channel, "data": 1})
