@@ -392,6 +392,30 @@ def firing(port, names):
 
 
 @scenario
+def dashboard(port, shot, page="/dashboard.html"):
+    """The dashboard in headless Chromium, by t/obs/dashboard_check.js."""
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    top = os.path.normpath(top)
+    env = dict(os.environ, NODE_PATH=os.path.join(top, "build", "npm",
+                                                  "node_modules"))
+    missing = [p for p in (os.path.join(env["NODE_PATH"], "playwright-core"),
+                           os.path.join(env["NODE_PATH"], "ws"),
+                           "/usr/bin/chromium") if not os.path.exists(p)]
+    if missing or shutil.which("node") is None:
+        out("missing: %s (run make deps)" % " ".join(missing or ["node"]))
+        return
+    p = subprocess.run(["node", os.path.join(top, "t", "obs",
+                                             "dashboard_check.js"),
+                        "http://127.0.0.1:%d%s" % (port, page), shot],
+                       capture_output=True, timeout=120 * wsclient.SCALE,
+                       env=env)
+    sys.stdout.write(p.stdout.decode())
+    if p.returncode:
+        out("dashboard_check.js exit status %d" % p.returncode)
+        sys.stderr.write(p.stderr.decode()[-3000:])
+
+
+@scenario
 def metrics_off(port, path="/ws?channels=o", channel="o"):
     subs = subscribers(port, path, 1)
     publish(port, {"channel": channel, "data": 1})
