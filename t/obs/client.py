@@ -415,6 +415,64 @@ def dashboard(port, shot, page="/dashboard.html"):
         sys.stderr.write(p.stderr.decode()[-3000:])
 
 
+RULES = {
+    "p95_latency": "WsPerfDeliveryLatencyP95",
+    "p99_latency": "WsPerfDeliveryLatencyP99",
+    "error_rate": "WsPerfErrorRate",
+    "drop_rate": "WsPerfDropRate",
+    "connections": "WsPerfConnections",
+    "memory": "WsPerfMemory",
+}
+
+
+def base_units(name, v):
+    """A ws_perf_alert threshold in Prometheus units (seconds, ratios)."""
+    import re
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|%|k|m|g)?", v)
+    n, unit = float(m.group(1)), m.group(2)
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1, "%": 0.01, "k": 1024,
+             "m": 1024 ** 2, "g": 1024 ** 3, None: 1}[unit]
+    return n * scale
+
+
+@scenario
+def rules(port, conf="conf/demo.conf", rules="conf/ws_perf_alerts.yml"):
+    """The Prometheus rules mirror the demo's ws_perf_alert thresholds."""
+    import re
+    import yaml
+
+    promtool = shutil.which("promtool")
+    if promtool:
+        p = subprocess.run([promtool, "check", "rules", rules],
+                           capture_output=True, timeout=30)
+        out("promtool check rules: " + (p.stdout.decode().strip()
+                                        .splitlines()[-1].strip()
+                                        if p.returncode == 0
+                                        else "rc %d %r" % (p.returncode,
+                                                           p.stderr)))
+    else:
+        out("promtool check rules: promtool missing (make deps)")
+
+    with open(conf) as f:
+        alerts = dict(re.findall(r"^\s*ws_perf_alert\s+(\w+)\s+(\S+);",
+                                 f.read(), re.M))
+    with open(rules) as f:
+        doc = yaml.safe_load(f)
+    exprs = {r["alert"]: r["expr"] for g in doc["groups"]
+             for r in g["rules"]}
+
+    for name in sorted(alerts):
+        rule = RULES[name]
+        expr = exprs.get(rule)
+        m = re.search(r">\s*([\d.* ]+)\s*$", expr or "")
+        got = eval(m.group(1)) if m else None       # "512 * 1024 * 1024"
+        want = base_units(name, alerts[name])
+        out("%s %s: %s" % (name, alerts[name],
+                           "%s > %g" % (rule, got)
+                           if got is not None and abs(got - want) < 1e-9
+                           else "no matching rule (%r)" % expr))
+
+
 @scenario
 def metrics_off(port, path="/ws?channels=o", channel="o"):
     subs = subscribers(port, path, 1)
