@@ -1577,6 +1577,8 @@ ngx_ws_perf_metrics_init_process(ngx_cycle_t *cycle)
     sh = ((ngx_slab_pool_t *) mcf->shm_zone->shm.addr)->data;
     ngx_ws_perf_metrics_sh = sh;
 
+    slot = NULL;
+
     /* a free slot, or one whose worker died without freeing it */
     for (i = 0; i < sh->nslots; i++) {
         slot = &sh->slot[i];
@@ -1593,7 +1595,7 @@ ngx_ws_perf_metrics_init_process(ngx_cycle_t *cycle)
         }
     }
 
-    if (i == sh->nslots) {
+    if (i == sh->nslots || slot == NULL) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ws_perf_metrics_zone has no free slot for this "
                       "worker, its metrics are not counted");
