@@ -15,7 +15,7 @@ pubsub_init(http_config => <<'_EOC_', config => <<'_EOC2_');
     ws_perf_alert p99_latency 1us;
     ws_perf_alert error_rate 10%;
     ws_perf_alert drop_rate 0.01%;
-    ws_perf_alert_window 2s;
+    ws_perf_alert_window 5s;
 _EOC_
     location /ws {
         ws_perf;

@@ -310,7 +310,7 @@ def alerts(port, path="/ws?channels=al", channel="al"):
 
     st = wait_status(port, lambda s: not any(a["firing"]
                                              for a in s["alerts"]),
-                     "every alert resolved", timeout=15)
+                     "every alert resolved", timeout=30)
     out("after the traffic stopped every alert resolved")
 
 
