@@ -115,10 +115,16 @@ static u_char *ngx_ws_perf_status_json(u_char *p, u_char *last,
     ngx_ws_perf_metrics_sh_t *sh, ngx_ws_perf_mslot_t *s, ngx_uint_t live);
 static u_char *ngx_ws_perf_status_prom(u_char *p, u_char *last,
     ngx_ws_perf_metrics_sh_t *sh, ngx_ws_perf_mslot_t *s);
+static u_char *ngx_ws_perf_prom_workers(u_char *p, u_char *last,
+    ngx_ws_perf_metrics_sh_t *sh);
+static u_char *ngx_ws_perf_prom_alerts(u_char *p, u_char *last,
+    ngx_ws_perf_metrics_sh_t *sh);
 static u_char *ngx_ws_perf_prom_hist(u_char *p, u_char *last, char *name,
     ngx_ws_perf_hist_t *h);
 static u_char *ngx_ws_perf_json_quantiles(u_char *p, u_char *last,
     ngx_ws_perf_hist_t *h);
+static u_char *ngx_ws_perf_json_workers(u_char *p, u_char *last,
+    ngx_ws_perf_metrics_sh_t *sh);
 static u_char *ngx_ws_perf_json_alerts(u_char *p, u_char *last,
     ngx_ws_perf_metrics_sh_t *sh);
 static u_char *ngx_ws_perf_alert_value(u_char *p, u_char *last,
@@ -758,8 +764,7 @@ static u_char *
 ngx_ws_perf_status_json(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
     ngx_ws_perf_mslot_t *s, ngx_uint_t live)
 {
-    ngx_uint_t             i, k;
-    ngx_ws_perf_mslot_t   *slot;
+    ngx_uint_t             k;
     ngx_ws_perf_window_t  *w;
 
     p = ngx_slprintf(p, last,
@@ -831,9 +836,24 @@ ngx_ws_perf_status_json(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
 
     p = ngx_ws_perf_json_quantiles(p, last, &s->redis_latency);
 
-    p = ngx_slprintf(p, last, "}},\"workers\":[");
+    p = ngx_slprintf(p, last, "}},");
+    p = ngx_ws_perf_json_workers(p, last, sh);
+    p = ngx_slprintf(p, last, ",\"live_workers\":%ui,", live);
+    p = ngx_ws_perf_json_alerts(p, last, sh);
 
-    k = 0;
+    return ngx_slprintf(p, last, "}\n");
+}
+
+
+static u_char *
+ngx_ws_perf_json_workers(u_char *p, u_char *last,
+    ngx_ws_perf_metrics_sh_t *sh)
+{
+    ngx_uint_t            i, n;
+    ngx_ws_perf_mslot_t  *slot;
+
+    p = ngx_slprintf(p, last, "\"workers\":[");
+    n = 0;
 
     for (i = 0; i < sh->nslots; i++) {
         slot = &sh->slot[i];
@@ -847,7 +867,7 @@ ngx_ws_perf_status_json(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
                 "\"rss\":%uL,\"cpu_seconds\":%uL.%03uL,"
                 "\"connections\":%uL,\"redis\":{\"configured\":%s,"
                 "\"state\":\"%s\",\"since\":%uL,\"subscribed\":%s}}",
-                k++ ? "," : "", i, slot->pid, slot->started, slot->rss,
+                n++ ? "," : "", i, slot->pid, slot->started, slot->rss,
                 ngx_ws_perf_milli(slot->cpu_ms),
                 slot->conn_opened - slot->conn_closed,
                 slot->redis_configured ? "true" : "false",
@@ -856,11 +876,7 @@ ngx_ws_perf_status_json(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
                 slot->redis_subscribed ? "true" : "false");
     }
 
-    p = ngx_slprintf(p, last, "],\"live_workers\":%ui,", live);
-
-    p = ngx_ws_perf_json_alerts(p, last, sh);
-
-    return ngx_slprintf(p, last, "}\n");
+    return ngx_slprintf(p, last, "]");
 }
 
 
@@ -936,18 +952,118 @@ ngx_ws_perf_alert_value(u_char *p, u_char *last, ngx_uint_t metric,
 }
 
 
+/* one Prometheus family taken from the summed slots */
+typedef struct {
+    char                       *name;
+    char                       *type;
+    char                       *help;
+    size_t                      offset;     /* a 64-bit field, or the hist */
+    char                       *label;      /* NULL: a single sample */
+    ngx_str_t                  *values;     /* the label's values */
+    ngx_uint_t                  n;
+} ngx_ws_perf_prom_t;
+
+
+#define ngx_ws_perf_slot_off(f)  offsetof(ngx_ws_perf_mslot_t, f)
+
+
+static ngx_ws_perf_prom_t  ngx_ws_perf_prom[] = {
+
+    { "ws_perf_connections_opened_total", "counter",
+      "WebSocket connections upgraded.",
+      ngx_ws_perf_slot_off(conn_opened), NULL, NULL, 0 },
+
+    { "ws_perf_connections_closed_total", "counter",
+      "WebSocket connections closed, by close code (1006: no close frame).",
+      ngx_ws_perf_slot_off(closed), "code", ngx_ws_perf_close_codes,
+      NGX_WS_PERF_M_CLOSE_N },
+
+    { "ws_perf_handshakes_accepted_total", "counter",
+      "WebSocket handshakes answered with 101.",
+      ngx_ws_perf_slot_off(hs_accepted), NULL, NULL, 0 },
+
+    { "ws_perf_handshakes_rejected_total", "counter",
+      "WebSocket handshakes refused, by reason.",
+      ngx_ws_perf_slot_off(hs_rejected), "reason",
+      ngx_ws_perf_reject_reasons, NGX_WS_PERF_M_HS_N },
+
+    { "ws_perf_messages_published_total", "counter",
+      "Messages published on this node.",
+      ngx_ws_perf_slot_off(published), NULL, NULL, 0 },
+
+    { "ws_perf_messages_delivered_total", "counter",
+      "Messages queued to a subscriber's connection.",
+      ngx_ws_perf_slot_off(delivered), NULL, NULL, 0 },
+
+    { "ws_perf_messages_dropped_total", "counter",
+      "Messages dropped by the send queue bound, by priority.",
+      ngx_ws_perf_slot_off(dropped), "priority", ngx_ws_perf_prio_names,
+      NGX_WS_PERF_PRIO_N },
+
+    { "ws_perf_messages_redelivered_total", "counter",
+      "Messages sent again after their ack timeout.",
+      ngx_ws_perf_slot_off(redelivered), NULL, NULL, 0 },
+
+    { "ws_perf_messages_dead_lettered_total", "counter",
+      "Messages moved to the dead-letter stream.",
+      ngx_ws_perf_slot_off(dead_lettered), NULL, NULL, 0 },
+
+    { "ws_perf_messages_scheduled", "gauge",
+      "Messages scheduled for later delivery.",
+      ngx_ws_perf_slot_off(scheduled), NULL, NULL, 0 },
+
+    { "ws_perf_received_bytes_total", "counter",
+      "Bytes read from WebSocket connections.",
+      ngx_ws_perf_slot_off(bytes_in), NULL, NULL, 0 },
+
+    { "ws_perf_sent_bytes_total", "counter",
+      "Bytes written to WebSocket connections.",
+      ngx_ws_perf_slot_off(bytes_out), NULL, NULL, 0 },
+
+    { "ws_perf_send_queue_bytes", "gauge",
+      "Bytes waiting in the send queues of all connections.",
+      ngx_ws_perf_slot_off(queued), NULL, NULL, 0 },
+
+    { "ws_perf_send_queue_max_bytes", "gauge",
+      "The most bytes one connection's send queue held.",
+      ngx_ws_perf_slot_off(queue_max), NULL, NULL, 0 },
+
+    { "ws_perf_delivery_latency_seconds", "histogram",
+      "From a message entering the hub to its frame written to the socket.",
+      ngx_ws_perf_slot_off(latency), NULL, NULL, 0 },
+
+    { "ws_perf_redis_configured", "gauge",
+      "1 when the workers use Redis.",
+      ngx_ws_perf_slot_off(redis_configured), NULL, NULL, 0 },
+
+    { "ws_perf_redis_reconnects_total", "counter",
+      "Redis reconnections.",
+      ngx_ws_perf_slot_off(redis_reconnects), NULL, NULL, 0 },
+
+    { "ws_perf_redis_pending_commands", "gauge",
+      "Redis commands sent and not answered yet.",
+      ngx_ws_perf_slot_off(redis_pending), NULL, NULL, 0 },
+
+    { "ws_perf_redis_command_latency_seconds", "histogram",
+      "Redis command round trips.",
+      ngx_ws_perf_slot_off(redis_latency), NULL, NULL, 0 },
+
+    { NULL, NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+
 #define ngx_ws_perf_prom_head(p, last, name, type, help)                      \
-    ngx_slprintf(p, last, "# HELP " name " " help "\n# TYPE " name " " type  \
-                 "\n")
+    ngx_slprintf(p, last, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,  \
+                 type)
 
 
 static u_char *
 ngx_ws_perf_status_prom(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
     ngx_ws_perf_mslot_t *s)
 {
-    ngx_uint_t            i, k;
-    ngx_ws_perf_alert_t  *a;
-    ngx_ws_perf_mslot_t  *slot;
+    int64_t             *v;
+    ngx_uint_t           k;
+    ngx_ws_perf_prom_t  *f;
 
     p = ngx_ws_perf_prom_head(p, last, "ws_perf_uptime_seconds", "gauge",
             "Seconds since the metrics zone was created (kept on reload).");
@@ -959,158 +1075,99 @@ ngx_ws_perf_status_prom(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
     p = ngx_slprintf(p, last, "ws_perf_connections %uL\n",
                      s->conn_opened - s->conn_closed);
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_connections_opened_total",
-            "counter", "WebSocket connections upgraded.");
-    p = ngx_slprintf(p, last, "ws_perf_connections_opened_total %uL\n",
-                     s->conn_opened);
+    for (f = ngx_ws_perf_prom; f->name; f++) {
+        p = ngx_ws_perf_prom_head(p, last, f->name, f->type, f->help);
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_connections_closed_total",
-            "counter", "WebSocket connections closed, by close code "
-            "(1006: no close frame).");
+        if (f->type[0] == 'h') {
+            p = ngx_ws_perf_prom_hist(p, last, f->name, (ngx_ws_perf_hist_t *)
+                                      ((u_char *) s + f->offset));
+            continue;
+        }
 
-    for (k = 0; k < NGX_WS_PERF_M_CLOSE_N; k++) {
-        p = ngx_slprintf(p, last,
-                         "ws_perf_connections_closed_total{code=\"%V\"} %uL\n",
-                         &ngx_ws_perf_close_codes[k], s->closed[k]);
-    }
+        v = (int64_t *) ((u_char *) s + f->offset);
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_handshakes_accepted_total",
-            "counter", "WebSocket handshakes answered with 101.");
-    p = ngx_slprintf(p, last, "ws_perf_handshakes_accepted_total %uL\n",
-                     s->hs_accepted);
+        if (f->label == NULL) {
+            p = ngx_slprintf(p, last, "%s %L\n", f->name, *v);
+            continue;
+        }
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_handshakes_rejected_total",
-            "counter", "WebSocket handshakes refused, by reason.");
-
-    for (k = 0; k < NGX_WS_PERF_M_HS_N; k++) {
-        p = ngx_slprintf(p, last,
-                         "ws_perf_handshakes_rejected_total{reason=\"%V\"} "
-                         "%uL\n", &ngx_ws_perf_reject_reasons[k],
-                         s->hs_rejected[k]);
-    }
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_messages_published_total",
-            "counter", "Messages published on this node.");
-    p = ngx_slprintf(p, last, "ws_perf_messages_published_total %uL\n",
-                     s->published);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_messages_delivered_total",
-            "counter", "Messages queued to a subscriber's connection.");
-    p = ngx_slprintf(p, last, "ws_perf_messages_delivered_total %uL\n",
-                     s->delivered);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_messages_dropped_total",
-            "counter", "Messages dropped by the send queue bound, by "
-            "priority.");
-
-    for (k = 0; k < NGX_WS_PERF_PRIO_N; k++) {
-        p = ngx_slprintf(p, last,
-                         "ws_perf_messages_dropped_total{priority=\"%V\"} "
-                         "%uL\n", &ngx_ws_perf_prio_names[k], s->dropped[k]);
-    }
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_messages_redelivered_total",
-            "counter", "Messages sent again after their ack timeout.");
-    p = ngx_slprintf(p, last, "ws_perf_messages_redelivered_total %uL\n",
-                     s->redelivered);
-
-    p = ngx_ws_perf_prom_head(p, last,
-            "ws_perf_messages_dead_lettered_total", "counter",
-            "Messages moved to the dead-letter stream.");
-    p = ngx_slprintf(p, last, "ws_perf_messages_dead_lettered_total %uL\n",
-                     s->dead_lettered);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_messages_scheduled", "gauge",
-            "Messages scheduled for later delivery.");
-    p = ngx_slprintf(p, last, "ws_perf_messages_scheduled %L\n",
-                     s->scheduled);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_received_bytes_total",
-            "counter", "Bytes read from WebSocket connections.");
-    p = ngx_slprintf(p, last, "ws_perf_received_bytes_total %uL\n",
-                     s->bytes_in);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_sent_bytes_total",
-            "counter", "Bytes written to WebSocket connections.");
-    p = ngx_slprintf(p, last, "ws_perf_sent_bytes_total %uL\n",
-                     s->bytes_out);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_send_queue_bytes", "gauge",
-            "Bytes waiting in the send queues of all connections.");
-    p = ngx_slprintf(p, last, "ws_perf_send_queue_bytes %L\n", s->queued);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_send_queue_max_bytes",
-            "gauge", "The most bytes one connection's send queue held.");
-    p = ngx_slprintf(p, last, "ws_perf_send_queue_max_bytes %uL\n",
-                     s->queue_max);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_delivery_latency_seconds",
-            "histogram", "From a message entering the hub to its frame "
-            "written to the socket.");
-    p = ngx_ws_perf_prom_hist(p, last, "ws_perf_delivery_latency_seconds",
-                              &s->latency);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_redis_configured", "gauge",
-            "1 when the workers use Redis.");
-    p = ngx_slprintf(p, last, "ws_perf_redis_configured %uL\n",
-                     s->redis_configured);
-
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_redis_up", "gauge",
-            "1 when the worker's Redis connection is up and subscribed.");
-
-    for (i = 0; i < sh->nslots; i++) {
-        slot = &sh->slot[i];
-
-        if (slot->redis_configured && ngx_ws_perf_slot_live(slot)) {
-            p = ngx_slprintf(p, last, "ws_perf_redis_up{worker=\"%ui\"} %d\n",
-                             i, slot->redis_state
-                                == NGX_WS_PERF_REDIS_CONNECTED
-                                && slot->redis_subscribed);
+        for (k = 0; k < f->n; k++) {
+            p = ngx_slprintf(p, last, "%s{%s=\"%V\"} %L\n", f->name,
+                             f->label, &f->values[k], v[k]);
         }
     }
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_redis_reconnects_total",
-            "counter", "Redis reconnections.");
-    p = ngx_slprintf(p, last, "ws_perf_redis_reconnects_total %uL\n",
-                     s->redis_reconnects);
+    p = ngx_ws_perf_prom_workers(p, last, sh);
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_redis_pending_commands",
-            "gauge", "Redis commands sent and not answered yet.");
-    p = ngx_slprintf(p, last, "ws_perf_redis_pending_commands %uL\n",
-                     s->redis_pending);
+    return ngx_ws_perf_prom_alerts(p, last, sh);
+}
 
-    p = ngx_ws_perf_prom_head(p, last,
-            "ws_perf_redis_command_latency_seconds", "histogram",
-            "Redis command round trips.");
-    p = ngx_ws_perf_prom_hist(p, last,
-                              "ws_perf_redis_command_latency_seconds",
-                              &s->redis_latency);
 
-    p = ngx_ws_perf_prom_head(p, last,
-            "ws_perf_worker_resident_memory_bytes", "gauge",
-            "Resident memory of each worker process.");
+/* per live worker: Redis up, resident memory, CPU */
 
-    for (i = 0; i < sh->nslots; i++) {
-        slot = &sh->slot[i];
+static u_char *
+ngx_ws_perf_prom_workers(u_char *p, u_char *last,
+    ngx_ws_perf_metrics_sh_t *sh)
+{
+    ngx_uint_t            i, k;
+    ngx_ws_perf_mslot_t  *slot;
 
-        if (ngx_ws_perf_slot_live(slot)) {
-            p = ngx_slprintf(p, last, "ws_perf_worker_resident_memory_bytes"
-                             "{worker=\"%ui\"} %uL\n", i, slot->rss);
+    static ngx_ws_perf_prom_t  heads[] = {
+        { "ws_perf_redis_up", "gauge",
+          "1 when the worker's Redis connection is up and subscribed.",
+          0, NULL, NULL, 0 },
+        { "ws_perf_worker_resident_memory_bytes", "gauge",
+          "Resident memory of each worker process.", 0, NULL, NULL, 0 },
+        { "ws_perf_worker_cpu_seconds_total", "counter",
+          "User and system CPU time of each worker process.",
+          0, NULL, NULL, 0 }
+    };
+
+    for (k = 0; k < 3; k++) {
+        p = ngx_ws_perf_prom_head(p, last, heads[k].name, heads[k].type,
+                                  heads[k].help);
+
+        for (i = 0; i < sh->nslots; i++) {
+            slot = &sh->slot[i];
+
+            if (!ngx_ws_perf_slot_live(slot)) {
+                continue;
+            }
+
+            switch (k) {
+
+            case 0:
+                if (slot->redis_configured) {
+                    p = ngx_slprintf(p, last, "%s{worker=\"%ui\"} %d\n",
+                                     heads[k].name, i,
+                                     slot->redis_state
+                                     == NGX_WS_PERF_REDIS_CONNECTED
+                                     && slot->redis_subscribed);
+                }
+                break;
+
+            case 1:
+                p = ngx_slprintf(p, last, "%s{worker=\"%ui\"} %uL\n",
+                                 heads[k].name, i, slot->rss);
+                break;
+
+            default:
+                p = ngx_slprintf(p, last, "%s{worker=\"%ui\"} %uL.%03uL\n",
+                                 heads[k].name, i,
+                                 ngx_ws_perf_milli(slot->cpu_ms));
+            }
         }
     }
 
-    p = ngx_ws_perf_prom_head(p, last, "ws_perf_worker_cpu_seconds_total",
-            "counter", "User and system CPU time of each worker process.");
+    return p;
+}
 
-    for (i = 0; i < sh->nslots; i++) {
-        slot = &sh->slot[i];
 
-        if (ngx_ws_perf_slot_live(slot)) {
-            p = ngx_slprintf(p, last, "ws_perf_worker_cpu_seconds_total"
-                             "{worker=\"%ui\"} %uL.%03uL\n", i,
-                             ngx_ws_perf_milli(slot->cpu_ms));
-        }
-    }
+static u_char *
+ngx_ws_perf_prom_alerts(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh)
+{
+    ngx_uint_t            i;
+    ngx_ws_perf_alert_t  *a;
 
     p = ngx_ws_perf_prom_head(p, last, "ws_perf_alert_firing", "gauge",
             "1 while a ws_perf_alert threshold is crossed.");
