@@ -324,7 +324,7 @@ ngx_ws_perf_metrics_redis_state(ngx_uint_t state)
         ngx_ws_perf_mslot_own->redis_since = ngx_time();
     }
 
-    if (state != NGX_WS_PERF_REDIS_CONNECTED) {
+    if (state != NGX_WS_PERF_M_REDIS_UP) {
         ngx_ws_perf_mslot_own->redis_subscribed = 0;
     }
 }
@@ -1141,7 +1141,7 @@ ngx_ws_perf_prom_workers(u_char *p, u_char *last,
                     p = ngx_slprintf(p, last, "%s{worker=\"%ui\"} %d\n",
                                      heads[k].name, i,
                                      slot->redis_state
-                                     == NGX_WS_PERF_REDIS_CONNECTED
+                                     == NGX_WS_PERF_M_REDIS_UP
                                      && slot->redis_subscribed);
                 }
                 break;
@@ -1282,7 +1282,7 @@ ngx_ws_perf_health_handler(ngx_http_request_t *r)
             continue;
         }
 
-        if (slot->redis_state == NGX_WS_PERF_REDIS_CONNECTED
+        if (slot->redis_state == NGX_WS_PERF_M_REDIS_UP
             && slot->redis_subscribed)
         {
             continue;
@@ -1293,7 +1293,7 @@ ngx_ws_perf_health_handler(ngx_http_request_t *r)
                                        : "%sworker %ui (pid %uA): "
                                          "redis %s since %uL\n",
                          (json && n) ? "," : "", i, slot->pid,
-                         slot->redis_state == NGX_WS_PERF_REDIS_CONNECTED
+                         slot->redis_state == NGX_WS_PERF_M_REDIS_UP
                          ? "subscriptions not in place"
                          : ngx_ws_perf_redis_states[slot->redis_state % 3],
                          slot->redis_since);
@@ -1666,7 +1666,7 @@ ngx_ws_perf_metrics_init_process(ngx_cycle_t *cycle)
     slot->queued = 0;
     slot->scheduled = 0;
     slot->redis_configured = 0;
-    slot->redis_state = NGX_WS_PERF_REDIS_DISCONNECTED;
+    slot->redis_state = NGX_WS_PERF_M_REDIS_DOWN;
     slot->redis_subscribed = 0;
     slot->redis_pending = 0;
     slot->redis_since = ngx_time();

@@ -42,10 +42,10 @@
 #define NGX_WS_PERF_M_HS_INTERNAL     10
 #define NGX_WS_PERF_M_HS_N            11
 
-/* the Redis connection of one worker */
-#define NGX_WS_PERF_REDIS_DISCONNECTED  0
-#define NGX_WS_PERF_REDIS_CONNECTING    1
-#define NGX_WS_PERF_REDIS_CONNECTED     2
+/* the Redis links of one worker, as health and the status see them */
+#define NGX_WS_PERF_M_REDIS_DOWN        0
+#define NGX_WS_PERF_M_REDIS_CONNECTING  1
+#define NGX_WS_PERF_M_REDIS_UP          2   /* every link ready */
 
 
 /*
