@@ -619,6 +619,31 @@ ngx_ws_perf_slot_live(ngx_ws_perf_mslot_t *slot)
 }
 
 
+/* live workers whose Redis links are up and subscribed */
+
+static ngx_uint_t
+ngx_ws_perf_metrics_redis_up(ngx_ws_perf_metrics_sh_t *sh)
+{
+    ngx_uint_t            i, n;
+    ngx_ws_perf_mslot_t  *slot;
+
+    n = 0;
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = &sh->slot[i];
+
+        if (slot->redis_configured && slot->redis_subscribed
+            && slot->redis_state == NGX_WS_PERF_M_REDIS_UP
+            && ngx_ws_perf_slot_live(slot))
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
 static uint64_t
 ngx_ws_perf_metrics_sum_dropped(ngx_ws_perf_mslot_t *s)
 {
@@ -734,7 +759,9 @@ ngx_ws_perf_status_text(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
             live, (uint64_t) ngx_time() - sh->started);
 
     if (s->redis_configured) {
-        p = ngx_slprintf(p, last, "redis reconnects pending\n %uL %uL\n",
+        p = ngx_slprintf(p, last, "redis workers up reconnects pending\n"
+                         " %ui/%ui %uL %uL\n",
+                         ngx_ws_perf_metrics_redis_up(sh), live,
                          s->redis_reconnects, s->redis_pending);
 
     } else {
@@ -1615,7 +1642,7 @@ ngx_ws_perf_metrics_init_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                   i;
     ngx_pid_t                    pid;
-    ngx_ws_perf_mslot_t         *slot;
+    ngx_ws_perf_mslot_t         *slot, *own;
     ngx_ws_perf_metrics_sh_t    *sh;
     ngx_ws_perf_metrics_conf_t  *mcf;
 
@@ -1665,11 +1692,15 @@ ngx_ws_perf_metrics_init_process(ngx_cycle_t *cycle)
     slot->conn_closed = slot->conn_opened;
     slot->queued = 0;
     slot->scheduled = 0;
-    slot->redis_configured = 0;
-    slot->redis_state = NGX_WS_PERF_M_REDIS_DOWN;
-    slot->redis_subscribed = 0;
-    slot->redis_pending = 0;
-    slot->redis_since = ngx_time();
+
+    /* the Redis engine may have started before this module's init_process */
+    own = &ngx_ws_perf_mslot_private;
+    slot->redis_configured = own->redis_configured;
+    slot->redis_state = own->redis_state;
+    slot->redis_subscribed = own->redis_subscribed;
+    slot->redis_pending = own->redis_pending;
+    slot->redis_since = own->redis_since ? own->redis_since
+                                         : (uint64_t) ngx_time();
     slot->rss = 0;
     slot->cpu_ms = 0;
     slot->started = ngx_time();
