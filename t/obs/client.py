@@ -473,6 +473,65 @@ def rules(port, conf="conf/demo.conf", rules="conf/ws_perf_alerts.yml"):
                            else "no matching rule (%r)" % expr))
 
 
+def redis_do(*args):
+    """One command to the test's redis-server; its first reply line."""
+    import socket
+    port = int(os.environ["TEST_NGINX_REDIS_PORT"])
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+        req = "*%d\r\n" % len(args) + "".join(
+            "$%d\r\n%s\r\n" % (len(a), a) for a in args)
+        c.sendall(req.encode())
+        return c.makefile("rb").readline().decode().strip()
+
+
+def wait_health(port, code, what, timeout=10):
+    deadline = time.monotonic() + timeout * wsclient.SCALE
+    while True:
+        st, _, body = request(port, "GET", "/health")
+        if st == code:
+            return body.decode()
+        if time.monotonic() > deadline:
+            raise Timeout("%s: %d %r" % (what, st, body))
+        time.sleep(0.05)
+
+
+@scenario
+def health_redis(port, workers="2"):
+    """Health follows the Redis links of every worker (t/307)."""
+    import re
+    workers = int(workers)
+    body = wait_health(port, 200, "healthy with redis up")
+    out("redis up: 200 %s" % body.strip())
+
+    redis_do("SHUTDOWN", "NOSAVE")
+    body = wait_health(port, 503, "unhealthy with redis stopped")
+    # a link may be between two attempts (disconnected) or in one
+    reasons = [re.sub(r"worker \d+ \(pid \d+\): redis \w+ since \d+",
+                      "worker N (pid P): redis down since T", ln)
+               for ln in body.splitlines()]
+    out("redis stopped: 503, %d reasons: %s" % (
+        len(reasons), "; ".join(sorted(set(reasons)))))
+
+    d = os.environ["TEST_NGINX_REDIS_DIR"]
+    subprocess.run(["redis-server", "--port",
+                    os.environ["TEST_NGINX_REDIS_PORT"], "--bind",
+                    "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--daemonize", "yes", "--enable-debug-command", "local",
+                    "--dir", d, "--logfile", d + "/redis.log",
+                    "--pidfile", d + "/redis.pid"], check=True)
+    body = wait_health(port, 200, "healthy again")
+    out("redis back: 200 %s" % body.strip())
+
+    _, _, prom = request(port, "GET", "/status?format=prometheus")
+    prom = prom.decode()
+    ups = re.findall(r"^ws_perf_redis_up\{worker=\"\d+\"\} (\d)$", prom,
+                     re.M)
+    rec = re.search(r"^ws_perf_redis_reconnects_total (\d+)$", prom, re.M)
+    out("prometheus: ws_perf_redis_up %s for %d workers, reconnects "
+        "counted: %s" % ("1" if ups == ["1"] * workers else ups, len(ups),
+                         "yes" if rec and int(rec.group(1)) > 0 else "no"))
+
+
 @scenario
 def metrics_off(port, path="/ws?channels=o", channel="o"):
     subs = subscribers(port, path, 1)
