@@ -323,10 +323,11 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, u_char *buf, ngx_log_t *log)
     u_char      *p;
     ngx_time_t  *tp;
 
+    /* counted where it is published, before any engine takes it */
+    ngx_ws_perf_metrics_inc(published);
+
     tp = ngx_timeofday();
     m->ts = (int64_t) tp->sec * 1000 + tp->msec;
-
-    ngx_ws_perf_metrics_inc(published);
 
     if (m->id == NULL) {
         p = ngx_snprintf(buf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
