@@ -38,9 +38,16 @@ $(BUILD)/test_msg: t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	$(UNIT_CC) -o $@ t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	    -ljansson
 
-unit: $(BUILD)/test_frame $(BUILD)/test_msg
+$(BUILD)/test_hist: t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
+                    ngx_ws_perf_module/ngx_ws_perf_hist.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
+	    -lm
+
+unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
+	$(BUILD)/test_hist
 
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h

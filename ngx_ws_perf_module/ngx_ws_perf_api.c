@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 #define NGX_WS_PERF_ERR_LEN  256
@@ -488,6 +489,8 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     }
 
     (void) ngx_ws_perf_hub_deliver(m, log);
+
+    ngx_ws_perf_metrics_inc(published);
 
     id.data = (u_char *) m->id;
     id.len = m->id_len;

@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 /* one read buffer per worker: a connection keeps only parser state */
@@ -118,6 +119,8 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     c->read->handler = ngx_ws_perf_upgrade_handler;
     ngx_post_event(c->write, &ngx_posted_events);
 
+    ngx_ws_perf_metrics_inc(hs_accepted);
+
     return NGX_DONE;
 }
 
@@ -156,6 +159,8 @@ ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
     wc->timer.cancelable = 1;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket upgraded");
+
+    ngx_ws_perf_metrics_inc(conn_opened);
 
     if (wc->input) {
         input = wc->input;
@@ -271,6 +276,7 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
         }
 
         wc->last_in = ngx_current_msec;
+        ngx_ws_perf_metrics_add(bytes_in, n);
 
         if (ngx_ws_perf_input(wc, ngx_ws_perf_read_buf,
                               ngx_ws_perf_read_buf + n)
@@ -691,6 +697,7 @@ ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code)
     }
 
     wc->peer.closing = 1;
+    ngx_ws_perf_metrics_closed(code);
 
     if (wc->message) {
         ngx_ws_perf_out_release(wc->message);
@@ -727,6 +734,12 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
     c = wc->peer.connection;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket finalize");
+
+    if (!wc->peer.closing) {
+        ngx_ws_perf_metrics_closed(1006);
+    }
+
+    ngx_ws_perf_metrics_inc(conn_closed);
 
     if (wc->timer.timer_set) {
         ngx_del_timer(&wc->timer);

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <ngx_sha1.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 #define NGX_WS_PERF_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -48,12 +49,14 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ngx_ws_perf_handshake_t   hs;
 
     if (r->method != NGX_HTTP_GET) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_METHOD);
         return ngx_ws_perf_reject(r, NGX_HTTP_NOT_ALLOWED,
                                   "websocket: method must be GET", "Allow",
                                   "GET");
     }
 
     if (r->http_version != NGX_HTTP_VERSION_11) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_HTTP);
         return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
                                   "websocket: HTTP/1.1 required", NULL, NULL);
     }
@@ -62,30 +65,35 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ngx_ws_perf_handshake_scan(r, wlcf, &hs);
 
     if (!hs.upgrade) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_UPGRADE);
         return ngx_ws_perf_reject(r, 426,
                                   "websocket: \"Upgrade: websocket\" required",
                                   "Upgrade", "websocket");
     }
 
     if (!hs.connection) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_CONNECTION);
         return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
                                   "websocket: \"Connection: upgrade\" "
                                   "required", NULL, NULL);
     }
 
     if (!hs.version) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_VERSION);
         return ngx_ws_perf_reject(r, 426,
                                   "websocket: Sec-WebSocket-Version 13 "
                                   "required", "Sec-WebSocket-Version", "13");
     }
 
     if (hs.keys != 1 || !ngx_ws_perf_valid_key(&hs.key)) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_KEY);
         return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
                                   "websocket: missing or invalid "
                                   "Sec-WebSocket-Key", NULL, NULL);
     }
 
     if (!hs.origin_ok) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_ORIGIN);
         return ngx_ws_perf_reject(r, NGX_HTTP_FORBIDDEN,
                                   "websocket: origin not allowed", NULL, NULL);
     }
@@ -93,6 +101,7 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked
         || r->headers_in.transfer_encoding)
     {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_BODY);
         return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
                                   "websocket: a handshake has no body",
                                   NULL, NULL);
@@ -106,6 +115,9 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
         }
 
         if (rc != NGX_OK) {
+            ngx_ws_perf_metrics_rejected(rc == NGX_HTTP_TOO_MANY_REQUESTS
+                                         ? NGX_WS_PERF_M_HS_USER_LIMIT
+                                         : NGX_WS_PERF_M_HS_TARGET);
             return ngx_ws_perf_reject(r, rc, reason, NULL, NULL);
         }
     }
@@ -115,9 +127,15 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_ws_perf_conn_upgrade(r, wlcf, response,
-                                    wlcf->mode == NGX_WS_PERF_MODE_PUBSUB
-                                    ? &targets : NULL);
+    rc = ngx_ws_perf_conn_upgrade(r, wlcf, response,
+                                  wlcf->mode == NGX_WS_PERF_MODE_PUBSUB
+                                  ? &targets : NULL);
+
+    if (rc != NGX_DONE) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_INTERNAL);
+    }
+
+    return rc;
 }
 
 

@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_hub.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 typedef struct {
@@ -254,6 +255,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_ws_perf_out_t    *out[2];
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
+    uint64_t              now;
 
     ngx_ws_perf_hub_stats.published++;
 
@@ -270,6 +272,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     out[0] = NULL;
     out[1] = NULL;
     n = 0;
+    now = ngx_ws_perf_metrics_now();
 
     for (q = ngx_queue_head(&topic->subs);
          q != ngx_queue_sentinel(&topic->subs);
@@ -287,6 +290,8 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             if (out[peer->raw] == NULL) {
                 break;
             }
+
+            out[peer->raw]->since = now;
         }
 
         /* a burst over the bound goes to a writable socket before drops */
@@ -326,6 +331,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     }
 
     ngx_ws_perf_hub_stats.delivered += n;
+    ngx_ws_perf_metrics_add(delivered, n);
 
     return n;
 }

@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_queue.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 /* frames handed to one send_chain() call */
@@ -27,6 +28,9 @@ static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
 static ngx_ws_perf_qnode_t  *ngx_ws_perf_free_nodes;
 static ngx_ws_perf_qnode_t  *ngx_ws_perf_node_chunks;
 
+/* when the last send_chain() returned, for the latency of what it sent */
+static uint64_t              ngx_ws_perf_sent_at;
+
 
 ngx_ws_perf_out_t *
 ngx_ws_perf_out_alloc(size_t len, ngx_log_t *log)
@@ -40,6 +44,7 @@ ngx_ws_perf_out_alloc(size_t len, ngx_log_t *log)
     }
 
     out->refs = 1;
+    out->since = 0;
     out->start = out->data + NGX_WS_PERF_FRAME_HEADER_MAX;
     out->pos = out->start;
     out->last = out->start;
@@ -138,6 +143,9 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     q->tail[prio] = &node->next;
     q->bytes += out->last - out->pos;
 
+    ngx_ws_perf_metrics_add(queued, out->last - out->pos);
+    ngx_ws_perf_metrics_queue_depth(q->bytes);
+
     return NGX_OK;
 }
 
@@ -172,6 +180,10 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
             q->bytes -= node->out->last - node->out->pos;
             drops[v]++;
 
+            ngx_ws_perf_metrics_add(queued,
+                                    -(node->out->last - node->out->pos));
+            ngx_ws_perf_metrics_inc(dropped[v]);
+
             ngx_ws_perf_out_release(node->out);
             ngx_ws_perf_qnode_put(node);
         }
@@ -183,6 +195,7 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
         }
 
         drops[prio]++;
+        ngx_ws_perf_metrics_inc(dropped[prio]);
         return NGX_DECLINED;
     }
 
@@ -210,6 +223,8 @@ ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 
     q->last = node;
     q->bytes += out->last - out->pos;
+
+    ngx_ws_perf_metrics_add(queued, out->last - out->pos);
 
     return NGX_OK;
 }
@@ -285,6 +300,9 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
             return NGX_ERROR;
         }
 
+        ngx_ws_perf_metrics_add(bytes_out, c->sent - sent);
+        ngx_ws_perf_sent_at = ngx_ws_perf_metrics_now();
+
         ngx_ws_perf_queue_consume(q, (size_t) (c->sent - sent));
 
         if (rest != NULL || !c->write->ready) {
@@ -356,6 +374,14 @@ ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_qnode_t *node,
         *sent -= left;
         q->bytes -= left;
         q->cur_sent = 0;
+
+        ngx_ws_perf_metrics_add(queued, -(int64_t) left);
+
+        if (node->out->since) {
+            ngx_ws_perf_metrics_delivery(node->out->since,
+                                         ngx_ws_perf_sent_at);
+        }
+
         ngx_ws_perf_out_release(node->out);
         ngx_ws_perf_qnode_put(node);
         return 1;
@@ -363,6 +389,7 @@ ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_qnode_t *node,
 
     q->cur_sent += *sent;
     q->bytes -= *sent;
+    ngx_ws_perf_metrics_add(queued, -(int64_t) *sent);
     *sent = 0;
     q->cur = node;
 
@@ -388,6 +415,7 @@ ngx_ws_perf_queue_discard(ngx_ws_perf_queue_t *q)
         q->cur = cur;
         q->cur_sent = cur_sent;
         q->bytes = cur->out->last - cur->out->pos - cur_sent;
+        ngx_ws_perf_metrics_add(queued, q->bytes);
     }
 }
 
@@ -397,6 +425,8 @@ ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q)
 {
     ngx_uint_t            i;
     ngx_ws_perf_qnode_t  *node, *next;
+
+    ngx_ws_perf_metrics_add(queued, -(int64_t) q->bytes);
 
     if (q->cur) {
         ngx_ws_perf_out_release(q->cur->out);

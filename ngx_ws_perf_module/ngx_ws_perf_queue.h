@@ -22,6 +22,8 @@ typedef struct {
     u_char                     *pos;        /* the frame header */
     u_char                     *last;       /* the end of the payload */
     u_char                     *start;      /* the payload, for its writer */
+    uint64_t                    since;      /* entered the hub, us; 0: not
+                                               a message */
     u_char                      data[1];
 } ngx_ws_perf_out_t;
 

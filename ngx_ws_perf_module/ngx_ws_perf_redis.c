@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 /*
@@ -58,6 +59,7 @@ typedef struct {
     ngx_ws_perf_publish_pt      handler;
     void                       *data;
     ngx_uint_t                  tag;
+    uint64_t                    sent;       /* for the round-trip time */
 } ngx_ws_perf_redis_pub_t;
 
 
@@ -121,6 +123,7 @@ static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
     ngx_uint_t target, u_char *name, size_t len);
+static void ngx_ws_perf_redis_report(void);
 
 
 /*
@@ -295,6 +298,9 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
     ngx_ws_perf_redis_ticker.log = cycle->log;
     ngx_ws_perf_redis_ticker.cancelable = 1;
     ngx_add_timer(&ngx_ws_perf_redis_ticker, NGX_WS_PERF_REDIS_TICK);
+
+    ngx_ws_perf_metrics_redis_configured(1);
+    ngx_ws_perf_redis_report();
 
     return NGX_OK;
 }
@@ -586,6 +592,8 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
     ngx_add_timer(&link->timer, link->backoff);
 
     link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
+
+    ngx_ws_perf_redis_report();
 }
 
 
@@ -811,10 +819,16 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
                        "ws_perf: redis %s link ready", link->name);
     }
 
+    if (link->was_ready) {
+        ngx_ws_perf_metrics_redis_reconnect();
+    }
+
     link->attempts = 0;
     link->was_ready = 1;
 
     link->ready(link);
+
+    ngx_ws_perf_redis_report();
 }
 
 
@@ -1078,13 +1092,16 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
     }
 
     if (ngx_ws_perf_redis_sub_pending
-        && --ngx_ws_perf_redis_sub_pending == 0
-        && ngx_ws_perf_redis_resync)
+        && --ngx_ws_perf_redis_sub_pending == 0)
     {
-        ngx_ws_perf_redis_resync = 0;
-        (void) ngx_ws_perf_hub_notice((u_char *) ngx_ws_perf_redis_notice,
-                                      sizeof(ngx_ws_perf_redis_notice) - 1,
-                                      ngx_cycle->log);
+        ngx_ws_perf_redis_report();
+
+        if (ngx_ws_perf_redis_resync) {
+            ngx_ws_perf_redis_resync = 0;
+            (void) ngx_ws_perf_hub_notice(
+                       (u_char *) ngx_ws_perf_redis_notice,
+                       sizeof(ngx_ws_perf_redis_notice) - 1, ngx_cycle->log);
+        }
     }
 }
 
@@ -1153,6 +1170,7 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
 
     if (ev) {
         ngx_add_timer(ev, NGX_WS_PERF_REDIS_TICK);
+        ngx_ws_perf_redis_report();
     }
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
@@ -1300,6 +1318,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->handler = handler;
     req->data = data;
     req->tag = tag;
+    req->sent = ngx_ws_perf_metrics_now();
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
@@ -1368,6 +1387,13 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         rc = NGX_OK;
         text.data = (u_char *) r->element[0]->str;
         text.len = r->element[0]->len;
+
+        ngx_ws_perf_metrics_inc(published);
+
+        if (req->sent) {
+            ngx_ws_perf_metrics_redis_command_latency_us(
+                ngx_ws_perf_metrics_now() - req->sent);
+        }
 
     } else {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1487,4 +1513,34 @@ ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
     p = ngx_cpymem(p, name, len);
 
     return p - buf;
+}
+
+
+/* this worker's links as the metrics and the health check see them */
+
+static void
+ngx_ws_perf_redis_report(void)
+{
+    ngx_uint_t  cmd, sub, state;
+
+    cmd = ngx_ws_perf_redis_cmd.state;
+    sub = ngx_ws_perf_redis_sub.state;
+
+    if (cmd == NGX_WS_PERF_REDIS_READY && sub == NGX_WS_PERF_REDIS_READY) {
+        state = NGX_WS_PERF_M_REDIS_UP;
+
+    } else if (cmd == NGX_WS_PERF_REDIS_DOWN
+               || sub == NGX_WS_PERF_REDIS_DOWN)
+    {
+        state = NGX_WS_PERF_M_REDIS_DOWN;
+
+    } else {
+        state = NGX_WS_PERF_M_REDIS_CONNECTING;
+    }
+
+    ngx_ws_perf_metrics_redis_state(state);
+    ngx_ws_perf_metrics_redis_subscribed(state == NGX_WS_PERF_M_REDIS_UP
+                                         && ngx_ws_perf_redis_sub_pending
+                                            == 0);
+    ngx_ws_perf_metrics_redis_pending(ngx_ws_perf_redis_cmd.pending);
 }

@@ -11,7 +11,8 @@ packages="build-essential clang libclang-rt-14-dev valgrind
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
     libwww-perl
     libprotocol-websocket-perl libio-socket-ip-perl
-    python3 python3-websockets
+    python3 python3-websockets python3-prometheus-client python3-yaml
+    prometheus
     nodejs chromium"
 
 missing=""

@@ -38,6 +38,9 @@ fi
 
 echo "ngx_ws_perf_module demo is running:"
 echo "  page      http://127.0.0.1:8080/"
+echo "  dashboard http://127.0.0.1:8080/dashboard.html"
+echo "  status    curl http://127.0.0.1:8080/status  (?format=json, ?format=prometheus)"
+echo "  health    curl http://127.0.0.1:8080/health"
 echo "  echo      ws://127.0.0.1:8080/echo"
 echo "  pub/sub   ws://127.0.0.1:8080/ws?channels=news&user=alice"
 echo "  publish   curl -d hello http://127.0.0.1:8080/pub/news"
