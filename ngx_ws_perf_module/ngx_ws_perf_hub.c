@@ -502,27 +502,32 @@ ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
 
 
 /*
- * Encodes a message for one connection and queues it: history sent to a
- * client that resumes.  NGX_OK, NGX_DECLINED (dropped by the queue
- * policy), NGX_ERROR.
+ * Encodes a message for one connection and queues it at prio: history
+ * sent to a client that resumes.  NGX_OK, NGX_DECLINED (dropped by the
+ * queue policy), NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
-    ngx_log_t *log)
+    ngx_uint_t prio, ngx_log_t *log)
 {
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
-    out = ngx_ws_perf_hub_encode(m, peer->raw, log);
+    if (m) {
+        out = ngx_ws_perf_hub_encode(m, peer->raw, log);
+
+    } else {
+        out = NULL;
+    }
+
     if (out == NULL) {
         return NGX_ERROR;
     }
 
     out->since = ngx_ws_perf_metrics_now();
 
-    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, m->priority,
-                                        peer->limit,
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
                                         ngx_ws_perf_hub_stats.dropped, log);
     ngx_ws_perf_out_release(out);
 
@@ -575,13 +580,13 @@ ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold, ngx_ws_perf_out_t *out,
 
 
 /*
- * Queues the held messages, but for those whose ids are in skip (the
- * history just sent), and ends the hold.
+ * Queues the held messages at prio, in the order they came, but for those
+ * whose ids are in skip (the history just sent), and ends the hold.
  */
 
 void
 ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
-    size_t *skip_len, ngx_uint_t nskip, ngx_log_t *log)
+    size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log)
 {
     ngx_uint_t           i, j;
     ngx_ws_perf_held_t  *h;
@@ -603,7 +608,7 @@ ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
 
         if (j == 0 && !peer->closing
             && ngx_ws_perf_queue_push_bounded(peer->queue, h->out,
-                                              h->priority, peer->limit,
+                                              prio, peer->limit,
                                               ngx_ws_perf_hub_stats.dropped,
                                               log)
                == NGX_ABORT)
@@ -636,6 +641,34 @@ ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub)
 
     ngx_free(sub->hold);
     sub->hold = NULL;
+}
+
+
+/* a text frame (a notice) at prio, behind what is queued there */
+
+ngx_int_t
+ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+    ngx_ws_perf_out_release(out);
+
+    if (rc == NGX_ABORT) {
+        peer->overflow = 1;
+    }
+
+    ngx_ws_perf_hub_post(peer);
+
+    return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
 }
 
 

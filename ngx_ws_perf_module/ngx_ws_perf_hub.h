@@ -98,10 +98,12 @@ ngx_ws_perf_topic_t *ngx_ws_perf_hub_lookup(ngx_uint_t target,
 ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
 void ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data);
 ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
-    ngx_ws_perf_msg_t *m, ngx_log_t *log);
+    ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
 void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
-    size_t *skip_len, ngx_uint_t nskip, ngx_log_t *log);
+    size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log);
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_next_changed(void);
 ngx_uint_t ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log);

@@ -407,7 +407,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 {
     ngx_ws_perf_store_req_t *req = data;
 
-    u_char              **ids, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char              **ids, *p, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
     size_t               *lens, i, n, sent;
     uint32_t              state;
     redisReply           *r = reply, *w;
@@ -445,11 +445,19 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     lens = (size_t *) (ids + n);
 
+    /*
+     * the gap notice, the history, what came meanwhile and the end, all at
+     * one priority so that they leave in this order
+     */
     if (r->element[0]->integer || sub->hold->overflow) {
-        ngx_snprintf(buf, sizeof(buf), "messages after %*s are gone "
-                     "(the last one is %s)%Z", req->since_len, req->since,
-                     r->element[1]->str);
-        (void) ngx_ws_perf_store_reply(wc, "gap", 0, (char *) buf, req);
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
+                        "\"since\":\"%*s\",\"last\":\"%*s\"}",
+                        req->target ? "user" : "channel",
+                        req->name_len, req->name, req->since_len, req->since,
+                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
     }
 
     sent = 0;
@@ -483,17 +491,25 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         m.name = req->name;
         m.name_len = req->name_len;
 
-        if (ngx_ws_perf_hub_push(peer, &m, peer->connection->log) == NGX_OK) {
+        if (ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                 peer->connection->log)
+            == NGX_OK)
+        {
             sent++;
         }
     }
 
-    ngx_ws_perf_hub_release_hold(sub, ids, lens, n, peer->connection->log);
+    ngx_ws_perf_hub_release_hold(sub, ids, lens, n, NGX_WS_PERF_PRIO_HIGH,
+                                 peer->connection->log);
 
     ngx_free(ids);
 
-    ngx_snprintf(buf, sizeof(buf), "%uz messages%Z", sent);
-    (void) ngx_ws_perf_store_reply(wc, "resumed", 0, (char *) buf, req);
+    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
+                    "\"count\":%uz}", req->target ? "user" : "channel",
+                    req->name_len, req->name, sent);
+    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
 
     ngx_free(req);
 }
@@ -512,6 +528,7 @@ ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req, const char *reason)
 
     if (sub && sub->hold) {
         ngx_ws_perf_hub_release_hold(sub, NULL, NULL, 0,
+                                     NGX_WS_PERF_PRIO_HIGH,
                                      wc->peer.connection->log);
         (void) ngx_ws_perf_store_reply(wc, "error", 503, reason, req);
     }
