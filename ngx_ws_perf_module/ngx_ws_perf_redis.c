@@ -1325,7 +1325,9 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         ngx_str_set(&text, "redis connection lost before it answered");
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        /* "BUSY ...": the user's unacked messages are at their cap */
+        rc = (r->len > 5 && ngx_strncmp(r->str, "BUSY ", 5) == 0)
+             ? NGX_HTTP_TOO_MANY_REQUESTS : NGX_HTTP_SERVICE_UNAVAILABLE;
         text.data = (u_char *) r->str;
         text.len = r->len;
 
