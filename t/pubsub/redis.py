@@ -72,7 +72,8 @@ def _reply(f):
 def redis_up():
     try:
         return redis("PING", timeout=1) == "PONG"
-    except OSError:
+    except (OSError, ConnectionError, RuntimeError):
+        # RuntimeError: "LOADING", an AOF being read
         return False
 
 
@@ -86,8 +87,11 @@ def redis_stop():
 
 
 def redis_start():
+    aof = (["--appendonly", "yes", "--appendfsync", "always"]
+           if os.environ.get("TEST_NGINX_REDIS_AOF") == "1"
+           else ["--appendonly", "no"])
     subprocess.run(["redis-server", "--port", str(REDIS_PORT),
-                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--bind", "127.0.0.1", "--save", ""] + aof + [
                     "--daemonize", "yes", "--enable-debug-command", "local",
                     "--dir", REDIS_DIR,
                     "--logfile", os.path.join(REDIS_DIR, "redis.log"),

@@ -309,13 +309,13 @@ class User:
             if c.status() != 101:
                 c.abort()
                 return
-            c.send_json({"type": "resume", "user": True,
-                         "since": str(self.last)})
+            self.send({"type": "resume", "user": True,
+                       "since": str(self.last)})
         ms = c.messages()
         for m in ms[self.handled:]:
             if m.get("type") == "notice":
-                c.send_json({"type": "resume", "user": True,
-                             "since": str(self.last)})
+                self.send({"type": "resume", "user": True,
+                           "since": str(self.last)})
             if m.get("type") != "msg":
                 continue
             d = m.get("data") or {}
@@ -326,8 +326,15 @@ class User:
             ids.add(m["id"])
             if m["id"].isdigit():
                 self.last = max(self.last, int(m["id"]))
-            c.send_json({"type": "ack", "id": m["id"]})
+            self.send({"type": "ack", "id": m["id"]})
         self.handled = len(ms)
+
+    def send(self, obj):
+        """a connection the server is closing takes nothing more"""
+        try:
+            self.conn.send_json(obj)
+        except Exception:
+            self.conn.abort()
 
 
 def master_pid():
@@ -344,7 +351,8 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
     accepted reaches its user (or the dead-letter queue); copies carry the
     same id."""
     nu, nm = int(users), int(msgs_)
-    us = [User(port, "l%d" % i) for i in range(nu)]
+    # users of their own: earlier runs' inboxes are in the same redis
+    us = [User(port, "%s%d" % (fault, i)) for i in range(nu)]
     for u in us:
         u.connect()
     deadline = time.monotonic() + 120 * client.wsclient.SCALE
@@ -372,7 +380,7 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
                 break
             u = k % nu
             st, _, body = request(port, "POST", "/pub",
-                                  {"user": "l%d" % u,
+                                  {"user": "%s%d" % (fault, u),
                                    "data": {"u": u, "k": k}, "ack": True})
             if st == 202:
                 accepted[(u, k)] = json.loads(body)["ids"][0]
