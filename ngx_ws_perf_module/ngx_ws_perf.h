@@ -49,6 +49,7 @@ typedef struct {
     ngx_uint_t                  max_attempts;
     ngx_uint_t                  max_pending_acks;
     ngx_uint_t                  dlq_max;
+    ngx_uint_t                  ack_priorities;     /* 1 << priority */
 } ngx_ws_perf_main_conf_t;
 
 

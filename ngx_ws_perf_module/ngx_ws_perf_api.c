@@ -48,6 +48,7 @@ static ngx_int_t ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx);
 static void ngx_ws_perf_request_gone(void *data);
 static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
+static void ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
@@ -374,6 +375,8 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
                 at = (int64_t) tp->sec * 1000 + tp->msec + msgs[i].delay;
             }
 
+            ngx_ws_perf_ack_needed(&msgs[i]);
+
             rc = ngx_ws_perf_store_schedule(&msgs[i], at,
                                             ngx_ws_perf_published, ctx, i);
 
@@ -508,6 +511,7 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     ngx_time_t  *tp;
 
     if (ngx_ws_perf_redis_enabled()) {
+        ngx_ws_perf_ack_needed(m);
         return ngx_ws_perf_redis_publish(m, handler, data, tag);
     }
 
@@ -536,6 +540,25 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     }
 
     return NGX_OK;
+}
+
+
+/* a user's message of a priority in ws_perf_ack_priorities needs an ack */
+
+static void
+ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    if (m->target != NGX_WS_PERF_TARGET_USER || m->ack) {
+        return;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
+
+    if (wmcf->ack_priorities & ((ngx_uint_t) 1 << m->priority)) {
+        m->ack = 1;
+    }
 }
 
 

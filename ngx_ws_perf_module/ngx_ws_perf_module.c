@@ -22,6 +22,8 @@ static char *ngx_ws_perf_redis_prefix_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -174,6 +176,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, max_pending_acks),
       &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_ack_priorities"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_ws_perf_ack_priorities,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("ws_perf_dlq_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -441,6 +450,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->max_attempts = NGX_CONF_UNSET_UINT;
     conf->max_pending_acks = NGX_CONF_UNSET_UINT;
     conf->dlq_max = NGX_CONF_UNSET_UINT;
+    conf->ack_priorities = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -460,6 +470,23 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+    if (wmcf->redis.len == 0
+        && (wmcf->offline_max != NGX_CONF_UNSET_UINT
+            || wmcf->offline_ttl != NGX_CONF_UNSET_MSEC
+            || wmcf->history != NGX_CONF_UNSET_UINT
+            || wmcf->ack_timeout != NGX_CONF_UNSET_MSEC
+            || wmcf->max_attempts != NGX_CONF_UNSET_UINT
+            || wmcf->max_pending_acks != NGX_CONF_UNSET_UINT
+            || wmcf->dlq_max != NGX_CONF_UNSET_UINT
+            || wmcf->ack_priorities != NGX_CONF_UNSET_UINT))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "ws_perf: inboxes, history, acks, dead letters "
+                           "and scheduled messages are kept in redis: "
+                           "without ws_perf_redis these settings do "
+                           "nothing and nothing survives a restart");
+    }
+
     ngx_conf_init_uint_value(wmcf->offline_max, 1000);
     ngx_conf_init_msec_value(wmcf->offline_ttl, 3600000);
     ngx_conf_init_uint_value(wmcf->history, 0);
@@ -467,6 +494,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->max_attempts, 5);
     ngx_conf_init_uint_value(wmcf->max_pending_acks, 1000);
     ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
+    ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
 
     return NGX_CONF_OK;
 }
@@ -958,6 +986,41 @@ ngx_ws_perf_positive_size(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp == 0) {
         return "must be greater than zero";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_perf_ack_priorities critical high ...: user messages that need acks */
+
+static char *
+ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    int          prio;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (wmcf->ack_priorities != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    wmcf->ack_priorities = 0;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        prio = ngx_ws_perf_msg_priority(value[i].data, value[i].len);
+
+        if (prio < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid priority \"%V\": use low, normal, "
+                               "high or critical", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->ack_priorities |= (ngx_uint_t) 1 << prio;
     }
 
     return NGX_CONF_OK;

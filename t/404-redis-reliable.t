@@ -23,6 +23,7 @@ pubsub_init(client => 't/pubsub/reliable.py', http_config => <<'_EOC_', config =
     ws_perf_ack_timeout 200ms;
     ws_perf_max_attempts 3;
     ws_perf_max_pending_acks 3;
+    ws_perf_ack_priorities critical;
 _EOC_
     location /ws {
         ws_perf;
@@ -159,3 +160,17 @@ the node that took it stopped
 delivered: ['critical', 'high', 'normal', 'low', 'via the node']
 nothing more came: True
 a negative delay: 400
+
+
+
+=== TEST 8: ws_perf_ack_priorities critical: a user's critical messages need acks
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+ack-priority user=frank
+--- pubsub_out
+critical: ack True, came again unacked
+acked: acked
+low: ack False, came 1 time(s)

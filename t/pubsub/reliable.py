@@ -190,6 +190,25 @@ def acks(port, user="carol", attempts="3"):
 
 
 @scenario
+def ack_priority(port, user="frank"):
+    """ws_perf_ack_priorities: a user's critical message needs an ack
+    without asking for one; a low one does not."""
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    crit = publish(port, {"user": user, "data": "c",
+                          "priority": "critical"})["ids"][0]
+    publish(port, {"user": user, "data": "l", "priority": "low"})
+    pump([c], lambda: len([m for m in msgs(c) if m["id"] == crit]) >= 2,
+         10, "the critical one again")
+    out("critical: ack %s, came again unacked" % msgs(c)[0]["ack"])
+    r = command(c, {"type": "ack", "id": crit})
+    out("acked: %s" % r.get("type"))
+    low = [m for m in msgs(c) if m["data"] == "l"]
+    out("low: ack %s, came %d time(s)" % (low[0]["ack"], len(low)))
+    c.abort()
+
+
+@scenario
 def dlq_admin(port, user="dave", n="3"):
     """Paging through dead letters, and purging them."""
     n = int(n)
@@ -287,6 +306,7 @@ class User:
         self.copies = 0
         self.reconnects = 0
         self.down_until = 0
+        self.dropped = False
 
     def connect(self):
         self.conn = WS(self.port, "/ws?user=" + self.name)
@@ -370,8 +390,12 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
                 except OSError:
                     u.conn.eof = True
             u.step()
-            # now and then a client drops its connection
-            if u.conn is not None and random.random() < 0.002:
+            # every client drops its connection once at its turn, and now
+            # and then at random
+            turn = int(u.name[len(fault):]) * nm // nu
+            if u.conn is not None and (random.random() < 0.002
+                                       or (not u.dropped and k >= turn)):
+                u.dropped = True
                 u.conn.abort()
                 drops += 1
         # publish a few per pass
