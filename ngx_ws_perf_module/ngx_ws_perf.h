@@ -40,6 +40,7 @@ typedef struct {
     ngx_msec_t                  redis_reconnect_min;
     ngx_msec_t                  redis_reconnect_max;
     ngx_uint_t                  redis_max_pending;
+    size_t                      compress_min;   /* lz4 from; 0: off */
 } ngx_ws_perf_main_conf_t;
 
 

@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_compress.h"
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
@@ -121,6 +122,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_max_pending),
       &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_compress_min"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_perf_compress_min,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, compress_min),
+      NULL },
 
     { ngx_string("ws_perf_channels"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -357,6 +365,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->redis_reconnect_min = NGX_CONF_UNSET_MSEC;
     conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
     conf->redis_max_pending = NGX_CONF_UNSET_UINT;
+    conf->compress_min = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -376,6 +385,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+    ngx_conf_init_size_value(wmcf->compress_min, 1024);
 
     return NGX_CONF_OK;
 }

@@ -11,6 +11,7 @@
 #include <hiredis/async.h>
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 /*
@@ -148,12 +149,14 @@ static const char  ngx_ws_perf_redis_library[] =
           "'ERR priority must be low, normal, high or critical')\n"
     "  end\n"
     "  if flags == nil or flags == '' then flags = '-' end\n"
-    "  if not string.match(flags, '^[-jab]+$')\n"
+    "  if not string.match(flags, '^[-jabz]+$')\n"
     "     or (string.find(flags, 'j') and string.find(flags, 'b')) then\n"
     "    return redis.error_reply("
-          "'ERR flags: any of j (JSON), b (binary), a (ack), or -')\n"
+          "'ERR flags: any of j (JSON), b (binary), a (ack), z (lz4), "
+          "or -')\n"
     "  end\n"
-    "  if string.find(flags, 'j') and not pcall(cjson.decode, data) then\n"
+    "  if string.find(flags, 'j') and not string.find(flags, 'z')\n"
+    "     and not pcall(cjson.decode, data) then\n"
     "    return redis.error_reply('ERR data flagged j is not JSON')\n"
     "  end\n"
     "  local t = redis.call('TIME')\n"
@@ -1110,6 +1113,7 @@ static void
 ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload)
 {
+    u_char             *plain;
     uint32_t            state;
     ngx_ws_perf_msg_t   m;
     static ngx_uint_t   malformed;
@@ -1118,7 +1122,8 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
 
     if (ngx_ws_perf_msg_from_wire((u_char *) payload->str, payload->len, &m)
         != 0
-        || !ngx_ws_perf_msg_valid_name(name->data, name->len))
+        || !ngx_ws_perf_msg_valid_name(name->data, name->len)
+        || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
     {
         malformed++;
 
@@ -1146,6 +1151,10 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     m.name_len = name->len;
 
     (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+
+    if (plain) {
+        ngx_free(plain);
+    }
 }
 
 
@@ -1298,6 +1307,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
     size_t                    argvlen[8];
     const char               *argv[8];
+    ngx_ws_perf_msg_t         packed;
     ngx_ws_perf_redis_pub_t  *req;
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
@@ -1319,6 +1329,10 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->data = data;
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
+
+    /* a large payload is stored lz4-compressed, flagged 'z' */
+    m = ngx_ws_perf_compress_wire(m, &packed,
+                                  ngx_ws_perf_redis_conf->compress_min);
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
