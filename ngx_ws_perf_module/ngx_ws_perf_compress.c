@@ -186,6 +186,10 @@ ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain)
         return NGX_DECLINED;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf redis lz4: %uz bytes of block, %uz of payload",
+                   m->data_len, size);
+
     m->data = p;
     m->data_len = size;
     m->lz4 = 0;
