@@ -367,7 +367,7 @@ def lz4_redis(port, path="/ws", channel="big", subs="8", raw_pub="/pubraw"):
     rs = RedisSub("ws_perf:ch:" + channel)
 
     data = orders()
-    text = " ".join(chat()["history"][i]["text"] for i in range(40))
+    text = " ".join(m["text"] for m in chat(3000)["history"])
     publish(port, {"channel": channel, "data": data})
     publish(port, {"channel": channel, "data": {"small": True}})
     publish(port, text, path="%s/%s" % (raw_pub, channel))
@@ -455,10 +455,11 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
     redis_cmd("PUBLISH", key, head % b"bad-4" + (len(good) + 1).to_bytes(4, "big")
               + block(good)[4:])
     redis_cmd("PUBLISH", key, head % b"hand-1" + block(good))
-    r = redis_cmd("FCALL", "ws_perf_publish", 1, key, block(good), "high",
+    # one priority: they leave in the order redis published them
+    r = redis_cmd("FCALL", "ws_perf_publish", 1, key, block(good), "normal",
                   "jz")
     redis_cmd("FCALL", "ws_perf_publish", 1, key,
-              block(b"plain text " * 100), "low", "z")
+              block(b"plain text " * 100), "normal", "z")
     publish(port, {"channel": channel, "data": "end"})
     wait_end([z, plain])
     out("FCALL with flags jz: %s" % ("accepted" if isinstance(r, list)
