@@ -480,13 +480,20 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
 
 
 def measure():
-    """The saving on realistic payloads, as docs/redis.md quotes it."""
+    """The saving on realistic payloads, as docs/redis.md quotes it: the
+    call the module makes (liblz4's LZ4_compress_default, through ctypes)
+    plus the 4 bytes of size."""
+    import ctypes
+    lib = ctypes.CDLL("liblz4.so.1")
     for name, make in (("orders", orders), ("chat history", chat)):
         for target in (512, 1024, 4096, 16384):
             js = compact(make(target)).encode()
-            n = len(block(js))
-            print("%-12s %6d bytes of JSON -> %6d stored (%3.0f%%)"
-                  % (name, len(js), n, 100.0 * n / len(js)))
+            buf = ctypes.create_string_buffer(len(js))
+            n = lib.LZ4_compress_default(js, buf, len(js), len(js) - 5)
+            n = n + 4 if n > 0 else len(js)
+            print("%-12s %6d bytes of JSON -> %6d stored (%3.0f%%)%s"
+                  % (name, len(js), n, 100.0 * n / len(js),
+                     "" if n < len(js) else ", not compressed"))
 
 
 if __name__ == "__main__":
