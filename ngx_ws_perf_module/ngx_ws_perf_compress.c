@@ -93,12 +93,13 @@ ngx_ws_perf_compress_frame(ngx_ws_perf_out_t *text, ngx_log_t *log)
                    "websocket lz4 frame: %uz bytes of envelope, %uz of "
                    "block", len, n);
 
-    if (n == 0) {
-        text->refs++;
-        return text;
-    }
+    if (n) {
+        out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_BINARY, buf, n, log);
 
-    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_BINARY, buf, n, log);
+    } else {
+        out = text;
+        out->refs++;
+    }
 
     if (ngx_ws_perf_scratch_size > NGX_WS_PERF_COMPRESS_KEEP) {
         ngx_free(ngx_ws_perf_scratch);

@@ -452,8 +452,8 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
     redis_cmd("PUBLISH", key, head % b"bad-1" + b"\0\0\x10\0garbage!")
     redis_cmd("PUBLISH", key, head % b"bad-2" + b"\x06\0\0\0" + block(good)[4:])
     redis_cmd("PUBLISH", key, head % b"bad-3" + b"\0\0\0\x05")
-    redis_cmd("PUBLISH", key, head % b"bad-4" + (len(good) + 1).to_bytes(4, "big")
-              + block(good)[4:])
+    redis_cmd("PUBLISH", key, head % b"bad-4"
+              + (len(good) + 1).to_bytes(4, "big") + block(good)[4:])
     redis_cmd("PUBLISH", key, head % b"hand-1" + block(good))
     # one priority: they leave in the order redis published them
     r = redis_cmd("FCALL", "ws_perf_publish", 1, key, block(good), "normal",
