@@ -21,6 +21,7 @@
 #define NGX_WS_PERF_MODE_PUBSUB   1
 #define NGX_WS_PERF_MODE_ECHO     2
 #define NGX_WS_PERF_MODE_PUBLISH  3
+#define NGX_WS_PERF_MODE_DLQ      4
 
 #define NGX_WS_PERF_FORMAT_JSON   0
 #define NGX_WS_PERF_FORMAT_RAW    1
@@ -40,6 +41,15 @@ typedef struct {
     ngx_msec_t                  redis_reconnect_min;
     ngx_msec_t                  redis_reconnect_max;
     ngx_uint_t                  redis_max_pending;
+
+    ngx_uint_t                  offline_max;
+    ngx_msec_t                  offline_ttl;
+    ngx_uint_t                  history;
+    ngx_msec_t                  ack_timeout;
+    ngx_uint_t                  max_attempts;
+    ngx_uint_t                  max_pending_acks;
+    ngx_uint_t                  dlq_max;
+    ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
 } ngx_ws_perf_main_conf_t;
 
@@ -149,6 +159,26 @@ ngx_int_t ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m,
 ngx_int_t ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data);
 ngx_uint_t ngx_ws_perf_redis_enabled(void);
+
+/* reply is a redisReply, or NULL when the link went before it came */
+typedef void (*ngx_ws_perf_redis_reply_pt)(void *data, void *reply);
+
+ngx_int_t ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen);
+ngx_str_t *ngx_ws_perf_redis_prefix(void);
+size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
+    ngx_uint_t target, u_char *name, size_t len);
+
+/* the reliable-delivery store (ngx_ws_perf_store.c) */
+ngx_int_t ngx_ws_perf_store_init(ngx_cycle_t *cycle);
+void ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic);
+ngx_int_t ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_sub_t *sub, ngx_str_t *since);
+ngx_int_t ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id);
+ngx_int_t ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
+ngx_int_t ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id);
+ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
 
 
 extern ngx_module_t  ngx_ws_perf_module;

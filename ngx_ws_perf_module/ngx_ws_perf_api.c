@@ -48,6 +48,7 @@ static ngx_int_t ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx);
 static void ngx_ws_perf_request_gone(void *data);
 static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
+static void ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
@@ -69,6 +70,7 @@ ngx_int_t
 ngx_ws_perf_publish_handler(ngx_http_request_t *r)
 {
     ngx_int_t                rc;
+    ngx_str_t                id;
     ngx_table_elt_t         *h;
     ngx_ws_perf_loc_conf_t  *wlcf;
 
@@ -83,6 +85,17 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
         return ngx_ws_perf_info(r, wlcf);
     }
 
+    if ((r->method & NGX_HTTP_DELETE)
+        && ngx_http_arg(r, (u_char *) "schedule", 8, &id) == NGX_OK)
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_ws_perf_store_cancel(r, &id);
+    }
+
     if (!(r->method & NGX_HTTP_POST)) {
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
@@ -91,7 +104,7 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
 
         h->hash = 1;
         ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, POST");
+        ngx_str_set(&h->value, "GET, POST, DELETE");
 
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -99,7 +112,8 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
         }
 
         return ngx_ws_perf_api_error(r, NGX_HTTP_NOT_ALLOWED,
-                                     "use POST to publish, GET for info");
+                                     "use POST to publish, GET for info, "
+                                     "DELETE ?schedule=ID to cancel");
     }
 
     if (r->headers_in.content_length_n > (off_t) wlcf->max_message_size) {
@@ -314,8 +328,10 @@ static ngx_int_t
 ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     ngx_uint_t n)
 {
+    int64_t                 at;
     ngx_int_t               rc;
     ngx_uint_t              i;
+    ngx_time_t             *tp;
     ngx_pool_cleanup_t     *cln;
     ngx_ws_perf_pub_ctx_t  *ctx;
 
@@ -351,8 +367,23 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     for (i = 0; i < n; i++) {
         ctx->waiting++;
 
-        rc = ngx_ws_perf_publish(&msgs[i], ngx_ws_perf_published, ctx, i,
-                                 r->connection->log);
+        if (msgs[i].deliver_at || msgs[i].delay) {
+            tp = ngx_timeofday();
+            at = msgs[i].deliver_at;
+
+            if (at == 0) {
+                at = (int64_t) tp->sec * 1000 + tp->msec + msgs[i].delay;
+            }
+
+            ngx_ws_perf_ack_needed(&msgs[i]);
+
+            rc = ngx_ws_perf_store_schedule(&msgs[i], at,
+                                            ngx_ws_perf_published, ctx, i);
+
+        } else {
+            rc = ngx_ws_perf_publish(&msgs[i], ngx_ws_perf_published, ctx, i,
+                                     r->connection->log);
+        }
 
         if (rc == NGX_OK || rc == NGX_AGAIN) {
             continue;
@@ -360,7 +391,12 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
 
         ctx->waiting--;
 
-        if (rc == NGX_DECLINED) {
+        if (rc == NGX_ABORT) {
+            ctx->status = NGX_HTTP_NOT_IMPLEMENTED;
+            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                         "scheduled delivery needs ws_perf_redis%Z");
+
+        } else if (rc == NGX_DECLINED) {
             ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
             ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
                          "redis is unavailable%Z");
@@ -475,6 +511,7 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     ngx_time_t  *tp;
 
     if (ngx_ws_perf_redis_enabled()) {
+        ngx_ws_perf_ack_needed(m);
         return ngx_ws_perf_redis_publish(m, handler, data, tag);
     }
 
@@ -503,6 +540,25 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     }
 
     return NGX_OK;
+}
+
+
+/* a user's message of a priority in ws_perf_ack_priorities needs an ack */
+
+static void
+ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    if (m->target != NGX_WS_PERF_TARGET_USER || m->ack) {
+        return;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
+
+    if (wmcf->ack_priorities & ((ngx_uint_t) 1 << m->priority)) {
+        m->ack = 1;
+    }
 }
 
 

@@ -52,5 +52,8 @@ ngx_ws_perf_msg_t *ngx_ws_perf_compress_wire(ngx_ws_perf_msg_t *m,
  */
 ngx_int_t ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain);
 
+/* the length of a wire form with its 'z' data decompressed, for sizing */
+size_t ngx_ws_perf_compress_plain_size(u_char *wire, size_t len);
+
 
 #endif /* _NGX_WS_PERF_COMPRESS_H_INCLUDED_ */

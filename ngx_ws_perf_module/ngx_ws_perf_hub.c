@@ -27,6 +27,10 @@ static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
     ngx_uint_t raw, ngx_log_t *log);
 static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
     void *data);
+static void ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub);
+static void ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold,
+    ngx_ws_perf_out_t *out, ngx_ws_perf_msg_t *m);
+static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
 
 
 ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
@@ -105,6 +109,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
 
     sub->topic = topic;
     sub->conn = peer;
+    sub->hold = NULL;
     sub->next = *list;
     *list = sub;
 
@@ -137,6 +142,7 @@ ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list, ngx_uint_t target,
 
     *prev = sub->next;
     ngx_queue_remove(&sub->queue);
+    ngx_ws_perf_hub_drop_hold(sub);
     ngx_ws_perf_hub_release(sub->topic);
     ngx_free(sub);
 
@@ -176,6 +182,7 @@ ngx_ws_perf_hub_unsubscribe_all(ngx_ws_perf_sub_t **list)
     for (sub = *list; sub; sub = next) {
         next = sub->next;
         ngx_queue_remove(&sub->queue);
+        ngx_ws_perf_hub_drop_hold(sub);
         ngx_ws_perf_hub_release(sub->topic);
         ngx_free(sub);
     }
@@ -313,6 +320,11 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
                 out[f]->since = now;
             }
+        }
+
+        if (sub->hold) {
+            ngx_ws_perf_hub_hold_msg(sub->hold, out[f], m);
+            continue;
         }
 
         /* a burst over the bound goes to a writable socket before drops */
@@ -503,5 +515,193 @@ ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
         if (!peer->connection->write->posted) {
             ngx_post_event(peer->connection->write, &ngx_posted_next_events);
         }
+    }
+}
+
+
+/*
+ * Encodes a message for one connection and queues it at prio: history
+ * sent to a client that resumes.  NGX_OK, NGX_DECLINED (dropped by the
+ * queue policy), NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
+    ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out, *lz;
+
+    if (m) {
+        out = ngx_ws_perf_hub_encode(m, peer->raw, log);
+
+    } else {
+        out = NULL;
+    }
+
+    if (out && peer->lz4_min && !peer->raw
+        && (size_t) (out->last - out->start) >= peer->lz4_min)
+    {
+        lz = ngx_ws_perf_compress_frame(out, log);
+        ngx_ws_perf_out_release(out);
+        out = lz;
+    }
+
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->since = ngx_ws_perf_metrics_now();
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+    ngx_ws_perf_out_release(out);
+
+    if (rc == NGX_ABORT) {
+        peer->overflow = 1;
+    }
+
+    ngx_ws_perf_hub_post(peer);
+
+    return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* live messages for the sub are held back until the resume is done */
+
+ngx_int_t
+ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log)
+{
+    sub->hold = ngx_alloc(sizeof(ngx_ws_perf_hold_t), log);
+    if (sub->hold == NULL) {
+        return NGX_ERROR;
+    }
+
+    sub->hold->n = 0;
+    sub->hold->overflow = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold, ngx_ws_perf_out_t *out,
+    ngx_ws_perf_msg_t *m)
+{
+    ngx_ws_perf_held_t  *h;
+
+    if (hold->n == NGX_WS_PERF_HOLD_MAX) {
+        hold->overflow++;
+        return;
+    }
+
+    h = &hold->msgs[hold->n++];
+
+    h->out = out;
+    out->refs++;
+    h->priority = m->priority;
+    h->id_len = ngx_min(m->id_len, NGX_WS_PERF_ID_MAX);
+    ngx_memcpy(h->id, m->id, h->id_len);
+}
+
+
+/*
+ * Queues the held messages at prio, in the order they came, but for those
+ * whose ids are in skip (the history just sent), and ends the hold.
+ */
+
+void
+ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
+    size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_uint_t           i, j;
+    ngx_ws_perf_held_t  *h;
+    ngx_ws_perf_peer_t  *peer;
+
+    peer = sub->conn;
+
+    for (i = 0; i < sub->hold->n; i++) {
+        h = &sub->hold->msgs[i];
+
+        /* only the newest history can overlap what was held */
+        for (j = nskip; j > 0; j--) {
+            if (skip_len[j - 1] == h->id_len
+                && ngx_memcmp(skip[j - 1], h->id, h->id_len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == 0 && !peer->closing
+            && ngx_ws_perf_queue_push_bounded(peer->queue, h->out,
+                                              prio, peer->limit,
+                                              ngx_ws_perf_hub_stats.dropped,
+                                              log)
+               == NGX_ABORT)
+        {
+            peer->overflow = 1;
+        }
+
+        ngx_ws_perf_out_release(h->out);
+    }
+
+    ngx_free(sub->hold);
+    sub->hold = NULL;
+
+    ngx_ws_perf_hub_post(peer);
+}
+
+
+static void
+ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub)
+{
+    ngx_uint_t  i;
+
+    if (sub->hold == NULL) {
+        return;
+    }
+
+    for (i = 0; i < sub->hold->n; i++) {
+        ngx_ws_perf_out_release(sub->hold->msgs[i].out);
+    }
+
+    ngx_free(sub->hold);
+    sub->hold = NULL;
+}
+
+
+/* a text frame (a notice) at prio, behind what is queued there */
+
+ngx_int_t
+ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+    ngx_ws_perf_out_release(out);
+
+    if (rc == NGX_ABORT) {
+        peer->overflow = 1;
+    }
+
+    ngx_ws_perf_hub_post(peer);
+
+    return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer)
+{
+    if (!peer->connection->write->posted) {
+        ngx_post_event(peer->connection->write, &ngx_posted_next_events);
     }
 }

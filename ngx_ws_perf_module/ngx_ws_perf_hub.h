@@ -29,12 +29,32 @@ typedef struct {
 
 typedef struct ngx_ws_perf_sub_s  ngx_ws_perf_sub_t;
 
+
+/* a message held back from a connection while it resumes */
+typedef struct {
+    ngx_ws_perf_out_t          *out;
+    ngx_uint_t                  priority;
+    size_t                      id_len;
+    u_char                      id[NGX_WS_PERF_ID_MAX];
+} ngx_ws_perf_held_t;
+
+
+#define NGX_WS_PERF_HOLD_MAX  256
+
+typedef struct {
+    ngx_uint_t                  n;
+    ngx_uint_t                  overflow;   /* more came than it holds */
+    ngx_ws_perf_held_t          msgs[NGX_WS_PERF_HOLD_MAX];
+} ngx_ws_perf_hold_t;
+
+
 /* the link between one connection and one topic */
 struct ngx_ws_perf_sub_s {
     ngx_queue_t                 queue;      /* in topic->subs */
     ngx_ws_perf_topic_t        *topic;
     void                       *conn;       /* ngx_ws_perf_conn_t */
     ngx_ws_perf_sub_t          *next;       /* the connection's list */
+    ngx_ws_perf_hold_t         *hold;       /* while it resumes */
 };
 
 
@@ -78,6 +98,13 @@ ngx_ws_perf_topic_t *ngx_ws_perf_hub_lookup(ngx_uint_t target,
     ngx_str_t *name);
 ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
 void ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data);
+ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
+void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
+    size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log);
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_next_changed(void);
 ngx_uint_t ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log);

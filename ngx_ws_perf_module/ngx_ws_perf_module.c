@@ -19,9 +19,11 @@ static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_ws_perf_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static char *ngx_ws_perf_redis_prefix_set(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -57,6 +59,10 @@ static ngx_conf_enum_t  ngx_ws_perf_formats[] = {
 static ngx_str_t   ngx_ws_perf_pubsub_file;
 static ngx_uint_t  ngx_ws_perf_pubsub_line;
 
+/* where the first dead-letter endpoint was, for the local-mode warning */
+static ngx_str_t   ngx_ws_perf_store_file;
+static ngx_uint_t  ngx_ws_perf_store_line;
+
 
 static ngx_command_t  ngx_ws_perf_commands[] = {
 
@@ -90,7 +96,7 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
 
     { ngx_string("ws_perf_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_ws_perf_redis_prefix,
+      ngx_ws_perf_redis_prefix_set,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_prefix),
       NULL },
@@ -121,6 +127,69 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_max_pending),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_dlq"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_perf_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_offline_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, offline_max),
+      NULL },
+
+    { ngx_string("ws_perf_offline_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, offline_ttl),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_history"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, history),
+      NULL },
+
+    { ngx_string("ws_perf_ack_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, ack_timeout),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_max_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, max_attempts),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_max_pending_acks"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, max_pending_acks),
+      &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_ack_priorities"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_ws_perf_ack_priorities,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_dlq_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, dlq_max),
       &ngx_ws_perf_positive_num_p },
 
     { ngx_string("ws_perf_compress_min"),
@@ -281,6 +350,10 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
         return ngx_ws_perf_publish_handler(r);
     }
 
+    if (wlcf->mode == NGX_WS_PERF_MODE_DLQ) {
+        return ngx_ws_perf_dlq_handler(r);
+    }
+
     return ngx_ws_perf_handshake(r, wlcf);
 }
 
@@ -293,6 +366,15 @@ ngx_ws_perf_init_module(ngx_cycle_t *cycle)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
+
+    if (ngx_ws_perf_store_line && (wmcf == NULL || wmcf->redis.len == 0)) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ws_perf: without ws_perf_redis there are no offline "
+                      "inboxes, acks, dead letters or scheduled messages, "
+                      "and nothing survives a restart (ws_perf_dlq in "
+                      "%V:%ui answers 501)", &ngx_ws_perf_store_file,
+                      ngx_ws_perf_store_line);
+    }
 
     if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1
         && (wmcf == NULL || wmcf->redis.len == 0))
@@ -331,7 +413,11 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_ws_perf_redis_init(cycle, wmcf);
+    if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_perf_store_init(cycle);
 }
 
 
@@ -365,6 +451,14 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->redis_reconnect_min = NGX_CONF_UNSET_MSEC;
     conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
     conf->redis_max_pending = NGX_CONF_UNSET_UINT;
+    conf->offline_max = NGX_CONF_UNSET_UINT;
+    conf->offline_ttl = NGX_CONF_UNSET_MSEC;
+    conf->history = NGX_CONF_UNSET_UINT;
+    conf->ack_timeout = NGX_CONF_UNSET_MSEC;
+    conf->max_attempts = NGX_CONF_UNSET_UINT;
+    conf->max_pending_acks = NGX_CONF_UNSET_UINT;
+    conf->dlq_max = NGX_CONF_UNSET_UINT;
+    conf->ack_priorities = NGX_CONF_UNSET_UINT;
     conf->compress_min = NGX_CONF_UNSET_SIZE;
 
     return conf;
@@ -385,6 +479,31 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+    if (wmcf->redis.len == 0
+        && (wmcf->offline_max != NGX_CONF_UNSET_UINT
+            || wmcf->offline_ttl != NGX_CONF_UNSET_MSEC
+            || wmcf->history != NGX_CONF_UNSET_UINT
+            || wmcf->ack_timeout != NGX_CONF_UNSET_MSEC
+            || wmcf->max_attempts != NGX_CONF_UNSET_UINT
+            || wmcf->max_pending_acks != NGX_CONF_UNSET_UINT
+            || wmcf->dlq_max != NGX_CONF_UNSET_UINT
+            || wmcf->ack_priorities != NGX_CONF_UNSET_UINT))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "ws_perf: inboxes, history, acks, dead letters "
+                           "and scheduled messages are kept in redis: "
+                           "without ws_perf_redis these settings do "
+                           "nothing and nothing survives a restart");
+    }
+
+    ngx_conf_init_uint_value(wmcf->offline_max, 1000);
+    ngx_conf_init_msec_value(wmcf->offline_ttl, 3600000);
+    ngx_conf_init_uint_value(wmcf->history, 0);
+    ngx_conf_init_msec_value(wmcf->ack_timeout, 10000);
+    ngx_conf_init_uint_value(wmcf->max_attempts, 5);
+    ngx_conf_init_uint_value(wmcf->max_pending_acks, 1000);
+    ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
+    ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
     ngx_conf_init_size_value(wmcf->compress_min, 1024);
 
     return NGX_CONF_OK;
@@ -515,20 +634,29 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
-ngx_ws_perf_redis_prefix(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_ws_perf_redis_prefix_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    u_char       ch;
     ngx_str_t   *value;
     ngx_uint_t   i;
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > 64) {
-        return "must be 1 to 64 characters";
+    /* the Lua functions split keys at the prefix's only ':' */
+    if (value[1].len < 2 || value[1].len > 64
+        || value[1].data[value[1].len - 1] != ':')
+    {
+        return "must be 1 to 63 of A-Z a-z 0-9 _ . - and a final \":\"";
     }
 
-    for (i = 0; i < value[1].len; i++) {
-        if (value[1].data[i] <= ' ' || value[1].data[i] >= 0x7f) {
-            return "may not hold spaces or control characters";
+    for (i = 0; i < value[1].len - 1; i++) {
+        ch = value[1].data[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'
+              || ch == '-'))
+        {
+            return "must be 1 to 63 of A-Z a-z 0-9 _ . - and a final \":\"";
         }
     }
 
@@ -660,6 +788,9 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (cmd->name.len == sizeof("ws_perf_echo") - 1) {
         mode = NGX_WS_PERF_MODE_ECHO;
 
+    } else if (cmd->name.len == sizeof("ws_perf_dlq") - 1) {
+        mode = NGX_WS_PERF_MODE_DLQ;
+
     } else if (cmd->name.len == sizeof("ws_perf_publish") - 1) {
         mode = NGX_WS_PERF_MODE_PUBLISH;
 
@@ -673,14 +804,22 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wlcf->mode != NGX_WS_PERF_MODE_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "only one of \"ws_perf\", \"ws_perf_echo\" and "
-                           "\"ws_perf_publish\" may be used in a location");
+                           "only one of \"ws_perf\", \"ws_perf_echo\", "
+                           "\"ws_perf_publish\" and \"ws_perf_dlq\" may be "
+                           "used in a location");
         return NGX_CONF_ERROR;
     }
 
     wlcf->mode = mode;
 
-    if (mode != NGX_WS_PERF_MODE_ECHO && ngx_ws_perf_pubsub_line == 0) {
+    if (mode == NGX_WS_PERF_MODE_DLQ && ngx_ws_perf_store_line == 0) {
+        ngx_ws_perf_store_file = cf->conf_file->file.name;
+        ngx_ws_perf_store_line = cf->conf_file->line;
+    }
+
+    if ((mode == NGX_WS_PERF_MODE_PUBSUB || mode == NGX_WS_PERF_MODE_PUBLISH)
+        && ngx_ws_perf_pubsub_line == 0)
+    {
         ngx_ws_perf_pubsub_file = cf->conf_file->file.name;
         ngx_ws_perf_pubsub_line = cf->conf_file->line;
     }
@@ -857,6 +996,41 @@ ngx_ws_perf_positive_size(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp == 0) {
         return "must be greater than zero";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_perf_ack_priorities critical high ...: user messages that need acks */
+
+static char *
+ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    int          prio;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (wmcf->ack_priorities != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    wmcf->ack_priorities = 0;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        prio = ngx_ws_perf_msg_priority(value[i].data, value[i].len);
+
+        if (prio < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid priority \"%V\": use low, normal, "
+                               "high or critical", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->ack_priorities |= (ngx_uint_t) 1 << prio;
     }
 
     return NGX_CONF_OK;

@@ -14,6 +14,8 @@ static size_t ngx_ws_perf_base64_size(size_t len);
 static uint8_t *ngx_ws_perf_base64(uint8_t *dst, const uint8_t *p,
     size_t len);
 static uint8_t *ngx_ws_perf_cpy(uint8_t *dst, const char *s);
+static int ngx_ws_perf_msg_when(json_t *obj, ngx_ws_perf_msg_t *m,
+    const char **err);
 
 
 static const char  *ngx_ws_perf_priority_names[NGX_WS_PERF_PRIO_N] = {
@@ -361,6 +363,10 @@ ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
         m->ack = json_is_true(v);
     }
 
+    if (ngx_ws_perf_msg_when(obj, m, err) != 0) {
+        return -1;
+    }
+
     v = json_object_get(obj, "data");
 
     if (v == NULL) {
@@ -580,4 +586,46 @@ ngx_ws_perf_cpy(uint8_t *dst, const char *s)
     memcpy(dst, s, len);
 
     return dst + len;
+}
+
+
+/* "deliver_at" (Unix ms) or "delay" (ms): one of them, or neither */
+
+static int
+ngx_ws_perf_msg_when(json_t *obj, ngx_ws_perf_msg_t *m, const char **err)
+{
+    json_t  *at, *delay;
+
+    at = json_object_get(obj, "deliver_at");
+    delay = json_object_get(obj, "delay");
+
+    m->deliver_at = 0;
+    m->delay = 0;
+
+    if (at && delay) {
+        *err = "give \"deliver_at\" or \"delay\", not both";
+        return -1;
+    }
+
+    if (at) {
+        if (!json_is_integer(at) || json_integer_value(at) <= 0) {
+            *err = "\"deliver_at\" must be a Unix time in milliseconds";
+            return -1;
+        }
+
+        m->deliver_at = json_integer_value(at);
+    }
+
+    if (delay) {
+        if (!json_is_integer(delay) || json_integer_value(delay) < 0
+            || json_integer_value(delay) > 366LL * 86400 * 1000)
+        {
+            *err = "\"delay\" must be milliseconds, 0 to a year";
+            return -1;
+        }
+
+        m->delay = json_integer_value(delay);
+    }
+
+    return 0;
 }

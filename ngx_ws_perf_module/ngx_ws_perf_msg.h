@@ -40,6 +40,8 @@ typedef struct {
     const uint8_t        *json;         /* the payload as JSON text, or */
     size_t                json_len;     /* NULL: data is a plain string */
     int64_t               ts;           /* publish time, Unix ms */
+    int64_t               deliver_at;   /* Unix ms, or 0: now */
+    int64_t               delay;        /* ms, or 0 */
     unsigned              target:1;
     unsigned              priority:2;
     unsigned              ack:1;

@@ -539,17 +539,76 @@ ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, json_t *cmd)
 static ngx_int_t
 ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, json_t *cmd)
 {
-    /* nothing waits for acknowledgements in this delivery mode */
-    return NGX_OK;
+    json_t     *v;
+    ngx_str_t   id;
+
+    v = json_object_get(cmd, "id");
+
+    if (!json_is_string(v)
+        || !ngx_ws_perf_msg_valid_id((u_char *) json_string_value(v),
+                                     json_string_length(v)))
+    {
+        return ngx_ws_perf_reply_error(wc, 400, "ack: \"id\" must be the "
+                                       "id of a message");
+    }
+
+    id.data = (u_char *) json_string_value(v);
+    id.len = json_string_length(v);
+
+    return ngx_ws_perf_store_ack(wc, &id);
 }
 
+
+/* {"type":"resume","channel":NAME|"user":true,"since":ID} */
 
 static ngx_int_t
 ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc, json_t *cmd)
 {
-    return ngx_ws_perf_reply_error(wc, 501,
-                                   "resume needs a message history, "
-                                   "which this endpoint does not keep");
+    json_t             *v;
+    ngx_str_t           name, since;
+    ngx_uint_t          target;
+    ngx_ws_perf_sub_t  *sub;
+
+    v = json_object_get(cmd, "since");
+
+    if (!json_is_string(v)) {
+        return ngx_ws_perf_reply_error(wc, 400, "resume: \"since\" must be "
+                                       "the id of the last message seen");
+    }
+
+    since.data = (u_char *) json_string_value(v);
+    since.len = json_string_length(v);
+
+    if (json_object_get(cmd, "user")) {
+        if (wc->user.len == 0) {
+            return ngx_ws_perf_reply_error(wc, 400, "this connection has no "
+                                           "user");
+        }
+
+        target = NGX_WS_PERF_TARGET_USER;
+        name = wc->user;
+
+    } else {
+        switch (ngx_ws_perf_channel_arg(wc, cmd, &name)) {
+        case NGX_OK:
+            break;
+        case NGX_DECLINED:
+            return NGX_OK;
+        default:
+            return NGX_ERROR;
+        }
+
+        target = NGX_WS_PERF_TARGET_CHANNEL;
+    }
+
+    sub = *ngx_ws_perf_hub_find(&wc->subs, target, &name);
+
+    if (sub == NULL) {
+        return ngx_ws_perf_reply_error(wc, 404, "resume: not subscribed to "
+                                       "it");
+    }
+
+    return ngx_ws_perf_store_resume(wc, sub, &since);
 }
 
 

@@ -70,6 +70,12 @@ typedef struct {
 } ngx_ws_perf_redis_info_t;
 
 
+typedef struct {
+    ngx_ws_perf_redis_reply_pt  handler;
+    void                       *data;
+} ngx_ws_perf_redis_call_t;
+
+
 static ngx_int_t ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_attach(redisAsyncContext *ac);
 static void ngx_ws_perf_redis_read_handler(ngx_event_t *ev);
@@ -122,78 +128,15 @@ static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
-static size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
-    ngx_uint_t target, u_char *name, size_t len);
 static void ngx_ws_perf_redis_report(void);
+static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_send_config(void);
 
 
-/*
- * The functions every node loads (FUNCTION LOAD REPLACE) when its publish
- * link connects.  The key named like a channel's Redis channel is a hash:
- * "seq", the last id given, and "published", the messages.  A message
- * without an id gets the next seq, so ids are ordered per channel whatever
- * the nodes' clocks say; a seq that is new (or was lost with redis's data)
- * starts at redis's time in ms * 1000, above any id it gave before.
- */
-static const char  ngx_ws_perf_redis_library[] =
-    "#!lua name=ws_perf\n"
-    "local prios = {low = 1, normal = 1, high = 1, critical = 1}\n"
-    "local function publish(keys, args)\n"
-    "  local data, prio, flags, id = args[1], args[2], args[3], args[4]\n"
-    "  if data == nil then\n"
-    "    return redis.error_reply('ERR ws_perf_publish: no data')\n"
-    "  end\n"
-    "  if prio == nil or prio == '' then prio = 'normal' end\n"
-    "  if not prios[prio] then\n"
-    "    return redis.error_reply("
-          "'ERR priority must be low, normal, high or critical')\n"
-    "  end\n"
-    "  if flags == nil or flags == '' then flags = '-' end\n"
-    "  if not string.match(flags, '^[-jabz]+$')\n"
-    "     or (string.find(flags, 'j') and string.find(flags, 'b')) then\n"
-    "    return redis.error_reply("
-          "'ERR flags: any of j (JSON), b (binary), a (ack), z (lz4), "
-          "or -')\n"
-    "  end\n"
-    "  if string.find(flags, 'j') and not string.find(flags, 'z')\n"
-    "     and not pcall(cjson.decode, data) then\n"
-    "    return redis.error_reply('ERR data flagged j is not JSON')\n"
-    "  end\n"
-    "  local t = redis.call('TIME')\n"
-    "  if id == nil or id == '' then\n"
-    "    local seq = redis.call('HINCRBY', keys[1], 'seq', 1)\n"
-    "    if seq == 1 then\n"
-    "      seq = t[1] * 1000000 + math.floor(t[2] / 1000) * 1000\n"
-    "      redis.call('HSET', keys[1], 'seq', string.format('%d', seq))\n"
-    "    end\n"
-    "    id = string.format('%d', seq)\n"
-    "  elseif #id > 64 or not string.match(id, '^[%w_.:-]+$') then\n"
-    "    return redis.error_reply("
-          "'ERR id: 1 to 64 of A-Z a-z 0-9 _ . : -')\n"
-    "  end\n"
-    "  local ts = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))\n"
-    "  redis.call('HINCRBY', keys[1], 'published', 1)\n"
-    "  local n = redis.call('PUBLISH', keys[1],\n"
-    "    'v1 ' .. id .. ' ' .. prio .. ' ' .. ts .. ' ' .. flags .. '\\n'\n"
-    "    .. data)\n"
-    "  return {id, n}\n"
-    "end\n"
-    "local function info(keys, args)\n"
-    "  local all = redis.call('HGETALL', keys[2])\n"
-    "  local n, w = 0, 0\n"
-    "  for i = 1, #all, 2 do\n"
-    "    if redis.call('EXISTS', args[1] .. all[i]) == 1 then\n"
-    "      n = n + (tonumber(all[i + 1]) or 0)\n"
-    "      w = w + 1\n"
-    "    else\n"
-    "      redis.call('HDEL', keys[2], all[i])\n"
-    "    end\n"
-    "  end\n"
-    "  local m = redis.call('HGET', keys[1], 'published')\n"
-    "  return {n, tonumber(m or '0') or 0, w}\n"
-    "end\n"
-    "redis.register_function('ws_perf_publish', publish)\n"
-    "redis.register_function('ws_perf_info', info)\n";
+/* ngx_ws_perf_lua.c */
+extern const char    ngx_ws_perf_lua_library[];
+extern const size_t  ngx_ws_perf_lua_library_len;
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
@@ -758,8 +701,8 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
     argvlen[1] = 4;
     argv[2] = "REPLACE";
     argvlen[2] = 7;
-    argv[3] = ngx_ws_perf_redis_library;
-    argvlen[3] = sizeof(ngx_ws_perf_redis_library) - 1;
+    argv[3] = ngx_ws_perf_lua_library;
+    argvlen[3] = ngx_ws_perf_lua_library_len;
 
     (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
                                      link, 4, argv, argvlen);
@@ -838,6 +781,8 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
 static void
 ngx_ws_perf_redis_cmd_ready(ngx_ws_perf_redis_link_t *link)
 {
+    ngx_ws_perf_redis_send_config();
+
     /* this worker's counts may be gone with a restarted redis: send all */
     ngx_ws_perf_hub_walk(ngx_ws_perf_redis_mark_changed, NULL);
 
@@ -1091,6 +1036,7 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
         if (topic) {
             topic->subscribed = 1;
             ngx_ws_perf_hub_changed(topic);
+            ngx_ws_perf_store_subscribed(topic);
         }
     }
 
@@ -1391,7 +1337,9 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         ngx_str_set(&text, "redis connection lost before it answered");
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        /* "BUSY ...": the user's unacked messages are at their cap */
+        rc = (r->len > 5 && ngx_strncmp(r->str, "BUSY ", 5) == 0)
+             ? NGX_HTTP_TOO_MANY_REQUESTS : NGX_HTTP_SERVICE_UNAVAILABLE;
         text.data = (u_char *) r->str;
         text.len = r->len;
 
@@ -1514,7 +1462,7 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
 
 /* "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>" */
 
-static size_t
+size_t
 ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
     u_char *name, size_t len)
 {
@@ -1557,4 +1505,122 @@ ngx_ws_perf_redis_report(void)
                                          && ngx_ws_perf_redis_sub_pending
                                             == 0);
     ngx_ws_perf_metrics_redis_pending(ngx_ws_perf_redis_cmd.pending);
+}
+
+
+/*
+ * A command of another part of the module, on the publish link.
+ * NGX_AGAIN: the handler will be called with the reply (NULL when the
+ * link goes first); NGX_DECLINED: redis is not available; NGX_BUSY: too
+ * many commands wait for it; NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
+    int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_ws_perf_redis_call_t  *call;
+
+    if (ngx_ws_perf_redis_conf == NULL
+        || ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ws_perf_redis_cmd.pending
+        >= ngx_ws_perf_redis_conf->redis_max_pending)
+    {
+        return NGX_BUSY;
+    }
+
+    call = ngx_alloc(sizeof(ngx_ws_perf_redis_call_t), ngx_cycle->log);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->handler = handler;
+    call->data = data;
+
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                  ngx_ws_perf_redis_called, call, argc, argv,
+                                  argvlen)
+        != NGX_OK)
+    {
+        ngx_free(call);
+        return NGX_ERROR;
+    }
+
+    redisAsyncHandleWrite(ngx_ws_perf_redis_cmd.ac);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply, void *data)
+{
+    ngx_ws_perf_redis_call_t *call = data;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    call->handler(call->data, reply);
+
+    ngx_free(call);
+}
+
+
+ngx_str_t *
+ngx_ws_perf_redis_prefix(void)
+{
+    return &ngx_ws_perf_redis_conf->redis_prefix;
+}
+
+
+/* the limits the Lua functions apply, as this node configured them */
+
+static void
+ngx_ws_perf_redis_send_config(void)
+{
+    int                       n;
+    u_char                    key[64 + 8], *p, buf[7][NGX_INT64_LEN];
+    size_t                    argvlen[16];
+    const char               *argv[16];
+    ngx_uint_t                i;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    static const char  *names[] = {
+        "offline_max", "offline_ttl", "history", "ack_timeout",
+        "max_attempts", "max_pending_acks", "dlq_max"
+    };
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    argv[0] = "HSET";
+    argvlen[0] = 4;
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_sprintf(key, "%Vconfig", &wmcf->redis_prefix) - key;
+
+    n = 2;
+
+    for (i = 0; i < 7; i++) {
+        switch (i) {
+        case 0: p = ngx_sprintf(buf[i], "%ui", wmcf->offline_max); break;
+        case 1: p = ngx_sprintf(buf[i], "%M", wmcf->offline_ttl); break;
+        case 2: p = ngx_sprintf(buf[i], "%ui", wmcf->history); break;
+        case 3: p = ngx_sprintf(buf[i], "%M", wmcf->ack_timeout); break;
+        case 4: p = ngx_sprintf(buf[i], "%ui", wmcf->max_attempts); break;
+        case 5: p = ngx_sprintf(buf[i], "%ui", wmcf->max_pending_acks);
+                break;
+        default: p = ngx_sprintf(buf[i], "%ui", wmcf->dlq_max); break;
+        }
+
+        argv[n] = names[i];
+        argvlen[n++] = ngx_strlen(names[i]);
+        argv[n] = (char *) buf[i];
+        argvlen[n++] = p - buf[i];
+    }
+
+    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                     ngx_ws_perf_redis_ignore, NULL, n, argv,
+                                     argvlen);
 }

@@ -1116,7 +1116,7 @@ invalid number of arguments in "ws_perf_publish" directive
     }
 --- must_die
 --- error_log
-only one of "ws_perf", "ws_perf_echo" and "ws_perf_publish" may be used in a location
+only one of "ws_perf", "ws_perf_echo", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
 --- emerg_at: ws_perf_publish;
 
 
@@ -1234,20 +1234,20 @@ in redis address "redis://no-such-host.invalid:6379"
 
 === TEST 78: ws_perf_redis_prefix with a space
 --- http_config
-    ws_perf_redis_prefix "a b";
+    ws_perf_redis_prefix "a b:";
 --- must_die
 --- error_log
-"ws_perf_redis_prefix" directive may not hold spaces or control characters
+"ws_perf_redis_prefix" directive must be 1 to 63 of A-Z a-z 0-9 _ . - and a final ":"
 --- emerg_at: ws_perf_redis_prefix
 
 
 
 === TEST 79: ws_perf_redis_prefix over 64 characters
 --- http_config
-    ws_perf_redis_prefix aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
+    ws_perf_redis_prefix aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:;
 --- must_die
 --- error_log
-"ws_perf_redis_prefix" directive must be 1 to 64 characters
+"ws_perf_redis_prefix" directive must be 1 to 63 of A-Z a-z 0-9 _ . - and a final ":"
 --- emerg_at: ws_perf_redis_prefix
 
 
@@ -1289,3 +1289,49 @@ invalid "ws_perf_redis_reconnect": give the first and the longest wait between a
 --- error_log
 "ws_perf_redis_connect_timeout" directive invalid value
 --- emerg_at: ws_perf_redis_connect_timeout
+
+
+
+=== TEST 84: ws_perf_ack_priorities with a priority it does not know
+--- http_config
+    ws_perf_ack_priorities critical urgent;
+--- must_die
+--- error_log
+invalid priority "urgent": use low, normal, high or critical
+--- emerg_at: ws_perf_ack_priorities
+
+
+
+=== TEST 85: ws_perf_redis_prefix without its final colon
+--- http_config
+    ws_perf_redis_prefix app1;
+--- must_die
+--- error_log
+"ws_perf_redis_prefix" directive must be 1 to 63 of A-Z a-z 0-9 _ . - and a final ":"
+--- emerg_at: ws_perf_redis_prefix
+
+
+
+=== TEST 86: reliable-delivery settings without ws_perf_redis: a warning that they do nothing
+--- http_config
+    ws_perf_offline_max 50;
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+qr/\[warn\] .*ws_perf: inboxes, history, acks, dead letters and scheduled messages are kept in redis: without ws_perf_redis these settings do nothing and nothing survives a restart/
+
+
+
+=== TEST 87: ws_perf_dlq without ws_perf_redis: a warning, and 501
+--- config
+    location = /dlq {
+        ws_perf_dlq;
+    }
+--- request
+GET /dlq
+--- error_code: 501
+--- response_body_like: dead letters need ws_perf_redis
+--- error_log eval
+qr/\[warn\] .*ws_perf: without ws_perf_redis there are no offline inboxes, acks, dead letters or scheduled messages/

@@ -51,6 +51,9 @@ _EOC_
     location /pub {
         ws_perf_publish;
     }
+    location = /t {
+        return 200 "ok\n";
+    }
 _EOC_
 
 run_tests();
@@ -59,9 +62,13 @@ __DATA__
 
 === TEST 1: a channel nobody is subscribed to: info from redis, 0 workers
 --- request
-GET /pub?channel=lonely
---- response_body eval
-qq{{"channel":"lonely","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
+--- pubsub
+info-format query=channel=lonely
+--- pubsub_out
+{"channel":"lonely","subscribers":0,"workers":0,"messages":0}
 --- no_error_log
 [warn]
 [error]
@@ -70,9 +77,9 @@ qq{{"channel":"lonely","subscribers":0,"workers":0,"messages":0}\r\n}
 
 === TEST 2: 40 subscribers over 4 workers get 100 messages each, once, in order
 --- request
-GET /pub?channel=spread
---- response_body eval
-qq{{"channel":"spread","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 spread ws=$TEST_NGINX_WS_PORT subs=40 msgs=100 channel=spread workers=4
 --- pubsub_out
@@ -89,9 +96,9 @@ all gone: every node's info says 0 subscribers
 Each node has 30 subscribers; messages are published to the nodes in
 turn; both nodes' info counts the 60 subscribers on their 6 workers.
 --- request
-GET /pub?channel=two
---- response_body eval
-qq{{"channel":"two","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 spread ws=$TEST_NGINX_WS_PORT subs=30 msgs=100 channel=two workers=4 node=$TEST_NGINX_NODE_PORT node_ws=$TEST_NGINX_NODE_WS_PORT node_workers=2
 --- pubsub_out
@@ -107,9 +114,9 @@ second node stopped, its error log clean
 
 === TEST 4: a user's 8 connections, wherever they are, get the user's messages
 --- request
-GET /pub?user=alice
---- response_body eval
-qq{{"user":"alice","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 users ws=$TEST_NGINX_WS_PORT user=alice
 --- pubsub_out
@@ -121,9 +128,9 @@ other users got nothing else
 
 === TEST 5: a client's pub goes through redis to every worker's subscribers
 --- request
-GET /pub?channel=room.1
---- response_body eval
-qq{{"channel":"room.1","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 client-publish ws=$TEST_NGINX_WS_PORT channel=room.1
 --- pubsub_out
@@ -136,9 +143,9 @@ publisher: published, id numeric
 A message PUBLISHed by hand in the wire format arrives too; one that is
 not in it is dropped with a warning.
 --- request
-GET /pub?channel=direct
---- response_body eval
-qq{{"channel":"direct","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 direct channel=direct
 --- pubsub_out
@@ -157,9 +164,9 @@ qr/\[warn\] .*ignored a malformed message on redis channel "direct" \(1 so far\)
 
 === TEST 7: the one-node fan-out scenario holds in redis mode too
 --- request
-GET /pub?channel=fan
---- response_body eval
-qq{{"channel":"fan","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 fanout subs=50 msgs=200 channel=fan
 --- pubsub_out
@@ -172,9 +179,9 @@ every subscriber got every message once, in publish order, with the ids the publ
 
 === TEST 8: an array with one bad message publishes none of them
 --- request
-GET /pub?channel=atom
---- response_body eval
-qq{{"channel":"atom","subscribers":0,"workers":0,"messages":0}\r\n}
+GET /t
+--- response_body
+ok
 --- pubsub
 array-atomic channel=atom
 --- pubsub_out

@@ -18,6 +18,7 @@ no_shuffle();
 
 pubsub_init(client => 't/pubsub/lz4client.py', http_config => <<'_EOC_', config => <<'_EOC_');
     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_history 10;
 _EOC_
     location /ws {
         ws_perf;
@@ -72,3 +73,15 @@ FCALL with flags jz: accepted
 subscribers got: the orders (normal, binary to lz4); the orders (normal, binary to lz4); plain text x100 (normal, binary to lz4); "end" (normal, text to lz4)
 --- error_log
 ignored a malformed message on redis channel "hand"
+
+
+
+=== TEST 3: a channel's history holds compressed messages; resume gives the originals
+--- request
+GET /pub?channel=kept
+--- response_body_like: "subscribers":0
+--- pubsub
+lz4-resume channel=kept
+--- pubsub_out
+lz4 client after resume: binary the orders; text {"last": 1}; resumed
+plain client after resume: text the orders; text {"last": 1}; resumed

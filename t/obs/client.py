@@ -484,11 +484,12 @@ def redis_do(*args):
         return c.makefile("rb").readline().decode().strip()
 
 
-def wait_health(port, code, what, timeout=10):
+def wait_health(port, code, what, timeout=10, lines=0):
+    """The health answer once it is code (with at least lines lines)."""
     deadline = time.monotonic() + timeout * wsclient.SCALE
     while True:
         st, _, body = request(port, "GET", "/health")
-        if st == code:
+        if st == code and len(body.decode().splitlines()) >= lines:
             return body.decode()
         if time.monotonic() > deadline:
             raise Timeout("%s: %d %r" % (what, st, body))
@@ -504,7 +505,9 @@ def health_redis(port, workers="2"):
     out("redis up: 200 %s" % body.strip())
 
     redis_do("SHUTDOWN", "NOSAVE")
-    body = wait_health(port, 503, "unhealthy with redis stopped")
+    # each worker notices on its own: wait until every one says so
+    body = wait_health(port, 503, "unhealthy with redis stopped",
+                       lines=workers)
     # a link may be between two attempts (disconnected) or in one
     reasons = [re.sub(r"worker \d+ \(pid \d+\): redis \w+ since \d+",
                       "worker N (pid P): redis down since T", ln)

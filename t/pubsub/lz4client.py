@@ -479,6 +479,38 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
     plain.abort()
 
 
+@scenario
+def lz4_resume(port, path="/ws", channel="kept"):
+    """A channel's history keeps what redis got, compressed; a client that
+    resumes gets the originals (lz4 clients as lz4 frames)."""
+    data = orders()
+    ids = publish(port, {"channel": channel, "data": {"first": 1}})["ids"]
+    publish(port, {"channel": channel, "data": data})
+    publish(port, {"channel": channel, "data": {"last": 1}})
+    q = "%s?channels=%s" % (path, channel)
+    z = connect_offering(port, q, [LZ4])
+    plain = connect(port, q)
+    wait_info(port, channel, 2)
+    for c in (z, plain):
+        c.send_json({"type": "resume", "channel": channel, "since": ids[0]})
+    pump([z, plain], lambda: all(any(json.loads(e).get("type") == "resumed"
+                                     for _, e in frames(c)) or c.eof
+                                 for c in (z, plain)), 10, "resumed")
+    for name, c in (("lz4", z), ("plain", plain)):
+        got = []
+        for k, e in frames(c):
+            m = json.loads(e)
+            if m.get("type") != "msg":
+                got.append(m.get("type"))
+                continue
+            d = m.get("data")
+            got.append("%s %s" % (k, "the orders" if d == data
+                                  else json.dumps(d)))
+        out("%s client after resume: %s" % (name, "; ".join(got)))
+    z.abort()
+    plain.abort()
+
+
 def measure():
     """The saving on realistic payloads, as docs/redis.md quotes it: the
     call the module makes (liblz4's LZ4_compress_default, through ctypes)

@@ -72,7 +72,8 @@ def _reply(f):
 def redis_up():
     try:
         return redis("PING", timeout=1) == "PONG"
-    except OSError:
+    except (OSError, ConnectionError, RuntimeError):
+        # RuntimeError: "LOADING", an AOF being read
         return False
 
 
@@ -86,8 +87,11 @@ def redis_stop():
 
 
 def redis_start():
+    aof = (["--appendonly", "yes", "--appendfsync", "always"]
+           if os.environ.get("TEST_NGINX_REDIS_AOF") == "1"
+           else ["--appendonly", "no"])
     subprocess.run(["redis-server", "--port", str(REDIS_PORT),
-                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--bind", "127.0.0.1", "--save", ""] + aof + [
                     "--daemonize", "yes", "--enable-debug-command", "local",
                     "--dir", REDIS_DIR,
                     "--logfile", os.path.join(REDIS_DIR, "redis.log"),
@@ -104,11 +108,27 @@ def wait_for(cond, timeout, what, step=0.02):
         time.sleep(step)
 
 
+def publish_ready(port, body, timeout=10):
+    """publish() that waits while the node's redis links come up (503)."""
+    deadline = time.monotonic() + timeout * client.wsclient.SCALE
+    while True:
+        status, _, data = request(port, "POST", "/pub", body)
+        if status == 202:
+            return json.loads(data)
+        if status != 503 or time.monotonic() > deadline:
+            raise AssertionError("publish to %d: %d %r" % (port, status,
+                                                           data))
+        time.sleep(0.02)
+
+
 def wait_info(ports, query, subs, workers=None, timeout=10):
     """Polls every node's info until all report subs (and workers)."""
     def ok():
         for p in ports:
-            i = info(p, query)
+            status, _, data = request(p, "GET", "/pub?" + query)
+            if status == 503:
+                return False
+            i = json.loads(data)
             if i["subscribers"] != subs:
                 return False
             if workers is not None and i.get("workers") != workers:
@@ -251,13 +271,14 @@ def spread(port, ws="", subs="40", msgs="100", channel="spread",
             p = pub_ports[seq % len(pub_ports)]
             # of every ten, five one by one and five in an array
             if seq % 10 < 5:
-                r = publish(p, {"channel": channel, "data": {"seq": seq}})
+                r = publish_ready(p, {"channel": channel,
+                                      "data": {"seq": seq}})
                 ids += r["ids"]
                 want.append(seq)
             elif seq % 10 == 5:
                 batch = list(range(seq, min(seq + 5, msgs)))
-                r = publish(p, [{"channel": channel, "data": {"seq": s}}
-                                for s in batch])
+                r = publish_ready(p, [{"channel": channel,
+                                       "data": {"seq": s}} for s in batch])
                 ids += r["ids"]
                 want += batch
         out("%d messages published, ids %s" % (
@@ -287,6 +308,14 @@ def spread(port, ws="", subs="40", msgs="100", channel="spread",
             bad = second.stop()
             out("second node stopped, its error log clean" if not bad
                 else "second node's error log: %s" % bad[:5])
+
+
+@scenario
+def info_format(port, query="channel=lonely"):
+    """A channel's info in redis mode, once the links are up."""
+    wait_info([port], query, 0)
+    _, _, data = request(port, "GET", "/pub?" + query)
+    out(data.decode().strip())
 
 
 @scenario
@@ -366,7 +395,8 @@ def direct(port, channel="direct"):
             out("%s: refused (%s)" % (what, str(e).split(":")[0]))
     redis("PUBLISH", key, "v2 nonsense")
     redis("PUBLISH", key, "v1 own-1 low 1700000000000 -\nby hand")
-    redis("FCALL", "ws_perf_publish", 1, key, "end")
+    # low like the one by hand: one priority keeps the order
+    redis("FCALL", "ws_perf_publish", 1, key, "end", "low")
     collect([c], "end")
     got = [(m.get("data"), m.get("priority"), m.get("id"))
            for m in c.messages()]

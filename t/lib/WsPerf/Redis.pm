@@ -55,6 +55,8 @@ sub redis_start {
     my %opt = @_;
 
     $ENV{TEST_NGINX_REDIS_PORT} ||= $opt{port} || 6399;
+    # appendonly => 1: every write in the AOF before it is answered
+    $ENV{TEST_NGINX_REDIS_AOF} = $opt{appendonly} ? 1 : 0;
     $dir = File::Temp->newdir('ws-perf-redis-XXXXXX', TMPDIR => 1);
     $ENV{TEST_NGINX_REDIS_DIR} = "$dir";
 
@@ -62,7 +64,9 @@ sub redis_start {
     redis_command('SHUTDOWN', 'NOSAVE') if defined redis_command('PING');
 
     system('redis-server', '--port', port(), '--bind', '127.0.0.1',
-           '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
+           '--save', '', '--daemonize', 'yes',
+           $opt{appendonly} ? ('--appendonly', 'yes', '--appendfsync', 'always')
+                            : ('--appendonly', 'no'),
            '--enable-debug-command', 'local',
            '--dir', "$dir", '--logfile', "$dir/redis.log",
            '--pidfile', "$dir/redis.pid") == 0

@@ -1,0 +1,1280 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <hiredis/hiredis.h>
+#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
+
+
+/*
+ * Reliable delivery on top of the Redis engine (docs/reliable.md): a
+ * client's resume from a user's inbox or a channel's history, acks, the
+ * timers that release scheduled messages and send unacked ones again, and
+ * the dead-letter admin API.  The state lives in Redis and every change to
+ * it is one of the Lua functions of ngx_ws_perf_lua.c, so that any worker
+ * of any node may do it.
+ */
+
+
+#define NGX_WS_PERF_STORE_TICK     50
+#define NGX_WS_PERF_REDELIVER_EVERY 4
+#define NGX_WS_PERF_STORE_BATCH    "200"
+#define NGX_WS_PERF_KEY_MAX        (64 + 8 + NGX_WS_PERF_NAME_MAX)
+
+
+/* a connection's request to Redis, valid while the connection is */
+typedef struct {
+    ngx_connection_t           *connection;
+    ngx_atomic_uint_t           number;
+    ngx_queue_t                 queue;      /* waiting for a SUBSCRIBE */
+    ngx_uint_t                  target;
+    size_t                      name_len;
+    size_t                      since_len;
+    u_char                      name[NGX_WS_PERF_NAME_MAX];
+    u_char                      since[NGX_WS_PERF_ID_MAX];
+} ngx_ws_perf_store_req_t;
+
+
+typedef struct {
+    ngx_ws_perf_publish_pt      handler;
+    void                       *data;
+    ngx_uint_t                  tag;
+} ngx_ws_perf_store_pub_t;
+
+
+/* an admin or cancel request waiting for redis */
+typedef struct {
+    ngx_http_request_t         *request;    /* NULL once it is gone */
+    ngx_pool_cleanup_t         *cleanup;
+    ngx_uint_t                  kind;
+} ngx_ws_perf_store_http_t;
+
+
+#define NGX_WS_PERF_DLQ_LIST     0
+#define NGX_WS_PERF_DLQ_GET      1
+#define NGX_WS_PERF_DLQ_REPLAY   2
+#define NGX_WS_PERF_DLQ_DELETE   3
+#define NGX_WS_PERF_CANCEL       4
+
+
+static void ngx_ws_perf_store_tick(ngx_event_t *ev);
+static void ngx_ws_perf_store_ticked(void *data, void *reply);
+static ngx_ws_perf_conn_t *ngx_ws_perf_store_conn(
+    ngx_ws_perf_store_req_t *req);
+static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
+    const char *type, ngx_uint_t code, const char *reason,
+    ngx_ws_perf_store_req_t *req);
+static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
+static void ngx_ws_perf_store_resumed(void *data, void *reply);
+static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
+    const char *reason);
+static ngx_ws_perf_sub_t *ngx_ws_perf_store_sub(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_store_req_t *req);
+static void ngx_ws_perf_store_acked(void *data, void *reply);
+static void ngx_ws_perf_store_scheduled(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_store_http(ngx_http_request_t *r,
+    ngx_uint_t kind, int argc, const char **argv, const size_t *argvlen);
+static void ngx_ws_perf_store_http_reply(void *data, void *reply);
+static void ngx_ws_perf_store_http_gone(void *data);
+static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
+    redisReply *reply);
+static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
+    redisReply *reply);
+static u_char *ngx_ws_perf_dlq_entry(u_char *p, redisReply *e);
+static size_t ngx_ws_perf_dlq_entry_size(redisReply *e);
+static ngx_int_t ngx_ws_perf_store_json(ngx_http_request_t *r,
+    ngx_uint_t status, const char *fmt, ...);
+static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
+    ngx_int_t rc);
+
+
+static ngx_event_t       ngx_ws_perf_store_timer;
+static ngx_connection_t  ngx_ws_perf_store_dumb;
+static ngx_uint_t        ngx_ws_perf_store_ticks;
+static ngx_uint_t        ngx_ws_perf_store_busy;
+
+/* resumes waiting for their topic's SUBSCRIBE to be in place */
+static ngx_queue_t       ngx_ws_perf_store_waiting;
+
+
+ngx_int_t
+ngx_ws_perf_store_init(ngx_cycle_t *cycle)
+{
+    ngx_queue_init(&ngx_ws_perf_store_waiting);
+
+    ngx_ws_perf_store_dumb.fd = (ngx_socket_t) -1;
+
+    ngx_ws_perf_store_timer.handler = ngx_ws_perf_store_tick;
+    ngx_ws_perf_store_timer.data = &ngx_ws_perf_store_dumb;
+    ngx_ws_perf_store_timer.log = cycle->log;
+    ngx_ws_perf_store_timer.cancelable = 1;
+
+    ngx_add_timer(&ngx_ws_perf_store_timer, NGX_WS_PERF_STORE_TICK);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Every 50 ms: release the scheduled messages that are due; every 200 ms:
+ * send again those that wait for an ack past their time.  Any worker may
+ * do either: the Lua functions take each message off its set atomically.
+ */
+
+static void
+ngx_ws_perf_store_tick(ngx_event_t *ev)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX];
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    ngx_add_timer(ev, NGX_WS_PERF_STORE_TICK);
+
+    if (ngx_ws_perf_store_busy || !ngx_ws_perf_redis_enabled()) {
+        return;
+    }
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argv[4] = NGX_WS_PERF_STORE_BATCH;
+    argvlen[4] = sizeof(NGX_WS_PERF_STORE_BATCH) - 1;
+
+    if (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY == 0) {
+        argv[1] = "ws_perf_redeliver";
+        argvlen[1] = 17;
+        argvlen[3] = ngx_sprintf(key, "%Vdue", ngx_ws_perf_redis_prefix())
+                     - key;
+
+        if (ngx_ws_perf_redis_call(ngx_ws_perf_store_ticked, NULL, 5, argv,
+                                   argvlen)
+            == NGX_AGAIN)
+        {
+            ngx_ws_perf_store_busy++;
+        }
+    }
+
+    argv[1] = "ws_perf_release";
+    argvlen[1] = 15;
+    argvlen[3] = ngx_sprintf(key, "%Vsched", ngx_ws_perf_redis_prefix())
+                 - key;
+
+    if (ngx_ws_perf_redis_call(ngx_ws_perf_store_ticked, NULL, 5, argv,
+                               argvlen)
+        == NGX_AGAIN)
+    {
+        ngx_ws_perf_store_busy++;
+    }
+}
+
+
+static void
+ngx_ws_perf_store_ticked(void *data, void *reply)
+{
+    redisReply  *r = reply;
+
+    ngx_ws_perf_store_busy--;
+
+    if (r == NULL) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: redis refused a store command: %s", r->str);
+        return;
+    }
+
+    /* ws_perf_redeliver: {sent, dead} */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+        && r->element[0]->type == REDIS_REPLY_INTEGER
+        && r->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        ngx_ws_perf_metrics_add(redelivered, r->element[0]->integer);
+        ngx_ws_perf_metrics_add(dead_lettered, r->element[1]->integer);
+
+        if (r->element[1]->integer) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "ws_perf: %lld messages dead-lettered",
+                          r->element[1]->integer);
+        }
+    }
+}
+
+
+/* the connection of a request, if it is still the one that asked */
+
+static ngx_ws_perf_conn_t *
+ngx_ws_perf_store_conn(ngx_ws_perf_store_req_t *req)
+{
+    ngx_connection_t    *c;
+    ngx_ws_perf_conn_t  *wc;
+
+    c = req->connection;
+
+    if (c->fd == (ngx_socket_t) -1 || c->number != req->number) {
+        return NULL;
+    }
+
+    wc = c->data;
+
+    return wc->peer.closing ? NULL : wc;
+}
+
+
+/*
+ * {"type":TYPE,"channel"|"user":NAME,...}, or with a code an error reply;
+ * queued ahead of the messages, and the write event posted.
+ */
+
+static ngx_int_t
+ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc, const char *type,
+    ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req)
+{
+    u_char            *p, buf[NGX_WS_PERF_NAME_MAX + NGX_WS_PERF_ID_MAX + 320];
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    p = ngx_sprintf(buf, "{\"type\":\"%s\"", type);
+
+    if (req) {
+        p = ngx_sprintf(p, ",\"%s\":\"%*s\"",
+                        req->target ? "user" : "channel",
+                        req->name_len, req->name);
+    }
+
+    if (code) {
+        p = ngx_sprintf(p, ",\"code\":%ui", code);
+    }
+
+    if (reason) {
+        p = ngx_sprintf(p, ",\"reason\":\"");
+        p = ngx_ws_perf_json_escape(p, (u_char *) reason,
+                                    ngx_min(ngx_strlen(reason), 200));
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+
+    rc = ngx_ws_perf_conn_reply(wc, buf, p - buf);
+
+    c = wc->peer.connection;
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    return rc;
+}
+
+
+/*
+ * A client's {"type":"resume","channel"|"user":...,"since":ID} on one of
+ * its subscriptions: messages newer than ID come from redis, then what
+ * arrived live meanwhile (held back, without those already sent), so that
+ * nothing is missed or doubled at the seam.  NGX_OK, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
+    ngx_str_t *since)
+{
+    ngx_uint_t                i;
+    ngx_ws_perf_store_req_t  *req;
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        return ngx_ws_perf_store_reply(wc, "error", 501, "resume needs "
+                                       "ws_perf_redis: local mode keeps no "
+                                       "history", NULL);
+    }
+
+    for (i = 0; i < since->len; i++) {
+        if (since->data[i] < '0' || since->data[i] > '9') {
+            break;
+        }
+    }
+
+    if (since->len == 0 || since->len > 18 || i != since->len) {
+        return ngx_ws_perf_store_reply(wc, "error", 400, "\"since\" must be "
+                                       "the id of a message the server "
+                                       "numbered", NULL);
+    }
+
+    if (sub->hold) {
+        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume of this "
+                                       "subscription is under way", NULL);
+    }
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
+                    wc->peer.connection->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->connection = wc->peer.connection;
+    req->number = wc->peer.connection->number;
+    req->target = sub->topic->target;
+    req->name_len = sub->topic->sn.str.len;
+    ngx_memcpy(req->name, sub->topic->sn.str.data, req->name_len);
+    req->since_len = since->len;
+    ngx_memcpy(req->since, since->data, since->len);
+
+    if (ngx_ws_perf_hub_hold(sub, wc->peer.connection->log) != NGX_OK) {
+        ngx_free(req);
+        return NGX_ERROR;
+    }
+
+    if (!sub->topic->subscribed) {
+        /* a message published before the SUBSCRIBE is in would be lost */
+        ngx_queue_insert_tail(&ngx_ws_perf_store_waiting, &req->queue);
+        return NGX_OK;
+    }
+
+    ngx_ws_perf_store_fetch(req);
+
+    return NGX_OK;
+}
+
+
+/* the engine's SUBSCRIBE for a topic is in place: its resumes may go */
+
+void
+ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
+{
+    ngx_queue_t              *q, *next;
+    ngx_ws_perf_store_req_t  *req;
+
+    for (q = ngx_queue_head(&ngx_ws_perf_store_waiting);
+         q != ngx_queue_sentinel(&ngx_ws_perf_store_waiting);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        req = ngx_queue_data(q, ngx_ws_perf_store_req_t, queue);
+
+        if (req->target == topic->target
+            && req->name_len == topic->sn.str.len
+            && ngx_memcmp(req->name, topic->sn.str.data, req->name_len) == 0)
+        {
+            ngx_queue_remove(q);
+            ngx_ws_perf_store_fetch(req);
+        }
+    }
+}
+
+
+static void
+ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN];
+    size_t       argvlen[6];
+    ngx_int_t    rc;
+    const char  *argv[6];
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_resume";
+    argvlen[1] = 14;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_redis_key(key, "", req->target, req->name,
+                                       req->name_len);
+    argv[4] = (char *) req->since;
+    argvlen[4] = req->since_len;
+    argv[5] = (char *) limit;
+    argvlen[5] = ngx_sprintf(limit, "%ui",
+                             NGX_WS_PERF_HOLD_MAX * 64) - limit;
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 6, argv,
+                                argvlen);
+
+    if (rc != NGX_AGAIN) {
+        ngx_ws_perf_store_give_up(req, "redis is unavailable");
+    }
+}
+
+
+static void
+ngx_ws_perf_store_resumed(void *data, void *reply)
+{
+    ngx_ws_perf_store_req_t *req = data;
+
+    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    size_t               *lens, i, n, sent;
+    uint32_t              state;
+    redisReply           *r = reply, *w;
+    ngx_ws_perf_sub_t    *sub;
+    ngx_ws_perf_msg_t     m;
+    ngx_ws_perf_conn_t   *wc;
+    ngx_ws_perf_peer_t   *peer;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_ws_perf_store_give_up(req, r && r->type == REDIS_REPLY_ERROR
+                                       ? r->str : "redis did not answer");
+        return;
+    }
+
+    wc = ngx_ws_perf_store_conn(req);
+    sub = wc ? ngx_ws_perf_store_sub(wc, req) : NULL;
+
+    if (sub == NULL || sub->hold == NULL) {
+        ngx_free(req);
+        return;
+    }
+
+    peer = &wc->peer;
+    n = r->elements - 2;
+
+    ids = ngx_alloc(n * (sizeof(u_char *) + sizeof(size_t)) + 1,
+                    peer->connection->log);
+    if (ids == NULL) {
+        ngx_ws_perf_store_give_up(req, "out of memory");
+        return;
+    }
+
+    lens = (size_t *) (ids + n);
+
+    /*
+     * the gap notice, the history, what came meanwhile and the end, all at
+     * one priority so that they leave in this order
+     */
+    if (r->element[0]->integer || sub->hold->overflow) {
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
+                        "\"since\":\"%*s\",\"last\":\"%*s\"}",
+                        req->target ? "user" : "channel",
+                        req->name_len, req->name, req->since_len, req->since,
+                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
+    }
+
+    sent = 0;
+
+    for (i = 0; i < n; i++) {
+        w = r->element[i + 2];
+        ids[i] = NULL;
+        lens[i] = 0;
+
+        if (w->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
+
+        if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0) {
+            continue;
+        }
+
+        ids[i] = (u_char *) m.id;
+        lens[i] = m.id_len;
+
+        if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
+            continue;
+        }
+
+        if (m.json == NULL && !m.binary) {
+            state = 0;
+            m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
+                                                  m.data_len)
+                        != NGX_WS_PERF_UTF8_OK);
+        }
+
+        m.target = req->target;
+        m.name = req->name;
+        m.name_len = req->name_len;
+
+        if (ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                 peer->connection->log)
+            == NGX_OK)
+        {
+            sent++;
+        }
+
+        if (plain) {
+            ngx_free(plain);
+        }
+    }
+
+    ngx_ws_perf_hub_release_hold(sub, ids, lens, n, NGX_WS_PERF_PRIO_HIGH,
+                                 peer->connection->log);
+
+    ngx_free(ids);
+
+    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
+                    "\"count\":%uz}", req->target ? "user" : "channel",
+                    req->name_len, req->name, sent);
+    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
+
+    ngx_free(req);
+}
+
+
+/* the resume failed: the held messages go out, the client is told */
+
+static void
+ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req, const char *reason)
+{
+    ngx_ws_perf_sub_t   *sub;
+    ngx_ws_perf_conn_t  *wc;
+
+    wc = ngx_ws_perf_store_conn(req);
+    sub = wc ? ngx_ws_perf_store_sub(wc, req) : NULL;
+
+    if (sub && sub->hold) {
+        ngx_ws_perf_hub_release_hold(sub, NULL, NULL, 0,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     wc->peer.connection->log);
+        (void) ngx_ws_perf_store_reply(wc, "error", 503, reason, req);
+    }
+
+    ngx_free(req);
+}
+
+
+static ngx_ws_perf_sub_t *
+ngx_ws_perf_store_sub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_store_req_t *req)
+{
+    ngx_str_t  name;
+
+    name.data = req->name;
+    name.len = req->name_len;
+
+    return *ngx_ws_perf_hub_find(&wc->subs, req->target, &name);
+}
+
+
+/* {"type":"ack","id":ID} from a connection with a user */
+
+ngx_int_t
+ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
+{
+    u_char                    key[NGX_WS_PERF_KEY_MAX];
+    size_t                    argvlen[5];
+    ngx_int_t                 rc;
+    const char               *argv[5];
+    ngx_ws_perf_store_req_t  *req;
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        /* nothing waits for acks in local mode */
+        return NGX_OK;
+    }
+
+    if (wc->user.len == 0) {
+        return ngx_ws_perf_store_reply(wc, "error", 400, "acks come from "
+                                       "connections with a user "
+                                       "(ws_perf_user)", NULL);
+    }
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
+                    wc->peer.connection->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->connection = wc->peer.connection;
+    req->number = wc->peer.connection->number;
+    req->target = NGX_WS_PERF_TARGET_USER;
+    req->name_len = wc->user.len;
+    ngx_memcpy(req->name, wc->user.data, wc->user.len);
+    req->since_len = id->len;
+    ngx_memcpy(req->since, id->data, id->len);
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_ack";
+    argvlen[1] = 11;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_redis_key(key, "", NGX_WS_PERF_TARGET_USER,
+                                       wc->user.data, wc->user.len);
+    argv[4] = (char *) id->data;
+    argvlen[4] = id->len;
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_acked, req, 5, argv,
+                                argvlen);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_OK;
+    }
+
+    ngx_free(req);
+
+    return ngx_ws_perf_store_reply(wc, "error",
+                                   rc == NGX_BUSY ? 429 : 503,
+                                   "redis is unavailable", NULL);
+}
+
+
+static void
+ngx_ws_perf_store_acked(void *data, void *reply)
+{
+    ngx_ws_perf_store_req_t *req = data;
+
+    u_char               *p, buf[NGX_WS_PERF_ID_MAX + 64];
+    redisReply           *r = reply;
+    ngx_ws_perf_conn_t   *wc;
+
+    wc = ngx_ws_perf_store_conn(req);
+
+    if (wc == NULL) {
+        ngx_free(req);
+        return;
+    }
+
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        p = ngx_sprintf(buf, "{\"type\":\"acked\",\"id\":\"%*s\"}",
+                        req->since_len, req->since);
+        (void) ngx_ws_perf_conn_reply(wc, buf, p - buf);
+
+        if (!wc->peer.connection->write->posted) {
+            ngx_post_event(wc->peer.connection->write, &ngx_posted_events);
+        }
+
+    } else if (r && r->type == REDIS_REPLY_INTEGER) {
+        (void) ngx_ws_perf_store_reply(wc, "error", 404, "no message with "
+                                       "this id awaits an ack", NULL);
+
+    } else {
+        (void) ngx_ws_perf_store_reply(wc, "error", 503,
+                                       "redis is unavailable", NULL);
+    }
+
+    ngx_free(req);
+}
+
+
+/*
+ * A message to be delivered at "at" (Unix ms): kept in redis, released
+ * once cluster-wide by whichever worker's timer sees it due.  As
+ * ngx_ws_perf_publish(); the id the handler gets is the schedule's.
+ */
+
+ngx_int_t
+ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag)
+{
+    char                      flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
+    u_char                    key[NGX_WS_PERF_KEY_MAX], when[NGX_INT64_LEN];
+    size_t                    argvlen[9];
+    ngx_int_t                 rc;
+    const char               *argv[9];
+    ngx_ws_perf_store_pub_t  *pub;
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        return NGX_ABORT;
+    }
+
+    pub = ngx_alloc(sizeof(ngx_ws_perf_store_pub_t), ngx_cycle->log);
+    if (pub == NULL) {
+        return NGX_ERROR;
+    }
+
+    pub->handler = handler;
+    pub->data = data;
+    pub->tag = tag;
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_schedule";
+    argvlen[1] = 16;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_redis_key(key, "", m->target,
+                                       (u_char *) m->name, m->name_len);
+    argv[4] = (char *) m->data;
+    argvlen[4] = m->data_len;
+    argv[5] = ngx_ws_perf_msg_priority_name(m->priority);
+    argvlen[5] = ngx_strlen(argv[5]);
+    argv[6] = flags;
+    argvlen[6] = ngx_ws_perf_msg_wire_flags(m, flags);
+    argv[7] = m->id ? (char *) m->id : "";
+    argvlen[7] = m->id ? m->id_len : 0;
+    argv[8] = (char *) when;
+    argvlen[8] = ngx_sprintf(when, "%L", at) - when;
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_scheduled, pub, 9, argv,
+                                argvlen);
+
+    if (rc != NGX_AGAIN) {
+        ngx_free(pub);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_ws_perf_store_scheduled(void *data, void *reply)
+{
+    ngx_ws_perf_store_pub_t *pub = data;
+
+    redisReply  *r = reply;
+    ngx_str_t    text;
+    ngx_int_t    rc;
+
+    if (r && r->type == REDIS_REPLY_STRING) {
+        rc = NGX_OK;
+        text.data = (u_char *) r->str;
+        text.len = r->len;
+
+        ngx_ws_perf_metrics_scheduled(1);
+
+    } else if (r && r->type == REDIS_REPLY_ERROR) {
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        text.data = (u_char *) r->str;
+        text.len = r->len;
+
+    } else {
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_str_set(&text, "redis connection lost before it answered");
+    }
+
+    pub->handler(pub->data, pub->tag, rc, &text);
+
+    ngx_free(pub);
+}
+
+
+/* DELETE on a publish location: ?schedule=ID cancels a scheduled message */
+
+ngx_int_t
+ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX];
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                      "{\"error\":\"scheduled delivery needs "
+                                      "ws_perf_redis\"}");
+    }
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = "ws_perf_cancel";
+    argvlen[1] = 14;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_sprintf(key, "%Vsched", ngx_ws_perf_redis_prefix())
+                 - key;
+    argv[4] = (char *) id->data;
+    argvlen[4] = id->len;
+
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_CANCEL, 5, argv, argvlen);
+}
+
+
+/*
+ * The dead-letter admin API (a ws_perf_dlq location):
+ *
+ *   GET    ?count=N&after=ID&reason=R&target=u:NAME   list, oldest first
+ *   GET    ?id=ID                                     one
+ *   POST   ?replay=ID|all                             publish again
+ *   DELETE ?id=ID|all                                 delete, purge
+ */
+
+ngx_int_t
+ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX];
+    size_t       argvlen[8];
+    ngx_int_t    rc, n;
+    ngx_str_t    v, count, after, reason, target;
+    const char  *argv[8];
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                      "{\"error\":\"dead letters need "
+                                      "ws_perf_redis\"}");
+    }
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_sprintf(key, "%Vdlq", ngx_ws_perf_redis_prefix()) - key;
+
+    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
+        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    {
+        argv[0] = "XRANGE";
+        argvlen[0] = 6;
+        argv[1] = (char *) key;
+        argvlen[1] = argvlen[3];
+        argv[2] = (char *) v.data;
+        argvlen[2] = v.len;
+        argv[3] = (char *) v.data;
+        argvlen[3] = v.len;
+
+        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_GET, 4, argv,
+                                      argvlen);
+    }
+
+    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
+        argv[1] = "ws_perf_dlq_list";
+        argvlen[1] = 16;
+
+        ngx_str_null(&after);
+        ngx_str_set(&count, "100");
+        ngx_str_null(&reason);
+        ngx_str_null(&target);
+
+        (void) ngx_http_arg(r, (u_char *) "after", 5, &after);
+        (void) ngx_http_arg(r, (u_char *) "reason", 6, &reason);
+        (void) ngx_http_arg(r, (u_char *) "target", 6, &target);
+
+        if (ngx_http_arg(r, (u_char *) "count", 5, &count) == NGX_OK) {
+            n = ngx_atoi(count.data, count.len);
+
+            if (n <= 0 || n > 1000) {
+                return ngx_ws_perf_store_json(r, NGX_HTTP_BAD_REQUEST,
+                           "{\"error\":\"count must be 1 to 1000\"}");
+            }
+        }
+
+        argv[4] = (char *) after.data;
+        argvlen[4] = after.len;
+        argv[5] = (char *) count.data;
+        argvlen[5] = count.len;
+        argv[6] = (char *) reason.data;
+        argvlen[6] = reason.len;
+        argv[7] = (char *) target.data;
+        argvlen[7] = target.len;
+
+        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_LIST, 8, argv,
+                                      argvlen);
+    }
+
+    if (r->method == NGX_HTTP_POST
+        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
+    {
+        argv[1] = "ws_perf_dlq_replay";
+        argvlen[1] = 18;
+        argv[4] = (char *) v.data;
+        argvlen[4] = v.len;
+
+        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_REPLAY, 5, argv,
+                                      argvlen);
+    }
+
+    if (r->method == NGX_HTTP_DELETE
+        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    {
+        argv[1] = "ws_perf_dlq_delete";
+        argvlen[1] = 18;
+        argv[4] = (char *) v.data;
+        argvlen[4] = v.len;
+
+        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_DELETE, 5, argv,
+                                      argvlen);
+    }
+
+    return ngx_ws_perf_store_json(r, NGX_HTTP_BAD_REQUEST,
+                                  "{\"error\":\"GET [?id=|?after=&count=&"
+                                  "reason=&target=], POST ?replay=ID|all, "
+                                  "DELETE ?id=ID|all\"}");
+}
+
+
+/* sends an admin command; the request waits for its answer */
+
+static ngx_int_t
+ngx_ws_perf_store_http(ngx_http_request_t *r, ngx_uint_t kind, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_int_t                  rc;
+    ngx_pool_cleanup_t        *cln;
+    ngx_ws_perf_store_http_t  *ctx;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_alloc(sizeof(ngx_ws_perf_store_http_t), r->connection->log);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->cleanup = cln;
+    ctx->kind = kind;
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_http_reply, ctx, argc,
+                                argv, argvlen);
+
+    if (rc != NGX_AGAIN) {
+        ngx_free(ctx);
+        return ngx_ws_perf_store_unavailable(r, rc);
+    }
+
+    cln->handler = ngx_ws_perf_store_http_gone;
+    cln->data = ctx;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_ws_perf_store_http_gone(void *data)
+{
+    ngx_ws_perf_store_http_t *ctx = data;
+
+    ctx->request = NULL;
+}
+
+
+static void
+ngx_ws_perf_store_http_reply(void *data, void *reply)
+{
+    ngx_ws_perf_store_http_t *ctx = data;
+
+    ngx_int_t            rc;
+    redisReply          *r = reply;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *req;
+
+    req = ctx->request;
+
+    if (req == NULL) {
+        ngx_free(ctx);
+        return;
+    }
+
+    ctx->cleanup->handler = NULL;
+    c = req->connection;
+
+    if (r == NULL) {
+        rc = ngx_ws_perf_store_unavailable(req, NGX_DECLINED);
+
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        rc = ngx_ws_perf_store_json(req, NGX_HTTP_BAD_REQUEST,
+                                    "{\"error\":\"redis: %s\"}", r->str);
+
+    } else {
+        switch (ctx->kind) {
+
+        case NGX_WS_PERF_DLQ_LIST:
+            rc = ngx_ws_perf_dlq_list(req, r);
+            break;
+
+        case NGX_WS_PERF_DLQ_GET:
+            rc = ngx_ws_perf_dlq_get(req, r);
+            break;
+
+        case NGX_WS_PERF_CANCEL:
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+                ngx_ws_perf_metrics_scheduled(-1);
+                rc = ngx_ws_perf_store_json(req, NGX_HTTP_OK,
+                                            "{\"cancelled\":1}");
+
+            } else {
+                rc = ngx_ws_perf_store_json(req, NGX_HTTP_NOT_FOUND,
+                                            "{\"error\":\"no scheduled "
+                                            "message has this id\"}");
+            }
+            break;
+
+        default:
+            rc = ngx_ws_perf_store_json(req,
+                     r->type == REDIS_REPLY_INTEGER && r->integer == 0
+                     ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK,
+                     ctx->kind == NGX_WS_PERF_DLQ_REPLAY
+                     ? "{\"replayed\":%L}" : "{\"deleted\":%L}",
+                     r->type == REDIS_REPLY_INTEGER ? r->integer : 0LL);
+            break;
+        }
+    }
+
+    ngx_free(ctx);
+
+    ngx_http_finalize_request(req, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* {"next":ID|null,"counts":{REASON:N,...},"entries":[{...}]} */
+
+static ngx_int_t
+ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
+{
+    u_char      *p, *buf;
+    size_t       len, i;
+    redisReply  *counts;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        return ngx_ws_perf_store_json(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "{\"error\":\"unexpected reply from "
+                                      "redis\"}");
+    }
+
+    counts = reply->element[1];
+    len = sizeof("{\"next\":null,\"counts\":{},\"entries\":[]}" CRLF)
+          + reply->element[0]->len + 2;
+
+    for (i = 0; i + 1 < counts->elements; i += 2) {
+        len += counts->element[i]->len + counts->element[i + 1]->len + 6;
+    }
+
+    for (i = 2; i < reply->elements; i++) {
+        len += ngx_ws_perf_dlq_entry_size(reply->element[i]) + 1;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(buf, "{\"next\":", 8);
+
+    if (reply->element[0]->len) {
+        p = ngx_sprintf(p, "\"%*s\"", reply->element[0]->len,
+                        reply->element[0]->str);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"counts\":{", 11);
+
+    for (i = 0; i + 1 < counts->elements; i += 2) {
+        p = ngx_sprintf(p, "%s\"%*s\":%*s", i ? "," : "",
+                        counts->element[i]->len, counts->element[i]->str,
+                        counts->element[i + 1]->len,
+                        counts->element[i + 1]->str);
+    }
+
+    p = ngx_cpymem(p, "},\"entries\":[", 13);
+
+    for (i = 2; i < reply->elements; i++) {
+        if (i > 2) {
+            *p++ = ',';
+        }
+
+        p = ngx_ws_perf_dlq_entry(p, reply->element[i]);
+    }
+
+    p = ngx_cpymem(p, "]}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
+}
+
+
+/* ?id=: the entry itself, or 404 */
+
+static ngx_int_t
+ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
+{
+    u_char  *p, *buf;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1) {
+        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_FOUND,
+                                      "{\"error\":\"no dead letter has "
+                                      "this id\"}");
+    }
+
+    buf = ngx_pnalloc(r->pool,
+                      ngx_ws_perf_dlq_entry_size(reply->element[0]) + 2);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_ws_perf_dlq_entry(buf, reply->element[0]);
+    *p++ = CR; *p++ = LF;
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
+}
+
+
+/*
+ * One entry, {id, [field, value, ...]}, as {"dlq_id":..,"id":..,
+ * "target":"u:NAME","reason":..,"attempts":N,"first":MS,"last":MS,
+ * "message":{the envelope a subscriber got}}.
+ */
+
+static u_char *
+ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
+{
+    u_char             *plain;
+    size_t              i;
+    uint32_t            state;
+    redisReply         *f, *k, *v, *w, *target;
+    ngx_ws_perf_msg_t   m;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+        || e->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        return ngx_cpymem(p, "{}", 2);
+    }
+
+    p = ngx_sprintf(p, "{\"dlq_id\":\"%*s\"", e->element[0]->len,
+                    e->element[0]->str);
+
+    f = e->element[1];
+    w = NULL;
+    target = NULL;
+
+    for (i = 0; i + 1 < f->elements; i += 2) {
+        k = f->element[i];
+        v = f->element[i + 1];
+
+        if (ngx_strcmp(k->str, "w") == 0) {
+            w = v;
+            continue;
+        }
+
+        if (ngx_strcmp(k->str, "target") == 0) {
+            target = v;
+        }
+
+        if (ngx_strcmp(k->str, "attempts") == 0
+            || ngx_strcmp(k->str, "first") == 0
+            || ngx_strcmp(k->str, "last") == 0)
+        {
+            p = ngx_sprintf(p, ",\"%s\":%*s", k->str, v->len, v->str);
+            continue;
+        }
+
+        p = ngx_sprintf(p, ",\"%s\":\"", k->str);
+        p = ngx_ws_perf_json_escape(p, (u_char *) v->str, v->len);
+        *p++ = '"';
+    }
+
+    ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
+
+    if (w && target && target->len > 2
+        && ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) == 0
+        && ngx_ws_perf_compress_unwire(&m, &plain) == NGX_OK)
+    {
+        m.target = (target->str[0] == 'u') ? NGX_WS_PERF_TARGET_USER
+                                           : NGX_WS_PERF_TARGET_CHANNEL;
+        m.name = (u_char *) ngx_strchr(target->str, ':') + 1;
+        m.name_len = target->len - (m.name - (u_char *) target->str);
+
+        if (m.json == NULL && !m.binary) {
+            state = 0;
+            m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
+                                                  m.data_len)
+                        != NGX_WS_PERF_UTF8_OK);
+        }
+
+        p = ngx_cpymem(p, ",\"message\":", 11);
+        p = ngx_ws_perf_msg_envelope(&m, p);
+
+        if (plain) {
+            ngx_free(plain);
+        }
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+static size_t
+ngx_ws_perf_dlq_entry_size(redisReply *e)
+{
+    size_t       len, i;
+    redisReply  *f, *v;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+        || e->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        return 0;
+    }
+
+    len = sizeof("{\"dlq_id\":\"\"}") + e->element[0]->len;
+    f = e->element[1];
+
+    for (i = 0; i + 1 < f->elements; i += 2) {
+        v = f->element[i + 1];
+
+        /* escaped text is at most 6 times longer; base64 4/3 */
+        len += f->element[i]->len + 512
+               + 6 * ngx_ws_perf_compress_plain_size((u_char *) v->str,
+                                                     v->len);
+    }
+
+    return len;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char   *p, *buf;
+    va_list   args;
+
+    buf = ngx_pnalloc(r->pool, 512);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + 508, fmt, args);
+    va_end(args);
+
+    p = ngx_cpymem(p, CRLF, 2);
+
+    return ngx_ws_perf_send_response(r, status, "application/json", buf,
+                                     p - buf);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    if (rc == NGX_BUSY) {
+        return ngx_ws_perf_store_json(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                      "{\"error\":\"too many commands are "
+                                      "waiting for redis\"}");
+    }
+
+    return ngx_ws_perf_store_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "{\"error\":\"redis is unavailable\"}");
+}

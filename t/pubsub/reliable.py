@@ -1,0 +1,472 @@
+#!/usr/bin/python3
+"""Reliable-delivery scenarios for t/404-*.t and t/405-*.t, run like
+client.py and redis.py (whose helpers they use):
+
+    reliable.py --port N SCENARIO [key=value ...]
+"""
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import client                       # noqa: E402
+import redis as rd                  # noqa: E402
+from client import command, out, scenario  # noqa: E402
+from wsclient import (WS, Timeout, connect, publish, pump,  # noqa: E402
+                      request)
+
+
+def msgs(c, kind="msg"):
+    return [m for m in c.messages() if m.get("type") == kind]
+
+
+def wait_type(c, kind, n=1, timeout=10):
+    pump([c], lambda: len(msgs(c, kind)) >= n or c.eof, timeout,
+         "%d %s" % (n, kind))
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# ------------------------------------------------------------ functional
+
+@scenario
+def inbox(port, user="bob", keep="5"):
+    """An offline user's messages wait in the inbox (ws_perf_offline_max of
+    them); resume gives every newer one in order, says when older ones are
+    gone, and gives nothing twice."""
+    keep = int(keep)
+    ids = []
+    for i in range(keep + 2):
+        ids += publish(port, {"user": user, "data": "m%d" % i})["ids"]
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+
+    c.send_json({"type": "resume", "user": True, "since": ids[0]})
+    wait_type(c, "resumed")
+    gap = msgs(c, "gap")
+    got = [(m["id"], m["data"]) for m in msgs(c)]
+    out("resume after the first of %d: gap notice %s, then %s" % (
+        keep + 2, "since it, last %s" % ("the newest id" if gap and
+                                          gap[0]["last"] == ids[-1]
+                                          else gap) if gap else "missing",
+        "the newest %d in order" % keep
+        if got == [(ids[i], "m%d" % i) for i in range(2, keep + 2)]
+        else got))
+    out("resumed: %s" % {k: v for k, v in msgs(c, "resumed")[0].items()
+                         if k != "type"})
+
+    c.send_json({"type": "resume", "user": True, "since": ids[-1]})
+    wait_type(c, "resumed", 2)
+    out("resume after the newest: %d more, %d gap notices" % (
+        len(msgs(c)) - keep, len(msgs(c, "gap")) - 1))
+
+    c.send_json({"type": "resume", "user": True, "since": ids[-3]})
+    wait_type(c, "resumed", 3)
+    out("resume after the third newest: %s" % [m["data"]
+                                               for m in msgs(c)[keep:]])
+    for since, what in (("abc", "not a number"),):
+        r = command(c, {"type": "resume", "user": True, "since": since})
+        out("resume since %s: %s %s" % (what, r.get("type"), r.get("code")))
+    r = command(c, {"type": "resume", "channel": "elsewhere", "since": "1"})
+    out("resume of a channel it is not in: %s %s" % (r.get("type"),
+                                                     r.get("code")))
+    c.abort()
+
+
+@scenario
+def history(port, channel="hist", n="15", keep="10"):
+    """A channel keeps its last ws_perf_history messages for resume."""
+    n, keep = int(n), int(keep)
+    ids = []
+    for i in range(n):
+        ids += publish(port, {"channel": channel, "data": i})["ids"]
+    c = connect(port, "/ws?channels=" + channel)
+    rd.wait_info([port], "channel=" + channel, 1)
+    c.send_json({"type": "resume", "channel": channel, "since": ids[n - 4]})
+    wait_type(c, "resumed")
+    out("resume after the 4th newest of %d: %s, gap notices %d" % (
+        n, [m["data"] for m in msgs(c)], len(msgs(c, "gap"))))
+    c.send_json({"type": "resume", "channel": channel, "since": ids[0]})
+    wait_type(c, "resumed", 2)
+    out("resume after the first: gap notice %s, then %d messages" % (
+        "given" if msgs(c, "gap") else "missing", len(msgs(c)) - 3))
+    c.abort()
+
+
+@scenario
+def seam(port, user="seam", n="300"):
+    """Messages published while a resume is under way arrive once each, in
+    order, after the history: no gap and no duplicate at the seam."""
+    n = int(n)
+    first = publish(port, {"user": user, "data": -1})["ids"][0]
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    ids = []
+    half = n // 2
+    for i in range(half):
+        ids += publish(port, {"user": user, "data": i})["ids"]
+    # the resume goes while publishes continue
+    c.send_json({"type": "resume", "user": True, "since": first})
+    for i in range(half, n):
+        ids += publish(port, {"user": user, "data": i})["ids"]
+    publish(port, {"user": user, "data": "end"})
+    pump([c], lambda: msgs(c, "resumed") and any(m.get("data") == "end"
+                                                 for m in msgs(c)), 20,
+         "end")
+    seq = [m["id"] for m in msgs(c) if m.get("data") != "end"]
+    # the replay starts at the second copy of the first message
+    at = [i for i, x in enumerate(seq) if x == ids[0]]
+    out("live before the replay: %s" % (
+        "the first ones, in order" if len(at) == 2
+        and seq[:at[1]] == ids[:at[1]] else client.summary(seq)))
+    out("from the replay on: every message once, in order: %s" % (
+        "yes" if len(at) == 2 and seq[at[1]:] == ids
+        else "no: %s" % client.summary(seq[at[-1]:] if at else seq)))
+    c.abort()
+
+
+@scenario
+def acks(port, user="carol", attempts="3"):
+    """A message that asks for an ack comes again, with the same id and a
+    growing wait, until acked; unacked after ws_perf_max_attempts it is
+    dead-lettered; the admin API lists, shows, replays and deletes it."""
+    attempts = int(attempts)
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    r = publish(port, [{"user": user, "data": "ignored", "ack": True},
+                       {"user": user, "data": "acked", "ack": True}])
+    ign, ackd = r["ids"]
+    wait_type(c, "msg", 2)
+    r = command(c, {"type": "ack", "id": ackd})
+    out("ack of the second: %s" % r.get("type"))
+    r = command(c, {"type": "ack", "id": ackd})
+    out("the same ack again: %s %s" % (r.get("type"), r.get("code")))
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    pump([c], lambda: len([m for m in msgs(c) if m.get("id") == ign])
+         >= attempts, 30, "the redeliveries")
+    rd.wait_for(lambda: dead(), 30, "the dead letter")
+    pump([c], lambda: False if c.unread() else True, 5, "the rest")
+    times = [m for m in msgs(c) if m.get("id") == ign]
+    out("the unacked one came %d times, always with its id" % len(times))
+    out("the acked one came once: %s" % (
+        len([m for m in msgs(c) if m.get("id") == ackd]) == 1))
+    e = dead()[0]
+    out("dead letter: id %s, reason %s, attempts %d, message data %s" % (
+        "the message's" if e["id"] == ign else e["id"], e["reason"],
+        e["attempts"], e["message"]["data"]))
+    st, _, body = request(port, "GET", "/dlq?id=" + e["dlq_id"])
+    out("GET ?id=: %d, %s" % (st, "the entry" if json.loads(body)
+                              ["dlq_id"] == e["dlq_id"] else body))
+    st, _, body = request(port, "GET", "/dlq?reason=expired")
+    out("filter by another reason: %d entries" % len(
+        json.loads(body)["entries"]))
+    st, _, body = request(port, "GET", "/dlq?count=0")
+    out("count=0: %d" % st)
+    n = len(msgs(c))
+    st, _, body = request(port, "POST", "/dlq?replay=" + e["dlq_id"])
+    out("replay: %d %s" % (st, body.decode().strip()))
+    pump([c], lambda: len(msgs(c)) > n, 10, "the replayed message")
+    m = msgs(c)[n]
+    out("replayed message: same id %s, data %s" % (m["id"] == ign,
+                                                   m["data"]))
+    command(c, {"type": "ack", "id": ign})
+    st, _, body = request(port, "GET", "/dlq?target=u:" + user)
+    out("dead letters after the replay: %d" % len(json.loads(body)
+                                                  ["entries"]))
+    st, _, body = request(port, "DELETE", "/dlq?id=" + e["dlq_id"])
+    out("delete of a replayed entry: %d" % st)
+    st, _, body = request(port, "GET", "/dlq")
+    out("counts by reason: %s" % json.loads(body)["counts"])
+    c.abort()
+
+
+@scenario
+def ack_priority(port, user="frank"):
+    """ws_perf_ack_priorities: a user's critical message needs an ack
+    without asking for one; a low one does not."""
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    crit = publish(port, {"user": user, "data": "c",
+                          "priority": "critical"})["ids"][0]
+    publish(port, {"user": user, "data": "l", "priority": "low"})
+    pump([c], lambda: len([m for m in msgs(c) if m["id"] == crit]) >= 2,
+         10, "the critical one again")
+    out("critical: ack %s, came again unacked" % msgs(c)[0]["ack"])
+    r = command(c, {"type": "ack", "id": crit})
+    out("acked: %s" % r.get("type"))
+    low = [m for m in msgs(c) if m["data"] == "l"]
+    out("low: ack %s, came %d time(s)" % (low[0]["ack"], len(low)))
+    c.abort()
+
+
+@scenario
+def dlq_admin(port, user="dave", n="3"):
+    """Paging through dead letters, and purging them."""
+    n = int(n)
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    publish(port, [{"user": user, "data": i, "ack": True} for i in range(n)])
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: len(dead()) == n, 30, "the dead letters")
+    st, _, body = request(port, "GET", "/dlq?target=u:%s&count=2" % user)
+    page = json.loads(body)
+    st, _, body = request(port, "GET", "/dlq?target=u:%s&count=2&after=%s"
+                          % (user, page["next"]))
+    page2 = json.loads(body)
+    out("pages of 2: %d then %d, next then %s" % (
+        len(page["entries"]), len(page2["entries"]), page2["next"]))
+    out("in order: %s" % ([e["message"]["data"] for e in page["entries"]
+                           + page2["entries"]] == list(range(n))))
+    st, _, body = request(port, "DELETE", "/dlq?id=all")
+    out("purge: %d %s" % (st, json.loads(body)))
+    st, _, body = request(port, "GET", "/dlq")
+    out("after the purge: %d entries" % len(json.loads(body)["entries"]))
+    st, _, body = request(port, "DELETE", "/dlq?id=1-0")
+    out("delete of an unknown id: %d" % st)
+    st, _, body = request(port, "PUT", "/dlq")
+    out("PUT: %d" % st)
+    c.abort()
+
+
+@scenario
+def pending_cap(port, user="erin", cap="3"):
+    """Past ws_perf_max_pending_acks unacked messages, a user's publishes
+    that ask for acks are refused with 429."""
+    cap = int(cap)
+    for i in range(cap):
+        publish(port, {"user": user, "data": i, "ack": True})
+    st, h, body = request(port, "POST", "/pub", {"user": user, "data": "x",
+                                                 "ack": True})
+    out("one more: %d, %s" % (st, json.loads(body)["error"]))
+    publish(port, {"user": user, "data": "no ack needed"})
+    out("one without an ack: accepted")
+
+
+@scenario
+def scheduled(port, channel="sch", node="", node_ws=""):
+    """Scheduled messages go out once cluster-wide, when due, those due
+    together highest priority first; a cancelled one never does; one
+    scheduled through a node that then stops is still delivered."""
+    c = connect(port, "/ws?channels=" + channel)
+    rd.wait_info([port], "channel=" + channel, 1)
+    at = now_ms() + 600
+    r = publish(port, [{"channel": channel, "data": p, "priority": p,
+                        "deliver_at": at}
+                       for p in ("low", "normal", "critical", "high")])
+    out("scheduled ids: %s" % ("given" if all(i.startswith("s")
+                                              for i in r["ids"]) else r))
+    x = publish(port, {"channel": channel, "data": "cancelled",
+                       "delay": 300})["ids"][0]
+    st, _, body = request(port, "DELETE", "/pub?schedule=" + x)
+    out("cancel: %d %s" % (st, body.decode().strip()))
+    st, _, body = request(port, "DELETE", "/pub?schedule=" + x)
+    out("cancel again: %d" % st)
+    second = rd.Node(int(node), int(node_ws), 2)
+    try:
+        rd.publish_ready(int(node), {"channel": channel,
+                                     "data": "via the node", "delay": 900})
+    finally:
+        bad = second.stop()
+    out("the node that took it stopped%s" % ("" if not bad else
+                                               ": %s" % bad[:3]))
+    pump([c], lambda: len(msgs(c)) >= 5, 10, "the scheduled messages")
+    t = time.time() * 1000
+    got = [m["data"] for m in msgs(c)]
+    out("delivered: %s" % got)
+    late = max(0, t - at - 900)
+    sys.stderr.write("lateness of the last: %.0f ms\n" % late)
+    time.sleep(0.5)
+    out("nothing more came: %s" % (len(msgs(c)) == 5))
+    st, _, body = request(port, "POST", "/pub", {"channel": channel,
+                                                 "data": 1, "delay": -5})
+    out("a negative delay: %d" % st)
+    c.abort()
+
+
+# ------------------------------------------------------------- the ledger
+
+class User:
+    def __init__(self, port, name):
+        self.port, self.name = port, name
+        self.conn = None
+        self.last = 0
+        self.got = {}           # (u, k) -> set of ids
+        self.copies = 0
+        self.reconnects = 0
+        self.down_until = 0
+        self.dropped = False
+
+    def connect(self):
+        self.conn = WS(self.port, "/ws?user=" + self.name)
+        self.fresh = True
+        self.handled = 0
+
+    def step(self):
+        c = self.conn
+        if c is None:
+            if time.monotonic() >= self.down_until:
+                self.connect()
+            return
+        if c.eof:
+            self.conn = None
+            self.reconnects += 1
+            self.down_until = time.monotonic() + random.uniform(0, 0.2)
+            return
+        if self.fresh and c.response is not None:
+            self.fresh = False
+            if c.status() != 101:
+                c.abort()
+                return
+            self.send({"type": "resume", "user": True,
+                       "since": str(self.last)})
+        ms = c.messages()
+        for m in ms[self.handled:]:
+            if m.get("type") == "notice":
+                self.send({"type": "resume", "user": True,
+                           "since": str(self.last)})
+            if m.get("type") != "msg":
+                continue
+            d = m.get("data") or {}
+            key = (d.get("u"), d.get("k"))
+            ids = self.got.setdefault(key, set())
+            if ids:
+                self.copies += 1
+            ids.add(m["id"])
+            if m["id"].isdigit():
+                self.last = max(self.last, int(m["id"]))
+            self.send({"type": "ack", "id": m["id"]})
+        self.handled = len(ms)
+
+    def send(self, obj):
+        """a connection the server is closing takes nothing more"""
+        try:
+            self.conn.send_json(obj)
+        except Exception:
+            self.conn.abort()
+
+
+def master_pid():
+    return int(open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"],
+                                 "logs", "nginx.pid")).read())
+
+
+@scenario
+def ledger(port, users="100", msgs_="1000", fault="none"):
+    """1,000 messages that ask for acks to 100 users whose clients drop
+    their connections at random and resume; with fault=reload an nginx
+    reload, fault=kill a worker killed with SIGKILL, fault=redis a redis
+    restart (AOF on) halfway.  Every message the publisher was told was
+    accepted reaches its user (or the dead-letter queue); copies carry the
+    same id."""
+    nu, nm = int(users), int(msgs_)
+    # users of their own: earlier runs' inboxes are in the same redis
+    us = [User(port, "%s%d" % (fault, i)) for i in range(nu)]
+    for u in us:
+        u.connect()
+    deadline = time.monotonic() + 120 * client.wsclient.SCALE
+    accepted, uncertain, refused = {}, set(), 0
+    k = 0
+    faulted = fault == "none"
+    drops = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise Timeout("the ledger to balance")
+        for u in us:
+            if u.conn is not None:
+                try:
+                    u.conn.readable()
+                except OSError:
+                    u.conn.eof = True
+            u.step()
+            # every client drops its connection once at its turn, and now
+            # and then at random
+            turn = int(u.name[len(fault):]) * nm // nu
+            if u.conn is not None and (random.random() < 0.002
+                                       or (not u.dropped and k >= turn)):
+                u.dropped = True
+                u.conn.abort()
+                drops += 1
+        # publish a few per pass
+        for _ in range(5):
+            if k >= nm:
+                break
+            u = k % nu
+            st, _, body = request(port, "POST", "/pub",
+                                  {"user": "%s%d" % (fault, u),
+                                   "data": {"u": u, "k": k}, "ack": True})
+            if st == 202:
+                accepted[(u, k)] = json.loads(body)["ids"][0]
+                k += 1
+            elif b"unavailable" in body or st == 429:
+                refused += 1        # never reached redis: try it again
+                break
+            else:
+                uncertain.add((u, k))
+                k += 1
+        if not faulted and k >= nm // 2:
+            faulted = True
+            if fault == "reload":
+                os.kill(master_pid(), signal.SIGHUP)
+            elif fault == "kill":
+                w = rd.pids_of_workers()
+                os.kill(w[0], signal.SIGKILL)
+            elif fault == "redis":
+                rd.redis_stop()
+                rd.redis_start()
+        if k >= nm:
+            missing = [key for key in accepted
+                       if not us[key[0]].got.get(key)]
+            if not missing:
+                try:
+                    pending = rd.redis("ZCARD", "ws_perf:due")
+                except (OSError, ConnectionError, RuntimeError):
+                    pending = -1
+                if pending == 0:
+                    break
+        time.sleep(0.002)
+    got = {}
+    for u in us:
+        for key, ids in u.got.items():
+            got[key] = ids
+    lost = [key for key in accepted if key not in got]
+    stray = [key for key in got if key not in accepted
+             and key not in uncertain]
+    twoids = [key for key, ids in got.items() if len(ids) > 1]
+    wrong = [key for key in accepted if key in got
+             and accepted[key] not in got[key]]
+    _, _, body = request(port, "GET", "/dlq?target=")
+    dead = len(json.loads(body)["entries"]) if body else 0
+    out("%d messages accepted for %d users (%s)" % (
+        len(accepted), nu, fault))
+    out("received: every accepted one" if not lost
+        else "LOST: %s" % client.summary(lost))
+    out("none received that was not sent" if not stray
+        else "stray: %s" % client.summary(stray))
+    out("copies always with the message's id" if not twoids and not wrong
+        else "ids differ: %s %s" % (client.summary(twoids),
+                                    client.summary(wrong)))
+    out("dead letters: %d; awaiting an ack at the end: 0" % dead)
+    sys.stderr.write("ledger %s: %d accepted, %d refused and retried, %d "
+                     "uncertain, %d copies, %d drops, %d reconnects\n" % (
+                         fault, len(accepted), refused, len(uncertain),
+                         sum(u.copies for u in us), drops,
+                         sum(u.reconnects for u in us)))
+    for u in us:
+        if u.conn:
+            u.conn.abort()
+
+
+if __name__ == "__main__":
+    sys.exit(client.main())
