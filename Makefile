@@ -44,10 +44,18 @@ $(BUILD)/test_hist: t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
 	$(UNIT_CC) -o $@ t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
 	    -lm
 
-unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist
+$(BUILD)/test_lz4: t/unit/test_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
+                   ngx_ws_perf_module/ngx_ws_perf_lz4.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
+	    -llz4
+
+unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
+      $(BUILD)/test_lz4
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
 	$(BUILD)/test_hist
+	$(BUILD)/test_lz4
 
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h
@@ -70,15 +78,25 @@ $(BUILD)/fuzz_wire: t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
 	    -o $@ t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
-fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire
+$(BUILD)/fuzz_lz4: t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
+                  ngx_ws_perf_module/ngx_ws_perf_lz4.h
+	@mkdir -p $(BUILD)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
+	    -o $@ t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c -llz4
+
+fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire \
+            $(BUILD)/fuzz_lz4
 	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-msg \
-	    $(BUILD)/fuzz-corpus-wire
+	    $(BUILD)/fuzz-corpus-wire $(BUILD)/fuzz-corpus-lz4
 	$(BUILD)/fuzz_frame -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/fuzz-corpus t/fuzz/seeds
 	$(BUILD)/fuzz_msg -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/fuzz-corpus-msg t/fuzz/seeds-msg
 	$(BUILD)/fuzz_wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    $(BUILD)/fuzz-corpus-wire t/fuzz/seeds-wire
+	$(BUILD)/fuzz_lz4 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus-lz4 t/fuzz/seeds-lz4
 
 prove: $(BUILD)/ngx_ws_perf_module.so
 	util/prove.sh $(BUILD)/ngx_ws_perf_module.so

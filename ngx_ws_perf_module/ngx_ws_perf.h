@@ -50,6 +50,7 @@ typedef struct {
     ngx_uint_t                  max_pending_acks;
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
+    size_t                      compress_min;   /* lz4 from; 0: off */
 } ngx_ws_perf_main_conf_t;
 
 

@@ -10,6 +10,7 @@
 #include <ngx_sha1.h>
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 #define NGX_WS_PERF_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -133,6 +134,9 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 
     if (rc != NGX_DONE) {
         ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_INTERNAL);
+
+    } else {
+        ngx_ws_perf_compress_accept(r, &hs.protocol);
     }
 
     return rc;

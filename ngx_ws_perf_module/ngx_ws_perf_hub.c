@@ -10,6 +10,7 @@
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_hub.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 typedef struct {
@@ -247,8 +248,9 @@ ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
 
 /*
  * Fans a message out to the local subscribers of its target: the frame is
- * encoded once per format, each queue takes a reference, and each
- * connection's write event is posted.  Returns the subscribers reached.
+ * encoded once per format (JSON text, raw, lz4 of the JSON text), each
+ * queue takes a reference, and each connection's write event is posted.
+ * Returns the subscribers reached.
  */
 
 ngx_uint_t
@@ -256,10 +258,10 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 {
     ngx_int_t             rc;
     ngx_str_t             name;
-    ngx_uint_t            n;
+    ngx_uint_t            n, f;
     ngx_queue_t          *q;
     ngx_ws_perf_sub_t    *sub;
-    ngx_ws_perf_out_t    *out[2];
+    ngx_ws_perf_out_t    *out[3];
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
     uint64_t              now;
@@ -278,6 +280,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
     out[0] = NULL;
     out[1] = NULL;
+    out[2] = NULL;
     n = 0;
     now = ngx_ws_perf_metrics_now();
 
@@ -292,29 +295,46 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             continue;
         }
 
-        if (out[peer->raw] == NULL) {
-            out[peer->raw] = ngx_ws_perf_hub_encode(m, peer->raw, log);
-            if (out[peer->raw] == NULL) {
+        f = peer->raw;
+
+        if (out[f] == NULL) {
+            out[f] = ngx_ws_perf_hub_encode(m, f, log);
+            if (out[f] == NULL) {
                 break;
             }
 
-            out[peer->raw]->since = now;
+            out[f]->since = now;
+        }
+
+        /* the lz4 form is made from the JSON text, once */
+        if (peer->lz4_min && !peer->raw
+            && (size_t) (out[0]->last - out[0]->start) >= peer->lz4_min)
+        {
+            f = 2;
+
+            if (out[f] == NULL) {
+                out[f] = ngx_ws_perf_compress_frame(out[0], log);
+                if (out[f] == NULL) {
+                    break;
+                }
+
+                out[f]->since = now;
+            }
         }
 
         if (sub->hold) {
-            ngx_ws_perf_hub_hold_msg(sub->hold, out[peer->raw], m);
+            ngx_ws_perf_hub_hold_msg(sub->hold, out[f], m);
             continue;
         }
 
         /* a burst over the bound goes to a writable socket before drops */
-        if (peer->queue->bytes
-            + (out[peer->raw]->last - out[peer->raw]->pos) > peer->limit
+        if (peer->queue->bytes + (out[f]->last - out[f]->pos) > peer->limit
             && peer->connection->write->ready)
         {
             (void) ngx_ws_perf_queue_send(peer->queue, peer->connection);
         }
 
-        rc = ngx_ws_perf_queue_push_bounded(peer->queue, out[peer->raw],
+        rc = ngx_ws_perf_queue_push_bounded(peer->queue, out[f],
                                             m->priority, peer->limit,
                                             ngx_ws_perf_hub_stats.dropped,
                                             log);
@@ -334,12 +354,10 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
         }
     }
 
-    if (out[0]) {
-        ngx_ws_perf_out_release(out[0]);
-    }
-
-    if (out[1]) {
-        ngx_ws_perf_out_release(out[1]);
+    for (f = 0; f < 3; f++) {
+        if (out[f]) {
+            ngx_ws_perf_out_release(out[f]);
+        }
     }
 
     ngx_ws_perf_hub_stats.delivered += n;
@@ -512,13 +530,21 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
     ngx_uint_t prio, ngx_log_t *log)
 {
     ngx_int_t           rc;
-    ngx_ws_perf_out_t  *out;
+    ngx_ws_perf_out_t  *out, *lz;
 
     if (m) {
         out = ngx_ws_perf_hub_encode(m, peer->raw, log);
 
     } else {
         out = NULL;
+    }
+
+    if (out && peer->lz4_min && !peer->raw
+        && (size_t) (out->last - out->start) >= peer->lz4_min)
+    {
+        lz = ngx_ws_perf_compress_frame(out, log);
+        ngx_ws_perf_out_release(out);
+        out = lz;
     }
 
     if (out == NULL) {

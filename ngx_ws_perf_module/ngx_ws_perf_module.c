@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_compress.h"
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
@@ -190,6 +191,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, dlq_max),
       &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_compress_min"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_perf_compress_min,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, compress_min),
+      NULL },
 
     { ngx_string("ws_perf_channels"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -451,6 +459,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->max_pending_acks = NGX_CONF_UNSET_UINT;
     conf->dlq_max = NGX_CONF_UNSET_UINT;
     conf->ack_priorities = NGX_CONF_UNSET_UINT;
+    conf->compress_min = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -495,6 +504,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->max_pending_acks, 1000);
     ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
     ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
+    ngx_conf_init_size_value(wmcf->compress_min, 1024);
 
     return NGX_CONF_OK;
 }

@@ -123,6 +123,10 @@ ngx_ws_perf_msg_wire_flags(const ngx_ws_perf_msg_t *m, char *buf)
         buf[n++] = 'a';
     }
 
+    if (m->lz4) {
+        buf[n++] = 'z';
+    }
+
     if (n == 0) {
         buf[n++] = '-';
     }
@@ -187,6 +191,7 @@ ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
     /* the flags */
     m->ack = 0;
     m->binary = 0;
+    m->lz4 = 0;
     m->json = NULL;
     m->json_len = 0;
 
@@ -200,6 +205,9 @@ ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
             break;
         case 'a':
             m->ack = 1;
+            break;
+        case 'z':
+            m->lz4 = 1;
             break;
         case '-':
             break;

@@ -46,6 +46,7 @@ typedef struct {
     unsigned              priority:2;
     unsigned              ack:1;
     unsigned              binary:1;     /* data is not valid UTF-8 */
+    unsigned              lz4:1;        /* data (and json) is an lz4 block */
 } ngx_ws_perf_msg_t;
 
 
@@ -78,7 +79,8 @@ uint8_t *ngx_ws_perf_msg_envelope(const ngx_ws_perf_msg_t *m, uint8_t *buf);
 /*
  * The form a message takes on a Redis channel:
  * "v1 <id> <priority> <ts> <flags>\n<data>", flags being any of 'j' (data
- * is JSON text), 'b' (data is binary) and 'a' (ack wanted), or "-".
+ * is JSON text), 'b' (data is binary), 'a' (ack wanted) and 'z' (data is
+ * an lz4 block of such data, ngx_ws_perf_lz4.h), or "-".
  * ngx_ws_perf_msg_wire_flags() writes m's flags into buf (at least
  * NGX_WS_PERF_WIRE_FLAGS_MAX bytes) and returns their length;
  * ngx_ws_perf_msg_from_wire() reads everything but the target into m,

@@ -11,6 +11,7 @@
 #include <hiredis/async.h>
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 /*
@@ -1058,6 +1059,7 @@ static void
 ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload)
 {
+    u_char             *plain;
     uint32_t            state;
     ngx_ws_perf_msg_t   m;
     static ngx_uint_t   malformed;
@@ -1066,7 +1068,8 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
 
     if (ngx_ws_perf_msg_from_wire((u_char *) payload->str, payload->len, &m)
         != 0
-        || !ngx_ws_perf_msg_valid_name(name->data, name->len))
+        || !ngx_ws_perf_msg_valid_name(name->data, name->len)
+        || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
     {
         malformed++;
 
@@ -1094,6 +1097,10 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     m.name_len = name->len;
 
     (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+
+    if (plain) {
+        ngx_free(plain);
+    }
 }
 
 
@@ -1246,6 +1253,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
     size_t                    argvlen[8];
     const char               *argv[8];
+    ngx_ws_perf_msg_t         packed;
     ngx_ws_perf_redis_pub_t  *req;
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
@@ -1267,6 +1275,10 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->data = data;
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
+
+    /* a large payload is stored lz4-compressed, flagged 'z' */
+    m = ngx_ws_perf_compress_wire(m, &packed,
+                                  ngx_ws_perf_redis_conf->compress_min);
 
     argv[0] = "FCALL";
     argvlen[0] = 5;

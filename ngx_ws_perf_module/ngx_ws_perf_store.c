@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 /*
@@ -407,7 +408,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 {
     ngx_ws_perf_store_req_t *req = data;
 
-    u_char              **ids, *p, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
     size_t               *lens, i, n, sent;
     uint32_t              state;
     redisReply           *r = reply, *w;
@@ -480,6 +481,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         ids[i] = (u_char *) m.id;
         lens[i] = m.id_len;
 
+        if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
+            continue;
+        }
+
         if (m.json == NULL && !m.binary) {
             state = 0;
             m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
@@ -496,6 +501,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
             == NGX_OK)
         {
             sent++;
+        }
+
+        if (plain) {
+            ngx_free(plain);
         }
     }
 
@@ -1118,6 +1127,7 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
 static u_char *
 ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
 {
+    u_char             *plain;
     size_t              i;
     uint32_t            state;
     redisReply         *f, *k, *v, *w, *target;
@@ -1165,7 +1175,8 @@ ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
     ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
     if (w && target && target->len > 2
-        && ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) == 0)
+        && ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) == 0
+        && ngx_ws_perf_compress_unwire(&m, &plain) == NGX_OK)
     {
         m.target = (target->str[0] == 'u') ? NGX_WS_PERF_TARGET_USER
                                            : NGX_WS_PERF_TARGET_CHANNEL;
@@ -1181,6 +1192,10 @@ ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
 
         p = ngx_cpymem(p, ",\"message\":", 11);
         p = ngx_ws_perf_msg_envelope(&m, p);
+
+        if (plain) {
+            ngx_free(plain);
+        }
     }
 
     *p++ = '}';
@@ -1208,7 +1223,9 @@ ngx_ws_perf_dlq_entry_size(redisReply *e)
         v = f->element[i + 1];
 
         /* escaped text is at most 6 times longer; base64 4/3 */
-        len += f->element[i]->len + 512 + 6 * v->len;
+        len += f->element[i]->len + 512
+               + 6 * ngx_ws_perf_compress_plain_size((u_char *) v->str,
+                                                     v->len);
     }
 
     return len;

@@ -12,6 +12,7 @@ packages="build-essential clang libclang-rt-14-dev valgrind
     libwww-perl
     libprotocol-websocket-perl libio-socket-ip-perl
     python3 python3-websockets python3-prometheus-client python3-yaml
+    python3-lz4
     prometheus
     nodejs chromium"
 

@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ngx_ws_perf_msg_from_wire(buf, p - buf, &m2) != 0
         || m2.id_len != m.id_len || memcmp(m2.id, m.id, m.id_len) != 0
         || m2.priority != m.priority || m2.ts != m.ts
-        || m2.ack != m.ack || m2.binary != m.binary
+        || m2.ack != m.ack || m2.binary != m.binary || m2.lz4 != m.lz4
         || (m2.json == NULL) != (m.json == NULL)
         || m2.data_len != m.data_len
         || memcmp(m2.data, m.data, m.data_len) != 0)

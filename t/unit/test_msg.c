@@ -264,6 +264,18 @@ test_wire(void)
     CHECK(wire("v1 7 normal 5 -\na b\nc", &m) == 0);
     CHECK(m.data_len == 5);
 
+    /* 'z': the data is an lz4 block, of JSON text with 'j' */
+    CHECK(wire("v1 7 normal 5 jz\nABCDE", &m) == 0);
+    CHECK(m.lz4 && m.json == m.data && m.json_len == m.data_len);
+    CHECK(wire("v1 7 normal 5 bza\nxyz", &m) == 0);
+    CHECK(m.lz4 && m.binary && m.ack && m.json == NULL);
+    CHECK(wire("v1 7 normal 5 z\nxyz", &m) == 0);
+    CHECK(m.lz4 && !m.binary && m.json == NULL);
+    CHECK(wire("v1 7 normal 5 -\nxyz", &m) == 0);
+    CHECK(!m.lz4);
+    CHECK(wire("v1 7 normal 5 jz\n", &m) == -1);
+    CHECK(wire("v1 7 normal 5 jbz\nx", &m) == -1);
+
     CHECK(wire("", &m) == -1);
     CHECK(wire("v2 1 high 1 -\nx", &m) == -1);
     CHECK(wire("v1 1 urgent 1 -\nx", &m) == -1);
@@ -292,6 +304,22 @@ test_wire(void)
     m.ack = 0;
     n = ngx_ws_perf_msg_wire_flags(&m, flags);
     CHECK(n == 1 && flags[0] == 'b');
+
+    m.lz4 = 1;
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 2 && memcmp(flags, "bz", 2) == 0);
+
+    m.binary = 0;
+    m.json = (const uint8_t *) "1";
+    m.ack = 1;
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 3 && n <= NGX_WS_PERF_WIRE_FLAGS_MAX
+          && memcmp(flags, "jaz", 3) == 0);
+
+    m.json = NULL;
+    m.ack = 0;
+    n = ngx_ws_perf_msg_wire_flags(&m, flags);
+    CHECK(n == 1 && flags[0] == 'z');
 }
 
 

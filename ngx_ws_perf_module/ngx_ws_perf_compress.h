@@ -1,0 +1,59 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#ifndef _NGX_WS_PERF_COMPRESS_H_INCLUDED_
+#define _NGX_WS_PERF_COMPRESS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_ws_perf.h"
+
+
+/* the subprotocol whose clients take large messages as lz4 frames */
+#define NGX_WS_PERF_LZ4_PROTOCOL    "ws-perf.v1+lz4"
+
+/* the largest original a 'z' message heard from Redis may declare */
+#define NGX_WS_PERF_LZ4_MAX         (64 * 1024 * 1024)
+
+
+/* ws_perf_compress_min size | off */
+char *ngx_ws_perf_compress_min(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* after an upgrade: lz4 frames for a client that chose the lz4 variant */
+void ngx_ws_perf_compress_accept(ngx_http_request_t *r, ngx_str_t *protocol);
+
+/*
+ * The lz4 form of an encoded text frame: a binary frame of its payload's
+ * block, or the text frame itself (one more reference) when compressing
+ * does not pay.  NULL: no memory.
+ */
+ngx_ws_perf_out_t *ngx_ws_perf_compress_frame(ngx_ws_perf_out_t *text,
+    ngx_log_t *log);
+
+/*
+ * What goes to Redis: m itself, or, when its payload is at least min bytes
+ * and compressing pays, packed: a copy of m whose payload is the block,
+ * flagged lz4.  The block lasts until the next call.
+ */
+ngx_ws_perf_msg_t *ngx_ws_perf_compress_wire(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_msg_t *packed, size_t min);
+
+/*
+ * What Redis delivered, made plain: a message flagged lz4 is decompressed
+ * into *plain, which the caller frees with ngx_free() after delivery.
+ * NGX_OK (*plain is NULL for a message that was not compressed), or
+ * NGX_DECLINED: a malformed block, or no memory.
+ */
+ngx_int_t ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain);
+
+/* the length of a wire form with its 'z' data decompressed, for sizing */
+size_t ngx_ws_perf_compress_plain_size(u_char *wire, size_t len);
+
+
+#endif /* _NGX_WS_PERF_COMPRESS_H_INCLUDED_ */
