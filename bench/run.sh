@@ -243,6 +243,8 @@ elapsed=$(( $(date +%s) - t0 ))
         libnginx-mod-nchan 2>/dev/null || echo 'not installed'):" \
         "${status[nchan]:-not asked for}"
     echo "- regression check against bench/baseline.json: $compare"
+    echo "- measured by hand, not by this script (metrics overhead, Redis"
+    echo "  restarts, scheduled delivery, lz4): bench/MEASUREMENTS.md"
     echo
     echo "## Commands"
     echo
