@@ -314,7 +314,9 @@ ngx_ws_perf_mstore_copy(ngx_ws_perf_msg_t *m, uint64_t seq)
     c->name = c->id + id_len;
     c->data = c->name + m->name_len;
 
-    ngx_memcpy(c->id, m->id, id_len);
+    if (id_len) {
+        ngx_memcpy(c->id, m->id, id_len);
+    }
     ngx_memcpy(c->name, m->name, m->name_len);
     ngx_memcpy(c->data, data, data_len);
 
