@@ -207,3 +207,50 @@ GET /t
 ok
 --- error_log eval
 qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in memory, per worker, bounded, and lost on restart or reload/
+
+
+
+=== TEST 13: ws_perf_offline_ttl: an unacked message expires into the dead letters, an unused inbox is let go
+--- http_config
+    ws_perf_offline_ttl 1s;
+    ws_perf_ack_timeout 200ms;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+expiry user=ida
+--- pubsub_out
+dead letter: expired, attempts 0, id the message's: True
+resume after the ttl: gap notice given, 0 messages
+
+
+
+=== TEST 14: a scheduled message for a user at the pending cap is undeliverable; ws_perf_dlq_max keeps the newest
+--- http_config
+    ws_perf_max_pending_acks 1;
+    ws_perf_dlq_max 2;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+undeliverable user=gina cap=1 dlq_max=2
+--- pubsub_out
+counts: {'undeliverable': 3}
+kept, the newest: [1, 2]
+entry: id '', target u:gina, attempts 0, message id -, ack True
+
+
+
+=== TEST 15: ?replay=all: highest priority first, ids kept; nothing to replay: 404
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+replay-order user=hank
+--- pubsub_out
+replay all: 200 {"replayed":3}
+replayed: ['critical', 'normal', 'low'], ids kept: True
+replay of nothing: 404 {"replayed":0}

@@ -301,6 +301,87 @@ def scheduled(port, channel="sch", node="", node_ws=""):
     c.abort()
 
 
+@scenario
+def expiry(port, user="ida"):
+    """Local mode, ws_perf_offline_ttl 1s: a message waiting for an ack
+    longer than that is dead-lettered as expired; an inbox without a new
+    message for that long is let go, and a resume says so."""
+    ids = publish(port, [{"user": user, "data": "kept"},
+                         {"user": user, "data": "acked?", "ack": True}])["ids"]
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: dead(), 10, "the dead letter")
+    e = dead()[0]
+    out("dead letter: %s, attempts %d, id the message's: %s" % (
+        e["reason"], e["attempts"], e["id"] == ids[1]))
+    time.sleep(1.2)
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    c.send_json({"type": "resume", "user": True, "since": ids[0]})
+    wait_type(c, "resumed")
+    out("resume after the ttl: gap notice %s, %d messages" % (
+        "given" if msgs(c, "gap") else "missing", len(msgs(c))))
+    c.abort()
+
+
+@scenario
+def undeliverable(port, user="gina", cap="1", dlq_max="2"):
+    """Local mode: scheduled messages for a user at
+    ws_perf_max_pending_acks are dead-lettered as undeliverable when due;
+    the dead letters are bounded by ws_perf_dlq_max, the oldest dropped."""
+    cap, dlq_max = int(cap), int(dlq_max)
+    for i in range(cap):
+        publish(port, {"user": user, "data": "waits", "ack": True})
+    publish(port, [{"user": user, "data": i, "ack": True, "delay": 100}
+                   for i in range(dlq_max + 1)])
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?reason=undeliverable")
+        return json.loads(body)
+    rd.wait_for(lambda: dead()["counts"].get("undeliverable") == dlq_max + 1,
+                10, "the dead letters")
+    d = dead()
+    out("counts: %s" % d["counts"])
+    out("kept, the newest: %s" % [e["message"]["data"]
+                                  for e in d["entries"]])
+    e = d["entries"][0]
+    out("entry: id %r, target %s, attempts %d, message id %s, ack %s" % (
+        e["id"], e["target"], e["attempts"], e["message"]["id"],
+        e["message"]["ack"]))
+
+
+@scenario
+def replay_order(port, user="hank"):
+    """Local mode: dead letters replayed with ?replay=all go out highest
+    priority first, each with its id."""
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    ids = publish(port, [{"user": user, "data": p, "priority": p,
+                          "ack": True}
+                         for p in ("low", "critical", "normal")])["ids"]
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: len(dead()) == 3, 20, "the dead letters")
+    pump([c], lambda: False if c.unread() else True, 5, "the rest")
+    n = len(msgs(c))
+    st, _, body = request(port, "POST", "/dlq?replay=all")
+    out("replay all: %d %s" % (st, body.decode().strip()))
+    pump([c], lambda: len(msgs(c)) >= n + 3, 10, "the replayed messages")
+    got = msgs(c)[n:n + 3]
+    out("replayed: %s, ids kept: %s" % (
+        [m["data"] for m in got],
+        sorted(m["id"] for m in got) == sorted(ids)))
+    for i in ids:
+        command(c, {"type": "ack", "id": i})
+    st, _, body = request(port, "POST", "/dlq?replay=all")
+    out("replay of nothing: %d %s" % (st, body.decode().strip()))
+    c.abort()
+
+
 # ------------------------------------------------------------- the ledger
 
 class User:
