@@ -487,6 +487,17 @@ ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m, uint64_t seq,
     t = ngx_ws_perf_mstore_topic(m->target, (u_char *) m->name, m->name_len,
                                  0);
 
+    if (keep == 0 && !ack) {
+        /* nothing to keep: plain pub/sub pays for no record */
+        if (t) {
+            t->last_seq = seq;
+            t->last_ts = m->ts;
+            t->trimmed = seq;
+        }
+
+        return NGX_OK;
+    }
+
     if (ack && t && t->npending >= wmcf->max_pending_acks) {
         p = ngx_snprintf(ngx_ws_perf_mstore_busy,
                          sizeof(ngx_ws_perf_mstore_busy),
