@@ -254,3 +254,16 @@ replay-order user=hank
 replay all: 200 {"replayed":3}
 replayed: ['critical', 'normal', 'low'], ids kept: True
 replay of nothing: 404 {"replayed":0}
+
+
+
+=== TEST 16: a reload loses what the old worker kept: the resume on the new one gets a gap notice
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+reload-loses user=jo
+--- pubsub_out
+before the reload: 0 gap notices, 1 messages
+after the reload: 1 gap notices, 0 messages

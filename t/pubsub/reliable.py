@@ -382,6 +382,29 @@ def replay_order(port, user="hank"):
     c.abort()
 
 
+@scenario
+def reload_loses(port, user="jo"):
+    """Local mode: the in-memory inbox does not survive a reload; a resume
+    on the new worker gets a gap notice instead of a silent nothing."""
+    ids = publish(port, [{"user": user, "data": i} for i in range(2)])["ids"]
+
+    def resume():
+        c = connect(port, "/ws?user=" + user)
+        c.send_json({"type": "resume", "user": True, "since": ids[0]})
+        wait_type(c, "resumed")
+        r = (len(msgs(c, "gap")), len(msgs(c)))
+        c.abort()
+        return r
+    out("before the reload: %d gap notices, %d messages" % resume())
+    os.kill(master_pid(), signal.SIGHUP)
+    deadline = time.monotonic() + 10 * client.wsclient.SCALE
+    r = resume()
+    while r == (0, 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = resume()
+    out("after the reload: %d gap notices, %d messages" % r)
+
+
 # ------------------------------------------------------------- the ledger
 
 class User:
