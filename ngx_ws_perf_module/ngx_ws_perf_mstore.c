@@ -317,6 +317,7 @@ ngx_ws_perf_mstore_copy(ngx_ws_perf_msg_t *m, uint64_t seq)
     if (id_len) {
         ngx_memcpy(c->id, m->id, id_len);
     }
+
     ngx_memcpy(c->name, m->name, m->name_len);
     ngx_memcpy(c->data, data, data_len);
 
