@@ -180,6 +180,19 @@ ngx_int_t ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
 ngx_int_t ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
 
+/* the same in local mode, in this worker's memory (ngx_ws_perf_mstore.c) */
+ngx_int_t ngx_ws_perf_mstore_init(ngx_cycle_t *cycle);
+void ngx_ws_perf_mstore_exit(void);
+ngx_int_t ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m, uint64_t seq,
+    ngx_str_t *reason);
+ngx_int_t ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_sub_t *sub, ngx_str_t *since);
+ngx_int_t ngx_ws_perf_mstore_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id);
+ngx_int_t ngx_ws_perf_mstore_schedule(ngx_ws_perf_msg_t *m, int64_t at,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
+ngx_int_t ngx_ws_perf_mstore_cancel(ngx_http_request_t *r, ngx_str_t *id);
+ngx_int_t ngx_ws_perf_mstore_dlq(ngx_http_request_t *r);
+
 
 extern ngx_module_t  ngx_ws_perf_module;
 

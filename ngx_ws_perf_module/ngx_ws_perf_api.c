@@ -507,39 +507,52 @@ ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     void *data, ngx_uint_t tag, ngx_log_t *log)
 {
     u_char      *p, buf[NGX_WS_PERF_ID_MAX];
+    uint64_t     seq;
+    ngx_int_t    rc;
     ngx_str_t    id;
     ngx_time_t  *tp;
 
+    ngx_ws_perf_ack_needed(m);
+
     if (ngx_ws_perf_redis_enabled()) {
-        ngx_ws_perf_ack_needed(m);
         return ngx_ws_perf_redis_publish(m, handler, data, tag);
     }
 
     tp = ngx_timeofday();
     m->ts = (int64_t) tp->sec * 1000 + tp->msec;
 
+    /* every message takes a number: resume compares them */
+    seq = ++ngx_ws_perf_next_id;
+
     if (m->id == NULL) {
         p = ngx_snprintf(buf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
-                         m->ts, ngx_worker, ++ngx_ws_perf_next_id);
+                         m->ts, ngx_worker, seq);
         m->id = buf;
         m->id_len = p - buf;
     }
 
-    (void) ngx_ws_perf_hub_deliver(m, log);
+    rc = ngx_ws_perf_mstore_append(m, seq, &id);
 
-    ngx_ws_perf_metrics_inc(published);
+    if (rc == NGX_OK) {
+        (void) ngx_ws_perf_hub_deliver(m, log);
 
-    id.data = (u_char *) m->id;
-    id.len = m->id_len;
+        ngx_ws_perf_metrics_inc(published);
 
-    handler(data, tag, NGX_OK, &id);
+        id.data = (u_char *) m->id;
+        id.len = m->id_len;
+
+        handler(data, tag, NGX_OK, &id);
+
+    } else if (rc == NGX_BUSY) {
+        handler(data, tag, NGX_HTTP_TOO_MANY_REQUESTS, &id);
+    }
 
     if (m->id == buf) {
         m->id = NULL;
         m->id_len = 0;
     }
 
-    return NGX_OK;
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
 }
 
 

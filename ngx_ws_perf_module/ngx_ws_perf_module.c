@@ -369,11 +369,10 @@ ngx_ws_perf_init_module(ngx_cycle_t *cycle)
 
     if (ngx_ws_perf_store_line && (wmcf == NULL || wmcf->redis.len == 0)) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "ws_perf: without ws_perf_redis there are no offline "
-                      "inboxes, acks, dead letters or scheduled messages, "
-                      "and nothing survives a restart (ws_perf_dlq in "
-                      "%V:%ui answers 501)", &ngx_ws_perf_store_file,
-                      ngx_ws_perf_store_line);
+                      "ws_perf: without ws_perf_redis the dead letters of "
+                      "ws_perf_dlq in %V:%ui are kept in memory, per "
+                      "worker, bounded, and lost on restart or reload",
+                      &ngx_ws_perf_store_file, ngx_ws_perf_store_line);
     }
 
     if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1
@@ -410,7 +409,7 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
     if (wmcf == NULL || wmcf->redis.len == 0) {
-        return NGX_OK;
+        return ngx_ws_perf_mstore_init(cycle);
     }
 
     if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
@@ -425,6 +424,7 @@ static void
 ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
 {
     ngx_ws_perf_redis_exit(cycle);
+    ngx_ws_perf_mstore_exit();
     ngx_ws_perf_queue_cleanup();
 }
 
@@ -490,10 +490,10 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
             || wmcf->ack_priorities != NGX_CONF_UNSET_UINT))
     {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "ws_perf: inboxes, history, acks, dead letters "
-                           "and scheduled messages are kept in redis: "
-                           "without ws_perf_redis these settings do "
-                           "nothing and nothing survives a restart");
+                           "ws_perf: without ws_perf_redis inboxes, "
+                           "history, acks, dead letters and scheduled "
+                           "messages are kept in memory, per worker, "
+                           "bounded, and lost on restart or reload");
     }
 
     ngx_conf_init_uint_value(wmcf->offline_max, 1000);

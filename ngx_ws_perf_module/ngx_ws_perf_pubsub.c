@@ -569,11 +569,6 @@ ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc, json_t *cmd)
     ngx_uint_t          target;
     ngx_ws_perf_sub_t  *sub;
 
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_reply_error(wc, 501, "resume needs ws_perf_redis: "
-                                       "local mode keeps no history");
-    }
-
     v = json_object_get(cmd, "since");
 
     if (!json_is_string(v)) {

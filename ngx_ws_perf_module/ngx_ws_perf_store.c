@@ -292,9 +292,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_ws_perf_store_req_t  *req;
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_store_reply(wc, "error", 501, "resume needs "
-                                       "ws_perf_redis: local mode keeps no "
-                                       "history", NULL);
+        return ngx_ws_perf_mstore_resume(wc, sub, since);
     }
 
     for (i = 0; i < since->len; i++) {
@@ -569,15 +567,14 @@ ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
     const char               *argv[5];
     ngx_ws_perf_store_req_t  *req;
 
-    if (!ngx_ws_perf_redis_enabled()) {
-        /* nothing waits for acks in local mode */
-        return NGX_OK;
-    }
-
     if (wc->user.len == 0) {
         return ngx_ws_perf_store_reply(wc, "error", 400, "acks come from "
                                        "connections with a user "
                                        "(ws_perf_user)", NULL);
+    }
+
+    if (!ngx_ws_perf_redis_enabled()) {
+        return ngx_ws_perf_mstore_ack(wc, id);
     }
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
@@ -677,7 +674,7 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_store_pub_t  *pub;
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return NGX_ABORT;
+        return ngx_ws_perf_mstore_schedule(m, at, handler, data, tag);
     }
 
     pub = ngx_alloc(sizeof(ngx_ws_perf_store_pub_t), ngx_cycle->log);
@@ -762,9 +759,7 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
     const char  *argv[5];
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                      "{\"error\":\"scheduled delivery needs "
-                                      "ws_perf_redis\"}");
+        return ngx_ws_perf_mstore_cancel(r, id);
     }
 
     argv[0] = "FCALL";
@@ -807,9 +802,7 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                      "{\"error\":\"dead letters need "
-                                      "ws_perf_redis\"}");
+        return ngx_ws_perf_mstore_dlq(r);
     }
 
     argv[0] = "FCALL";

@@ -1312,7 +1312,7 @@ invalid priority "urgent": use low, normal, high or critical
 
 
 
-=== TEST 86: reliable-delivery settings without ws_perf_redis: a warning that they do nothing
+=== TEST 86: reliable-delivery settings without ws_perf_redis: a warning that they are kept in memory and lost on restart
 --- http_config
     ws_perf_offline_max 50;
 --- request
@@ -1320,18 +1320,18 @@ GET /t
 --- response_body
 ok
 --- error_log eval
-qr/\[warn\] .*ws_perf: inboxes, history, acks, dead letters and scheduled messages are kept in redis: without ws_perf_redis these settings do nothing and nothing survives a restart/
+qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in memory, per worker, bounded, and lost on restart or reload/
 
 
 
-=== TEST 87: ws_perf_dlq without ws_perf_redis: a warning, and 501
+=== TEST 87: ws_perf_dlq without ws_perf_redis: a warning that its dead letters are in memory, and the API answers
 --- config
     location = /dlq {
         ws_perf_dlq;
     }
 --- request
 GET /dlq
---- error_code: 501
---- response_body_like: dead letters need ws_perf_redis
+--- error_code: 200
+--- response_body_like: "entries":\[\]
 --- error_log eval
-qr/\[warn\] .*ws_perf: without ws_perf_redis there are no offline inboxes, acks, dead letters or scheduled messages/
+qr/\[warn\] .*ws_perf: without ws_perf_redis the dead letters of ws_perf_dlq in \S+nginx\.conf:\d+ are kept in memory, per worker, bounded, and lost on restart or reload/

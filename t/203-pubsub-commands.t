@@ -97,23 +97,27 @@ close 1000
 
 
 
-=== TEST 6: ack gets no reply
+=== TEST 6: ack from a connection without a user gets 400
 --- raw_request eval
 ws_open("/ws") . cmd({type => "ack", id => "1795761701203-0-2"})
 . cmd({type => "ping"}) . cclose()
 --- ws_replies
+text {"type":"error","code":400,"reason":"<reason>"}
 text {"type":"pong"}
 close 1000
 
 
 
-=== TEST 7: resume gets 501 (no message history)
+=== TEST 7: resume of a channel it is not in gets 404; of one it is in, a gap notice (nothing kept) and resumed
 --- raw_request eval
-ws_open("/ws")
+ws_open("/ws?channels=room.2")
 . cmd({type => "resume", channel => "room.1", since => "1795761701203-0-2"})
+. cmd({type => "resume", channel => "room.2", since => "1795761701203-0-2"})
 . cclose()
 --- ws_replies
-text {"type":"error","code":501,"reason":"<reason>"}
+text {"type":"error","code":404,"reason":"<reason>"}
+text {"type":"gap","channel":"room.2","since":"1795761701203-0-2","last":"0"}
+text {"type":"resumed","channel":"room.2","count":0}
 close 1000
 
 

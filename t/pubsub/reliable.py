@@ -258,7 +258,8 @@ def pending_cap(port, user="erin", cap="3"):
 def scheduled(port, channel="sch", node="", node_ws=""):
     """Scheduled messages go out once cluster-wide, when due, those due
     together highest priority first; a cancelled one never does; one
-    scheduled through a node that then stops is still delivered."""
+    scheduled through a node that then stops is still delivered (with
+    node=, in redis mode)."""
     c = connect(port, "/ws?channels=" + channel)
     rd.wait_info([port], "channel=" + channel, 1)
     at = now_ms() + 600
@@ -273,26 +274,135 @@ def scheduled(port, channel="sch", node="", node_ws=""):
     out("cancel: %d %s" % (st, body.decode().strip()))
     st, _, body = request(port, "DELETE", "/pub?schedule=" + x)
     out("cancel again: %d" % st)
-    second = rd.Node(int(node), int(node_ws), 2)
-    try:
-        rd.publish_ready(int(node), {"channel": channel,
-                                     "data": "via the node", "delay": 900})
-    finally:
-        bad = second.stop()
-    out("the node that took it stopped%s" % ("" if not bad else
-                                               ": %s" % bad[:3]))
-    pump([c], lambda: len(msgs(c)) >= 5, 10, "the scheduled messages")
+    n = 4
+    if node:
+        # redis mode: a second node takes one and stops before it is due
+        n = 5
+        second = rd.Node(int(node), int(node_ws), 2)
+        try:
+            rd.publish_ready(int(node), {"channel": channel,
+                                         "data": "via the node",
+                                         "delay": 900})
+        finally:
+            bad = second.stop()
+        out("the node that took it stopped%s" % ("" if not bad else
+                                                   ": %s" % bad[:3]))
+    pump([c], lambda: len(msgs(c)) >= n, 10, "the scheduled messages")
     t = time.time() * 1000
     got = [m["data"] for m in msgs(c)]
     out("delivered: %s" % got)
-    late = max(0, t - at - 900)
+    late = max(0, t - at - (900 if node else 0))
     sys.stderr.write("lateness of the last: %.0f ms\n" % late)
     time.sleep(0.5)
-    out("nothing more came: %s" % (len(msgs(c)) == 5))
+    out("nothing more came: %s" % (len(msgs(c)) == n))
     st, _, body = request(port, "POST", "/pub", {"channel": channel,
                                                  "data": 1, "delay": -5})
     out("a negative delay: %d" % st)
     c.abort()
+
+
+@scenario
+def expiry(port, user="ida"):
+    """Local mode, ws_perf_offline_ttl 1s: a message waiting for an ack
+    longer than that is dead-lettered as expired; an inbox without a new
+    message for that long is let go, and a resume says so."""
+    ids = publish(port, [{"user": user, "data": "kept"},
+                         {"user": user, "data": "acked?", "ack": True}])["ids"]
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: dead(), 10, "the dead letter")
+    e = dead()[0]
+    out("dead letter: %s, attempts %d, id the message's: %s" % (
+        e["reason"], e["attempts"], e["id"] == ids[1]))
+    time.sleep(1.2)
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    c.send_json({"type": "resume", "user": True, "since": ids[0]})
+    wait_type(c, "resumed")
+    out("resume after the ttl: gap notice %s, %d messages" % (
+        "given" if msgs(c, "gap") else "missing", len(msgs(c))))
+    c.abort()
+
+
+@scenario
+def undeliverable(port, user="gina", cap="1", dlq_max="2"):
+    """Local mode: scheduled messages for a user at
+    ws_perf_max_pending_acks are dead-lettered as undeliverable when due;
+    the dead letters are bounded by ws_perf_dlq_max, the oldest dropped."""
+    cap, dlq_max = int(cap), int(dlq_max)
+    for i in range(cap):
+        publish(port, {"user": user, "data": "waits", "ack": True})
+    publish(port, [{"user": user, "data": i, "ack": True, "delay": 100}
+                   for i in range(dlq_max + 1)])
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?reason=undeliverable")
+        return json.loads(body)
+    rd.wait_for(lambda: dead()["counts"].get("undeliverable") == dlq_max + 1,
+                10, "the dead letters")
+    d = dead()
+    out("counts: %s" % d["counts"])
+    out("kept, the newest: %s" % [e["message"]["data"]
+                                  for e in d["entries"]])
+    e = d["entries"][0]
+    out("entry: id %r, target %s, attempts %d, message id %s, ack %s" % (
+        e["id"], e["target"], e["attempts"], e["message"]["id"],
+        e["message"]["ack"]))
+
+
+@scenario
+def replay_order(port, user="hank"):
+    """Local mode: dead letters replayed with ?replay=all go out highest
+    priority first, each with its id."""
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    ids = publish(port, [{"user": user, "data": p, "priority": p,
+                          "ack": True}
+                         for p in ("low", "critical", "normal")])["ids"]
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?target=u:" + user)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: len(dead()) == 3, 20, "the dead letters")
+    pump([c], lambda: False if c.unread() else True, 5, "the rest")
+    n = len(msgs(c))
+    st, _, body = request(port, "POST", "/dlq?replay=all")
+    out("replay all: %d %s" % (st, body.decode().strip()))
+    pump([c], lambda: len(msgs(c)) >= n + 3, 10, "the replayed messages")
+    got = msgs(c)[n:n + 3]
+    out("replayed: %s, ids kept: %s" % (
+        [m["data"] for m in got],
+        sorted(m["id"] for m in got) == sorted(ids)))
+    for i in ids:
+        command(c, {"type": "ack", "id": i})
+    st, _, body = request(port, "POST", "/dlq?replay=all")
+    out("replay of nothing: %d %s" % (st, body.decode().strip()))
+    c.abort()
+
+
+@scenario
+def reload_loses(port, user="jo"):
+    """Local mode: the in-memory inbox does not survive a reload; a resume
+    on the new worker gets a gap notice instead of a silent nothing."""
+    ids = publish(port, [{"user": user, "data": i} for i in range(2)])["ids"]
+
+    def resume():
+        c = connect(port, "/ws?user=" + user)
+        c.send_json({"type": "resume", "user": True, "since": ids[0]})
+        wait_type(c, "resumed")
+        r = (len(msgs(c, "gap")), len(msgs(c)))
+        c.abort()
+        return r
+    out("before the reload: %d gap notices, %d messages" % resume())
+    os.kill(master_pid(), signal.SIGHUP)
+    deadline = time.monotonic() + 10 * client.wsclient.SCALE
+    r = resume()
+    while r == (0, 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = resume()
+    out("after the reload: %d gap notices, %d messages" % r)
 
 
 # ------------------------------------------------------------- the ledger
