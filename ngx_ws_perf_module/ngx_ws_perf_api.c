@@ -391,12 +391,7 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
 
         ctx->waiting--;
 
-        if (rc == NGX_ABORT) {
-            ctx->status = NGX_HTTP_NOT_IMPLEMENTED;
-            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
-                         "scheduled delivery needs ws_perf_redis%Z");
-
-        } else if (rc == NGX_DECLINED) {
+        if (rc == NGX_DECLINED) {
             ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
             ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
                          "redis is unavailable%Z");

@@ -194,6 +194,12 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
         return;
     }
 
+    /* ws_perf_release: how many went out; the gauge sums over workers */
+    if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+        ngx_ws_perf_metrics_scheduled(-(ngx_int_t) r->integer);
+        return;
+    }
+
     /* ws_perf_redeliver: {sent, dead} */
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
         && r->element[0]->type == REDIS_REPLY_INTEGER
