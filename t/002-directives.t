@@ -1335,3 +1335,78 @@ GET /dlq
 --- response_body_like: "entries":\[\]
 --- error_log eval
 qr/\[warn\] .*ws_perf: without ws_perf_redis the dead letters of ws_perf_dlq in \S+nginx\.conf:\d+ are kept in memory, per worker, bounded, and lost on restart or reload/
+
+
+
+=== TEST 88: ws_perf_offline_max abc
+--- http_config
+    ws_perf_offline_max abc;
+--- must_die
+--- error_log
+"ws_perf_offline_max" directive invalid number
+--- emerg_at: ws_perf_offline_max
+
+
+=== TEST 89: ws_perf_offline_ttl 0
+--- http_config
+    ws_perf_offline_ttl 0;
+--- must_die
+--- error_log
+"ws_perf_offline_ttl" directive must be greater than zero
+--- emerg_at: ws_perf_offline_ttl
+
+
+=== TEST 90: ws_perf_history -1
+--- http_config
+    ws_perf_history -1;
+--- must_die
+--- error_log
+"ws_perf_history" directive invalid number
+--- emerg_at: ws_perf_history
+
+
+=== TEST 91: ws_perf_ack_timeout abc
+--- http_config
+    ws_perf_ack_timeout abc;
+--- must_die
+--- error_log
+"ws_perf_ack_timeout" directive invalid value
+--- emerg_at: ws_perf_ack_timeout
+
+
+=== TEST 92: ws_perf_max_attempts 0
+--- http_config
+    ws_perf_max_attempts 0;
+--- must_die
+--- error_log
+"ws_perf_max_attempts" directive must be greater than zero
+--- emerg_at: ws_perf_max_attempts
+
+
+=== TEST 93: ws_perf_max_pending_acks 0
+--- http_config
+    ws_perf_max_pending_acks 0;
+--- must_die
+--- error_log
+"ws_perf_max_pending_acks" directive must be greater than zero
+--- emerg_at: ws_perf_max_pending_acks
+
+
+=== TEST 94: ws_perf_dlq_max 0
+--- http_config
+    ws_perf_dlq_max 0;
+--- must_die
+--- error_log
+"ws_perf_dlq_max" directive must be greater than zero
+--- emerg_at: ws_perf_dlq_max
+
+
+=== TEST 95: ws_perf_dlq with an argument
+--- config
+    location = /dlq {
+        ws_perf_dlq all;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "ws_perf_dlq" directive
+--- emerg_at: ws_perf_dlq all;
