@@ -479,6 +479,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+
     if (wmcf->redis.len == 0
         && (wmcf->offline_max != NGX_CONF_UNSET_UINT
             || wmcf->offline_ttl != NGX_CONF_UNSET_MSEC
@@ -494,6 +495,11 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
                            "history, acks, dead letters and scheduled "
                            "messages are kept in memory, per worker, "
                            "bounded, and lost on restart or reload");
+    }
+
+    if (wmcf->redis.len == 0 && wmcf->offline_max == NGX_CONF_UNSET_UINT) {
+        /* kept in the worker's own memory: only when asked for */
+        wmcf->offline_max = 0;
     }
 
     ngx_conf_init_uint_value(wmcf->offline_max, 1000);
