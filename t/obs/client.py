@@ -283,9 +283,22 @@ def alerts(port, path="/ws?channels=al", channel="al"):
          "deliveries")
 
     names = ("connections", "p99_latency", "error_rate")
-    st = wait_status(port, lambda s: all(alert(s, n)["firing"]
-                                         for n in names),
-                     "connections, p99_latency and error_rate firing")
+    sent = [10]
+
+    def firing(s):
+        if all(alert(s, n)["firing"] for n in names):
+            return True
+        # keep traffic in the window however late the evaluation runs
+        request(port, "POST", path)
+        publish(port, {"channel": channel, "data": sent[0]})
+        sent[0] += 1
+        pump(subs, lambda: all(len(x.data_frames()) >= sent[0]
+                               for x in subs), 10, "deliveries")
+        return False
+
+    st = wait_status(port, firing,
+                     "connections, p99_latency and error_rate firing",
+                     timeout=30)
     now = int(time.time())
     for n in names:
         a = alert(st, n)
