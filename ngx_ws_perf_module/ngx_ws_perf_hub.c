@@ -342,6 +342,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             peer->overflow = 1;
 
         } else if (rc == NGX_OK) {
+            ngx_ws_perf_queue_tag_last(peer->queue, m->priority, topic);
             n++;
         }
 
@@ -568,6 +569,22 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
 
 
 /* live messages for the sub are held back until the resume is done */
+
+/*
+ * A resume starts: the sub's live messages not yet on the wire leave the
+ * queue (they come again with the history, in order, instead of after it).
+ */
+
+void
+ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub)
+{
+    ngx_ws_perf_peer_t  *peer;
+
+    peer = sub->conn;
+
+    ngx_ws_perf_queue_drop_tagged(peer->queue, sub->topic);
+}
+
 
 ngx_int_t
 ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log)

@@ -103,6 +103,7 @@ ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
 ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
+void ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub);
 void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
     size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log);
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);

@@ -686,6 +686,11 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     t = ngx_ws_perf_mstore_topic(topic->target, topic->sn.str.data,
                                  topic->sn.str.len, 0);
 
+    if (t) {
+        /* what is queued and not yet sent comes again, in order, below */
+        ngx_ws_perf_hub_forget_queued(sub);
+    }
+
     /* an id of another worker, or of this one before a restart */
     foreign = (v[1] != (uint64_t) ngx_worker
                || (int64_t) v[0] < ngx_ws_perf_mstore_epoch);

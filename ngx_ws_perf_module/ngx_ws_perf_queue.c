@@ -137,6 +137,7 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     }
 
     node->out = out;
+    node->tag = NULL;
     out->refs++;
 
     *q->tail[prio] = node;
@@ -203,6 +204,56 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 }
 
 
+/* marks the frame just pushed at prio as one of the topic tag's */
+
+void
+ngx_ws_perf_queue_tag_last(ngx_ws_perf_queue_t *q, ngx_uint_t prio, void *tag)
+{
+    ngx_ws_perf_qnode_t  *node;
+
+    node = (ngx_ws_perf_qnode_t *)
+               ((u_char *) q->tail[prio] - offsetof(ngx_ws_perf_qnode_t, next));
+    node->tag = tag;
+}
+
+
+/*
+ * Takes the topic tag's frames that have not started out of the queue: a
+ * resume sends them again, in order, with the history.
+ */
+
+void
+ngx_ws_perf_queue_drop_tagged(ngx_ws_perf_queue_t *q, void *tag)
+{
+    ngx_uint_t            v;
+    ngx_ws_perf_qnode_t  *node, **prev;
+
+    for (v = 0; v < NGX_WS_PERF_PRIO_N; v++) {
+        prev = &q->head[v];
+
+        while (*prev) {
+            node = *prev;
+
+            if (node->tag != tag) {
+                prev = &node->next;
+                continue;
+            }
+
+            *prev = node->next;
+
+            q->bytes -= node->out->last - node->out->pos;
+            ngx_ws_perf_metrics_add(queued,
+                                    -(node->out->last - node->out->pos));
+
+            ngx_ws_perf_out_release(node->out);
+            ngx_ws_perf_qnode_put(node);
+        }
+
+        q->tail[v] = prev;
+    }
+}
+
+
 ngx_int_t
 ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     ngx_log_t *log)
@@ -219,6 +270,7 @@ ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     }
 
     node->out = out;
+    node->tag = NULL;
     out->refs++;
 
     q->last = node;

@@ -33,6 +33,7 @@ typedef struct ngx_ws_perf_qnode_s  ngx_ws_perf_qnode_t;
 struct ngx_ws_perf_qnode_s {
     ngx_ws_perf_qnode_t        *next;
     ngx_ws_perf_out_t          *out;
+    void                       *tag;        /* the topic, for a message */
 };
 
 
@@ -64,6 +65,9 @@ ngx_int_t ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,
     ngx_connection_t *c);
+void ngx_ws_perf_queue_tag_last(ngx_ws_perf_queue_t *q, ngx_uint_t prio,
+    void *tag);
+void ngx_ws_perf_queue_drop_tagged(ngx_ws_perf_queue_t *q, void *tag);
 void ngx_ws_perf_queue_discard(ngx_ws_perf_queue_t *q);
 void ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q);
 void ngx_ws_perf_queue_cleanup(void);

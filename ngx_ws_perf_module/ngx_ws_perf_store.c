@@ -296,6 +296,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
 {
     ngx_uint_t                i;
     ngx_ws_perf_store_req_t  *req;
+    ngx_ws_perf_main_conf_t  *wmcf;
 
     if (!ngx_ws_perf_redis_enabled()) {
         return ngx_ws_perf_mstore_resume(wc, sub, since);
@@ -335,6 +336,15 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     if (ngx_ws_perf_hub_hold(sub, wc->peer.connection->log) != NGX_OK) {
         ngx_free(req);
         return NGX_ERROR;
+    }
+
+    /* only what the history will hold again */
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
+
+    if (sub->topic->target == NGX_WS_PERF_TARGET_USER ? wmcf->offline_max
+                                                      : wmcf->history)
+    {
+        ngx_ws_perf_hub_forget_queued(sub);
     }
 
     if (!sub->topic->subscribed) {
