@@ -147,6 +147,8 @@ ngx_int_t ngx_ws_perf_rate_check(ngx_ws_perf_conn_t *wc);
 ngx_int_t ngx_ws_perf_publish_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);
+ngx_int_t ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
 ngx_int_t ngx_ws_perf_publish(ngx_ws_perf_msg_t *m,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
     ngx_log_t *log);

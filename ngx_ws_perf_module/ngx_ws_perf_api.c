@@ -903,3 +903,28 @@ ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_http_output_filter(r, &out);
 }
+
+
+/* a short JSON answer (at most 508 bytes of it) from a format */
+
+ngx_int_t
+ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char   *p, *buf;
+    va_list   args;
+
+    buf = ngx_pnalloc(r->pool, 512);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + 508, fmt, args);
+    va_end(args);
+
+    p = ngx_cpymem(p, CRLF, 2);
+
+    return ngx_ws_perf_send_response(r, status, "application/json", buf,
+                                     p - buf);
+}

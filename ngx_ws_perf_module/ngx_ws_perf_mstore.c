@@ -138,8 +138,6 @@ static ngx_int_t ngx_ws_perf_mstore_dlq_delete(ngx_http_request_t *r,
 static size_t ngx_ws_perf_mstore_entry_size(ngx_ws_perf_mstore_dead_t *d);
 static u_char *ngx_ws_perf_mstore_entry(u_char *p,
     ngx_ws_perf_mstore_dead_t *d);
-static ngx_int_t ngx_ws_perf_mstore_json(ngx_http_request_t *r,
-    ngx_uint_t status, const char *fmt, ...);
 static int64_t ngx_ws_perf_mstore_now(void);
 
 
@@ -883,14 +881,14 @@ ngx_ws_perf_mstore_cancel(ngx_http_request_t *r, ngx_str_t *id)
 
             ngx_ws_perf_mstore_arm();
 
-            return ngx_ws_perf_mstore_json(r, NGX_HTTP_OK,
-                                           "{\"cancelled\":1}");
+            return ngx_ws_perf_send_json(r, NGX_HTTP_OK,
+                                         "{\"cancelled\":1}");
         }
     }
 
-    return ngx_ws_perf_mstore_json(r, NGX_HTTP_NOT_FOUND,
-                                   "{\"error\":\"no scheduled message has "
-                                   "this id\"}");
+    return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                 "{\"error\":\"no scheduled message has "
+                                 "this id\"}");
 }
 
 
@@ -1277,10 +1275,10 @@ ngx_ws_perf_mstore_dlq(ngx_http_request_t *r)
         return ngx_ws_perf_mstore_dlq_delete(r, &v);
     }
 
-    return ngx_ws_perf_mstore_json(r, NGX_HTTP_BAD_REQUEST,
-                                   "{\"error\":\"GET [?id=|?after=&count=&"
-                                   "reason=&target=], POST ?replay=ID|all, "
-                                   "DELETE ?id=ID|all\"}");
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                                 "{\"error\":\"GET [?id=|?after=&count=&"
+                                 "reason=&target=], POST ?replay=ID|all, "
+                                 "DELETE ?id=ID|all\"}");
 }
 
 
@@ -1334,14 +1332,14 @@ ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r)
         count = ngx_atoi(v.data, v.len);
 
         if (count <= 0 || count > 1000) {
-            return ngx_ws_perf_mstore_json(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
                        "{\"error\":\"count must be 1 to 1000\"}");
         }
     }
 
     if (ngx_http_arg(r, (u_char *) "after", 5, &v) == NGX_OK && v.len) {
         if (ngx_ws_perf_mstore_parse_id(&v, after, 2) != NGX_OK) {
-            return ngx_ws_perf_mstore_json(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
                        "{\"error\":\"after must be the id of a dead "
                        "letter\"}");
         }
@@ -1444,9 +1442,9 @@ ngx_ws_perf_mstore_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
     d = ngx_ws_perf_mstore_find_dead(id);
 
     if (d == NULL) {
-        return ngx_ws_perf_mstore_json(r, NGX_HTTP_NOT_FOUND,
-                                       "{\"error\":\"no dead letter has "
-                                       "this id\"}");
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"error\":\"no dead letter has "
+                                     "this id\"}");
     }
 
     buf = ngx_pnalloc(r->pool, ngx_ws_perf_mstore_entry_size(d) + 2);
@@ -1544,9 +1542,9 @@ ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
         ngx_free(d);
     }
 
-    return ngx_ws_perf_mstore_json(r, replayed ? NGX_HTTP_OK
+    return ngx_ws_perf_send_json(r, replayed ? NGX_HTTP_OK
                                                : NGX_HTTP_NOT_FOUND,
-                                   "{\"replayed\":%ui}", replayed);
+                                 "{\"replayed\":%ui}", replayed);
 }
 
 
@@ -1583,8 +1581,8 @@ ngx_ws_perf_mstore_dlq_delete(ngx_http_request_t *r, ngx_str_t *id)
         }
     }
 
-    return ngx_ws_perf_mstore_json(r, n ? NGX_HTTP_OK : NGX_HTTP_NOT_FOUND,
-                                   "{\"deleted\":%ui}", n);
+    return ngx_ws_perf_send_json(r, n ? NGX_HTTP_OK : NGX_HTTP_NOT_FOUND,
+                                 "{\"deleted\":%ui}", n);
 }
 
 
@@ -1637,27 +1635,4 @@ ngx_ws_perf_mstore_entry(u_char *p, ngx_ws_perf_mstore_dead_t *d)
     *p++ = '}';
 
     return p;
-}
-
-
-static ngx_int_t
-ngx_ws_perf_mstore_json(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
-{
-    u_char   *p, *buf;
-    va_list   args;
-
-    buf = ngx_pnalloc(r->pool, 512);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + 508, fmt, args);
-    va_end(args);
-
-    p = ngx_cpymem(p, CRLF, 2);
-
-    return ngx_ws_perf_send_response(r, status, "application/json", buf,
-                                     p - buf);
 }

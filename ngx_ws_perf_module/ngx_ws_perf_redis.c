@@ -605,7 +605,8 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
     }
 
     if (link->pending++ == 0 && link->state == NGX_WS_PERF_REDIS_READY) {
-        ngx_add_timer(&link->timer, ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_add_timer(&link->timer,
+                      ngx_ws_perf_redis_conf->redis_command_timeout);
     }
 
     return NGX_OK;
@@ -621,12 +622,15 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
         link->pending--;
     }
 
-    if (link->state != NGX_WS_PERF_REDIS_READY || ngx_ws_perf_redis_conf == NULL) {
+    if (link->state != NGX_WS_PERF_REDIS_READY
+        || ngx_ws_perf_redis_conf == NULL)
+    {
         return;
     }
 
     if (link->pending) {
-        ngx_add_timer(&link->timer, ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_add_timer(&link->timer,
+                      ngx_ws_perf_redis_conf->redis_command_timeout);
 
     } else if (link->timer.timer_set) {
         ngx_del_timer(&link->timer);
@@ -977,7 +981,7 @@ ngx_ws_perf_redis_message(redisAsyncContext *ac, void *reply, void *data)
 }
 
 
-/* which topic a Redis channel is: a target, NGX_WS_PERF_REDIS_WORKER or _NONE */
+/* what a Redis channel is: a target, NGX_WS_PERF_REDIS_WORKER or _NONE */
 
 static ngx_uint_t
 ngx_ws_perf_redis_target(u_char *p, size_t len, ngx_str_t *name)
@@ -1409,7 +1413,8 @@ ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     argvlen[4] = ngx_ws_perf_redis_key(nkey, "n:", target, name->data,
                                        name->len);
     argv[5] = (char *) alive;
-    argvlen[5] = ngx_sprintf(alive, "%Vw:", &ngx_ws_perf_redis_conf->redis_prefix)
+    argvlen[5] = ngx_sprintf(alive, "%Vw:",
+                             &ngx_ws_perf_redis_conf->redis_prefix)
                  - alive;
 
     if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,

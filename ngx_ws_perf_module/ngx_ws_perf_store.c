@@ -89,8 +89,6 @@ static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
     redisReply *reply);
 static u_char *ngx_ws_perf_dlq_entry(u_char *p, redisReply *e);
 static size_t ngx_ws_perf_dlq_entry_size(redisReply *e);
-static ngx_int_t ngx_ws_perf_store_json(ngx_http_request_t *r,
-    ngx_uint_t status, const char *fmt, ...);
 static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
     ngx_int_t rc);
 
@@ -861,7 +859,7 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
             n = ngx_atoi(count.data, count.len);
 
             if (n <= 0 || n > 1000) {
-                return ngx_ws_perf_store_json(r, NGX_HTTP_BAD_REQUEST,
+                return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
                            "{\"error\":\"count must be 1 to 1000\"}");
             }
         }
@@ -903,10 +901,10 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
                                       argvlen);
     }
 
-    return ngx_ws_perf_store_json(r, NGX_HTTP_BAD_REQUEST,
-                                  "{\"error\":\"GET [?id=|?after=&count=&"
-                                  "reason=&target=], POST ?replay=ID|all, "
-                                  "DELETE ?id=ID|all\"}");
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                                 "{\"error\":\"GET [?id=|?after=&count=&"
+                                 "reason=&target=], POST ?replay=ID|all, "
+                                 "DELETE ?id=ID|all\"}");
 }
 
 
@@ -984,8 +982,8 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
         rc = ngx_ws_perf_store_unavailable(req, NGX_DECLINED);
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        rc = ngx_ws_perf_store_json(req, NGX_HTTP_BAD_REQUEST,
-                                    "{\"error\":\"redis: %s\"}", r->str);
+        rc = ngx_ws_perf_send_json(req, NGX_HTTP_BAD_REQUEST,
+                                   "{\"error\":\"redis: %s\"}", r->str);
 
     } else {
         switch (ctx->kind) {
@@ -1001,18 +999,18 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
         case NGX_WS_PERF_CANCEL:
             if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
                 ngx_ws_perf_metrics_scheduled(-1);
-                rc = ngx_ws_perf_store_json(req, NGX_HTTP_OK,
-                                            "{\"cancelled\":1}");
+                rc = ngx_ws_perf_send_json(req, NGX_HTTP_OK,
+                                           "{\"cancelled\":1}");
 
             } else {
-                rc = ngx_ws_perf_store_json(req, NGX_HTTP_NOT_FOUND,
-                                            "{\"error\":\"no scheduled "
-                                            "message has this id\"}");
+                rc = ngx_ws_perf_send_json(req, NGX_HTTP_NOT_FOUND,
+                                           "{\"error\":\"no scheduled "
+                                           "message has this id\"}");
             }
             break;
 
         default:
-            rc = ngx_ws_perf_store_json(req,
+            rc = ngx_ws_perf_send_json(req,
                      r->type == REDIS_REPLY_INTEGER && r->integer == 0
                      ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK,
                      ctx->kind == NGX_WS_PERF_DLQ_REPLAY
@@ -1042,9 +1040,9 @@ ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
         || reply->element[0]->type != REDIS_REPLY_STRING
         || reply->element[1]->type != REDIS_REPLY_ARRAY)
     {
-        return ngx_ws_perf_store_json(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "{\"error\":\"unexpected reply from "
-                                      "redis\"}");
+        return ngx_ws_perf_send_json(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "{\"error\":\"unexpected reply from "
+                                     "redis\"}");
     }
 
     counts = reply->element[1];
@@ -1108,9 +1106,9 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
     u_char  *p, *buf;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1) {
-        return ngx_ws_perf_store_json(r, NGX_HTTP_NOT_FOUND,
-                                      "{\"error\":\"no dead letter has "
-                                      "this id\"}");
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"error\":\"no dead letter has "
+                                     "this id\"}");
     }
 
     buf = ngx_pnalloc(r->pool,
@@ -1242,29 +1240,6 @@ ngx_ws_perf_dlq_entry_size(redisReply *e)
 
 
 static ngx_int_t
-ngx_ws_perf_store_json(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
-{
-    u_char   *p, *buf;
-    va_list   args;
-
-    buf = ngx_pnalloc(r->pool, 512);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + 508, fmt, args);
-    va_end(args);
-
-    p = ngx_cpymem(p, CRLF, 2);
-
-    return ngx_ws_perf_send_response(r, status, "application/json", buf,
-                                     p - buf);
-}
-
-
-static ngx_int_t
 ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_table_elt_t  *h;
@@ -1279,11 +1254,11 @@ ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
     ngx_str_set(&h->value, "1");
 
     if (rc == NGX_BUSY) {
-        return ngx_ws_perf_store_json(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "{\"error\":\"too many commands are "
-                                      "waiting for redis\"}");
+        return ngx_ws_perf_send_json(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "{\"error\":\"too many commands are "
+                                     "waiting for redis\"}");
     }
 
-    return ngx_ws_perf_store_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "{\"error\":\"redis is unavailable\"}");
+    return ngx_ws_perf_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "{\"error\":\"redis is unavailable\"}");
 }
