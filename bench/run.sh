@@ -81,6 +81,17 @@ make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" || {
     exit 1
 }
 
+# the kernel's own cost of one small send to each of 10,000 loopback
+# connections, measured before any server runs: the floor under every
+# fan-out latency below
+floor="not measured"
+if cc -O2 -std=gnu99 -Wall -Wextra -Werror -o "$out/sendfloor" \
+        bench/sendfloor.c; then
+    floor=$(for i in 1 2 3; do "$out/sendfloor" 10000 20 66; done 2>&1)
+else
+    log "sendfloor does not build"
+fi
+
 # server_setup NAME: the prefix, its conf, the module; prints why not
 server_setup() {
     local name=$1 prefix=$out/$1
@@ -259,6 +270,19 @@ elapsed=$(( $(date +%s) - t0 ))
         done
     done
     echo "$wsbench compare bench/baseline.json $res/ws_perf.json"
+    echo '```'
+    echo
+    echo "## The kernel's floor"
+    echo
+    echo "bench/sendfloor.c, three runs before the servers: one 66-byte"
+    echo "\`send()\` to each of 10,000 loopback TCP connections a round, a"
+    echo "reader on epoll at the other ends, no server involved.  On"
+    echo "loopback the receiver's half of TCP runs inside the sender's"
+    echo "\`send()\`, so a 10,000-subscriber fan-out from one thread takes at"
+    echo "least a round, whatever the server does around it."
+    echo
+    echo '```'
+    echo "$floor"
     echo '```'
     echo
     echo "## ws_perf next to nchan"
