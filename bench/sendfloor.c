@@ -123,7 +123,8 @@ reader(struct sockaddr_in *sin, int n, int ready)
 int
 main(int argc, char **argv)
 {
-    int                 n, rounds, payload, ls, one, i, r, *fds, pfd[2];
+    int                 n, rounds, payload, ls, one, i, r, status, *fds,
+                        pfd[2];
     char                msg[65536], c;
     pid_t               pid;
     uint64_t            t0, per[MAX_ROUNDS], total[MAX_ROUNDS];
@@ -239,7 +240,7 @@ main(int argc, char **argv)
         close(fds[i]);
     }
 
-    waitpid(pid, &i, 0);
+    waitpid(pid, &status, 0);
 
     qsort(per, rounds, sizeof(uint64_t), cmp_u64);
     qsort(total, rounds, sizeof(uint64_t), cmp_u64);
@@ -251,5 +252,5 @@ main(int argc, char **argv)
     printf("per round  min %.1f  median %.1f  max %.1f ms\n",
            total[0] / 1e6, total[rounds / 2] / 1e6, total[rounds - 1] / 1e6);
 
-    return WIFEXITED(i) && WEXITSTATUS(i) == 0 ? 0 : 1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
