@@ -167,6 +167,8 @@ typedef void (*ngx_ws_perf_redis_reply_pt)(void *data, void *reply);
 
 ngx_int_t ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen);
+ngx_int_t ngx_ws_perf_redis_chore(ngx_ws_perf_redis_reply_pt handler,
+    void *data, int argc, const char **argv, const size_t *argvlen);
 ngx_str_t *ngx_ws_perf_redis_prefix(void);
 size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
     ngx_uint_t target, u_char *name, size_t len);

@@ -102,9 +102,7 @@ ngx_ws_perf_compress_frame(ngx_ws_perf_out_t *text, ngx_log_t *log)
     }
 
     if (ngx_ws_perf_scratch_size > NGX_WS_PERF_COMPRESS_KEEP) {
-        ngx_free(ngx_ws_perf_scratch);
-        ngx_ws_perf_scratch = NULL;
-        ngx_ws_perf_scratch_size = 0;
+        ngx_ws_perf_compress_release();
     }
 
     return out;
@@ -226,6 +224,17 @@ ngx_ws_perf_compress_plain_size(u_char *wire, size_t len)
 }
 
 
+void
+ngx_ws_perf_compress_release(void)
+{
+    if (ngx_ws_perf_scratch) {
+        ngx_free(ngx_ws_perf_scratch);
+        ngx_ws_perf_scratch = NULL;
+        ngx_ws_perf_scratch_size = 0;
+    }
+}
+
+
 /* one buffer per worker; a large one lasts until the next call at most */
 
 static u_char *
@@ -237,11 +246,7 @@ ngx_ws_perf_compress_scratch(size_t len, ngx_log_t *log)
         return ngx_ws_perf_scratch;
     }
 
-    if (ngx_ws_perf_scratch) {
-        ngx_free(ngx_ws_perf_scratch);
-        ngx_ws_perf_scratch = NULL;
-        ngx_ws_perf_scratch_size = 0;
-    }
+    ngx_ws_perf_compress_release();
 
     len = ngx_max(len, 4096);
 

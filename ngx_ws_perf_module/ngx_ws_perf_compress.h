@@ -55,5 +55,8 @@ ngx_int_t ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain);
 /* the length of a wire form with its 'z' data decompressed, for sizing */
 size_t ngx_ws_perf_compress_plain_size(u_char *wire, size_t len);
 
+/* the worker's scratch buffer back to malloc (also from exit_process) */
+void ngx_ws_perf_compress_release(void);
+
 
 #endif /* _NGX_WS_PERF_COMPRESS_H_INCLUDED_ */

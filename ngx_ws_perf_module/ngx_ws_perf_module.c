@@ -426,6 +426,7 @@ ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
     ngx_ws_perf_redis_exit(cycle);
     ngx_ws_perf_mstore_exit();
     ngx_ws_perf_queue_cleanup();
+    ngx_ws_perf_compress_release();
 }
 
 

@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
     ngx_ws_perf_redis_reply_pt  handler;
     void                       *data;
+    ngx_uint_t                  counted;
 } ngx_ws_perf_redis_call_t;
 
 
@@ -129,6 +130,9 @@ static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
 static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_report(void);
+static ngx_int_t ngx_ws_perf_redis_send_call(ngx_uint_t counted,
+    ngx_ws_perf_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
@@ -157,6 +161,9 @@ static ngx_str_t                  ngx_ws_perf_redis_alive;
 static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
 static ngx_uint_t                 ngx_ws_perf_redis_resync;
 static ngx_msec_t                 ngx_ws_perf_redis_heard;
+
+/* publishes and calls waiting on redis: what ws_perf_redis_max_pending caps */
+static ngx_uint_t                 ngx_ws_perf_redis_requests;
 
 /* a SUBSCRIBE or UNSUBSCRIBE being assembled */
 static const char                *ngx_ws_perf_redis_argv[
@@ -1264,7 +1271,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
         return NGX_DECLINED;
     }
 
-    if (ngx_ws_perf_redis_cmd.pending
+    if (ngx_ws_perf_redis_requests
         >= ngx_ws_perf_redis_conf->redis_max_pending)
     {
         return NGX_BUSY;
@@ -1316,6 +1323,8 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
         return NGX_ERROR;
     }
 
+    ngx_ws_perf_redis_requests++;
+
     /*
      * written now, not when the loop next polls: a loop pass busy with a
      * large fan-out would hold every publish back by a pass
@@ -1335,6 +1344,7 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
     ngx_ws_perf_redis_pub_t  *req = data;
 
     ngx_ws_perf_redis_replied(ac->data);
+    ngx_ws_perf_redis_requests--;
 
     if (r == NULL) {
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -1517,12 +1527,34 @@ ngx_ws_perf_redis_report(void)
  * A command of another part of the module, on the publish link.
  * NGX_AGAIN: the handler will be called with the reply (NULL when the
  * link goes first); NGX_DECLINED: redis is not available; NGX_BUSY: too
- * many commands wait for it; NGX_ERROR.
+ * many publishes and calls wait for it; NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
     int argc, const char **argv, const size_t *argvlen)
+{
+    return ngx_ws_perf_redis_send_call(1, handler, data, argc, argv, argvlen);
+}
+
+
+/*
+ * The same for the module's own periodic work, which bounds itself: it
+ * neither counts against ws_perf_redis_max_pending nor is refused by it.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_chore(ngx_ws_perf_redis_reply_pt handler, void *data,
+    int argc, const char **argv, const size_t *argvlen)
+{
+    return ngx_ws_perf_redis_send_call(0, handler, data, argc, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_redis_send_call(ngx_uint_t counted,
+    ngx_ws_perf_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
 {
     ngx_ws_perf_redis_call_t  *call;
 
@@ -1532,8 +1564,9 @@ ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
         return NGX_DECLINED;
     }
 
-    if (ngx_ws_perf_redis_cmd.pending
-        >= ngx_ws_perf_redis_conf->redis_max_pending)
+    if (counted
+        && ngx_ws_perf_redis_requests
+           >= ngx_ws_perf_redis_conf->redis_max_pending)
     {
         return NGX_BUSY;
     }
@@ -1545,6 +1578,7 @@ ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
 
     call->handler = handler;
     call->data = data;
+    call->counted = counted;
 
     if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
                                   ngx_ws_perf_redis_called, call, argc, argv,
@@ -1554,6 +1588,8 @@ ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
         ngx_free(call);
         return NGX_ERROR;
     }
+
+    ngx_ws_perf_redis_requests += counted;
 
     redisAsyncHandleWrite(ngx_ws_perf_redis_cmd.ac);
 
@@ -1567,6 +1603,7 @@ ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply, void *data)
     ngx_ws_perf_redis_call_t *call = data;
 
     ngx_ws_perf_redis_replied(ac->data);
+    ngx_ws_perf_redis_requests -= call->counted;
 
     call->handler(call->data, reply);
 

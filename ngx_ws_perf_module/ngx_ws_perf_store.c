@@ -153,8 +153,8 @@ ngx_ws_perf_store_tick(ngx_event_t *ev)
         argvlen[3] = ngx_sprintf(key, "%Vdue", ngx_ws_perf_redis_prefix())
                      - key;
 
-        if (ngx_ws_perf_redis_call(ngx_ws_perf_store_ticked, NULL, 5, argv,
-                                   argvlen)
+        if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, 5, argv,
+                                    argvlen)
             == NGX_AGAIN)
         {
             ngx_ws_perf_store_busy++;
@@ -166,8 +166,8 @@ ngx_ws_perf_store_tick(ngx_event_t *ev)
     argvlen[3] = ngx_sprintf(key, "%Vsched", ngx_ws_perf_redis_prefix())
                  - key;
 
-    if (ngx_ws_perf_redis_call(ngx_ws_perf_store_ticked, NULL, 5, argv,
-                               argvlen)
+    if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, 5, argv,
+                                argvlen)
         == NGX_AGAIN)
     {
         ngx_ws_perf_store_busy++;
