@@ -576,8 +576,9 @@ def restarts(port, channel="rs", n="20", subs="20"):
 def slow_redis(port, channel="slow"):
     """A redis that stops answering: publishes waiting on it get 503 once
     ws_perf_redis_command_timeout passes (the link is replaced), publishes
-    beyond ws_perf_redis_max_pending get 429 at once, and delivery resumes
-    when it answers again."""
+    beyond ws_perf_redis_max_pending get 429 at once (the worker's own
+    heartbeats and store ticks, also waiting, take no place), and delivery
+    resumes when it answers again."""
     c = connect(port, "/ws?channels=" + channel)
     wait_info([port], "channel=" + channel, 1)
     # DEBUG SLEEP blocks the server; send it without waiting
@@ -604,10 +605,8 @@ def slow_redis(port, channel="slow"):
         h.close()
         statuses.append(int(data.split(b" ", 2)[1]))
     took = time.monotonic() - t0
-    seen = set(statuses)
-    out("4 publishes while redis sleeps: %s, answered %s" % (
-        "429 and 503 seen, nothing else" if seen == {429, 503}
-        else "statuses %s" % sorted(statuses),
+    out("4 publishes while redis sleeps: statuses %s, answered %s" % (
+        sorted(statuses),
         "before it woke up" if took < 1.8 else "after %.1f s" % took))
     s.recv(100)
     s.close()
