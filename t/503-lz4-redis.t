@@ -32,6 +32,9 @@ _EOC_
         ws_perf_publish;
         ws_perf_channels $1;
     }
+    location = /t {
+        return 200 "ok\n";
+    }
 _EOC_
 
 run_tests();
@@ -43,8 +46,9 @@ __DATA__
 body), read from the Redis channel by the test itself and decoded with
 python3-lz4; 8 lz4 clients and a plain one on 2 workers.
 --- request
-GET /pub?channel=big
---- response_body_like: "subscribers":0
+GET /t
+--- response_body
+ok
 --- pubsub
 lz4-redis channel=big subs=8
 --- pubsub_out
@@ -64,8 +68,9 @@ Four malformed 'z' messages PUBLISHed by hand (garbage, a declared size
 over 64 MB, no block, a wrong declared size), then a good one by hand, one
 by FCALL with flags jz (no JSON check on a block) and one with flag z.
 --- request
-GET /pub?channel=hand
---- response_body_like: "subscribers":0
+GET /t
+--- response_body
+ok
 --- pubsub
 lz4-redis-hand channel=hand
 --- pubsub_out
@@ -78,8 +83,9 @@ ignored a malformed message on redis channel "hand"
 
 === TEST 3: a channel's history holds compressed messages; resume gives the originals
 --- request
-GET /pub?channel=kept
---- response_body_like: "subscribers":0
+GET /t
+--- response_body
+ok
 --- pubsub
 lz4-resume channel=kept
 --- pubsub_out

@@ -483,6 +483,7 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
 def lz4_resume(port, path="/ws", channel="kept"):
     """A channel's history keeps what redis got, compressed; a client that
     resumes gets the originals (lz4 clients as lz4 frames)."""
+    wait_info(port, channel, 0)         # redis answers
     data = orders()
     ids = publish(port, {"channel": channel, "data": {"first": 1}})["ids"]
     publish(port, {"channel": channel, "data": data})

@@ -20,6 +20,7 @@ import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import client                       # noqa: E402
+import wsclient                     # noqa: E402
 from client import check_ledger, command, out, scenario  # noqa: E402
 from wsclient import (Timeout, connect, connect_many, info, publish,  # noqa
                       pump, request)
@@ -490,8 +491,11 @@ def outage(port, channel="out", subs="8", workers="4"):
 
     wait_for(probe, 10, "delivery to resume", step=0.05)
     took = time.monotonic() - t_up
-    out("delivery resumed %s" % ("within 2 s" if took < 2
-                                 else "after %.1f s" % took))
+    # under valgrind every worker is many times slower (--slow)
+    bound = 2 if wsclient.SCALE == 1 else 40
+    out("delivery resumed %s" % (
+        "within the bound (2 s; 40 s under valgrind)" if took < bound
+        else "after %.1f s" % took))
     publish(port, {"channel": channel, "data": "end"})
     collect(conns, "end")
     notices = [sum(1 for m in c.messages() if m.get("type") == "notice"
