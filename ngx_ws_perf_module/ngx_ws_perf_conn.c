@@ -182,6 +182,16 @@ ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_exiting || ngx_terminate) {
+        /*
+         * the worker began shutting down after this connection was
+         * accepted: it was not idle then, so it goes away now
+         */
+        c->close = 1;
+        ngx_ws_perf_read_handler(c->read);
+        return;
+    }
+
     if (!wc->read_paused) {
         ngx_ws_perf_read_handler(c->read);
     }

@@ -47,3 +47,24 @@ closed by code 1001: 2
 [crit]
 [emerg]
 --- timeout: 60
+
+
+
+=== TEST 2: upgraded by the old worker after the reload began: closed with 1001
+--- request
+GET /pub?channel=late
+--- response_body_like: "subscribers":0
+--- pubsub
+late-upgrade pidfile=$TEST_NGINX_SERVER_ROOT/logs/nginx.pid
+--- pubsub_out
+a half-sent handshake is in the worker: True
+the old worker is shutting down and still serves the half-sent one: True
+answer: HTTP/1.1 101 Switching Protocols
+then a close frame with code 1001
+--- timeout: 30
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -385,6 +386,69 @@ def reload(port, pidfile, path="/ws?channels=r", channel="r"):
                                                 % json.dumps(after)[:800]))
     out("closed by code 1001: %d" % after["connections"]["closed_by_code"]
         ["1001"])
+
+
+def worker_pids(master):
+    """The master's children, from /proc."""
+    pids = set()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.add(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+@scenario
+def late_upgrade(port, pidfile, path="/ws?channels=late"):
+    """A connection accepted before a reload and upgraded after it, by the
+    old worker that is shutting down, is closed with 1001 at once: it was
+    not an idle WebSocket when the worker closed those."""
+    with open(pidfile) as f:
+        master = int(f.read().strip())
+    old = worker_pids(master)
+
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n")
+    # a full request on a second connection, answered: the worker accepted
+    # the first one before it (one accept queue, first in, first out)
+    status, _, _ = wsclient.request(port, "GET", "/pub?channel=late")
+    out("a half-sent handshake is in the worker: %s" % (status == 200))
+
+    def shutting_down(pid):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return b"shutting down" in f.read()
+        except OSError:
+            return False
+
+    os.kill(master, 1)                        # SIGHUP
+    deadline = time.monotonic() + 10 * wsclient.SCALE
+    while (not all(shutting_down(p) for p in old)
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    out("the old worker is shutting down and still serves the half-sent "
+        "one: %s" % all(shutting_down(p) for p in old))
+
+    s.sendall(b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Version: 13\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 4:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, frame = data.partition(b"\r\n\r\n")
+    out("answer: %s" % head.split(b"\r\n", 1)[0].decode())
+    if len(frame) >= 4 and frame[0] == 0x88:
+        out("then a close frame with code %d" % ((frame[2] << 8) | frame[3]))
+    else:
+        out("then no close frame: %r" % frame[:16])
 
 
 @scenario
