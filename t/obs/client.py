@@ -418,12 +418,12 @@ def late_upgrade(port, pidfile, path="/ws?channels=late"):
     status, _, _ = wsclient.request(port, "GET", "/pub?channel=late")
     out("a half-sent handshake is in the worker: %s" % (status == 200))
 
+    log = os.path.join(os.path.dirname(pidfile), "error.log")
+
     def shutting_down(pid):
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                return b"shutting down" in f.read()
-        except OSError:
-            return False
+        with open(log, "rb") as f:
+            return (b"%d#%d: gracefully shutting down" % (pid, pid)
+                    in f.read())
 
     os.kill(master, 1)                        # SIGHUP
     deadline = time.monotonic() + 10 * wsclient.SCALE
