@@ -110,6 +110,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
     sub->topic = topic;
     sub->conn = peer;
     sub->hold = NULL;
+    sub->seen = 0;
     sub->next = *list;
     *list = sub;
 
@@ -264,7 +265,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_ws_perf_out_t    *out[3];
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
-    uint64_t              now;
+    uint64_t              now, id;
 
     ngx_ws_perf_hub_stats.published++;
 
@@ -282,6 +283,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     out[1] = NULL;
     out[2] = NULL;
     n = 0;
+    id = 0;
     now = ngx_ws_perf_metrics_now();
 
     for (q = ngx_queue_head(&topic->subs);
@@ -325,6 +327,24 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
         if (sub->hold) {
             ngx_ws_perf_hub_hold_msg(sub->hold, out[f], m);
             continue;
+        }
+
+        /*
+         * the subscribe link may bring a message after the resume's answer
+         * came on the other link: one the history just gave is dropped
+         */
+        if (sub->seen) {
+            if (id == 0) {
+                id = ngx_ws_perf_hub_id_value((u_char *) m->id, m->id_len);
+            }
+
+            if (id && id <= sub->seen) {
+                continue;
+            }
+
+            if (id) {
+                sub->seen = 0;
+            }
         }
 
         /* a burst over the bound goes to a writable socket before drops */
@@ -619,6 +639,32 @@ ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold, ngx_ws_perf_out_t *out,
     h->priority = m->priority;
     h->id_len = ngx_min(m->id_len, NGX_WS_PERF_ID_MAX);
     ngx_memcpy(h->id, m->id, h->id_len);
+}
+
+
+/* a server-numbered id as a number; 0 for any other */
+
+uint64_t
+ngx_ws_perf_hub_id_value(u_char *id, size_t len)
+{
+    size_t    i;
+    uint64_t  v;
+
+    if (id == NULL || len == 0 || len > 18) {
+        return 0;
+    }
+
+    v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (id[i] < '0' || id[i] > '9') {
+            return 0;
+        }
+
+        v = v * 10 + (id[i] - '0');
+    }
+
+    return v;
 }
 
 

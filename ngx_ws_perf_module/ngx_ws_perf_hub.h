@@ -55,7 +55,8 @@ struct ngx_ws_perf_sub_s {
     void                       *conn;       /* ngx_ws_perf_conn_t */
     ngx_ws_perf_sub_t          *next;       /* the connection's list */
     ngx_ws_perf_hold_t         *hold;       /* while it resumes */
-};
+    uint64_t                    seen;       /* after a resume: the history */
+};                                          /* went up to this id */
 
 
 /* what a connection exposes to the hub */
@@ -104,6 +105,7 @@ ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
 void ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub);
+uint64_t ngx_ws_perf_hub_id_value(u_char *id, size_t len);
 void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
     size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log);
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);

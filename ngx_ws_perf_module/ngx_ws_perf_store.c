@@ -525,6 +525,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     ngx_free(ids);
 
+    /* ids are consecutive per target: every one up to the last was given */
+    sub->seen = ngx_ws_perf_hub_id_value((u_char *) r->element[1]->str,
+                                         r->element[1]->len);
+
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",
                     req->name_len, req->name, sent);
