@@ -10,6 +10,8 @@ SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
 SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
           -fno-omit-frame-pointer
 UNIT_CC = cc -std=c99 -Wall -Wextra -Werror -g -O1 $(SAN) -Ingx_ws_perf_module
+FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
+          -fno-sanitize-recover=undefined -Ingx_ws_perf_module
 
 export NGINX_SRC
 
@@ -32,19 +34,22 @@ $(BUILD)/test_frame: t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c 
 	@mkdir -p $(BUILD)
 	$(UNIT_CC) -o $@ t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
 
-$(BUILD)/test_msg: t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
+$(BUILD)/test_msg: t/unit/test_msg.c t/unit/check.h \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.c \
                    ngx_ws_perf_module/ngx_ws_perf_msg.h
 	@mkdir -p $(BUILD)
 	$(UNIT_CC) -o $@ t/unit/test_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	    -ljansson
 
-$(BUILD)/test_hist: t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
+$(BUILD)/test_hist: t/unit/test_hist.c t/unit/check.h \
+                    ngx_ws_perf_module/ngx_ws_perf_hist.c \
                     ngx_ws_perf_module/ngx_ws_perf_hist.h
 	@mkdir -p $(BUILD)
 	$(UNIT_CC) -o $@ t/unit/test_hist.c ngx_ws_perf_module/ngx_ws_perf_hist.c \
 	    -lm
 
-$(BUILD)/test_lz4: t/unit/test_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
+$(BUILD)/test_lz4: t/unit/test_lz4.c t/unit/check.h \
+                   ngx_ws_perf_module/ngx_ws_perf_lz4.c \
                    ngx_ws_perf_module/ngx_ws_perf_lz4.h
 	@mkdir -p $(BUILD)
 	$(UNIT_CC) -o $@ t/unit/test_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
@@ -60,30 +65,22 @@ unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
-	    -o $@ t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c
 
 $(BUILD)/fuzz_msg: t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
                    ngx_ws_perf_module/ngx_ws_perf_msg.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
-	    -o $@ t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_msg.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
 $(BUILD)/fuzz_wire: t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c \
                    ngx_ws_perf_module/ngx_ws_perf_msg.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
-	    -o $@ t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_wire.c ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
 $(BUILD)/fuzz_lz4: t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
                   ngx_ws_perf_module/ngx_ws_perf_lz4.h
 	@mkdir -p $(BUILD)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -Ingx_ws_perf_module \
-	    -o $@ t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c -llz4
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c -llz4
 
 fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire \
             $(BUILD)/fuzz_lz4

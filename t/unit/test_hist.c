@@ -8,21 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ngx_ws_perf_hist.h"
-
-
-static int  passed;
-static int  failed;
-
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 
 static ngx_ws_perf_hist_t  h;
@@ -179,7 +165,5 @@ main(void)
     test_quantiles();
     test_window();
 
-    printf("%d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return check_report();
 }

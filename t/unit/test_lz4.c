@@ -9,21 +9,7 @@
 #include <string.h>
 #include <lz4.h>
 #include "ngx_ws_perf_lz4.h"
-
-
-static int  passed;
-static int  failed;
-
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 
 /* a JSON array of orders, like a realistic large message */
@@ -227,7 +213,5 @@ main(void)
     test_malformed();
     test_ratio();
 
-    printf("%d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return check_report();
 }

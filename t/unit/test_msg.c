@@ -8,21 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ngx_ws_perf_msg.h"
+#include "check.h"
 
-
-static int  passed;
-static int  failed;
-
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                    \
-    } while (0)
 
 #define S(s)  (const uint8_t *) (s), sizeof(s) - 1
 
@@ -333,7 +320,5 @@ main(void)
     test_envelope();
     test_wire();
 
-    printf("%d passed, %d failed\n", passed, failed);
-
-    return failed ? 1 : 0;
+    return check_report();
 }
