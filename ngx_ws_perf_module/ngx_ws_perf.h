@@ -107,6 +107,7 @@ typedef struct {
     ngx_uint_t                  rate_credit;    /* thousandths of a message */
 
     unsigned                    draining:1; /* close frame sent; await EOF */
+    unsigned                    peer_closed:1;  /* the client's close came */
     unsigned                    read_paused:1;
 } ngx_ws_perf_conn_t;
 

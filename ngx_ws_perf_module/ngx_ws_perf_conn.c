@@ -21,6 +21,8 @@ static void ngx_ws_perf_read_handler(ngx_event_t *rev);
 static void ngx_ws_perf_write_handler(ngx_event_t *wev);
 static void ngx_ws_perf_timer_handler(ngx_event_t *ev);
 static void ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc);
+static ngx_uint_t ngx_ws_perf_drain_close(ngx_ws_perf_conn_t *wc, u_char *pos,
+    u_char *last);
 static ngx_int_t ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos,
     u_char *last);
 static ngx_int_t ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc);
@@ -360,9 +362,18 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
         if (!wc->draining) {
             wc->draining = 1;
 
-            if (c->ssl == NULL && ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN)
-                                  == -1)
-            {
+            if (c->ssl) {
+                /*
+                 * TLS cannot half-close: once both close frames have
+                 * passed (or the input cannot be parsed) the server
+                 * closes first, as RFC 6455 7.1.1 asks
+                 */
+                if (wc->peer_closed || wc->parser.error) {
+                    ngx_ws_perf_finalize(wc);
+                    return;
+                }
+
+            } else if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
                 ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, ngx_socket_errno,
                                "websocket shutdown() failed");
             }
@@ -397,7 +408,10 @@ ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc)
             break;
         }
 
-        if (n == 0 || n == NGX_ERROR) {
+        if (n == 0 || n == NGX_ERROR
+            || (c->ssl && ngx_ws_perf_drain_close(wc, ngx_ws_perf_read_buf,
+                                                  ngx_ws_perf_read_buf + n)))
+        {
             ngx_ws_perf_finalize(wc);
             return;
         }
@@ -405,6 +419,37 @@ ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc)
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_ws_perf_finalize(wc);
+    }
+}
+
+
+/* 1: the client's close frame (or input that cannot be parsed) came */
+
+static ngx_uint_t
+ngx_ws_perf_drain_close(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
+{
+    ngx_ws_perf_frame_parser_t  *p;
+
+    p = &wc->parser;
+
+    for ( ;; ) {
+        switch (ngx_ws_perf_frame_parse(p, &pos, last)) {
+
+        case NGX_WS_PERF_FRAME_AGAIN:
+            return 0;
+
+        case NGX_WS_PERF_FRAME_END:
+            if (p->opcode == NGX_WS_PERF_OP_CLOSE) {
+                return 1;
+            }
+            break;
+
+        case NGX_WS_PERF_FRAME_ERROR:
+            return 1;
+
+        default:
+            break;
+        }
     }
 }
 
@@ -609,6 +654,7 @@ ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc)
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, wc->peer.connection->log, 0,
                        "websocket client closed with %ui",
                        (ngx_uint_t) p->close_code);
+        wc->peer_closed = 1;
         ngx_ws_perf_start_close(wc, p->close_code);
         return NGX_OK;
     }

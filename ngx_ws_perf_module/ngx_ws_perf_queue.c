@@ -19,6 +19,10 @@
 
 static ngx_ws_perf_qnode_t *ngx_ws_perf_qnode_get(ngx_log_t *log);
 static void ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node);
+static void ngx_ws_perf_queue_buf(ngx_buf_t *b, u_char *pos, u_char *last);
+static ngx_uint_t ngx_ws_perf_queue_pending(ngx_ws_perf_queue_t *q,
+    ngx_connection_t *c);
+static ngx_int_t ngx_ws_perf_queue_flush(ngx_connection_t *c);
 static void ngx_ws_perf_queue_consume(ngx_ws_perf_queue_t *q, size_t sent);
 static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_qnode_t *node, size_t *sent);
@@ -285,14 +289,18 @@ ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 /*
  * Sends what the socket takes: the frame already partly sent, then the
  * queues highest priority first, then the close frame once all else is out.
- * NGX_OK: the queue is empty; NGX_AGAIN: wait for the write event.
+ * Progress is what send_chain() took from the buffers, not c->sent: under
+ * SSL it copies into its own buffer and writes that later.
+ * NGX_OK: the queue is empty and flushed; NGX_AGAIN: wait for the write
+ * event.
  */
 
 ngx_int_t
 ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
 {
     off_t                 sent;
-    ngx_buf_t            *b, bufs[NGX_WS_PERF_SEND_FRAMES];
+    size_t                size, left;
+    ngx_buf_t             bufs[NGX_WS_PERF_SEND_FRAMES];
     ngx_uint_t            n, i, all;
     ngx_chain_t          *rest, cls[NGX_WS_PERF_SEND_FRAMES];
     ngx_ws_perf_qnode_t  *node;
@@ -303,12 +311,8 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
         all = 1;
 
         if (q->cur) {
-            b = &bufs[n];
-            ngx_memzero(b, sizeof(ngx_buf_t));
-            b->memory = 1;
-            b->pos = q->cur->out->pos + q->cur_sent;
-            b->last = q->cur->out->last;
-            n++;
+            ngx_ws_perf_queue_buf(&bufs[n++], q->cur->out->pos + q->cur_sent,
+                                  q->cur->out->last);
         }
 
         for (i = 0; i < NGX_WS_PERF_PRIO_N; i++) {
@@ -318,30 +322,27 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
                     goto collected;
                 }
 
-                b = &bufs[n];
-                ngx_memzero(b, sizeof(ngx_buf_t));
-                b->memory = 1;
-                b->pos = node->out->pos;
-                b->last = node->out->last;
-                n++;
+                ngx_ws_perf_queue_buf(&bufs[n++], node->out->pos,
+                                      node->out->last);
             }
         }
 
         if (q->last && n < NGX_WS_PERF_SEND_FRAMES) {
-            b = &bufs[n];
-            ngx_memzero(b, sizeof(ngx_buf_t));
-            b->memory = 1;
-            b->pos = q->last->out->pos;
-            b->last = q->last->out->last;
-            n++;
+            ngx_ws_perf_queue_buf(&bufs[n++], q->last->out->pos,
+                                  q->last->out->last);
         }
 
     collected:
 
+        size = 0;
+
         for (i = 0; i < n; i++) {
+            size += bufs[i].last - bufs[i].pos;
             cls[i].buf = &bufs[i];
             cls[i].next = (i + 1 < n) ? &cls[i + 1] : NULL;
         }
+
+        bufs[n - 1].flush = 1;
 
         sent = c->sent;
 
@@ -355,16 +356,77 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
         ngx_ws_perf_metrics_add(bytes_out, c->sent - sent);
         ngx_ws_perf_sent_at = ngx_ws_perf_metrics_now();
 
-        ngx_ws_perf_queue_consume(q, (size_t) (c->sent - sent));
+        left = 0;
+
+        for (i = 0; i < n; i++) {
+            left += bufs[i].last - bufs[i].pos;
+        }
+
+        ngx_ws_perf_queue_consume(q, size - left);
 
         if (rest != NULL || !c->write->ready) {
-            return q->bytes ? NGX_AGAIN : NGX_OK;
+            return ngx_ws_perf_queue_pending(q, c) ? NGX_AGAIN : NGX_OK;
         }
 
         if (all && q->bytes == 0) {
             break;
         }
     }
+
+    return ngx_ws_perf_queue_flush(c);
+}
+
+
+static void
+ngx_ws_perf_queue_buf(ngx_buf_t *b, u_char *pos, u_char *last)
+{
+    ngx_memzero(b, sizeof(ngx_buf_t));
+    b->memory = 1;
+    b->pos = pos;
+    b->last = last;
+}
+
+
+/* 1: bytes wait in the queue or in the SSL buffer */
+
+static ngx_uint_t
+ngx_ws_perf_queue_pending(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
+{
+#if (NGX_SSL)
+    if (c->ssl && (c->buffered & NGX_SSL_BUFFERED)) {
+        return 1;
+    }
+#endif
+
+    return q->bytes != 0;
+}
+
+
+/* writes out what SSL still holds once the queue is empty */
+
+static ngx_int_t
+ngx_ws_perf_queue_flush(ngx_connection_t *c)
+{
+#if (NGX_SSL)
+    off_t  sent;
+
+    if (c->ssl == NULL || !(c->buffered & NGX_SSL_BUFFERED)) {
+        return NGX_OK;
+    }
+
+    sent = c->sent;
+
+    if (c->send_chain(c, NULL, 0) == NGX_CHAIN_ERROR) {
+        c->error = 1;
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_metrics_add(bytes_out, c->sent - sent);
+
+    if (c->buffered & NGX_SSL_BUFFERED) {
+        return NGX_AGAIN;
+    }
+#endif
 
     return NGX_OK;
 }
