@@ -51,6 +51,12 @@ typedef struct {
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
+    ngx_flag_t                  per_worker;     /* local delivery stated */
+
+    ngx_str_t                   pubsub_file;    /* the first pub/sub or */
+    ngx_uint_t                  pubsub_line;    /* publish location */
+    ngx_str_t                   store_file;     /* the first ws_perf_dlq */
+    ngx_uint_t                  store_line;
 } ngx_ws_perf_main_conf_t;
 
 

@@ -13,6 +13,7 @@
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_init_module(ngx_cycle_t *cycle);
+static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
 static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
@@ -53,15 +54,6 @@ static ngx_conf_enum_t  ngx_ws_perf_formats[] = {
     { ngx_string("raw"), NGX_WS_PERF_FORMAT_RAW },
     { ngx_null_string, 0 }
 };
-
-
-/* where the first pub/sub endpoint was configured, for warnings */
-static ngx_str_t   ngx_ws_perf_pubsub_file;
-static ngx_uint_t  ngx_ws_perf_pubsub_line;
-
-/* where the first dead-letter endpoint was, for the local-mode warning */
-static ngx_str_t   ngx_ws_perf_store_file;
-static ngx_uint_t  ngx_ws_perf_store_line;
 
 
 static ngx_command_t  ngx_ws_perf_commands[] = {
@@ -197,6 +189,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_ws_perf_compress_min,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, compress_min),
+      NULL },
+
+    { ngx_string("ws_perf_per_worker_delivery"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, per_worker),
       NULL },
 
     { ngx_string("ws_perf_channels"),
@@ -339,6 +338,31 @@ ngx_module_t  ngx_ws_perf_module = {
 };
 
 
+/* a core module for the checks that need the whole configuration */
+
+static ngx_core_module_t  ngx_ws_perf_core_module_ctx = {
+    ngx_string("ws_perf_core"),
+    NULL,
+    ngx_ws_perf_check_conf
+};
+
+
+ngx_module_t  ngx_ws_perf_core_module = {
+    NGX_MODULE_V1,
+    &ngx_ws_perf_core_module_ctx,          /* module context */
+    NULL,                                  /* module directives */
+    NGX_CORE_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
 static ngx_int_t
 ngx_ws_perf_handler(ngx_http_request_t *r)
 {
@@ -361,33 +385,62 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_ws_perf_init_module(ngx_cycle_t *cycle)
 {
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
+
+    if (wmcf && wmcf->store_line && wmcf->redis.len == 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ws_perf: without ws_perf_redis the dead letters of "
+                      "ws_perf_dlq in %V:%ui are kept in memory, per "
+                      "worker, bounded, and lost on restart or reload",
+                      &wmcf->store_file, wmcf->store_line);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Runs once the whole configuration is read, worker_processes included
+ * wherever it stands: without Redis a worker delivers only to its own
+ * subscribers, so more than one worker needs the operator's word.
+ */
+
+static char *
+ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf)
+{
     ngx_core_conf_t          *ccf;
     ngx_ws_perf_main_conf_t  *wmcf;
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (ngx_ws_perf_store_line && (wmcf == NULL || wmcf->redis.len == 0)) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "ws_perf: without ws_perf_redis the dead letters of "
-                      "ws_perf_dlq in %V:%ui are kept in memory, per "
-                      "worker, bounded, and lost on restart or reload",
-                      &ngx_ws_perf_store_file, ngx_ws_perf_store_line);
-    }
-
-    if (ngx_ws_perf_pubsub_line && ccf->worker_processes > 1
-        && (wmcf == NULL || wmcf->redis.len == 0))
+    if (wmcf == NULL || wmcf->pubsub_line == 0 || wmcf->redis.len
+        || ccf->worker_processes <= 1)
     {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "ws_perf: without ws_perf_redis each of the %i "
-                      "worker processes delivers only to its own "
-                      "subscribers (pub/sub endpoint in %V:%ui); use "
-                      "\"worker_processes 1\" or configure Redis",
-                      ccf->worker_processes, &ngx_ws_perf_pubsub_file,
-                      ngx_ws_perf_pubsub_line);
+        return NGX_CONF_OK;
     }
 
-    return NGX_OK;
+    if (wmcf->per_worker == 1) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "ws_perf: each of the %i worker processes delivers "
+                      "only to its own subscribers (ws_perf_per_worker_"
+                      "delivery on)", ccf->worker_processes);
+        return NGX_CONF_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                  "ws_perf: the pub/sub location in %V:%ui needs "
+                  "\"ws_perf_redis\" to deliver across the %i worker "
+                  "processes; add \"ws_perf_redis\", or set "
+                  "\"worker_processes 1\", or state "
+                  "\"ws_perf_per_worker_delivery on\" if each worker "
+                  "should deliver only to its own subscribers",
+                  &wmcf->pubsub_file, wmcf->pubsub_line,
+                  ccf->worker_processes);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -461,6 +514,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->dlq_max = NGX_CONF_UNSET_UINT;
     conf->ack_priorities = NGX_CONF_UNSET_UINT;
     conf->compress_min = NGX_CONF_UNSET_SIZE;
+    conf->per_worker = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -512,6 +566,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
     ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
     ngx_conf_init_size_value(wmcf->compress_min, 1024);
+    ngx_conf_init_value(wmcf->per_worker, 0);
 
     return NGX_CONF_OK;
 }
@@ -790,6 +845,7 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_ws_perf_loc_conf_t *wlcf = conf;
 
     ngx_uint_t                 mode;
+    ngx_ws_perf_main_conf_t   *wmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
     if (cmd->name.len == sizeof("ws_perf_echo") - 1) {
@@ -819,16 +875,18 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     wlcf->mode = mode;
 
-    if (mode == NGX_WS_PERF_MODE_DLQ && ngx_ws_perf_store_line == 0) {
-        ngx_ws_perf_store_file = cf->conf_file->file.name;
-        ngx_ws_perf_store_line = cf->conf_file->line;
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_perf_module);
+
+    if (mode == NGX_WS_PERF_MODE_DLQ && wmcf->store_line == 0) {
+        wmcf->store_file = cf->conf_file->file.name;
+        wmcf->store_line = cf->conf_file->line;
     }
 
     if ((mode == NGX_WS_PERF_MODE_PUBSUB || mode == NGX_WS_PERF_MODE_PUBLISH)
-        && ngx_ws_perf_pubsub_line == 0)
+        && wmcf->pubsub_line == 0)
     {
-        ngx_ws_perf_pubsub_file = cf->conf_file->file.name;
-        ngx_ws_perf_pubsub_line = cf->conf_file->line;
+        wmcf->pubsub_file = cf->conf_file->file.name;
+        wmcf->pubsub_line = cf->conf_file->line;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
