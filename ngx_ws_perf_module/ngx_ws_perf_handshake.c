@@ -29,6 +29,8 @@ typedef struct {
 
 static void ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
+static ngx_uint_t ngx_ws_perf_origin_allowed(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *origin);
 static ngx_uint_t ngx_ws_perf_has_token(ngx_str_t *value, char *token,
     size_t len);
 static void ngx_ws_perf_select_protocol(ngx_str_t *value,
@@ -148,10 +150,11 @@ ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs)
 {
     ngx_str_t        *origin;
-    ngx_uint_t        i, n, origins;
+    ngx_uint_t        i, origins;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
+    origin = NULL;
     origins = 0;
     hs->origin_ok = 1;
 
@@ -205,30 +208,71 @@ ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
         {
             ngx_ws_perf_select_protocol(&h[i].value, wlcf, hs);
 
-        } else if (wlcf->allowed_origins
-                   && h[i].key.len == sizeof("Origin") - 1
+        } else if (h[i].key.len == sizeof("Origin") - 1
                    && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6)
                       == 0)
         {
-            hs->origin_ok = 0;
+            origin = &h[i].value;
             origins++;
-            origin = wlcf->allowed_origins->elts;
-
-            for (n = 0; n < wlcf->allowed_origins->nelts; n++) {
-                if (origin[n].len == h[i].value.len
-                    && ngx_strncasecmp(origin[n].data, h[i].value.data,
-                                       origin[n].len) == 0)
-                {
-                    hs->origin_ok = 1;
-                    break;
-                }
-            }
         }
     }
 
-    if (origins > 1) {
-        hs->origin_ok = 0;
+    if (origins == 0) {
+        /* not a browser: nothing to check */
+        return;
     }
+
+    hs->origin_ok = (origins == 1 && ngx_ws_perf_origin_allowed(r, wlcf,
+                                                                origin));
+}
+
+
+/*
+ * Without ws_perf_allowed_origins a browser's Origin must name the host
+ * it asks (the Host header): a page elsewhere may not use its cookies
+ * here.  The scheme is not compared: TLS may end at a front proxy.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_origin_allowed(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *origin)
+{
+    u_char     *p;
+    ngx_str_t  *allowed, *host;
+    ngx_uint_t  n;
+
+    if (wlcf->allowed_origins) {
+        allowed = wlcf->allowed_origins->elts;
+
+        for (n = 0; n < wlcf->allowed_origins->nelts; n++) {
+            if ((allowed[n].len == 1 && allowed[n].data[0] == '*')
+                || (allowed[n].len == origin->len
+                    && ngx_strncasecmp(allowed[n].data, origin->data,
+                                       origin->len) == 0))
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    if (r->headers_in.host == NULL) {
+        return 0;
+    }
+
+    host = &r->headers_in.host->value;
+
+    p = ngx_strlcasestrn(origin->data, origin->data + origin->len,
+                         (u_char *) "://", 3 - 1);
+    if (p == NULL) {
+        return 0;
+    }
+
+    p += 3;
+
+    return (size_t) (origin->data + origin->len - p) == host->len
+           && ngx_strncasecmp(p, host->data, host->len) == 0;
 }
 
 

@@ -918,10 +918,19 @@ ngx_ws_perf_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (value[i].len == 0
-            || ngx_strlchr(value[i].data, value[i].data + value[i].len, ' ')
-            || (ngx_strncmp(value[i].data, "http://", 7) != 0
-                && ngx_strncmp(value[i].data, "https://", 8) != 0))
+        if (value[i].len == 1 && value[i].data[0] == '*') {
+            if (cf->args->nelts != 2) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"*\" allows any origin and must be "
+                                   "the only value");
+                return NGX_CONF_ERROR;
+            }
+
+        } else if (value[i].len == 0
+                   || ngx_strlchr(value[i].data,
+                                  value[i].data + value[i].len, ' ')
+                   || (ngx_strncmp(value[i].data, "http://", 7) != 0
+                       && ngx_strncmp(value[i].data, "https://", 8) != 0))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid origin \"%V\", it must look like "

@@ -26,6 +26,11 @@ our $CONFIG = <<'_EOC_';
     location /noproto {
         ws_perf_echo;
     }
+    location /any {
+        ws_perf_echo;
+        ws_perf_allowed_origins *;
+    }
+
     location /origin {
         ws_perf_echo;
         ws_perf_allowed_origins https://example.com http://localhost:8080;
@@ -423,9 +428,39 @@ hs_request(path => '/origin', add => [Origin => 'null'])
 
 
 
-=== TEST 39: 7. without ws_perf_allowed_origins any Origin is allowed: 101
+=== TEST 39: 7. without ws_perf_allowed_origins a browser's Origin must name the Host: another site gets 403
 --- raw_request eval
-hs_request(add => [Origin => 'https://evil.example']) . close_frame(1000)
+hs_request(add => [Origin => 'https://evil.example'])
+--- reject: 403
+
+
+
+=== TEST 39a: 7. without ws_perf_allowed_origins the Origin of the Host itself is allowed, whatever the scheme (TLS may end at a proxy)
+--- raw_request eval
+hs_request(add => [Origin => 'https://LocalHost']) . close_frame(1000)
+--- error_code: 101
+--- response_body eval
+sclose(1000)
+
+
+
+=== TEST 39b: 7. without ws_perf_allowed_origins another port of the Host is another origin: 403
+--- raw_request eval
+hs_request(add => [Origin => 'http://localhost:8081'])
+--- reject: 403
+
+
+
+=== TEST 39c: 7. without ws_perf_allowed_origins an Origin that only starts with the Host: 403
+--- raw_request eval
+hs_request(add => [Origin => 'http://localhost.evil.example'])
+--- reject: 403
+
+
+
+=== TEST 39d: 7. "ws_perf_allowed_origins *" allows any origin on purpose
+--- raw_request eval
+hs_request(path => '/any', add => [Origin => 'https://evil.example']) . close_frame(1000)
 --- error_code: 101
 --- response_body eval
 sclose(1000)

@@ -299,16 +299,18 @@ _EOC_
 
 
 
-=== TEST 8: default ws_perf_allowed_origins: any Origin
+=== TEST 8: default ws_perf_allowed_origins: the Origin must name the Host, another site gets 403
 --- config
     location /echo {
         ws_perf_echo;
     }
 --- raw_request eval
-handshake('/echo', Origin => 'https://anything.example:8443') . close_frame(1000)
---- error_code: 101
---- response_body eval
-sclose(1000)
+handshake('/echo', Origin => 'https://anything.example:8443')
+--- shutdown
+--- error_code: 403
+--- response_body_like: \Awebsocket: [^\n]+\n\z
+--- error_log
+websocket handshake rejected
 
 
 
@@ -786,6 +788,19 @@ invalid number of arguments in "ws_perf_max_message_size" directive
 --- error_log
 [emerg]
 --- emerg_at: ws_perf_allowed_origins "";
+
+
+
+=== TEST 41a: ws_perf_allowed_origins "*" with another origin
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_allowed_origins * https://example.com;
+    }
+--- must_die
+--- error_log
+"*" allows any origin and must be the only value
+--- emerg_at: ws_perf_allowed_origins * https://example.com;
 
 
 
