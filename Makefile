@@ -114,7 +114,8 @@ run: deps all
 
 stop:
 	-$(NGINX_BIN) -p $(CURDIR)/$(BUILD)/run/ -c conf/demo.conf -s quit
-	-redis-cli -p 6380 shutdown nosave
+	-[ -f $(BUILD)/run/redis/redis.pid ] \
+	    && kill $$(cat $(BUILD)/run/redis/redis.pid)
 
 bench:
 	bench/run.sh

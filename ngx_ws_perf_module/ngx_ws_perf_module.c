@@ -12,7 +12,6 @@
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_ws_perf_init_module(ngx_cycle_t *cycle);
 static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
@@ -328,7 +327,7 @@ ngx_module_t  ngx_ws_perf_module = {
     ngx_ws_perf_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    ngx_ws_perf_init_module,               /* init module */
+    NULL,                                  /* init module */
     ngx_ws_perf_init_process,              /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -382,29 +381,11 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
-ngx_ws_perf_init_module(ngx_cycle_t *cycle)
-{
-    ngx_ws_perf_main_conf_t  *wmcf;
-
-    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
-
-    if (wmcf && wmcf->store_line && wmcf->redis.len == 0) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "ws_perf: without ws_perf_redis the dead letters of "
-                      "ws_perf_dlq in %V:%ui are kept in memory, per "
-                      "worker, bounded, and lost on restart or reload",
-                      &wmcf->store_file, wmcf->store_line);
-    }
-
-    return NGX_OK;
-}
-
-
 /*
  * Runs once the whole configuration is read, worker_processes included
- * wherever it stands: without Redis a worker delivers only to its own
- * subscribers, so more than one worker needs the operator's word.
+ * wherever it stands, and logs where "nginx -t" shows it: without Redis a
+ * worker delivers only to its own subscribers, so more than one worker
+ * needs the operator's word.
  */
 
 static char *
@@ -416,9 +397,19 @@ ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf)
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (wmcf == NULL || wmcf->pubsub_line == 0 || wmcf->redis.len
-        || ccf->worker_processes <= 1)
-    {
+    if (wmcf == NULL || wmcf->redis.len) {
+        return NGX_CONF_OK;
+    }
+
+    if (wmcf->store_line) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "ws_perf: without ws_perf_redis the dead letters of "
+                      "ws_perf_dlq in %V:%ui are kept in memory, per "
+                      "worker, bounded, and lost on restart or reload",
+                      &wmcf->store_file, wmcf->store_line);
+    }
+
+    if (wmcf->pubsub_line == 0 || ccf->worker_processes <= 1) {
         return NGX_CONF_OK;
     }
 

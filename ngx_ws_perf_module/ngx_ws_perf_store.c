@@ -208,8 +208,8 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
 
         if (r->element[1]->integer) {
             ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                          "ws_perf: %lld messages dead-lettered",
-                          r->element[1]->integer);
+                          "ws_perf: %L messages dead-lettered",
+                          (int64_t) r->element[1]->integer);
         }
     }
 }

@@ -22,11 +22,19 @@ if [ -f "$prefix/logs/nginx.pid" ]; then
     done
 fi
 
-if ! redis-cli -p 6380 ping >/dev/null 2>&1; then
+pidfile=$prefix/redis/redis.pid
+
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    : # the demo's own redis is running
+elif redis-cli -p 6380 ping >/dev/null 2>&1; then
+    echo "run: 127.0.0.1:6380 is taken by a redis that is not the demo's" >&2
+    echo "run: stop it, or change the port in conf/demo.conf" >&2
+    exit 1
+else
     redis-server --port 6380 --bind 127.0.0.1 --save '' --appendonly no \
         --daemonize yes --dir "$prefix/redis" \
         --logfile "$prefix/redis/redis.log" \
-        --pidfile "$prefix/redis/redis.pid"
+        --pidfile "$pidfile"
     for _ in $(seq 50); do
         redis-cli -p 6380 ping >/dev/null 2>&1 && break
         sleep 0.1
