@@ -98,8 +98,9 @@ typedef struct {
 
     ngx_ws_perf_out_t          *message;    /* the data message being read */
     size_t                      message_size;
-    u_char                     *input;      /* bytes that came with the */
-    size_t                      input_len;  /* handshake */
+    u_char                     *input;      /* bytes read and not parsed */
+    size_t                      input_len;  /* yet: after the handshake, */
+    size_t                      input_off;  /* or while the queue is full */
 
     ngx_event_t                 timer;      /* ping, idle and close timer */
     ngx_msec_t                  last_in;

@@ -14,6 +14,13 @@
 /* one read buffer per worker: a connection keeps only parser state */
 #define NGX_WS_PERF_READ_BUFFER  65536
 
+/*
+ * what the client made this connection queue (pongs, echoes, replies) has
+ * reached the bound: reading waits until the queue drains
+ */
+#define ngx_ws_perf_conn_full(wc)                                            \
+    (ngx_ws_perf_queue_cost(&(wc)->queue) >= (wc)->conf->send_queue_size)
+
 
 static void ngx_ws_perf_upgrade_handler(ngx_event_t *wev);
 static void ngx_ws_perf_release_request(ngx_http_request_t *r);
@@ -23,7 +30,9 @@ static void ngx_ws_perf_timer_handler(ngx_event_t *ev);
 static void ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc);
 static ngx_uint_t ngx_ws_perf_drain_close(ngx_ws_perf_conn_t *wc, u_char *pos,
     u_char *last);
-static ngx_int_t ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos,
+static ngx_int_t ngx_ws_perf_input_read(ngx_ws_perf_conn_t *wc, size_t n);
+static ngx_int_t ngx_ws_perf_input_kept(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos,
     u_char *last);
 static ngx_int_t ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc);
 static ngx_int_t ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc);
@@ -130,8 +139,6 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 static void
 ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
 {
-    u_char               *input;
-    ngx_int_t             rc;
     ngx_connection_t     *c;
     ngx_ws_perf_conn_t   *wc;
     ngx_http_request_t   *r;
@@ -163,19 +170,6 @@ ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket upgraded");
 
     ngx_ws_perf_metrics_inc(conn_opened);
-
-    if (wc->input) {
-        input = wc->input;
-        wc->input = NULL;
-
-        rc = ngx_ws_perf_input(wc, input, input + wc->input_len);
-        ngx_free(input);
-
-        if (rc == NGX_ERROR) {
-            ngx_ws_perf_finalize(wc);
-            return;
-        }
-    }
 
     ngx_ws_perf_schedule(wc);
     ngx_ws_perf_flush(wc);
@@ -269,9 +263,18 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
 
     while (!wc->peer.closing) {
 
-        if (wc->queue.bytes >= wc->conf->send_queue_size) {
+        if (ngx_ws_perf_conn_full(wc)) {
             wc->read_paused = 1;
             break;
+        }
+
+        if (wc->input) {
+            if (ngx_ws_perf_input_kept(wc) == NGX_ERROR) {
+                ngx_ws_perf_finalize(wc);
+                return;
+            }
+
+            continue;
         }
 
         n = c->recv(c, ngx_ws_perf_read_buf, NGX_WS_PERF_READ_BUFFER);
@@ -290,10 +293,7 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
         wc->last_in = ngx_current_msec;
         ngx_ws_perf_metrics_add(bytes_in, n);
 
-        if (ngx_ws_perf_input(wc, ngx_ws_perf_read_buf,
-                              ngx_ws_perf_read_buf + n)
-            == NGX_ERROR)
-        {
+        if (ngx_ws_perf_input_read(wc, n) != NGX_OK) {
             ngx_ws_perf_finalize(wc);
             return;
         }
@@ -384,7 +384,10 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
         return;
     }
 
-    if (wc->read_paused && wc->queue.bytes < wc->conf->send_queue_size) {
+    /* reading resumes at half the bound: not a frame at a time */
+    if (wc->read_paused
+        && ngx_ws_perf_queue_cost(&wc->queue) < wc->conf->send_queue_size / 2)
+    {
         wc->read_paused = 0;
         ngx_post_event(c->read, &ngx_posted_events);
     }
@@ -535,10 +538,68 @@ ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc)
 }
 
 
-/* feeds input to the parser; NGX_ERROR: the connection must go now */
+/* what was just read; the rest, once the queue is full, is kept */
 
 static ngx_int_t
-ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
+ngx_ws_perf_input_read(ngx_ws_perf_conn_t *wc, size_t n)
+{
+    u_char     *pos, *last;
+    ngx_int_t   rc;
+
+    pos = ngx_ws_perf_read_buf;
+    last = pos + n;
+
+    rc = ngx_ws_perf_input(wc, &pos, last);
+
+    if (rc != NGX_AGAIN) {
+        return rc;
+    }
+
+    wc->input = ngx_alloc(last - pos, wc->peer.connection->log);
+    if (wc->input == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(wc->input, pos, last - pos);
+    wc->input_len = last - pos;
+    wc->input_off = 0;
+
+    return NGX_OK;
+}
+
+
+/* input kept from the handshake or from a pause, before any new read */
+
+static ngx_int_t
+ngx_ws_perf_input_kept(ngx_ws_perf_conn_t *wc)
+{
+    u_char     *pos, *last;
+    ngx_int_t   rc;
+
+    pos = wc->input + wc->input_off;
+    last = wc->input + wc->input_len;
+
+    rc = ngx_ws_perf_input(wc, &pos, last);
+
+    if (rc == NGX_AGAIN) {
+        wc->input_off = pos - wc->input;
+        return NGX_OK;
+    }
+
+    ngx_free(wc->input);
+    wc->input = NULL;
+
+    return rc;
+}
+
+
+/*
+ * Feeds input to the parser.  NGX_AGAIN: the queue is at its bound and
+ * *pos is where the rest starts; NGX_ERROR: the connection must go now.
+ */
+
+static ngx_int_t
+ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos, u_char *last)
 {
     ngx_ws_perf_out_t           *m;
     ngx_ws_perf_frame_parser_t  *p;
@@ -547,7 +608,7 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
 
     while (!wc->peer.closing) {
 
-        switch (ngx_ws_perf_frame_parse(p, &pos, last)) {
+        switch (ngx_ws_perf_frame_parse(p, pos, last)) {
 
         case NGX_WS_PERF_FRAME_AGAIN:
             return NGX_OK;
@@ -569,6 +630,13 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
             if (ngx_ws_perf_frame_end(wc) != NGX_OK) {
                 return NGX_ERROR;
             }
+
+            if (*pos < last && ngx_ws_perf_conn_full(wc)
+                && !wc->peer.closing)
+            {
+                return NGX_AGAIN;
+            }
+
             break;
 
         default: /* NGX_WS_PERF_FRAME_ERROR */

@@ -14,7 +14,8 @@
 
 /* frames handed to one send_chain() call */
 #define NGX_WS_PERF_SEND_FRAMES  64
-#define NGX_WS_PERF_NODE_CHUNK   128
+/* queue nodes kept for reuse, each worker: 100,000 subscribers' worth */
+#define NGX_WS_PERF_FREE_NODES   131072
 
 
 static ngx_ws_perf_qnode_t *ngx_ws_perf_qnode_get(ngx_log_t *log);
@@ -28,9 +29,9 @@ static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_qnode_t *node, size_t *sent);
 
 
-/* queue nodes come from a per-worker free list, back to malloc at exit */
+/* queue nodes come from a per-worker free list, bounded */
 static ngx_ws_perf_qnode_t  *ngx_ws_perf_free_nodes;
-static ngx_ws_perf_qnode_t  *ngx_ws_perf_node_chunks;
+static ngx_uint_t            ngx_ws_perf_nfree;
 
 /* when the last send_chain() returned, for the latency of what it sent */
 static uint64_t              ngx_ws_perf_sent_at;
@@ -147,6 +148,7 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     *q->tail[prio] = node;
     q->tail[prio] = &node->next;
     q->bytes += out->last - out->pos;
+    q->frames++;
 
     ngx_ws_perf_metrics_add(queued, out->last - out->pos);
     ngx_ws_perf_metrics_queue_depth(q->bytes);
@@ -183,6 +185,7 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
             }
 
             q->bytes -= node->out->last - node->out->pos;
+            q->frames--;
             drops[v]++;
 
             ngx_ws_perf_metrics_add(queued,
@@ -246,6 +249,7 @@ ngx_ws_perf_queue_drop_tagged(ngx_ws_perf_queue_t *q, void *tag)
             *prev = node->next;
 
             q->bytes -= node->out->last - node->out->pos;
+            q->frames--;
             ngx_ws_perf_metrics_add(queued,
                                     -(node->out->last - node->out->pos));
 
@@ -279,6 +283,7 @@ ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 
     q->last = node;
     q->bytes += out->last - out->pos;
+    q->frames++;
 
     ngx_ws_perf_metrics_add(queued, out->last - out->pos);
 
@@ -487,6 +492,7 @@ ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_qnode_t *node,
     if (*sent >= left) {
         *sent -= left;
         q->bytes -= left;
+        q->frames--;
         q->cur_sent = 0;
 
         ngx_ws_perf_metrics_add(queued, -(int64_t) left);
@@ -529,6 +535,7 @@ ngx_ws_perf_queue_discard(ngx_ws_perf_queue_t *q)
         q->cur = cur;
         q->cur_sent = cur_sent;
         q->bytes = cur->out->last - cur->out->pos - cur_sent;
+        q->frames = 1;
         ngx_ws_perf_metrics_add(queued, q->bytes);
     }
 }
@@ -567,51 +574,53 @@ ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q)
 static ngx_ws_perf_qnode_t *
 ngx_ws_perf_qnode_get(ngx_log_t *log)
 {
-    ngx_uint_t            i;
     ngx_ws_perf_qnode_t  *node;
 
-    if (ngx_ws_perf_free_nodes == NULL) {
-        node = ngx_alloc(NGX_WS_PERF_NODE_CHUNK * sizeof(ngx_ws_perf_qnode_t),
-                         log);
+    node = ngx_ws_perf_free_nodes;
+
+    if (node) {
+        ngx_ws_perf_free_nodes = node->next;
+        ngx_ws_perf_nfree--;
+
+    } else {
+        node = ngx_alloc(sizeof(ngx_ws_perf_qnode_t), log);
         if (node == NULL) {
             return NULL;
         }
-
-        /* the first node of a chunk links the chunks */
-        node[0].next = ngx_ws_perf_node_chunks;
-        ngx_ws_perf_node_chunks = node;
-
-        for (i = 1; i < NGX_WS_PERF_NODE_CHUNK; i++) {
-            ngx_ws_perf_qnode_put(&node[i]);
-        }
     }
 
-    node = ngx_ws_perf_free_nodes;
-    ngx_ws_perf_free_nodes = node->next;
     node->next = NULL;
 
     return node;
 }
 
 
+/* the free list keeps a fan-out's worth: a burst's high water goes back */
+
 static void
 ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node)
 {
+    if (ngx_ws_perf_nfree >= NGX_WS_PERF_FREE_NODES) {
+        ngx_free(node);
+        return;
+    }
+
     node->next = ngx_ws_perf_free_nodes;
     ngx_ws_perf_free_nodes = node;
+    ngx_ws_perf_nfree++;
 }
 
 
 void
 ngx_ws_perf_queue_cleanup(void)
 {
-    ngx_ws_perf_qnode_t  *chunk;
+    ngx_ws_perf_qnode_t  *node;
 
-    while (ngx_ws_perf_node_chunks) {
-        chunk = ngx_ws_perf_node_chunks;
-        ngx_ws_perf_node_chunks = chunk[0].next;
-        ngx_free(chunk);
+    while (ngx_ws_perf_free_nodes) {
+        node = ngx_ws_perf_free_nodes;
+        ngx_ws_perf_free_nodes = node->next;
+        ngx_free(node);
     }
 
-    ngx_ws_perf_free_nodes = NULL;
+    ngx_ws_perf_nfree = 0;
 }

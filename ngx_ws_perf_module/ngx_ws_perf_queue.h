@@ -44,7 +44,14 @@ typedef struct {
     ngx_ws_perf_qnode_t        *last;       /* the close frame, sent last */
     size_t                      cur_sent;
     size_t                      bytes;      /* queued and not yet sent */
+    ngx_uint_t                  frames;     /* queued, cur and last too */
 } ngx_ws_perf_queue_t;
+
+
+/* what a queued frame costs beyond its bytes: its node and its header */
+#define NGX_WS_PERF_FRAME_COST                                               \
+    (sizeof(ngx_ws_perf_qnode_t) + offsetof(ngx_ws_perf_out_t, data)         \
+     + NGX_WS_PERF_FRAME_HEADER_MAX)
 
 
 ngx_ws_perf_out_t *ngx_ws_perf_out_alloc(size_t len, ngx_log_t *log);
@@ -73,6 +80,10 @@ void ngx_ws_perf_queue_free(ngx_ws_perf_queue_t *q);
 void ngx_ws_perf_queue_cleanup(void);
 
 #define ngx_ws_perf_queue_empty(q)  ((q)->bytes == 0)
+
+/* the memory a queue holds, for bounds on what a client makes it queue */
+#define ngx_ws_perf_queue_cost(q)                                            \
+    ((q)->bytes + (q)->frames * NGX_WS_PERF_FRAME_COST)
 
 
 #endif /* _NGX_WS_PERF_QUEUE_H_INCLUDED_ */

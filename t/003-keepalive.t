@@ -221,19 +221,6 @@ sub alive {
     return !(defined $line && $line =~ /^\d+ \(.*\) Z /s);
 }
 
-# The worker processes of the master $master: pids from /proc.
-sub workers_of {
-    my ($master) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $in, '<', $stat or next;
-        my $line = <$in>;
-        close $in;
-        next unless defined $line && $line =~ /^(\d+) \((.*)\) (\S) (\d+) /s;
-        push @pids, $1 if $4 == $master && $3 ne 'Z';
-    }
-    return @pids;
-}
 
 # HUP with two open WebSockets; each client reads the close 1001 and then
 # either answers it and closes ($answer) or does nothing.  Returns the
@@ -242,7 +229,7 @@ sub old_worker_exit {
     my ($block, $answer) = @_;
     my $name = $block->name;
     my $master = nginx_master_pid();
-    my @old = workers_of($master);
+    my @old = nginx_workers($master);
     Test::More::is(scalar @old, 1, "$name - one worker before the HUP");
     my @ws = map { ws_open('/echo') } 1 .. 2;
 

@@ -36,7 +36,7 @@ our $GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 our @EXPORT = qw(
     ws_client_init ws_port ws_open now nginx_master_pid nginx_signal
     nginx_cmd run_program close_payload hs_request ws_accept
-    connect_tcp
+    connect_tcp nginx_workers rss_kb
 );
 
 sub import {
@@ -79,6 +79,32 @@ sub nginx_master_pid {
     close $in;
     die "no pid in $file\n" unless defined $pid && $pid =~ /^\s*(\d+)\s*$/;
     return $1;
+}
+
+# The live worker processes of the master $master (default: this test's
+# nginx): pids from /proc.
+sub nginx_workers {
+    my ($master) = @_;
+    $master = nginx_master_pid() unless defined $master;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $in, '<', $stat or next;
+        my $line = <$in>;
+        close $in;
+        next unless defined $line && $line =~ /^(\d+) \((.*)\) (\S) (\d+) /s;
+        push @pids, $1 if $4 == $master && $3 ne 'Z';
+    }
+    return @pids;
+}
+
+# The resident set of process $pid in kB, from /proc.
+sub rss_kb {
+    my ($pid) = @_;
+    open my $in, '<', "/proc/$pid/status" or die "no process $pid: $!\n";
+    while (my $l = <$in>) {
+        return $1 if $l =~ /^VmRSS:\s+(\d+) kB/;
+    }
+    die "no VmRSS for $pid\n";
 }
 
 sub nginx_signal {
@@ -172,7 +198,7 @@ sub ws_open {
     $path = '/echo' unless defined $path;
     my $timeout = $o{timeout} || 5;
 
-    my $port = ws_port();
+    my $port = $o{port} || ws_port();
     my $sock = connect_tcp($port, $timeout, $o{bufsize});
     $sock->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
     $sock->blocking(0);
