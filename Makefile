@@ -7,7 +7,8 @@ BUILD      ?= build
 FUZZ_TIME  ?= 30
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
-TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t)
+TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
+             t/203-pubsub-commands.t
 
 SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
 SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
