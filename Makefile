@@ -6,6 +6,10 @@ NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      ?= build
 FUZZ_TIME  ?= 30
 
+# the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
+TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
+             t/203-pubsub-commands.t
+
 SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
 SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
           -fno-omit-frame-pointer
@@ -15,8 +19,8 @@ FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 
 export NGINX_SRC
 
-.PHONY: all deps unit fuzz-smoke prove asan prove-asan test test-valgrind \
-        run stop bench clean
+.PHONY: all deps unit fuzz-smoke prove prove-tls asan prove-asan test \
+        test-valgrind run stop bench clean
 
 all: $(BUILD)/ngx_ws_perf_module.so
 
@@ -98,6 +102,9 @@ fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire \
 prove: $(BUILD)/ngx_ws_perf_module.so
 	util/prove.sh $(BUILD)/ngx_ws_perf_module.so
 
+prove-tls: $(BUILD)/ngx_ws_perf_module.so
+	WS_PERF_TLS=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so $(TLS_TESTS)
+
 asan: $(BUILD)/asan/ngx_ws_perf_module.so
 
 prove-asan: $(BUILD)/asan/ngx_ws_perf_module.so
@@ -107,7 +114,7 @@ test-valgrind: $(BUILD)/ngx_ws_perf_module.so
 	TEST_NGINX_USE_VALGRIND=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so
 
 test: deps
-	$(MAKE) all unit fuzz-smoke prove prove-asan
+	$(MAKE) all unit fuzz-smoke prove prove-tls prove-asan
 
 run: deps all
 	util/run.sh

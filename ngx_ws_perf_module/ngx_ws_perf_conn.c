@@ -649,6 +649,17 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos, u_char *last)
         }
     }
 
+    /*
+     * the server began closing in the middle of this input: under TLS it
+     * closes once the client's close frame came, which may be in the rest
+     */
+
+    if (wc->peer.connection->ssl && !wc->peer_closed
+        && ngx_ws_perf_drain_close(wc, pos, last))
+    {
+        wc->peer_closed = 1;
+    }
+
     return NGX_OK;
 }
 

@@ -14,6 +14,7 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::Test;
 use WsPerf::Client;
+use WsPerf::TLS;
 
 our $CONFIG = <<'_EOC_';
     location /echo {
@@ -66,6 +67,8 @@ add_block_preprocessor(sub {
         $block->set_value('no_error_log',
                           "websocket handshake rejected\n[error]\n[crit]\n[alert]");
     }
+
+    tls_block($block);
 });
 
 no_shuffle();

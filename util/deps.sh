@@ -6,7 +6,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 packages="build-essential clang libclang-rt-14-dev valgrind
-    nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev
+    nginx libnginx-mod-stream nginx-dev libpcre2-dev libssl-dev zlib1g-dev
     libjansson-dev liblz4-dev libhiredis-dev redis-server libnginx-mod-nchan
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
     libwww-perl
@@ -14,6 +14,7 @@ packages="build-essential clang libclang-rt-14-dev valgrind
     python3 python3-websockets python3-prometheus-client python3-yaml
     python3-lz4
     prometheus
+    openssl curl
     nodejs chromium"
 
 missing=""

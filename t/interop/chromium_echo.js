@@ -8,7 +8,8 @@
 // The page, served by nginx, holds WebSocket sessions itself and writes
 // one line per step into <pre id="result">, then sets its title to "done"
 // (or "failed").  This prints those lines and exits 0 when the page is
-// done, 1 otherwise.
+// done, 1 otherwise.  An https:// page (and its wss:// sessions) may use
+// the test's self-signed certificate: certificate errors are ignored then.
 
 const fs = require('fs');
 const os = require('os');
@@ -17,6 +18,7 @@ const { chromium } = require('playwright-core');
 
 const url = process.argv[2];
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const tls = url.startsWith('https:');
 
 async function main() {
   if (!fs.existsSync(executablePath)) {
@@ -31,7 +33,9 @@ async function main() {
       executablePath,
       headless: true,
       timeout: 60000,
+      ignoreHTTPSErrors: tls,
       args: [
+        ...(tls ? ['--ignore-certificate-errors'] : []),
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
         '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--no-proxy-server',

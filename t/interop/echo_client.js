@@ -3,14 +3,28 @@
 // into build/npm; run with NODE_PATH=build/npm/node_modules).
 //
 //   node echo_client.js ws://127.0.0.1:PORT/echo
+//   node echo_client.js --ca CERT --max N [--idle URL] wss://127.0.0.1:PORT/echo
 //
 // Prints one line per step ("text ok", ...) and exits 0, or prints
 // "FAIL <step>: <why>" and exits 1.
+//
+// --ca: verify the wss:// server against this certificate.  --max: instead
+// of the interop session, echo messages of 1 byte up to N bytes (the
+// location's ws_perf_max_message_size) and expect 1009 for N + 1.  --idle:
+// then wait on that location until the server closes (idle timeout).
 
+const fs = require('fs');
 const WebSocket = require('ws');
 
 const MIB = 1 << 20;
-const url = process.argv[2];
+const opt = {};
+let url;
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a.startsWith('--')) opt[a.slice(2)] = process.argv[++i];
+  else url = a;
+}
+const tls = opt.ca ? { ca: fs.readFileSync(opt.ca) } : {};
 
 function pattern(n, seed) {
   const block = Buffer.alloc(1021);
@@ -28,40 +42,115 @@ function fail(why) {
 const timer = setTimeout(() => fail('timeout: no result within 30s'), 30000);
 
 // the defaults: permessage-deflate is offered (and must be declined)
-const ws = new WebSocket(url, { maxPayload: 4 * MIB, handshakeTimeout: 10000 });
+let ws;
 const queue = [];
 let waiting = null;
 
-ws.on('message', (data, isBinary) => {
-  const m = { data, isBinary };
-  if (waiting) {
-    const w = waiting;
-    waiting = null;
-    w(m);
-  } else {
-    queue.push(m);
-  }
-});
-ws.on('error', (e) => fail('error: ' + e.message));
+function open(u, options) {
+  const w = new WebSocket(u, { maxPayload: 4 * MIB, handshakeTimeout: 10000,
+                              ...tls, ...options });
+  w.on('message', (data, isBinary) => {
+    const m = { data, isBinary };
+    if (waiting) {
+      const f = waiting;
+      waiting = null;
+      f(m);
+    } else {
+      queue.push(m);
+    }
+  });
+  w.on('error', (e) => fail('error: ' + e.message));
+  return w;
+}
 
 function next() {
   if (queue.length) return Promise.resolve(queue.shift());
   return new Promise((resolve) => { waiting = resolve; });
 }
 
-async function expect(want, binary, step) {
+function opened(w) {
+  return new Promise((resolve) => w.once('open', resolve));
+}
+
+function closed(w) {
+  return new Promise((resolve) => w.once('close', (code) => resolve(code)));
+}
+
+async function expect(want, binary, step, quiet) {
   const m = await next();
   if (m.isBinary !== binary) fail(step + ': got a ' + (m.isBinary ? 'binary' : 'text') + ' message');
   const wantBuf = Buffer.isBuffer(want) ? want : Buffer.from(want, 'utf8');
   if (!wantBuf.equals(m.data)) fail(step + ': echo differs (' + m.data.length + ' bytes, want ' + wantBuf.length + ')');
-  console.log(step + ' ok');
+  if (!quiet) console.log(step + ' ok');
 }
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-ws.on('open', async () => {
+// lengths around every frame header size and TLS record (16 KiB) boundary
+function sizesUpTo(limit) {
+  const s = [1, 125, 126, 127, 16383, 16384, 16385, 65535, 65536, 65537,
+             100000, Math.floor(limit / 2), limit - 1, limit];
+  return [...new Set(s.filter((n) => n >= 1 && n <= limit))]
+    .sort((a, b) => a - b);
+}
+
+async function sizes(limit) {
+  ws = open(url, { maxPayload: 4 * limit });
+  await opened(ws);
+  console.log('open ok');
+  for (const n of sizesUpTo(limit)) {
+    const bin = pattern(n, n % 7);
+    ws.send(bin);
+    await expect(bin, true, 'binary of ' + n + ' bytes', true);
+    const text = '0123456789abcdef'.repeat(Math.floor(n / 16) + 1).slice(0, n);
+    ws.send(text);
+    await expect(text, false, 'text of ' + n + ' bytes', true);
+  }
+  console.log('echo 1 byte to max_message_size ok');
+
+  const pong = new Promise((resolve) => ws.once('pong', resolve));
+  ws.ping(Buffer.from('tls ping'));
+  if ((await pong).toString() !== 'tls ping') fail('ping: pong payload');
+  console.log('ping ok');
+
+  let start = Date.now();
+  let c = closed(ws);
+  ws.close(1000, 'bye');
+  let code = await c;
+  if (Date.now() - start > 1000) fail('close took ' + (Date.now() - start) + 'ms');
+  console.log('close ' + code + ', answered at once');
+
+  ws = open(url, { maxPayload: 4 * limit });
+  await opened(ws);
+  c = closed(ws);
+  ws.send(pattern(limit + 1, 1));
+  code = await c;
+  if (queue.length) fail('an echo of ' + (limit + 1) + ' bytes');
+  console.log('max_message_size + 1: close ' + code);
+
+  if (opt.idle) {
+    ws = open(opt.idle);
+    await opened(ws);
+    start = Date.now();
+    code = await closed(ws);
+    // the location's idle timeout is well under a second
+    if (Date.now() - start > 3000) fail('idle close took ' + (Date.now() - start) + 'ms');
+    console.log('idle: server closed with ' + code);
+  }
+  clearTimeout(timer);
+  process.exit(0);
+}
+
+if (opt.max) {
+  sizes(parseInt(opt.max, 10)).catch((e) => fail(e.stack || String(e)));
+} else {
+  ws = open(url, {});
+  ws.on('open', interop);
+}
+
+async function interop() {
   try {
     if (ws.protocol !== '') fail('subprotocol selected: ' + ws.protocol);
     if (ws.extensions !== '') fail('extensions answered: ' + ws.extensions);
@@ -121,4 +210,4 @@ ws.on('open', async () => {
   } catch (e) {
     fail(e.stack || String(e));
   }
-});
+}

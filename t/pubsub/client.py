@@ -13,7 +13,12 @@ does not hold they say what was seen instead.
 import argparse
 import base64
 import json
+import os
 import random
+import select
+import signal
+import ssl
+import subprocess
 import sys
 import time
 import traceback
@@ -848,9 +853,198 @@ def stalled_neighbour(port, unix, path="/wsq", channel="nb",
     h.abort()
 
 
+# ------------------------------------------------------------ over TLS
+
+@scenario
+def commands(port, path="/ws", user="alice"):
+    """Every ws-perf.v1 command, and a message published over HTTP(S)."""
+    ws = connect(port, "%s?user=%s&channels=room.1" % (path, user))
+    out("handshake %s" % ws.status())
+
+    def got(cond, what):
+        pump([ws], lambda: any(cond(m) for m in ws.messages()) or ws.eof,
+             10, what)
+        return [m for m in ws.messages() if cond(m)]
+
+    publish(port, {"channel": "room.1", "data": "over http"})
+    got(lambda m: m.get("data") == "over http", "the published message")
+    out("subscribed by the url: got the published message")
+
+    r = command(ws, {"type": "ping"})
+    out("ping: %s" % r.get("type"))
+    r = command(ws, {"type": "sub", "channel": "room.2"})
+    out("sub: %s %s" % (r.get("type"), r.get("channel")))
+    publish(port, {"channel": "room.2", "data": "to room.2"})
+    got(lambda m: m.get("data") == "to room.2", "a message to room.2")
+    out("got a message to room.2")
+    r = command(ws, {"type": "unsub", "channel": "room.2"})
+    out("unsub: %s %s" % (r.get("type"), r.get("channel")))
+    publish(port, {"channel": "room.2", "data": "after unsub"})
+    r = command(ws, {"type": "pub", "channel": "room.1", "data": "from me"})
+    out("pub: %s, id %s" % (r.get("type"), "given" if r.get("id")
+                                                   else "missing"))
+    m = got(lambda m: m.get("data") == "from me", "the client's message")
+    out("the client's message came back with that id: %s"
+        % (m[0].get("id") == r.get("id")))
+    out("after unsub, nothing from room.2: %s"
+        % (not any(m.get("data") == "after unsub" for m in ws.messages())))
+
+    publish(port, {"user": user, "data": "ack me", "ack": True})
+    m = got(lambda m: m.get("data") == "ack me", "a message asking an ack")
+    out("a message asking an ack: ack %s" % m[0].get("ack"))
+    r = command(ws, {"type": "ack", "id": m[0]["id"]})
+    out("ack: %s, same id %s" % (r.get("type"), r.get("id") == m[0]["id"]))
+
+    ids = publish(port, [{"channel": "room.1", "data": "h%d" % i}
+                         for i in range(3)])["ids"]
+    got(lambda m: m.get("data") == "h2", "three messages")
+    n = len(ws.messages())
+    ws.send_json({"type": "resume", "channel": "room.1", "since": ids[0]})
+    pump([ws], lambda: any(m.get("type") == "resumed"
+                           for m in ws.messages()[n:]) or ws.eof,
+         10, "resumed")
+    again = [m.get("id") for m in ws.messages()[n:] if m.get("type") == "msg"]
+    done = [m for m in ws.messages()[n:] if m.get("type") == "resumed"][0]
+    out("resume since the first: the other two again in order %s, %s"
+        % (again == ids[1:], json.dumps(done, sort_keys=True)))
+
+    start = time.monotonic()
+    ws.close(1000)
+    pump([ws], lambda: ws.eof, 10, "the end of the connection")
+    out("close: the server answered %s and closed%s"
+        % (ws.close_code(), " at once" if time.monotonic() - start < 1
+           else " late (%.1fs)" % (time.monotonic() - start)))
+
+
+@scenario
+def slow_echo(port, path="/slow", size="65536", rcvbuf="4096", cap="64"):
+    """A client with a small receive buffer sends without reading until
+    the server stops taking its bytes (the server's writes are partial and
+    its queue is full), then reads: every echo whole and in order."""
+    size, cap = int(size), int(cap) << 20
+    ws = wsclient.WS(port, path, rcvbuf=int(rcvbuf))
+    pump([ws], lambda: ws.response is not None or ws.eof, 10, "handshake")
+    out("handshake %s" % ws.status())
+    sock = ws.sock
+    sent = []
+    pending = b""
+
+    def write_some(wait):
+        nonlocal pending
+        if not select.select([], [sock], [], wait)[1]:
+            return False
+        try:
+            n = sock.send(pending[:262144])
+        except (BlockingIOError, ssl.SSLWantWriteError,
+                ssl.SSLWantReadError):
+            return True
+        pending = pending[n:]
+        return True
+
+    while True:
+        if not pending:
+            if len(sent) * size > cap:
+                raise AssertionError("the server took %d bytes unread"
+                                     % (len(sent) * size))
+            msg = bytes((i * 31 + len(sent)) & 0xFF for i in range(256))
+            msg = (msg * (size // 256 + 1))[:size]
+            sent.append(msg)
+            ws.proto.send_binary(msg)
+            pending = b"".join(ws.proto.data_to_send())
+        # a second without taking anything: the server stopped reading
+        if not write_some(1.0 * wsclient.SCALE):
+            break
+    out("the server stopped reading with %s in flight"
+        % ("over 1 MiB" if len(sent) * size > (1 << 20) else "little"))
+
+    deadline = time.monotonic() + 60 * wsclient.SCALE
+    while len(ws.data_frames()) < len(sent) and not ws.eof:
+        if time.monotonic() > deadline:
+            raise Timeout("%d of %d echoes" % (len(ws.data_frames()),
+                                               len(sent)))
+        r, w, _ = select.select([sock], [sock] if pending else [], [], 0.25)
+        if r:
+            ws.readable()
+        if w:
+            write_some(0)
+    echoes = [f.data for f in ws.data_frames()]
+    out("every echo whole and in order: %s" % (echoes == sent))
+    ws.close(1000)
+    pump([ws], lambda: ws.eof, 10, "the end of the connection")
+    out("close %s" % ws.close_code())
+
+
+@scenario
+def h2_publish(port, cacert, channel="room.h2"):
+    """curl over HTTP/2 on the listener the WebSocket uses (HTTP/1.1)."""
+    ws = connect(port, "/ws?channels=" + channel)
+    out("websocket handshake %s" % ws.status())
+    wait_subscribers(port, "channel=" + channel, 1)
+
+    def curl(*args):
+        r = subprocess.run(["curl", "-sS", "--http2", "--cacert", cacert,
+                            "-w", "\n%{http_version} %{http_code}", *args],
+                           capture_output=True, timeout=10 * wsclient.SCALE)
+        return r.stdout.decode()
+
+    r = curl("-X", "POST", "--data",
+             json.dumps({"channel": channel, "data": "over h2"}),
+             "https://127.0.0.1:%d/pub" % port)
+    out("curl publish: HTTP/%s" % r.rsplit("\n", 1)[-1])
+    pump([ws], lambda: any(m.get("data") == "over h2"
+                           for m in ws.messages()) or ws.eof,
+         10, "the message published over h2")
+    out("the subscriber got it")
+    r = curl("https://127.0.0.1:%d/pub?channel=%s" % (port, channel))
+    body, status = r.rsplit("\n", 1)
+    out("curl channel info: HTTP/%s, %d subscriber(s)"
+        % (status, json.loads(body)["subscribers"]))
+    r = curl("-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+             "-H", "Sec-WebSocket-Version: 13",
+             "https://127.0.0.1:%d/echo" % port)
+    out("curl websocket handshake: HTTP/%s %s"
+        % (r.rsplit("\n", 1)[-1], r.split("\n", 1)[0]))
+    ws.close(1000)
+    pump([ws], lambda: ws.eof, 10, "the end of the connection")
+
+
+@scenario
+def going_away(port, pidfile):
+    """A reload closes open connections with 1001, promptly; new ones
+    reach the new workers."""
+    e = connect(port, "/echo")
+    p = connect(port, "/ws?channels=room.ga")
+    out("handshakes %s %s" % (e.status(), p.status()))
+    e.send_text("before")
+    pump([e], lambda: e.data_frames() or e.eof, 10, "echo")
+    r = command(p, {"type": "ping"})
+    out("echo %r, ping %s" % (bytes(e.data_frames()[0].data).decode(),
+                              r.get("type")))
+
+    with open(pidfile) as f:
+        os.kill(int(f.read()), signal.SIGHUP)
+    start = time.monotonic()
+    pump([e, p], lambda: e.eof and p.eof, 10, "both closed")
+    took = time.monotonic() - start
+    out("reload: echo closed with %s, pub/sub closed with %s%s"
+        % (e.close_code(), p.close_code(),
+           ", promptly" if took < 3 else ", after %.1fs" % took))
+
+    n = connect(port, "/echo")
+    n.send_text("after")
+    pump([n], lambda: n.data_frames() or n.eof, 10, "echo after reload")
+    out("a new connection after the reload: %s, echo %r"
+        % (n.status(), bytes(n.data_frames()[0].data).decode()
+           if n.data_frames() else None))
+    n.close(1000)
+    pump([n], lambda: n.eof, 10, "the end of the connection")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--tls", metavar="CERT",
+                    help="wss:// and https://, verified against CERT")
     ap.add_argument("--slow", type=float, default=1,
                     help="multiply every deadline (nginx under valgrind)")
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
@@ -858,6 +1052,8 @@ def main():
     a = ap.parse_args()
     kw = dict(x.split("=", 1) for x in a.args)
     wsclient.SCALE = a.slow
+    if a.tls:
+        wsclient.TLS = wsclient.tls_context(a.tls)
     try:
         SCENARIOS[a.scenario](a.port, **kw)
     except Exception as e:

@@ -6,14 +6,17 @@ between it and a socket it owns.  Owning the socket lets a test stop
 reading, to play a slow consumer.
 
 Everything is local (loopback TCP, or a unix socket nginx listens on) and
-every wait has a deadline.
+every wait has a deadline.  With TLS set (client.py --tls CERT) the
+WebSocket and HTTP connections speak TLS, verifying nginx's certificate
+against the test's self-signed one.
 """
 
-from http.client import HTTPConnection, RemoteDisconnected
+from http.client import HTTPConnection, HTTPSConnection, RemoteDisconnected
 import fcntl
 import json
 import selectors
 import socket
+import ssl
 import struct
 import termios
 import time
@@ -29,6 +32,16 @@ HOST = "127.0.0.1"
 # every deadline is multiplied by this (client.py --slow)
 SCALE = 1
 
+# an ssl.SSLContext: every connection speaks TLS (wss://, https://)
+TLS = None
+
+
+def tls_context(cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    # HTTP/1.1 only, as a WebSocket client (RFC 6455) speaks it
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
 
 class Timeout(Exception):
     pass
@@ -37,9 +50,10 @@ class Timeout(Exception):
 class WS:
     """One client connection; frames received pile up in self.frames."""
 
-    def __init__(self, port, path, headers=(), unix=None, max_size=None):
+    def __init__(self, port, path, headers=(), unix=None, max_size=None,
+                 rcvbuf=None):
         """unix: the path of a unix socket nginx listens on, instead of
-        the TCP port"""
+        the TCP port; rcvbuf: SO_RCVBUF, set before connecting"""
         self.path = path
         if unix:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -47,11 +61,16 @@ class WS:
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             addr = (HOST, port)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10 * SCALE)
         self.sock.connect(addr)
+        if TLS:
+            self.sock = TLS.wrap_socket(self.sock, server_hostname=HOST)
         self.sock.setblocking(False)
         self.proto = ClientConnection(
-            parse_uri("ws://%s:%d%s" % (HOST, port, path)), max_size=max_size)
+            parse_uri("%s://%s:%d%s" % ("wss" if TLS else "ws", HOST, port,
+                                        path)), max_size=max_size)
         req = self.proto.connect()
         for k, v in headers:
             req.headers[k] = v
@@ -75,6 +94,9 @@ class WS:
         try:
             for chunk in out:
                 if chunk == b"":
+                    if TLS:
+                        # no half-close under TLS: the server closes
+                        continue
                     try:
                         self.sock.shutdown(socket.SHUT_WR)
                     except OSError:
@@ -90,9 +112,13 @@ class WS:
         """Reads what the socket has (up to limit bytes)."""
         try:
             data = self.sock.recv(limit)
-        except (BlockingIOError, InterruptedError):
+            # TLS hands out a record at a time: take what it decrypted
+            # already, the socket will not be readable for it
+            while TLS and data and self.sock.pending():
+                data += self.sock.recv(self.sock.pending())
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             return
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):
             data = b""
         if data:
             self.bytes_in += len(data)
@@ -225,7 +251,10 @@ def request(port, method, path, body=None, headers=None, timeout=10):
     for attempt in (1, 2):
         conn = _keep.pop(port, None)
         reused = conn is not None
-        if conn is None:
+        if conn is None and TLS:
+            conn = HTTPSConnection(HOST, port, timeout=timeout * SCALE,
+                                   context=TLS)
+        elif conn is None:
             conn = HTTPConnection(HOST, port, timeout=timeout * SCALE)
         try:
             conn.request(method, path, body=body, headers=headers or {})

@@ -34,6 +34,7 @@ use POSIX ();
 use Protocol::WebSocket::Frame;
 use Test::More ();
 use Time::HiRes ();
+use WsPerf::TLS ();
 
 our $KEY = 'cHVic3ViIHRlc3Qga2V5IQ==';
 our $ACCEPT = encode_base64(sha1($KEY . '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'), '');
@@ -318,6 +319,9 @@ sub block_defaults {
     }
 
     $block->set_value('timeout', 10) unless defined $block->timeout;
+
+    # WS_PERF_TLS=1: the same bytes through an ssl listener (WsPerf::TLS)
+    WsPerf::TLS::tls_block($block);
 }
 
 sub body_check {

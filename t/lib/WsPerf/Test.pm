@@ -23,6 +23,7 @@ use Encode ();
 use MIME::Base64 qw(encode_base64);
 use Protocol::WebSocket::Frame;
 use Test::More ();
+use WsPerf::TLS ();
 
 our $KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 our $ACCEPT = encode_base64(sha1($KEY . '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'), '');
@@ -409,6 +410,9 @@ sub block_defaults {
             die "$name: --- $s eval failed: $v\n";
         }
     }
+
+    # WS_PERF_TLS=1: the same bytes through an ssl listener (WsPerf::TLS)
+    WsPerf::TLS::tls_block($block);
 }
 
 # Response body check: "--- response_frames eval" compares frame by frame
