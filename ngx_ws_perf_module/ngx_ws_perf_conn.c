@@ -655,7 +655,7 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos, u_char *last)
      */
 
     if (wc->peer.connection->ssl && !wc->peer_closed
-        && ngx_ws_perf_drain_close(wc, pos, last))
+        && ngx_ws_perf_drain_close(wc, *pos, last))
     {
         wc->peer_closed = 1;
     }
