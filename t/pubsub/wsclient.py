@@ -14,6 +14,7 @@ import fcntl
 import json
 import selectors
 import socket
+import ssl
 import struct
 import termios
 import time
@@ -37,9 +38,10 @@ class Timeout(Exception):
 class WS:
     """One client connection; frames received pile up in self.frames."""
 
-    def __init__(self, port, path, headers=(), unix=None, max_size=None):
+    def __init__(self, port, path, headers=(), unix=None, max_size=None,
+                 tls=None):
         """unix: the path of a unix socket nginx listens on, instead of
-        the TCP port"""
+        the TCP port; tls: an ssl.SSLContext, for wss://"""
         self.path = path
         if unix:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -49,9 +51,13 @@ class WS:
             addr = (HOST, port)
         self.sock.settimeout(10 * SCALE)
         self.sock.connect(addr)
+        if tls:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=HOST)
+        self.tls = tls is not None
         self.sock.setblocking(False)
         self.proto = ClientConnection(
-            parse_uri("ws://%s:%d%s" % (HOST, port, path)), max_size=max_size)
+            parse_uri("%s://%s:%d%s" % ("wss" if tls else "ws", HOST, port,
+                                        path)), max_size=max_size)
         req = self.proto.connect()
         for k, v in headers:
             req.headers[k] = v
@@ -90,9 +96,13 @@ class WS:
         """Reads what the socket has (up to limit bytes)."""
         try:
             data = self.sock.recv(limit)
-        except (BlockingIOError, InterruptedError):
+            # TLS: the rest of a record already read from the socket,
+            # which select() would not report
+            while self.tls and data and self.sock.pending():
+                data += self.sock.recv(limit)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             return
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):
             data = b""
         if data:
             self.bytes_in += len(data)
