@@ -148,7 +148,7 @@ the other node's users kept their connections: yes
 user messages (ack asked): every accepted one reached its user: yes
 copies only with the message's id, none that was not sent: yes
 each message left unacked once came again: yes
-channel messages: every one reached every user exactly once: yes
+channel messages: every one reached every user, copies only from a resume: yes
 nothing awaits an ack at the end; errors: none
 every moved user resumed within 10 s of the quit: yes
 the nodes' error logs: no alert, crit or emerg
@@ -182,7 +182,7 @@ the other node's users kept their connections: yes
 user messages (ack asked): every accepted one reached its user: yes
 copies only with the message's id, none that was not sent: yes
 each message left unacked once came again: yes
-channel messages: every one reached every user exactly once: yes
+channel messages: every one reached every user, copies only from a resume: yes
 nothing awaits an ack at the end; errors: none
 every moved user resumed within 10 s of the quit: yes
 the nodes' error logs: no alert, crit or emerg

@@ -176,7 +176,7 @@ class User:
         self.conn = None
         self.last = {"user": 0, "channel": 0}
         self.got = {}               # k -> ids received (user messages)
-        self.chan = {}              # c -> times received (channel)
+        self.chan = {}              # c -> [(connection, early, id)...]
         self.nodes = []             # the node of each connection
         self.closes = []            # close codes received
         self.down_until = 0
@@ -189,6 +189,7 @@ class User:
                        % (self.name, self.s.channel), tls=self.s.tls)
         self.handled = 0
         self.answered = False
+        self.chan_resumed = False
         self.s.sel.register(self.conn.sock, selectors.EVENT_READ, self)
 
     def resume(self):
@@ -225,6 +226,8 @@ class User:
                 self.take(m)
             elif t == "resumed":
                 self.resumed += 1
+                if "channel" in m:
+                    self.chan_resumed = True
                 if self.reconnected_at is None and len(self.nodes) > 1:
                     self.reconnected_at = now
             elif t == "notice":
@@ -254,7 +257,9 @@ class User:
             if m.get("ack") and (len(ids) > 1 or d.get("k") % 7):
                 self.send({"type": "ack", "id": m["id"]})
         else:
-            self.chan[d.get("c")] = self.chan.get(d.get("c"), 0) + 1
+            # early: before this connection's channel resume ended
+            self.chan.setdefault(d.get("c"), []).append(
+                (len(self.nodes), not self.chan_resumed, m["id"]))
             self.last["channel"] = max(self.last["channel"], n)
 
 
@@ -319,9 +324,9 @@ def failover(port, users="200", msgs="2000", every="10", label="plain",
     left unacked when it first arrives, so that it comes again.  In the
     end every
     accepted user message has reached its user (copies only with the
-    message's id: at least once), every channel message every user exactly
-    once (resumed from the channel's history), and nothing awaits an
-    ack."""
+    message's id: at least once), every channel message every user
+    (resumed from the channel's history; a copy only where a resume
+    replays what came live just before it), and nothing awaits an ack."""
     nu, nm, every = int(users), int(msgs), int(every)
     prefix_key = "fo%s:" % label
     nodes = [Node("node1", int(os.environ["TEST_NGINX_NODE1_PORT"]),
@@ -458,13 +463,21 @@ def run_failover(s, nodes, pub, nm, every, prefix_key):
             client.summary(wrong), client.summary(stray))))
     out("each message left unacked once came again: %s" % (
         "yes" if not again else "not %s" % client.summary(again)))
-    twice = [(u.name, c) for u in s.users for c, n in u.chan.items()
-             if n > 1]
+    # a copy of a channel message is allowed only where the resume
+    # replayed what had come live on the same connection before the
+    # resume was answered (docs/reliable.md: only what is still queued is
+    # taken back), with the same id
+    seam = [(u.name, c) for u in s.users for c, got in u.chan.items()
+            if len(got) == 2 and got[0][:2] == got[1][:2]
+            and got[0][1] and got[0][2] == got[1][2]]
+    twice = [(u.name, c, u.chan[c]) for u in s.users for c, got
+             in u.chan.items() if len(got) > 1 and (u.name, c) not in seam]
     extra = [(u.name, c) for u in s.users for c in u.chan
              if c not in channel and c not in uncertain]
     missed = [(u.name, c) for u in s.users for c in channel
               if c not in u.chan]
-    out("channel messages: every one reached every user exactly once: %s"
+    out("channel messages: every one reached every user, copies only "
+        "from a resume: %s"
         % ("yes" if not twice and not extra and not missed else
            "missed %s, twice %s, stray %s" % (
                client.summary(missed), client.summary(twice),
@@ -478,11 +491,12 @@ def run_failover(s, nodes, pub, nm, every, prefix_key):
         "messages accepted, %d retried (429/503), %d uncertain; published "
         "in %.1f s, the quit %.1f s in; the last moved user resumed %.2f s "
         "after the quit; all settled %.1f s after the start; %d copies "
-        "received\n" % (
+        "received; %d copies of channel messages at a resume's seam\n" % (
             len(s.users), len(moved), len(stayed), len(accepted),
             len(channel), retried, len(uncertain), published - t0,
             quit_at - t0, slow, t_end - t0,
-            sum(len(ids) - 1 for u in s.users for ids in u.got.values())))
+            sum(len(ids) - 1 for u in s.users for ids in u.got.values()),
+            len(seam)))
 
 
 def report_missing(s, accepted, channel, prefix_key):
