@@ -51,9 +51,10 @@ class WS:
     """One client connection; frames received pile up in self.frames."""
 
     def __init__(self, port, path, headers=(), unix=None, max_size=None,
-                 rcvbuf=None):
+                 rcvbuf=None, tls=None):
         """unix: the path of a unix socket nginx listens on, instead of
-        the TCP port; rcvbuf: SO_RCVBUF, set before connecting"""
+        the TCP port; rcvbuf: SO_RCVBUF, set before connecting; tls: an
+        ssl.SSLContext for wss:// (default: TLS)"""
         self.path = path
         if unix:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -65,11 +66,13 @@ class WS:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10 * SCALE)
         self.sock.connect(addr)
-        if TLS:
-            self.sock = TLS.wrap_socket(self.sock, server_hostname=HOST)
+        tls = tls or TLS
+        if tls:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=HOST)
+        self.tls = tls is not None
         self.sock.setblocking(False)
         self.proto = ClientConnection(
-            parse_uri("%s://%s:%d%s" % ("wss" if TLS else "ws", HOST, port,
+            parse_uri("%s://%s:%d%s" % ("wss" if tls else "ws", HOST, port,
                                         path)), max_size=max_size)
         req = self.proto.connect()
         for k, v in headers:
@@ -94,7 +97,7 @@ class WS:
         try:
             for chunk in out:
                 if chunk == b"":
-                    if TLS:
+                    if self.tls:
                         # no half-close under TLS: the server closes
                         continue
                     try:
@@ -114,7 +117,7 @@ class WS:
             data = self.sock.recv(limit)
             # TLS hands out a record at a time: take what it decrypted
             # already, the socket will not be readable for it
-            while TLS and data and self.sock.pending():
+            while self.tls and data and self.sock.pending():
                 data += self.sock.recv(self.sock.pending())
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             return
