@@ -52,6 +52,8 @@ typedef struct {
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
     ngx_flag_t                  per_worker;     /* local delivery stated */
+    size_t                      min_send_queue; /* the smallest of the */
+                                                /* pub/sub locations */
 
     ngx_str_t                   pubsub_file;    /* the first pub/sub or */
     ngx_uint_t                  pubsub_line;    /* publish location */
@@ -74,6 +76,7 @@ typedef struct {
     ngx_http_complex_value_t   *user;
     ngx_array_t                *allowed_channels;   /* complex values */
     ngx_flag_t                  client_publish;
+    ngx_flag_t                  client_critical;
     ngx_uint_t                  format;
     ngx_uint_t                  max_channels;
     ngx_uint_t                  max_user_connections;
@@ -157,6 +160,7 @@ ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);
 ngx_int_t ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
+size_t ngx_ws_perf_publish_too_big(ngx_ws_perf_msg_t *m);
 ngx_int_t ngx_ws_perf_publish(ngx_ws_perf_msg_t *m,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
     ngx_log_t *log);
@@ -169,6 +173,7 @@ ngx_int_t ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m,
 ngx_int_t ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data);
 ngx_uint_t ngx_ws_perf_redis_enabled(void);
+ngx_int_t ngx_ws_perf_redis_room(ngx_uint_t n);
 
 /* reply is a redisReply, or NULL when the link went before it came */
 typedef void (*ngx_ws_perf_redis_reply_pt)(void *data, void *reply);
@@ -195,6 +200,7 @@ ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
 /* the same in local mode, in this worker's memory (ngx_ws_perf_mstore.c) */
 ngx_int_t ngx_ws_perf_mstore_init(ngx_cycle_t *cycle);
 void ngx_ws_perf_mstore_exit(void);
+ngx_uint_t ngx_ws_perf_mstore_sched_room(ngx_uint_t n);
 ngx_int_t ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m, uint64_t seq,
     ngx_str_t *reason);
 ngx_int_t ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc,

@@ -40,6 +40,10 @@ static ngx_int_t ngx_ws_perf_publish_raw(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *body, u_char *err);
 static ngx_int_t ngx_ws_perf_publish_json(ngx_http_request_t *r,
     ngx_str_t *body, u_char *err);
+static ngx_int_t ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs,
+    ngx_uint_t n, u_char *err);
+static ngx_int_t ngx_ws_perf_partly_published(ngx_http_request_t *r,
+    ngx_ws_perf_pub_ctx_t *ctx);
 static ngx_int_t ngx_ws_perf_publish_all(ngx_http_request_t *r,
     ngx_ws_perf_msg_t *msgs, ngx_uint_t n);
 static void ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
@@ -334,6 +338,12 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     ngx_time_t             *tp;
     ngx_pool_cleanup_t     *cln;
     ngx_ws_perf_pub_ctx_t  *ctx;
+    u_char                  err[NGX_WS_PERF_ERR_LEN];
+
+    rc = ngx_ws_perf_publish_check(msgs, n, err);
+    if (rc != NGX_OK) {
+        return ngx_ws_perf_api_error(r, rc, "%s", err);
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -419,6 +429,91 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
 }
 
 
+/*
+ * What can be known before anything is sent, for the whole batch: each
+ * message fits an empty send queue of every subscriber, and there is room
+ * for all of them in the engine now.  NGX_OK, or a status with err set.
+ */
+
+static ngx_int_t
+ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
+    u_char *err)
+{
+    size_t                    size;
+    ngx_int_t                 rc;
+    ngx_uint_t                i, later;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_ws_perf_module);
+    later = 0;
+
+    for (i = 0; i < n; i++) {
+        size = ngx_ws_perf_publish_too_big(&msgs[i]);
+
+        if (size) {
+            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "message %ui is %uz "
+                         "bytes as a frame, more than the smallest "
+                         "ws_perf_send_queue_size of the subscribers "
+                         "(%uz): it would reach nobody%Z",
+                         i, size, wmcf->min_send_queue);
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        if (msgs[i].deliver_at || msgs[i].delay) {
+            later++;
+        }
+    }
+
+    if (ngx_ws_perf_redis_enabled()) {
+        rc = ngx_ws_perf_redis_room(n);
+
+        if (rc == NGX_DECLINED) {
+            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "redis is unavailable%Z");
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        if (rc == NGX_BUSY) {
+            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "too many publishes are "
+                         "waiting for redis (ws_perf_redis_max_pending)%Z");
+            return NGX_HTTP_TOO_MANY_REQUESTS;
+        }
+
+    } else if (later && !ngx_ws_perf_mstore_sched_room(later)) {
+        ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "no room for %ui more "
+                     "scheduled messages: local mode keeps 10000%Z", later);
+        return NGX_HTTP_TOO_MANY_REQUESTS;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The frame a message becomes at its largest, when that is more than the
+ * smallest send queue of the pub/sub locations: such a message could
+ * reach nobody.  0: it fits.
+ */
+
+size_t
+ngx_ws_perf_publish_too_big(ngx_ws_perf_msg_t *m)
+{
+    size_t                    size;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_ws_perf_module);
+
+    size = NGX_WS_PERF_FRAME_HEADER_MAX + ngx_ws_perf_msg_envelope_size(m);
+
+    if (m->id == NULL) {
+        size += NGX_WS_PERF_ID_MAX;
+    }
+
+    return (size > wmcf->min_send_queue) ? size : 0;
+}
+
+
 static void
 ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
     ngx_str_t *text)
@@ -467,7 +562,7 @@ ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx)
     ctx->cleanup->handler = NULL;
 
     if (ctx->status) {
-        rc = ngx_ws_perf_api_error(r, ctx->status, "%s", ctx->reason);
+        rc = ngx_ws_perf_partly_published(r, ctx);
 
     } else {
         rc = ngx_ws_perf_accepted(r, ctx->ids, ctx->n);
@@ -476,6 +571,67 @@ ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx)
     ngx_free(ctx);
 
     return rc;
+}
+
+
+/*
+ * A batch that failed part way: the status and reason of the first
+ * failure, and "ids" with each published message's id and null for each
+ * that was not, so that a retry sends only those.
+ */
+
+static ngx_int_t
+ngx_ws_perf_partly_published(ngx_http_request_t *r,
+    ngx_ws_perf_pub_ctx_t *ctx)
+{
+    u_char      *p, *buf;
+    size_t       len;
+    ngx_uint_t   i, done;
+
+    done = 0;
+
+    for (i = 0; i < ctx->n; i++) {
+        done += (ctx->ids[i].len != 0);
+    }
+
+    if (done == 0) {
+        return ngx_ws_perf_api_error(r, ctx->status, "%s", ctx->reason);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "publish: %ui of %ui messages published, then %i: %s",
+                  done, ctx->n, ctx->status, ctx->reason);
+
+    len = sizeof("{\"error\":\"\",\"ids\":[]}" CRLF) + NGX_WS_PERF_ERR_LEN;
+
+    for (i = 0; i < ctx->n; i++) {
+        len += ngx_max(ctx->ids[i].len + 2, 4) + 1;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"error\":\"%s\",\"ids\":[", ctx->reason);
+
+    for (i = 0; i < ctx->n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        if (ctx->ids[i].len) {
+            p = ngx_sprintf(p, "\"%V\"", &ctx->ids[i]);
+
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+    }
+
+    p = ngx_cpymem(p, "]}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, ctx->status, "application/json", buf,
+                                     p - buf);
 }
 
 

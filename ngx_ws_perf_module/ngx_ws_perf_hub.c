@@ -259,7 +259,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 {
     ngx_int_t             rc;
     ngx_str_t             name;
-    ngx_uint_t            n, f;
+    ngx_uint_t            n, f, too_big;
     ngx_queue_t          *q;
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_out_t    *out[3];
@@ -284,6 +284,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     out[2] = NULL;
     n = 0;
     id = 0;
+    too_big = 0;
     now = ngx_ws_perf_metrics_now();
 
     for (q = ngx_queue_head(&topic->subs);
@@ -345,6 +346,19 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             if (id) {
                 sub->seen = 0;
             }
+        }
+
+        if ((size_t) (out[f]->last - out[f]->pos) > peer->limit
+            && !too_big++)
+        {
+            /* a publisher outside nginx; publishes through it are checked */
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "ws_perf: message \"%*s\" is %uz bytes as a "
+                          "frame, more than a subscriber's "
+                          "ws_perf_send_queue_size (%uz): not delivered to "
+                          "such subscribers", m->id_len, m->id,
+                          (size_t) (out[f]->last - out[f]->pos),
+                          peer->limit);
         }
 
         /* a burst over the bound goes to a writable socket before drops */

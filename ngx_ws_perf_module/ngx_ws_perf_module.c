@@ -218,6 +218,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       offsetof(ngx_ws_perf_loc_conf_t, allowed_channels),
       NULL },
 
+    { ngx_string("ws_perf_client_critical"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, client_critical),
+      NULL },
+
     { ngx_string("ws_perf_client_publish"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -506,6 +513,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->ack_priorities = NGX_CONF_UNSET_UINT;
     conf->compress_min = NGX_CONF_UNSET_SIZE;
     conf->per_worker = NGX_CONF_UNSET;
+    conf->min_send_queue = (size_t) -1;
 
     return conf;
 }
@@ -776,6 +784,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->user = NGX_CONF_UNSET_PTR;
     conf->allowed_channels = NGX_CONF_UNSET_PTR;
     conf->client_publish = NGX_CONF_UNSET;
+    conf->client_critical = NGX_CONF_UNSET;
     conf->format = NGX_CONF_UNSET_UINT;
     conf->max_channels = NGX_CONF_UNSET_UINT;
     conf->max_user_connections = NGX_CONF_UNSET_UINT;
@@ -791,6 +800,7 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_ws_perf_loc_conf_t  *prev = parent;
     ngx_ws_perf_loc_conf_t  *conf = child;
 
+    ngx_ws_perf_main_conf_t   *wmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_size_value(conf->max_message_size,
@@ -810,12 +820,20 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allowed_channels,
                              prev->allowed_channels, NULL);
     ngx_conf_merge_value(conf->client_publish, prev->client_publish, 0);
+    ngx_conf_merge_value(conf->client_critical, prev->client_critical, 0);
     ngx_conf_merge_uint_value(conf->format, prev->format,
                               NGX_WS_PERF_FORMAT_JSON);
     ngx_conf_merge_uint_value(conf->max_channels, prev->max_channels, 64);
     ngx_conf_merge_uint_value(conf->max_user_connections,
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
+
+    if (conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
+        /* a message must fit every subscriber's queue: publishes check */
+        wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_perf_module);
+        wmcf->min_send_queue = ngx_min(wmcf->min_send_queue,
+                                       conf->send_queue_size);
+    }
 
     if (conf->mode == NGX_WS_PERF_MODE_PUBLISH) {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);

@@ -794,6 +794,15 @@ ngx_ws_perf_mstore_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
 }
 
 
+/* whether n more messages may be scheduled now */
+
+ngx_uint_t
+ngx_ws_perf_mstore_sched_room(ngx_uint_t n)
+{
+    return ngx_ws_perf_mstore_nsched + n <= NGX_WS_PERF_MSTORE_SCHED_MAX;
+}
+
+
 /*
  * A message for later, kept until "at" (Unix ms); at most
  * NGX_WS_PERF_MSTORE_SCHED_MAX wait at a time (429 beyond).  The handler

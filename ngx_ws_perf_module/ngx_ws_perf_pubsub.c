@@ -428,6 +428,34 @@ ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd)
         goto done;
     }
 
+    /* ids are the server's: a client's could hide a real message */
+    if (m.id) {
+        rc = ngx_ws_perf_reply_error(wc, 400, "clients may not choose "
+                                     "message ids");
+        goto done;
+    }
+
+    if (m.deliver_at || m.delay) {
+        rc = ngx_ws_perf_reply_error(wc, 400, "clients may not schedule "
+                                     "messages");
+        goto done;
+    }
+
+    if (m.priority == NGX_WS_PERF_PRIO_CRITICAL
+        && !wc->conf->client_critical)
+    {
+        rc = ngx_ws_perf_reply_error(wc, 403, "clients may not publish "
+                                     "critical messages "
+                                     "(ws_perf_client_critical)");
+        goto done;
+    }
+
+    if (ngx_ws_perf_publish_too_big(&m)) {
+        rc = ngx_ws_perf_reply_error(wc, 413, "message too large for the "
+                                     "subscribers' send queues");
+        goto done;
+    }
+
     name.data = (u_char *) m.name;
     name.len = m.name_len;
 

@@ -160,8 +160,9 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 /*
  * Queues a frame within a byte limit.  To make room it drops the oldest
  * queued frames of lower priority, low first; what still does not fit is
- * dropped itself.  NGX_OK: queued; NGX_DECLINED: dropped, drops[prio]
- * counts each frame dropped; NGX_ABORT: a critical frame cannot fit.
+ * dropped itself, and so is a frame larger than the limit, whatever its
+ * priority.  NGX_OK: queued; NGX_DECLINED: dropped, drops[prio] counts
+ * each frame dropped; NGX_ABORT: a critical frame cannot fit.
  */
 
 ngx_int_t
@@ -173,6 +174,13 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     ngx_ws_perf_qnode_t  *node;
 
     len = out->last - out->pos;
+
+    if (len > limit) {
+        /* it would not fit an empty queue: nothing is made room for it */
+        drops[prio]++;
+        ngx_ws_perf_metrics_inc(dropped[prio]);
+        return NGX_DECLINED;
+    }
 
     for (v = NGX_WS_PERF_PRIO_LOW; q->bytes + len > limit && v > prio; v--) {
 

@@ -1251,6 +1251,28 @@ ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply, void *data)
 
 
 /*
+ * Whether n more publishes or calls may wait on redis now: NGX_OK,
+ * NGX_DECLINED (redis is not available) or NGX_BUSY.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_room(ngx_uint_t n)
+{
+    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ws_perf_redis_requests + n
+        > ngx_ws_perf_redis_conf->redis_max_pending)
+    {
+        return NGX_BUSY;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * NGX_AGAIN: the handler will be called; NGX_DECLINED: redis is not
  * available; NGX_BUSY: too many publishes await redis; NGX_ERROR.
  */
