@@ -747,6 +747,12 @@ ngx_ws_perf_store_acked(void *data, void *reply)
     redisReply           *r = reply;
     ngx_ws_perf_conn_t   *wc;
 
+    if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR)
+    {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_ack");
+        r = NULL;
+    }
+
     wc = ngx_ws_perf_store_conn(req);
 
     if (wc == NULL) {
@@ -768,10 +774,6 @@ ngx_ws_perf_store_acked(void *data, void *reply)
                                        "this id awaits an ack", NULL);
 
     } else {
-        if (r && r->type != REDIS_REPLY_ERROR) {
-            ngx_ws_perf_redis_bad_reply("FCALL ws_perf_ack");
-        }
-
         (void) ngx_ws_perf_store_reply(wc, "error", 503,
                                        "redis is unavailable", NULL);
     }
