@@ -229,15 +229,13 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
         return;
     }
 
-    {
-        ngx_ws_perf_metrics_add(redelivered, r->element[0]->integer);
-        ngx_ws_perf_metrics_add(dead_lettered, r->element[1]->integer);
+    ngx_ws_perf_metrics_add(redelivered, r->element[0]->integer);
+    ngx_ws_perf_metrics_add(dead_lettered, r->element[1]->integer);
 
-        if (r->element[1]->integer) {
-            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                          "ws_perf: %lld messages dead-lettered",
-                          r->element[1]->integer);
-        }
+    if (r->element[1]->integer) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "ws_perf: %lld messages dead-lettered",
+                      r->element[1]->integer);
     }
 }
 
