@@ -29,7 +29,7 @@
 
 /* http level: the Redis engine */
 typedef struct {
-    ngx_str_t                   redis;          /* the URL as written */
+    ngx_str_t                   redis;          /* the URL, no password */
     u_char                     *redis_host;     /* a numeric address or a */
     ngx_int_t                   redis_port;     /* unix path (port 0) */
     ngx_str_t                   redis_user;
@@ -183,6 +183,12 @@ ngx_int_t ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler,
 ngx_int_t ngx_ws_perf_redis_chore(ngx_ws_perf_redis_reply_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen);
 ngx_str_t *ngx_ws_perf_redis_prefix(void);
+ngx_int_t ngx_ws_perf_redis_url_mask(ngx_pool_t *pool, ngx_str_t *url,
+    ngx_str_t *masked);
+void ngx_ws_perf_redis_bad_reply(const char *command);
+void ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text);
+ngx_uint_t ngx_ws_perf_redis_drop(ngx_uint_t *n);
+ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where);
 size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
     ngx_uint_t target, u_char *name, size_t len);
 

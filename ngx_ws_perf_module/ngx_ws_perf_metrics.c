@@ -567,6 +567,8 @@ ngx_ws_perf_metrics_sum(ngx_ws_perf_metrics_sh_t *sh, ngx_ws_perf_mslot_t *s,
         s->bytes_in += slot->bytes_in;
         s->bytes_out += slot->bytes_out;
         s->redis_reconnects += slot->redis_reconnects;
+        s->redis_dropped += slot->redis_dropped;
+        s->redis_bad_replies += slot->redis_bad_replies;
         s->queue_max = ngx_max(s->queue_max, slot->queue_max);
 
         for (k = 0; k < NGX_WS_PERF_M_CLOSE_N; k++) {
@@ -759,10 +761,12 @@ ngx_ws_perf_status_text(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
             live, (uint64_t) ngx_time() - sh->started);
 
     if (s->redis_configured) {
-        p = ngx_slprintf(p, last, "redis workers up reconnects pending\n"
-                         " %ui/%ui %uL %uL\n",
+        p = ngx_slprintf(p, last, "redis workers up reconnects pending "
+                         "dropped bad_replies\n"
+                         " %ui/%ui %uL %uL %uL %uL\n",
                          ngx_ws_perf_metrics_redis_up(sh), live,
-                         s->redis_reconnects, s->redis_pending);
+                         s->redis_reconnects, s->redis_pending,
+                         s->redis_dropped, s->redis_bad_replies);
 
     } else {
         p = ngx_slprintf(p, last, "redis not configured\n");
@@ -857,9 +861,11 @@ ngx_ws_perf_status_json(u_char *p, u_char *last, ngx_ws_perf_metrics_sh_t *sh,
 
     p = ngx_slprintf(p, last, "\"redis\":{\"configured\":%s,"
                      "\"reconnects\":%uL,\"pending\":%uL,"
+                     "\"dropped\":%uL,\"bad_replies\":%uL,"
                      "\"command_latency\":{\"unit\":\"ms\",",
                      s->redis_configured ? "true" : "false",
-                     s->redis_reconnects, s->redis_pending);
+                     s->redis_reconnects, s->redis_pending,
+                     s->redis_dropped, s->redis_bad_replies);
 
     p = ngx_ws_perf_json_quantiles(p, last, &s->redis_latency);
 
@@ -1070,6 +1076,14 @@ static ngx_ws_perf_prom_t  ngx_ws_perf_prom[] = {
     { "ws_perf_redis_pending_commands", "gauge",
       "Redis commands sent and not answered yet.",
       ngx_ws_perf_slot_off(redis_pending), NULL, NULL, 0 },
+
+    { "ws_perf_redis_dropped_total", "counter",
+      "Messages from Redis dropped: malformed, or JSON that is not UTF-8.",
+      ngx_ws_perf_slot_off(redis_dropped), NULL, NULL, 0 },
+
+    { "ws_perf_redis_bad_replies_total", "counter",
+      "Redis replies of an unexpected type or shape (each dropped a link).",
+      ngx_ws_perf_slot_off(redis_bad_replies), NULL, NULL, 0 },
 
     { "ws_perf_redis_command_latency_seconds", "histogram",
       "Redis command round trips.",

@@ -83,6 +83,8 @@ typedef struct {
     uint64_t                    redis_subscribed;
     uint64_t                    redis_reconnects;
     uint64_t                    redis_pending;
+    uint64_t                    redis_dropped;  /* malformed, not UTF-8 */
+    uint64_t                    redis_bad_replies;  /* each dropped a link */
 
     uint64_t                    rss;        /* bytes */
     uint64_t                    cpu_ms;     /* user + system */

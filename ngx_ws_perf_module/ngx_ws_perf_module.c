@@ -591,7 +591,13 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-    wmcf->redis = value[1];
+
+    /* the password never reaches a log line */
+    if (ngx_ws_perf_redis_url_mask(cf->pool, &value[1], &wmcf->redis)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     p = value[1].data;
     last = p + value[1].len;
@@ -601,7 +607,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"%V\": a unix socket needs an absolute "
                                "path, e.g. \"unix:/run/redis/redis.sock\"",
-                               &value[1]);
+                               &wmcf->redis);
             return NGX_CONF_ERROR;
         }
 
@@ -620,7 +626,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid redis address \"%V\": use "
                            "redis://[:password@]host[:port][/db] or "
-                           "unix:/path", &value[1]);
+                           "unix:/path", &wmcf->redis);
         return NGX_CONF_ERROR;
     }
 
@@ -635,7 +641,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid redis address \"%V\": write the "
                                "password as \":password@\" or "
-                               "\"user:password@\"", &value[1]);
+                               "\"user:password@\"", &wmcf->redis);
             return NGX_CONF_ERROR;
         }
 
@@ -655,7 +661,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (db == NGX_ERROR) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid redis database number in \"%V\"",
-                               &value[1]);
+                               &wmcf->redis);
             return NGX_CONF_ERROR;
         }
 
@@ -674,7 +680,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%s in redis address \"%V\"",
-                           u.err ? u.err : "host not found", &value[1]);
+                           u.err ? u.err : "host not found", &wmcf->redis);
         return NGX_CONF_ERROR;
     }
 

@@ -42,8 +42,20 @@
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
 
+
+/* a command's callback, waiting for its reply */
+typedef struct {
+    redisCallbackFn            *fn;
+    void                       *data;
+} ngx_ws_perf_redis_cb_t;
+
+
 struct ngx_ws_perf_redis_link_s {
     redisAsyncContext          *ac;
+    ngx_ws_perf_redis_cb_t     *cbs;        /* a ring, in command order */
+    ngx_uint_t                  cb_head;
+    ngx_uint_t                  cb_n;
+    ngx_uint_t                  cb_size;
     ngx_event_t                 timer;      /* connect, reply, reconnect */
     ngx_uint_t                  state;
     ngx_msec_t                  backoff;
@@ -80,6 +92,12 @@ typedef struct {
 static ngx_int_t ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_attach(redisAsyncContext *ac);
 static void ngx_ws_perf_redis_read_handler(ngx_event_t *ev);
+static void ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
+    redisAsyncContext *ac, redisReply *r);
+static ngx_int_t ngx_ws_perf_redis_cb_push(ngx_ws_perf_redis_link_t *link,
+    redisCallbackFn *fn, void *data);
+static void ngx_ws_perf_redis_cb_flush(ngx_ws_perf_redis_link_t *link,
+    redisAsyncContext *ac);
 static void ngx_ws_perf_redis_write_handler(ngx_event_t *ev);
 static void ngx_ws_perf_redis_add_read(void *data);
 static void ngx_ws_perf_redis_del_read(void *data);
@@ -98,6 +116,7 @@ static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, int argc, const char **argv,
     const size_t *argvlen);
+static void ngx_ws_perf_redis_flush(void);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
@@ -112,8 +131,7 @@ static void ngx_ws_perf_redis_resubscribe(ngx_ws_perf_topic_t *topic,
 static void ngx_ws_perf_redis_subscribe_batch(const char *verb);
 static void ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
-static void ngx_ws_perf_redis_message(redisAsyncContext *ac, void *reply,
-    void *data);
+static ngx_int_t ngx_ws_perf_redis_push(redisReply *r);
 static ngx_uint_t ngx_ws_perf_redis_target(u_char *p, size_t len,
     ngx_str_t *name);
 static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
@@ -284,7 +302,14 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
         if (ac) {
             link->ac = NULL;
             link->state = NGX_WS_PERF_REDIS_DOWN;
+            ngx_ws_perf_redis_cb_flush(link, ac);
             redisAsyncFree(ac);
+        }
+
+        if (link->cbs) {
+            ngx_free(link->cbs);
+            link->cbs = NULL;
+            link->cb_size = 0;
         }
     }
 
@@ -372,14 +397,154 @@ ngx_ws_perf_redis_attach(redisAsyncContext *ac)
 }
 
 
+/*
+ * The replies are read here, not by redisAsyncHandleRead(): hiredis's own
+ * dispatch asserts on a reply to no command and on pub/sub pushes of an
+ * unexpected shape, so it never sees one; each goes to the callback of
+ * its command, in order, or on the subscribe link to the push handler.
+ */
+
 static void
 ngx_ws_perf_redis_read_handler(ngx_event_t *ev)
 {
-    ngx_connection_t  *c;
+    void                      *reply;
+    redisContext              *rc;
+    ngx_connection_t          *c;
+    redisAsyncContext         *ac;
+    ngx_ws_perf_redis_link_t  *link;
 
     c = ev->data;
+    ac = c->data;
+    link = ac->data;
+    rc = &ac->c;
 
-    redisAsyncHandleRead(c->data);
+    if (!(rc->flags & REDIS_CONNECTED)) {
+        /* completes (or fails) the connect, as a write event would */
+        redisAsyncHandleWrite(ac);
+        return;
+    }
+
+    if (redisBufferRead(rc) != REDIS_OK) {
+        ngx_ws_perf_redis_fail(link, rc->errstr);
+        return;
+    }
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisGetReplyFromReader(rc, &reply) != REDIS_OK) {
+            ngx_ws_perf_metrics_inc(redis_bad_replies);
+            ngx_ws_perf_redis_fail(link, rc->errstr);
+            return;
+        }
+
+        if (reply == NULL) {
+            return;
+        }
+
+        /* a callback that drops the link only marks the context freeing */
+        rc->flags |= REDIS_IN_CALLBACK;
+        ngx_ws_perf_redis_dispatch(link, ac, reply);
+        rc->flags &= ~REDIS_IN_CALLBACK;
+
+        freeReplyObject(reply);
+
+        if (rc->flags & REDIS_FREEING) {
+            redisAsyncFree(ac);
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
+    redisAsyncContext *ac, redisReply *r)
+{
+    ngx_ws_perf_redis_cb_t  *cb;
+
+    if (link->cb_n) {
+        cb = &link->cbs[link->cb_head];
+        link->cb_head = (link->cb_head + 1) % link->cb_size;
+        link->cb_n--;
+
+        cb->fn(ac, r, cb->data);
+        return;
+    }
+
+    if (link == &ngx_ws_perf_redis_sub
+        && link->state == NGX_WS_PERF_REDIS_READY
+        && ngx_ws_perf_redis_push(r) == NGX_OK)
+    {
+        return;
+    }
+
+    ngx_ws_perf_metrics_inc(redis_bad_replies);
+
+    ngx_ws_perf_redis_fail(link, r->type == REDIS_REPLY_ERROR
+                                 ? r->str
+                                 : "a reply to no command, or a pub/sub "
+                                   "push of an unexpected shape");
+}
+
+
+/* the callback of a command about to be sent, at the ring's tail */
+
+static ngx_int_t
+ngx_ws_perf_redis_cb_push(ngx_ws_perf_redis_link_t *link,
+    redisCallbackFn *fn, void *data)
+{
+    ngx_uint_t               i, size;
+    ngx_ws_perf_redis_cb_t  *cbs;
+
+    if (link->cb_n == link->cb_size) {
+        size = link->cb_size ? link->cb_size * 2 : 64;
+
+        cbs = ngx_alloc(size * sizeof(ngx_ws_perf_redis_cb_t),
+                        ngx_cycle->log);
+        if (cbs == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < link->cb_n; i++) {
+            cbs[i] = link->cbs[(link->cb_head + i) % link->cb_size];
+        }
+
+        if (link->cbs) {
+            ngx_free(link->cbs);
+        }
+
+        link->cbs = cbs;
+        link->cb_size = size;
+        link->cb_head = 0;
+    }
+
+    cbs = &link->cbs[(link->cb_head + link->cb_n) % link->cb_size];
+    cbs->fn = fn;
+    cbs->data = data;
+    link->cb_n++;
+
+    return NGX_OK;
+}
+
+
+/* the link's context is going: every callback still waiting gets NULL */
+
+static void
+ngx_ws_perf_redis_cb_flush(ngx_ws_perf_redis_link_t *link,
+    redisAsyncContext *ac)
+{
+    ngx_ws_perf_redis_cb_t  cb;
+
+    while (link->cb_n) {
+        cb = link->cbs[link->cb_head];
+        link->cb_head = (link->cb_head + 1) % link->cb_size;
+        link->cb_n--;
+
+        cb.fn(ac, NULL, cb.data);
+    }
+
+    link->cb_head = 0;
 }
 
 
@@ -496,11 +661,17 @@ ngx_ws_perf_redis_disconnected(const redisAsyncContext *ac, int status)
 static void
 ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
 {
+    redisAsyncContext        *ac;
     ngx_ws_perf_main_conf_t  *wmcf;
 
     wmcf = ngx_ws_perf_redis_conf;
 
+    ac = link->ac;
     link->ac = NULL;
+
+    if (ac) {
+        ngx_ws_perf_redis_cb_flush(link, ac);
+    }
 
     if (wmcf == NULL || ngx_ws_perf_redis_exiting) {
         link->state = NGX_WS_PERF_REDIS_DOWN;
@@ -605,11 +776,19 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
     void *data, int argc, const char **argv, const size_t *argvlen)
 {
     if (link->ac == NULL
-        || redisAsyncCommandArgv(link->ac, fn, data, argc, argv, argvlen)
-           != REDIS_OK)
+        || ngx_ws_perf_redis_cb_push(link, fn, data) != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    if (redisAppendCommandArgv(&link->ac->c, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        link->cb_n--;
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_add_write(link->ac->ev.data);
 
     if (link->pending++ == 0 && link->state == NGX_WS_PERF_REDIS_READY) {
         ngx_add_timer(&link->timer,
@@ -617,6 +796,26 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Writes the publish link's commands now, not when the loop next polls: a
+ * loop pass busy with a large fan-out would hold every publish back by a
+ * pass.  Not from a reply's callback: a write error would free the context
+ * under the reading loop.
+ */
+
+static void
+ngx_ws_perf_redis_flush(void)
+{
+    redisAsyncContext  *ac;
+
+    ac = ngx_ws_perf_redis_cmd.ac;
+
+    if (ac && !(ac->c.flags & REDIS_IN_CALLBACK)) {
+        redisAsyncHandleWrite(ac);
+    }
 }
 
 
@@ -872,15 +1071,16 @@ ngx_ws_perf_redis_subscribe_batch(const char *verb)
     ngx_ws_perf_redis_argv[0] = verb;
     ngx_ws_perf_redis_argvlen[0] = ngx_strlen(verb);
 
-    /* (UN)SUBSCRIBE replies go to the channel callbacks, not "pending" */
-    if (redisAsyncCommandArgv(link->ac, ngx_ws_perf_redis_message, NULL, argc,
-                              ngx_ws_perf_redis_argv,
-                              ngx_ws_perf_redis_argvlen)
+    /* (UN)SUBSCRIBE replies are pushes (ngx_ws_perf_redis_push()) */
+    if (redisAppendCommandArgv(&link->ac->c, argc, ngx_ws_perf_redis_argv,
+                               ngx_ws_perf_redis_argvlen)
         != REDIS_OK)
     {
         ngx_ws_perf_redis_fail(link, "cannot send a subscription");
         return;
     }
+
+    ngx_ws_perf_redis_add_write(link->ac->ev.data);
 
     if (verb[0] == 'S') {
         ngx_ws_perf_redis_sub_pending += argc - 1;
@@ -942,49 +1142,67 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
 }
 
 
-/* everything the subscribe link hears: confirmations and messages */
+/*
+ * What the subscribe link hears once ready: (un)subscribe confirmations
+ * and messages, each {kind, channel, count or data}.  NGX_ERROR: anything
+ * else, and the link is dropped.
+ */
 
-static void
-ngx_ws_perf_redis_message(redisAsyncContext *ac, void *reply, void *data)
+static ngx_int_t
+ngx_ws_perf_redis_push(redisReply *r)
 {
-    ngx_str_t                  name;
-    ngx_uint_t                 target;
-    redisReply                *r = reply;
-    ngx_ws_perf_redis_link_t  *link = ac->data;
+    ngx_str_t    name;
+    ngx_uint_t   target;
+    redisReply  *kind, *data;
 
-    if (r == NULL || link->ac != ac || ngx_ws_perf_redis_conf == NULL
-        || r->type != REDIS_REPLY_ARRAY || r->elements < 3
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING
         || r->element[1]->type != REDIS_REPLY_STRING)
     {
-        return;
+        return NGX_ERROR;
     }
+
+    kind = r->element[0];
+    data = r->element[2];
 
     target = ngx_ws_perf_redis_target((u_char *) r->element[1]->str,
                                       r->element[1]->len, &name);
 
-    if (ngx_strcmp(r->element[0]->str, "subscribe") == 0) {
+    if (kind->len == 7 && ngx_strncmp(kind->str, "message", 7) == 0) {
+
+        if (data->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+
+        switch (target) {
+
+        case NGX_WS_PERF_TARGET_CHANNEL:
+        case NGX_WS_PERF_TARGET_USER:
+            ngx_ws_perf_redis_deliver(target, &name, data);
+            break;
+
+        case NGX_WS_PERF_REDIS_WORKER:
+            ngx_ws_perf_redis_heard = ngx_current_msec;
+            break;
+        }
+
+        return NGX_OK;
+    }
+
+    if (data->type != REDIS_REPLY_INTEGER) {
+        return NGX_ERROR;
+    }
+
+    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
         ngx_ws_perf_redis_subscribed(target, &name);
-        return;
+        return NGX_OK;
     }
 
-    if (ngx_strcmp(r->element[0]->str, "message") != 0
-        || r->element[2]->type != REDIS_REPLY_STRING)
-    {
-        return;
+    if (kind->len == 11 && ngx_strncmp(kind->str, "unsubscribe", 11) == 0) {
+        return NGX_OK;
     }
 
-    switch (target) {
-
-    case NGX_WS_PERF_TARGET_CHANNEL:
-    case NGX_WS_PERF_TARGET_USER:
-        ngx_ws_perf_redis_deliver(target, &name, r->element[2]);
-        break;
-
-    case NGX_WS_PERF_REDIS_WORKER:
-        ngx_ws_perf_redis_heard = ngx_current_msec;
-        break;
-    }
+    return NGX_ERROR;
 }
 
 
@@ -1071,7 +1289,6 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload)
 {
     u_char             *plain;
-    uint32_t            state;
     ngx_ws_perf_msg_t   m;
     static ngx_uint_t   malformed;
 
@@ -1082,10 +1299,7 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
         || !ngx_ws_perf_msg_valid_name(name->data, name->len)
         || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
     {
-        malformed++;
-
-        /* 1st, 2nd, 4th, 8th...: a broken publisher cannot flood the log */
-        if ((malformed & (malformed - 1)) == 0) {
+        if (ngx_ws_perf_redis_drop(&malformed)) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "ws_perf: ignored a malformed message on redis "
                           "channel \"%*s\" (%ui so far); publish with "
@@ -1096,22 +1310,76 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
         return;
     }
 
-    if (m.json == NULL && !m.binary) {
-        state = 0;
-        m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
-                                              m.data_len)
-                    != NGX_WS_PERF_UTF8_OK);
-    }
-
     m.target = target;
     m.name = name->data;
     m.name_len = name->len;
 
-    (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+    if (ngx_ws_perf_redis_text(&m, "on its redis channel") == NGX_OK) {
+        (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+    }
 
     if (plain) {
         ngx_free(plain);
     }
+}
+
+
+/*
+ * Counts a message from redis that was dropped; 1 when it is to be logged:
+ * the 1st, 2nd, 4th, 8th... of a kind, so that a broken publisher cannot
+ * flood the log.
+ */
+
+ngx_uint_t
+ngx_ws_perf_redis_drop(ngx_uint_t *n)
+{
+    ngx_ws_perf_metrics_inc(redis_dropped);
+
+    (*n)++;
+
+    return (*n & (*n - 1)) == 0;
+}
+
+
+/*
+ * A message read from redis, before anyone gets it: JSON data must be
+ * UTF-8, since text frames carry it as it is; a string that is not is
+ * sent as binary.  NGX_OK, or NGX_DECLINED: dropped, counted and logged.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where)
+{
+    uint32_t           state;
+    static ngx_uint_t  invalid;
+
+    state = 0;
+
+    if (m->json == NULL) {
+        if (!m->binary) {
+            m->binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m->data,
+                                                   m->data_len)
+                         != NGX_WS_PERF_UTF8_OK);
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_ws_perf_utf8_validate(&state, (u_char *) m->json, m->json_len)
+        == NGX_WS_PERF_UTF8_OK)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_ws_perf_redis_drop(&invalid)) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: ignored a message of %s \"%*s\" %s: its "
+                      "data is flagged JSON but is not UTF-8 (%ui so far)",
+                      m->target ? "user" : "channel", m->name_len, m->name,
+                      where, invalid);
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -1347,11 +1615,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
 
     ngx_ws_perf_redis_requests++;
 
-    /*
-     * written now, not when the loop next polls: a loop pass busy with a
-     * large fan-out would hold every publish back by a pass
-     */
-    redisAsyncHandleWrite(ngx_ws_perf_redis_cmd.ac);
+    ngx_ws_perf_redis_flush();
 
     return NGX_AGAIN;
 }
@@ -1376,11 +1640,13 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         /* "BUSY ...": the user's unacked messages are at their cap */
         rc = (r->len > 5 && ngx_strncmp(r->str, "BUSY ", 5) == 0)
              ? NGX_HTTP_TOO_MANY_REQUESTS : NGX_HTTP_SERVICE_UNAVAILABLE;
-        text.data = (u_char *) r->str;
-        text.len = r->len;
+        ngx_ws_perf_redis_error_text(r, &text);
 
     } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
-               && r->element[0]->type == REDIS_REPLY_STRING)
+               && r->element[0]->type == REDIS_REPLY_STRING
+               && ngx_ws_perf_msg_valid_id((u_char *) r->element[0]->str,
+                                           r->element[0]->len)
+               && r->element[1]->type == REDIS_REPLY_INTEGER)
     {
         rc = NGX_OK;
         text.data = (u_char *) r->element[0]->str;
@@ -1396,6 +1662,7 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
     } else {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         ngx_str_set(&text, "unexpected reply from redis");
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_publish");
     }
 
     req->handler(req->data, req->tag, rc, &text);
@@ -1473,8 +1740,11 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
 
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3
         && r->element[0]->type == REDIS_REPLY_INTEGER
+        && r->element[0]->integer >= 0
         && r->element[1]->type == REDIS_REPLY_INTEGER
-        && r->element[2]->type == REDIS_REPLY_INTEGER)
+        && r->element[1]->integer >= 0
+        && r->element[2]->type == REDIS_REPLY_INTEGER
+        && r->element[2]->integer >= 0)
     {
         req->handler(req->data, NGX_OK, (uint64_t) r->element[0]->integer,
                      (uint64_t) r->element[1]->integer,
@@ -1482,8 +1752,11 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
 
     } else {
         if (r && r->type == REDIS_REPLY_ERROR) {
-            reason.data = (u_char *) r->str;
-            reason.len = r->len;
+            ngx_ws_perf_redis_error_text(r, &reason);
+
+        } else if (r) {
+            ngx_str_set(&reason, "unexpected reply");
+            ngx_ws_perf_redis_bad_reply("FCALL ws_perf_info");
 
         } else {
             ngx_str_set(&reason, "redis did not answer");
@@ -1494,6 +1767,103 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
     }
 
     ngx_free(req);
+}
+
+
+/*
+ * A reply of a type or shape its command never has: the publish link is
+ * dropped, since the replies after it cannot be trusted to pair with the
+ * commands either.  Its waiting commands are answered as for any loss.
+ */
+
+void
+ngx_ws_perf_redis_bad_reply(const char *command)
+{
+    u_char  reason[128];
+
+    ngx_ws_perf_metrics_inc(redis_bad_replies);
+
+    if (ngx_ws_perf_redis_cmd.ac == NULL) {
+        return;
+    }
+
+    ngx_snprintf(reason, sizeof(reason), "unexpected reply to %s%Z",
+                 command);
+
+    ngx_ws_perf_redis_fail(&ngx_ws_perf_redis_cmd, (char *) reason);
+}
+
+
+/* an error reply's text, or a stand-in when it is not UTF-8 */
+
+void
+ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text)
+{
+    uint32_t     state;
+    redisReply  *r = reply;
+
+    state = 0;
+
+    if (ngx_ws_perf_utf8_validate(&state, (u_char *) r->str, r->len)
+        != NGX_WS_PERF_UTF8_OK)
+    {
+        ngx_str_set(text, "redis refused the command (an error that is "
+                          "not UTF-8)");
+        return;
+    }
+
+    text->data = (u_char *) r->str;
+    text->len = r->len;
+}
+
+
+/*
+ * The address as logs, nginx -t and the status may show it: the password
+ * of "redis://[user]:password@host..." as "***".  A unix socket path is
+ * kept as it is (it may hold an '@'); anything else is masked up to its
+ * last '@', so that a mistyped address does not show its password either.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_url_mask(ngx_pool_t *pool, ngx_str_t *url,
+    ngx_str_t *masked)
+{
+    u_char  *p, *start, *at, *colon, *last;
+
+    last = url->data + url->len;
+
+    if (url->len >= 5 && ngx_strncmp(url->data, "unix:", 5) == 0) {
+        *masked = *url;
+        return NGX_OK;
+    }
+
+    start = ngx_strlcasestrn(url->data, last, (u_char *) "://", 3 - 1);
+    start = start ? start + 3 : url->data;
+
+    for (at = last; at > start && at[-1] != '@'; at--) { /* void */ }
+
+    if (at == start) {
+        *masked = *url;
+        return NGX_OK;
+    }
+
+    at--;
+    colon = ngx_strlchr(start, at, ':');
+
+    p = ngx_pnalloc(pool, url->len + 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    masked->data = p;
+
+    p = ngx_cpymem(p, url->data, (colon ? colon + 1 : start) - url->data);
+    p = ngx_cpymem(p, "***", 3);
+    p = ngx_cpymem(p, at, last - at);
+
+    masked->len = p - masked->data;
+
+    return NGX_OK;
 }
 
 
@@ -1613,7 +1983,7 @@ ngx_ws_perf_redis_send_call(ngx_uint_t counted,
 
     ngx_ws_perf_redis_requests += counted;
 
-    redisAsyncHandleWrite(ngx_ws_perf_redis_cmd.ac);
+    ngx_ws_perf_redis_flush();
 
     return NGX_AGAIN;
 }

@@ -66,6 +66,7 @@ typedef struct {
 
 static void ngx_ws_perf_store_tick(ngx_event_t *ev);
 static void ngx_ws_perf_store_ticked(void *data, void *reply);
+static size_t ngx_ws_perf_store_cut(u_char *p, size_t len, size_t max);
 static ngx_ws_perf_conn_t *ngx_ws_perf_store_conn(
     ngx_ws_perf_store_req_t *req);
 static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
@@ -73,6 +74,9 @@ static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_store_resume_valid(redisReply *r);
+static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
+    const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
     const char *reason);
 static ngx_ws_perf_sub_t *ngx_ws_perf_store_sub(ngx_ws_perf_conn_t *wc,
@@ -83,11 +87,23 @@ static ngx_int_t ngx_ws_perf_store_http(ngx_http_request_t *r,
     ngx_uint_t kind, int argc, const char **argv, const size_t *argvlen);
 static void ngx_ws_perf_store_http_reply(void *data, void *reply);
 static void ngx_ws_perf_store_http_gone(void *data);
+static ngx_int_t ngx_ws_perf_store_http_error(ngx_http_request_t *r,
+    redisReply *reply);
+static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
     redisReply *reply);
+static ngx_int_t ngx_ws_perf_dlq_valid(redisReply *e);
+static ngx_int_t ngx_ws_perf_dlq_strings(redisReply *a);
+static ngx_uint_t ngx_ws_perf_dlq_stream_id(redisReply *s);
+static ngx_uint_t ngx_ws_perf_dlq_number(redisReply *s);
+static ngx_uint_t ngx_ws_perf_dlq_text(redisReply *s);
 static u_char *ngx_ws_perf_dlq_entry(u_char *p, redisReply *e);
+static u_char *ngx_ws_perf_dlq_message(u_char *p, redisReply *w,
+    redisReply *target);
+static ngx_int_t ngx_ws_perf_dlq_target(redisReply *s,
+    ngx_ws_perf_msg_t *m);
 static size_t ngx_ws_perf_dlq_entry_size(redisReply *e);
 static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
     ngx_int_t rc);
@@ -193,25 +209,51 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
     }
 
     /* ws_perf_release: how many went out; the gauge sums over workers */
-    if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-        ngx_ws_perf_metrics_scheduled(-(ngx_int_t) r->integer);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
+        if (r->integer > 0) {
+            ngx_ws_perf_metrics_scheduled(-(ngx_int_t) r->integer);
+        }
+
         return;
     }
 
     /* ws_perf_redeliver: {sent, dead} */
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
-        && r->element[0]->type == REDIS_REPLY_INTEGER
-        && r->element[1]->type == REDIS_REPLY_INTEGER)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[0]->integer < 0
+        || r->element[1]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->integer < 0)
     {
-        ngx_ws_perf_metrics_add(redelivered, r->element[0]->integer);
-        ngx_ws_perf_metrics_add(dead_lettered, r->element[1]->integer);
-
-        if (r->element[1]->integer) {
-            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                          "ws_perf: %L messages dead-lettered",
-                          (int64_t) r->element[1]->integer);
-        }
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_redeliver or "
+                                    "ws_perf_release");
+        return;
     }
+
+    ngx_ws_perf_metrics_add(redelivered, r->element[0]->integer);
+    ngx_ws_perf_metrics_add(dead_lettered, r->element[1]->integer);
+
+    if (r->element[1]->integer) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "ws_perf: %L messages dead-lettered",
+                      (int64_t) r->element[1]->integer);
+    }
+}
+
+
+/* at most max bytes of UTF-8 text, cut between characters */
+
+static size_t
+ngx_ws_perf_store_cut(u_char *p, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+
+    while (max && (p[max] & 0xc0) == 0x80) {
+        max--;
+    }
+
+    return max;
 }
 
 
@@ -244,7 +286,7 @@ static ngx_int_t
 ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc, const char *type,
     ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req)
 {
-    u_char            *p, buf[NGX_WS_PERF_NAME_MAX + NGX_WS_PERF_ID_MAX + 320];
+    u_char            *p, buf[NGX_WS_PERF_NAME_MAX + 6 * 200 + 128];
     ngx_int_t          rc;
     ngx_connection_t  *c;
 
@@ -263,7 +305,9 @@ ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc, const char *type,
     if (reason) {
         p = ngx_sprintf(p, ",\"reason\":\"");
         p = ngx_ws_perf_json_escape(p, (u_char *) reason,
-                                    ngx_min(ngx_strlen(reason), 200));
+                                    ngx_ws_perf_store_cut((u_char *) reason,
+                                                          ngx_strlen(reason),
+                                                          200));
         *p++ = '"';
     }
 
@@ -422,19 +466,26 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
     size_t               *lens, i, n, sent;
-    uint32_t              state;
+    ngx_str_t             text;
     redisReply           *r = reply, *w;
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_msg_t     m;
     ngx_ws_perf_conn_t   *wc;
     ngx_ws_perf_peer_t   *peer;
 
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
-        || r->element[0]->type != REDIS_REPLY_INTEGER
-        || r->element[1]->type != REDIS_REPLY_STRING)
-    {
-        ngx_ws_perf_store_give_up(req, r && r->type == REDIS_REPLY_ERROR
-                                       ? r->str : "redis did not answer");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        if (r) {
+            ngx_ws_perf_redis_error_text(r, &text);
+        }
+
+        ngx_ws_perf_store_give_up(req, r ? (char *) text.data
+                                         : "redis did not answer");
+        return;
+    }
+
+    if (ngx_ws_perf_store_resume_valid(r) != NGX_OK) {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_resume");
+        ngx_ws_perf_store_give_up(req, "unexpected reply from redis");
         return;
     }
 
@@ -480,13 +531,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         ids[i] = NULL;
         lens[i] = 0;
 
-        if (w->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-
         ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
         if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0) {
+            ngx_ws_perf_store_malformed(req, "history");
             continue;
         }
 
@@ -494,23 +542,18 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         lens[i] = m.id_len;
 
         if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
+            ngx_ws_perf_store_malformed(req, "history");
             continue;
-        }
-
-        if (m.json == NULL && !m.binary) {
-            state = 0;
-            m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
-                                                  m.data_len)
-                        != NGX_WS_PERF_UTF8_OK);
         }
 
         m.target = req->target;
         m.name = req->name;
         m.name_len = req->name_len;
 
-        if (ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                 peer->connection->log)
-            == NGX_OK)
+        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK
+            && ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                    peer->connection->log)
+               == NGX_OK)
         {
             sent++;
         }
@@ -537,6 +580,63 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
                                      peer->connection->log);
 
     ngx_free(req);
+}
+
+
+/*
+ * {gap, last id, wire...}: gap 0 or 1, the last id a number, every
+ * message a string.  NGX_OK or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_ws_perf_store_resume_valid(redisReply *r)
+{
+    size_t       i;
+    redisReply  *last;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return NGX_ERROR;
+    }
+
+    last = r->element[1];
+
+    if (last->len == 0 || last->len > 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < last->len; i++) {
+        if (last->str[i] < '0' || last->str[i] > '9') {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 2; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* an entry of a history, an inbox or the dead letters that is no message */
+
+static void
+ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req, const char *where)
+{
+    static ngx_uint_t  malformed;
+
+    if (ngx_ws_perf_redis_drop(&malformed)) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: ignored a malformed message in the %s of "
+                      "%s \"%*s\" in redis (%ui so far)", where,
+                      req->target ? "user" : "channel", req->name_len,
+                      req->name, malformed);
+    }
 }
 
 
@@ -645,6 +745,12 @@ ngx_ws_perf_store_acked(void *data, void *reply)
     redisReply           *r = reply;
     ngx_ws_perf_conn_t   *wc;
 
+    if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR)
+    {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_ack");
+        r = NULL;
+    }
+
     wc = ngx_ws_perf_store_conn(req);
 
     if (wc == NULL) {
@@ -744,7 +850,9 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
     ngx_str_t    text;
     ngx_int_t    rc;
 
-    if (r && r->type == REDIS_REPLY_STRING) {
+    if (r && r->type == REDIS_REPLY_STRING
+        && ngx_ws_perf_msg_valid_id((u_char *) r->str, r->len))
+    {
         rc = NGX_OK;
         text.data = (u_char *) r->str;
         text.len = r->len;
@@ -753,8 +861,12 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 
     } else if (r && r->type == REDIS_REPLY_ERROR) {
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
-        text.data = (u_char *) r->str;
-        text.len = r->len;
+        ngx_ws_perf_redis_error_text(r, &text);
+
+    } else if (r) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_str_set(&text, "unexpected reply from redis");
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_schedule");
 
     } else {
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -986,8 +1098,15 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
         rc = ngx_ws_perf_store_unavailable(req, NGX_DECLINED);
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        rc = ngx_ws_perf_send_json(req, NGX_HTTP_BAD_REQUEST,
-                                   "{\"error\":\"redis: %s\"}", r->str);
+        rc = ngx_ws_perf_store_http_error(req, r);
+
+    } else if (ctx->kind >= NGX_WS_PERF_DLQ_REPLAY
+               && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
+    {
+        ngx_ws_perf_redis_bad_reply(ctx->kind == NGX_WS_PERF_CANCEL
+                                    ? "FCALL ws_perf_cancel"
+                                    : "a dead-letter command");
+        rc = ngx_ws_perf_store_bad_gateway(req);
 
     } else {
         switch (ctx->kind) {
@@ -1031,6 +1150,42 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
 }
 
 
+/* an error reply to an admin command: 400 with redis's reason */
+
+static ngx_int_t
+ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
+{
+    u_char     *p, *buf;
+    ngx_str_t   text;
+
+    ngx_ws_perf_redis_error_text(reply, &text);
+
+    text.len = ngx_ws_perf_store_cut(text.data, text.len, 80);
+
+    buf = ngx_pnalloc(r->pool, ngx_ws_perf_json_escape_size(text.data,
+                                                            text.len)
+                               + 1);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_ws_perf_json_escape(buf, text.data, text.len);
+    *p = '\0';
+
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                                 "{\"error\":\"redis: %s\"}", buf);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r)
+{
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_GATEWAY,
+                                 "{\"error\":\"unexpected reply from "
+                                 "redis\"}");
+}
+
+
 /* {"next":ID|null,"counts":{REASON:N,...},"entries":[{...}]} */
 
 static ngx_int_t
@@ -1038,23 +1193,30 @@ ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
 {
     u_char      *p, *buf;
     size_t       len, i;
-    redisReply  *counts;
+    redisReply  *next, *counts, *k, *v;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
         || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+        || (reply->element[0]->len
+            && !ngx_ws_perf_dlq_stream_id(reply->element[0]))
+        || ngx_ws_perf_dlq_strings(reply->element[1]) != NGX_OK)
     {
-        return ngx_ws_perf_send_json(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "{\"error\":\"unexpected reply from "
-                                     "redis\"}");
+        goto bad;
     }
 
+    for (i = 2; i < reply->elements; i++) {
+        if (ngx_ws_perf_dlq_valid(reply->element[i]) != NGX_OK) {
+            goto bad;
+        }
+    }
+
+    next = reply->element[0];
     counts = reply->element[1];
     len = sizeof("{\"next\":null,\"counts\":{},\"entries\":[]}" CRLF)
-          + reply->element[0]->len + 2;
+          + next->len + 2;
 
-    for (i = 0; i + 1 < counts->elements; i += 2) {
-        len += counts->element[i]->len + counts->element[i + 1]->len + 6;
+    for (i = 0; i < counts->elements; i += 2) {
+        len += 6 * counts->element[i]->len + counts->element[i + 1]->len + 6;
     }
 
     for (i = 2; i < reply->elements; i++) {
@@ -1068,9 +1230,8 @@ ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
 
     p = ngx_cpymem(buf, "{\"next\":", 8);
 
-    if (reply->element[0]->len) {
-        p = ngx_sprintf(p, "\"%*s\"", reply->element[0]->len,
-                        reply->element[0]->str);
+    if (next->len) {
+        p = ngx_sprintf(p, "\"%*s\"", next->len, next->str);
 
     } else {
         p = ngx_cpymem(p, "null", 4);
@@ -1078,11 +1239,22 @@ ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
 
     p = ngx_cpymem(p, ",\"counts\":{", 11);
 
-    for (i = 0; i + 1 < counts->elements; i += 2) {
-        p = ngx_sprintf(p, "%s\"%*s\":%*s", i ? "," : "",
-                        counts->element[i]->len, counts->element[i]->str,
-                        counts->element[i + 1]->len,
-                        counts->element[i + 1]->str);
+    for (i = 0; i < counts->elements; i += 2) {
+        k = counts->element[i];
+        v = counts->element[i + 1];
+
+        /* a reason that is not text or a count that is not a number */
+        if (!ngx_ws_perf_dlq_text(k) || !ngx_ws_perf_dlq_number(v)) {
+            continue;
+        }
+
+        if (p[-1] != '{') {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = ngx_ws_perf_json_escape(p, (u_char *) k->str, k->len);
+        p = ngx_sprintf(p, "\":%*s", v->len, v->str);
     }
 
     p = ngx_cpymem(p, "},\"entries\":[", 13);
@@ -1099,6 +1271,12 @@ ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
                                      p - buf);
+
+bad:
+
+    ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_list");
+
+    return ngx_ws_perf_store_bad_gateway(r);
 }
 
 
@@ -1109,7 +1287,15 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
 {
     u_char  *p, *buf;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 1
+        || (reply->elements == 1
+            && ngx_ws_perf_dlq_valid(reply->element[0]) != NGX_OK))
+    {
+        ngx_ws_perf_redis_bad_reply("XRANGE of the dead letters");
+        return ngx_ws_perf_store_bad_gateway(r);
+    }
+
+    if (reply->elements == 0) {
         return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
                                      "{\"error\":\"no dead letter has "
                                      "this id\"}");
@@ -1129,26 +1315,115 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
 }
 
 
+/* an entry's shape: {stream id, {field, value, ...}}, all strings */
+
+static ngx_int_t
+ngx_ws_perf_dlq_valid(redisReply *e)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+        || e->element[0]->type != REDIS_REPLY_STRING
+        || !ngx_ws_perf_dlq_stream_id(e->element[0]))
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_perf_dlq_strings(e->element[1]);
+}
+
+
+/* an array of strings in pairs */
+
+static ngx_int_t
+ngx_ws_perf_dlq_strings(redisReply *a)
+{
+    size_t  i;
+
+    if (a->type != REDIS_REPLY_ARRAY || a->elements % 2) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < a->elements; i++) {
+        if (a->element[i]->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* "<ms>-<n>" */
+
+static ngx_uint_t
+ngx_ws_perf_dlq_stream_id(redisReply *s)
+{
+    size_t      i;
+    ngx_uint_t  dash;
+
+    if (s->len < 3 || s->len > 41) {
+        return 0;
+    }
+
+    dash = 0;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->str[i] == '-' && i > 0 && i + 1 < s->len && !dash) {
+            dash = 1;
+            continue;
+        }
+
+        if (s->str[i] < '0' || s->str[i] > '9') {
+            return 0;
+        }
+    }
+
+    return dash;
+}
+
+
+static ngx_uint_t
+ngx_ws_perf_dlq_number(redisReply *s)
+{
+    size_t  i;
+
+    if (s->len == 0 || s->len > 20) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->str[i] < '0' || s->str[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_ws_perf_dlq_text(redisReply *s)
+{
+    uint32_t  state;
+
+    state = 0;
+
+    return ngx_ws_perf_utf8_validate(&state, (u_char *) s->str, s->len)
+           == NGX_WS_PERF_UTF8_OK;
+}
+
+
 /*
- * One entry, {id, [field, value, ...]}, as {"dlq_id":..,"id":..,
- * "target":"u:NAME","reason":..,"attempts":N,"first":MS,"last":MS,
- * "message":{the envelope a subscriber got}}.
+ * One entry, {id, [field, value, ...]} (ngx_ws_perf_dlq_valid()), as
+ * {"dlq_id":..,"id":..,"target":"u:NAME","reason":..,"attempts":N,
+ * "first":MS,"last":MS,"message":{the envelope a subscriber got}}.  A
+ * field that is not what the Lua functions write is left out.
  */
 
 static u_char *
 ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
 {
-    u_char             *plain;
-    size_t              i;
-    uint32_t            state;
-    redisReply         *f, *k, *v, *w, *target;
-    ngx_ws_perf_msg_t   m;
-
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-        || e->element[1]->type != REDIS_REPLY_ARRAY)
-    {
-        return ngx_cpymem(p, "{}", 2);
-    }
+    size_t       i;
+    redisReply  *f, *k, *v, *w, *target;
 
     p = ngx_sprintf(p, "{\"dlq_id\":\"%*s\"", e->element[0]->len,
                     e->element[0]->str);
@@ -1157,61 +1432,128 @@ ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
     w = NULL;
     target = NULL;
 
-    for (i = 0; i + 1 < f->elements; i += 2) {
+    for (i = 0; i < f->elements; i += 2) {
         k = f->element[i];
         v = f->element[i + 1];
 
-        if (ngx_strcmp(k->str, "w") == 0) {
+        if (k->len == 1 && k->str[0] == 'w') {
             w = v;
             continue;
         }
 
-        if (ngx_strcmp(k->str, "target") == 0) {
-            target = v;
-        }
+        if (k->len == 6 && ngx_strncmp(k->str, "target", 6) == 0) {
+            if (ngx_ws_perf_dlq_target(v, NULL) == NGX_OK) {
+                target = v;
+                p = ngx_sprintf(p, ",\"target\":\"%*s\"", v->len, v->str);
+            }
 
-        if (ngx_strcmp(k->str, "attempts") == 0
-            || ngx_strcmp(k->str, "first") == 0
-            || ngx_strcmp(k->str, "last") == 0)
-        {
-            p = ngx_sprintf(p, ",\"%s\":%*s", k->str, v->len, v->str);
             continue;
         }
 
-        p = ngx_sprintf(p, ",\"%s\":\"", k->str);
-        p = ngx_ws_perf_json_escape(p, (u_char *) v->str, v->len);
-        *p++ = '"';
+        if ((k->len == 8 && ngx_strncmp(k->str, "attempts", 8) == 0)
+            || (k->len == 5 && ngx_strncmp(k->str, "first", 5) == 0)
+            || (k->len == 4 && ngx_strncmp(k->str, "last", 4) == 0))
+        {
+            if (ngx_ws_perf_dlq_number(v)) {
+                p = ngx_sprintf(p, ",\"%*s\":%*s", k->len, k->str,
+                                v->len, v->str);
+            }
+
+            continue;
+        }
+
+        if (((k->len == 2 && ngx_strncmp(k->str, "id", 2) == 0)
+             || (k->len == 6 && ngx_strncmp(k->str, "reason", 6) == 0))
+            && ngx_ws_perf_dlq_text(v))
+        {
+            p = ngx_sprintf(p, ",\"%*s\":\"", k->len, k->str);
+            p = ngx_ws_perf_json_escape(p, (u_char *) v->str, v->len);
+            *p++ = '"';
+        }
     }
 
-    ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
-
-    if (w && target && target->len > 2
-        && ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) == 0
-        && ngx_ws_perf_compress_unwire(&m, &plain) == NGX_OK)
-    {
-        m.target = (target->str[0] == 'u') ? NGX_WS_PERF_TARGET_USER
-                                           : NGX_WS_PERF_TARGET_CHANNEL;
-        m.name = (u_char *) ngx_strchr(target->str, ':') + 1;
-        m.name_len = target->len - (m.name - (u_char *) target->str);
-
-        if (m.json == NULL && !m.binary) {
-            state = 0;
-            m.binary = (ngx_ws_perf_utf8_validate(&state, (u_char *) m.data,
-                                                  m.data_len)
-                        != NGX_WS_PERF_UTF8_OK);
-        }
-
-        p = ngx_cpymem(p, ",\"message\":", 11);
-        p = ngx_ws_perf_msg_envelope(&m, p);
-
-        if (plain) {
-            ngx_free(plain);
-        }
+    if (w && target) {
+        p = ngx_ws_perf_dlq_message(p, w, target);
     }
 
     *p++ = '}';
 
     return p;
+}
+
+
+/* ,"message":{envelope} of a dead letter's wire form, or nothing */
+
+static u_char *
+ngx_ws_perf_dlq_message(u_char *p, redisReply *w, redisReply *target)
+{
+    u_char             *plain;
+    ngx_ws_perf_msg_t   m;
+    static ngx_uint_t   malformed;
+
+    ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
+
+    (void) ngx_ws_perf_dlq_target(target, &m);
+
+    if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0
+        || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
+    {
+        if (ngx_ws_perf_redis_drop(&malformed)) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "ws_perf: ignored a malformed message in a dead "
+                          "letter of \"%*s\" in redis (%ui so far)",
+                          target->len, target->str, malformed);
+        }
+
+        return p;
+    }
+
+    if (ngx_ws_perf_redis_text(&m, "in a dead letter") == NGX_OK) {
+        p = ngx_cpymem(p, ",\"message\":", 11);
+        p = ngx_ws_perf_msg_envelope(&m, p);
+    }
+
+    if (plain) {
+        ngx_free(plain);
+    }
+
+    return p;
+}
+
+
+/* "u:NAME" or "ch:NAME"; NGX_OK, and m's target and name when m is given */
+
+static ngx_int_t
+ngx_ws_perf_dlq_target(redisReply *s, ngx_ws_perf_msg_t *m)
+{
+    size_t      skip;
+    ngx_uint_t  target;
+
+    if (s->len > 2 && ngx_strncmp(s->str, "u:", 2) == 0) {
+        target = NGX_WS_PERF_TARGET_USER;
+        skip = 2;
+
+    } else if (s->len > 3 && ngx_strncmp(s->str, "ch:", 3) == 0) {
+        target = NGX_WS_PERF_TARGET_CHANNEL;
+        skip = 3;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_ws_perf_msg_valid_name((u_char *) s->str + skip,
+                                     s->len - skip))
+    {
+        return NGX_ERROR;
+    }
+
+    if (m) {
+        m->target = target;
+        m->name = (u_char *) s->str + skip;
+        m->name_len = s->len - skip;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1221,16 +1563,10 @@ ngx_ws_perf_dlq_entry_size(redisReply *e)
     size_t       len, i;
     redisReply  *f, *v;
 
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-        || e->element[1]->type != REDIS_REPLY_ARRAY)
-    {
-        return 0;
-    }
-
     len = sizeof("{\"dlq_id\":\"\"}") + e->element[0]->len;
     f = e->element[1];
 
-    for (i = 0; i + 1 < f->elements; i += 2) {
+    for (i = 0; i < f->elements; i += 2) {
         v = f->element[i + 1];
 
         /* escaped text is at most 6 times longer; base64 4/3 */
