@@ -13,6 +13,9 @@
 
 #define NGX_WS_PERF_ERR_LEN  256
 
+/* how far ahead a message may be scheduled, ms: a year, as for "delay" */
+#define NGX_WS_PERF_SCHEDULE_MAX  (366LL * 86400 * 1000)
+
 
 /* one publish request while its messages are on their way */
 typedef struct {
@@ -440,12 +443,16 @@ ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
     u_char *err)
 {
     size_t                    size;
+    int64_t                   now;
     ngx_int_t                 rc;
     ngx_uint_t                i, later;
+    ngx_time_t               *tp;
     ngx_ws_perf_main_conf_t  *wmcf;
 
     wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_ws_perf_module);
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
     later = 0;
 
     for (i = 0; i < n; i++) {
@@ -462,6 +469,13 @@ ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
 
         if (msgs[i].deliver_at || msgs[i].delay) {
             later++;
+        }
+
+        /* the same bound as "delay": no timer arithmetic near INT64_MAX */
+        if (msgs[i].deliver_at > now + NGX_WS_PERF_SCHEDULE_MAX) {
+            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "message %ui: "
+                         "\"deliver_at\" is more than a year ahead%Z", i);
+            return NGX_HTTP_BAD_REQUEST;
         }
     }
 

@@ -38,6 +38,7 @@ static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
     json_t *cmd);
 static ngx_int_t ngx_ws_perf_channel_arg(ngx_ws_perf_conn_t *wc,
     json_t *cmd, ngx_str_t *name);
+static ngx_uint_t ngx_ws_perf_stars(ngx_str_t *s);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
 static ngx_int_t ngx_ws_perf_reply_error(ngx_ws_perf_conn_t *wc,
@@ -150,6 +151,13 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
             continue;
         }
 
+        /* a variable's value is a name, never a pattern */
+        if (ngx_ws_perf_stars(&value) != ngx_ws_perf_stars(&cv[i].value)) {
+            *reason = "websocket: a \"*\" in a value of "
+                      "ws_perf_allowed_channels";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
         /* the connection outlives the request */
         name->data = ngx_pstrdup(r->connection->pool, &value);
         if (name->data == NULL) {
@@ -160,6 +168,21 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_ws_perf_stars(ngx_str_t *s)
+{
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < s->len; i++) {
+        n += (s->data[i] == '*');
+    }
+
+    return n;
 }
 
 

@@ -39,6 +39,10 @@ our $CONFIG = <<'_EOC_';
         ws_perf_publish;
         ws_perf_channels  room.raw;
     }
+    location /wsu {
+        ws_perf;
+        ws_perf_allowed_channels  "user.$arg_user.*";
+    }
 _EOC_
 
 our $HTTP_CONFIG = <<'_EOC_';
@@ -247,3 +251,34 @@ qq{{"error":"no room for 10001 more scheduled messages: local mode keeps 10000"}
 
 === TEST 8: pending acks run out part way through a batch: the answer names exactly what was published
 --- ws_check: partial_batch
+
+
+
+=== TEST 9: a variable's value inside ws_perf_allowed_channels is a name, never a pattern: "?user=*" gets 400
+--- raw_request eval
+hs_request(path => '/wsu?user=*')
+--- error_code: 400
+--- response_body_like: \Awebsocket: a "\*" in a value of ws_perf_allowed_channels\n\z
+--- shutdown
+
+
+
+=== TEST 10: the same location with a plain user name: 101
+--- raw_request eval
+hs_request(path => '/wsu?user=bob')
+--- error_code: 101
+--- response_body eval
+""
+--- shutdown
+
+
+
+=== TEST 11: "deliver_at" near INT64_MAX: 400, nothing scheduled
+--- request
+POST /pub
+{"channel":"room.f","data":"late","deliver_at":9223372036854775807}
+--- error_code: 400
+--- response_body eval
+qq{{"error":"message 0: 'deliver_at' is more than a year ahead"}\r\n}
+--- error_log
+publish rejected with 400
