@@ -79,6 +79,7 @@ typedef struct {
     ngx_flag_t                  client_critical;
     ngx_uint_t                  format;
     ngx_uint_t                  max_channels;
+    ngx_uint_t                  max_batch;
     ngx_uint_t                  max_user_connections;
     ngx_uint_t                  client_rate;
 } ngx_ws_perf_loc_conf_t;

@@ -42,7 +42,7 @@ static void ngx_ws_perf_publish_body(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_publish_raw(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *body, u_char *err);
 static ngx_int_t ngx_ws_perf_publish_json(ngx_http_request_t *r,
-    ngx_str_t *body, u_char *err);
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *body, u_char *err);
 static ngx_int_t ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs,
     ngx_uint_t n, u_char *err);
 static ngx_int_t ngx_ws_perf_partly_published(ngx_http_request_t *r,
@@ -169,7 +169,7 @@ ngx_ws_perf_publish_body(ngx_http_request_t *r)
         rc = ngx_ws_perf_publish_raw(r, wlcf, &body, err);
 
     } else {
-        rc = ngx_ws_perf_publish_json(r, &body, err);
+        rc = ngx_ws_perf_publish_json(r, wlcf, &body, err);
     }
 
     if (rc == NGX_DONE) {
@@ -260,7 +260,8 @@ ngx_ws_perf_publish_raw(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 /* one JSON message or an array of them, all checked before any is sent */
 
 static ngx_int_t
-ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_str_t *body, u_char *err)
+ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_str_t *body, u_char *err)
 {
     char               **dumps;
     size_t               i, n;
@@ -285,6 +286,15 @@ ngx_ws_perf_publish_json(ngx_http_request_t *r, ngx_str_t *body, u_char *err)
         ngx_snprintf(err, NGX_WS_PERF_ERR_LEN,
                      "an empty array publishes nothing%Z");
         return NGX_HTTP_BAD_REQUEST;
+    }
+
+    /* one request may not take every scheduling slot or pending place */
+    if (n > wlcf->max_batch) {
+        json_decref(root);
+        return ngx_ws_perf_api_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "a batch of %uz messages, more than "
+                                     "ws_perf_max_batch (%ui)", n,
+                                     wlcf->max_batch);
     }
 
     msgs = ngx_pcalloc(r->pool, n * sizeof(ngx_ws_perf_msg_t));

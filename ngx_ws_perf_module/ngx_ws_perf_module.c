@@ -239,6 +239,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       offsetof(ngx_ws_perf_loc_conf_t, format),
       &ngx_ws_perf_formats },
 
+    { ngx_string("ws_perf_max_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, max_batch),
+      &ngx_ws_perf_positive_num_p },
+
     { ngx_string("ws_perf_max_channels_per_connection"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -793,6 +800,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->client_critical = NGX_CONF_UNSET;
     conf->format = NGX_CONF_UNSET_UINT;
     conf->max_channels = NGX_CONF_UNSET_UINT;
+    conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->max_user_connections = NGX_CONF_UNSET_UINT;
     conf->client_rate = NGX_CONF_UNSET_UINT;
 
@@ -830,6 +838,7 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->format, prev->format,
                               NGX_WS_PERF_FORMAT_JSON);
     ngx_conf_merge_uint_value(conf->max_channels, prev->max_channels, 64);
+    ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 1000);
     ngx_conf_merge_uint_value(conf->max_user_connections,
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);

@@ -34,6 +34,10 @@ our $CONFIG = <<'_EOC_';
     }
     location /pub {
         ws_perf_publish;
+        ws_perf_max_batch 20000;
+    }
+    location /pubd {
+        ws_perf_publish;
     }
     location /raw {
         ws_perf_publish;
@@ -232,7 +236,7 @@ publish rejected with 413
 
 === TEST 5: a batch of more scheduled messages than local mode has room for: 429, none scheduled
 --- request eval
-"POST /pub\n" . '[' . join(',', map { '{"channel":"room.e","data":"s","delay":60000}' } 1 .. 10001) . ']'
+"POST /pub\n" . '[' . CORE::join(',', map { '{"channel":"room.e","data":"s","delay":60000}' } 1 .. 10001) . ']'
 --- error_code: 429
 --- response_body eval
 qq{{"error":"no room for 10001 more scheduled messages: local mode keeps 10000"}\r\n}
@@ -282,3 +286,12 @@ POST /pub
 qq{{"error":"message 0: 'deliver_at' is more than a year ahead"}\r\n}
 --- error_log
 publish rejected with 400
+
+
+
+=== TEST 12: a batch over ws_perf_max_batch (1000 by default): 413, none published
+--- request eval
+"POST /pubd\n" . '[' . CORE::join(',', map { '{"channel":"room.g","data":"b"}' } 1 .. 1001) . ']'
+--- error_code: 413
+--- response_body eval
+qq{{"error":"a batch of 1001 messages, more than ws_perf_max_batch (1000)"}\r\n}
