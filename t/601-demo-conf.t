@@ -45,9 +45,9 @@ is_deeply([map { s/\s+/ /gr } @changed],
           'only the listen port and the Redis port differ');
 
 my %run = (prefix => $prefix, conf => 'conf/demo.conf',
-           pid => "$prefix/logs/nginx.pid", port => $port);
+           pid => "$prefix/logs/nginx.pid", port => $port,
+           log => "$prefix/logs/error.log");
 
-END { nginx_stop(%run) if %run }
 
 my @t = (nginx_bin(), '-p', "$prefix/", '-c', 'conf/demo.conf', '-t');
 my $t = `@t 2>&1`;
@@ -104,7 +104,7 @@ $r = http_request($port, 'GET', '/health');
 is($r->{status}, 200, 'health: 200') or diag $r->{body};
 
 ok(nginx_stop(%run), 'nginx -s quit stops it');
-is_deeply([log_problems("$prefix/logs/error.log")], [],
+is_deeply([log_problems($run{log})], [],
           'no alert, crit or emerg in the error log');
 
 done_testing();

@@ -10,6 +10,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IO::Select ();
 use IO::Socket::INET ();
 use JSON::PP ();
 use Time::HiRes ();
@@ -43,16 +44,39 @@ sub port_free {
     return !$s;
 }
 
-# nginx_start(prefix => $dir, conf => $file, pid => $file, port => $port):
-# starts nginx (a daemon, as the configurations say) and waits until it
-# listens on $port; returns nginx's output, dies when it does not start.
+# the masters started, stopped when the test file ends however it ends
+my @masters;
+
+END {
+    local $?;
+    for my $pid (grep { kill 0, $_ } @masters) {
+        kill 'QUIT', $pid;
+        for (1 .. 100) {
+            last unless kill 0, $pid;
+            Time::HiRes::sleep(0.05);
+        }
+        kill 'KILL', -$pid, $pid if kill 0, $pid;
+    }
+}
+
+# nginx_start(prefix => $dir, conf => $file, pid => $file, port => $port,
+# log => $error_log): starts nginx (a daemon, as the configurations say)
+# and waits until it listens on $port; dies when it does not start, or
+# when its workers die at once (the master listens all the same).
 sub nginx_start {
     my %o = @_;
     my @cmd = (nginx_bin(), '-p', "$o{prefix}/", '-c', $o{conf});
     my $out = `@cmd 2>&1`;
     die "nginx did not start: $out\n" if $?;
     for (1 .. 100) {
-        return $out if -s $o{pid} && !port_free($o{port});
+        if (-s $o{pid} && !port_free($o{port})) {
+            Time::HiRes::sleep(0.3);
+            my @bad = log_problems($o{log});
+            push @masters, $1 if slurp($o{pid}) =~ /^(\d+)/;
+            die "nginx started badly: @bad[0 .. ($#bad < 2 ? $#bad : 2)]\n"
+                if @bad;
+            return $out;
+        }
         Time::HiRes::sleep(0.05);
     }
     die "nginx is not listening on $o{port} after 5 s: $out\n";
@@ -74,7 +98,8 @@ sub nginx_stop {
     return 0;
 }
 
-# http_request($port, $method, $path, $body): {status, head, body}
+# http_request($port, $method, $path, $body): {status, head, body}; gives
+# up after 10 s (a listening socket accepts even when no worker runs)
 sub http_request {
     my ($port, $method, $path, $body) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
@@ -83,11 +108,17 @@ sub http_request {
     my $req = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
     $req .= 'Content-Length: ' . length($body) . "\r\n" if defined $body;
     print $s "$req\r\n" . (defined $body ? $body : '');
-    local $/;
-    my $resp = <$s>;
+    my $resp = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = Time::HiRes::time() + 10;
+    while ((my $left = $deadline - Time::HiRes::time()) > 0) {
+        last unless $sel->can_read($left);
+        my $n = sysread($s, $resp, 65536, length $resp);
+        last unless $n;
+    }
     close $s;
-    $resp = '' unless defined $resp;
     my ($head, $rest) = split /\r\n\r\n/, $resp, 2;
+    $head = '' unless defined $head;
     my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};
     return { status => $status || 0, head => $head,
              body => defined $rest ? $rest : '' };
