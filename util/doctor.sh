@@ -78,13 +78,21 @@ if [ -z "$prefix" ]; then
     prefix=${prefix:-/usr/local/nginx}
 fi
 
-so=$(directive load_module | grep -m1 'ngx_ws_perf_module\.so' | tr -d "\"'")
+# the load_module line whose file is this module, whatever its name
+so=
+for f in $(directive load_module | tr -d "\"'"); do
+    case $f in /*) ;; *) f=${prefix%/}/$f ;; esac
+    if grep -qa ngx_ws_perf_module "$f" 2>/dev/null \
+       || { [ -z "$so" ] && [[ $f == */ngx_ws_perf_module.so ]]; }
+    then
+        so=$f
+    fi
+done
 if [ -z "$so" ]; then
     say FAIL module "$conf loads no ngx_ws_perf_module.so: make install" \
         "(or install the package) and include" \
         "/etc/nginx/modules-enabled/*.conf, or add a load_module line"
 else
-    case $so in /*) ;; *) so=${prefix%/}/$so ;; esac
     if out=$(NGINX_SRC= NGINX_BIN=$nginx "$top/util/check-abi.sh" "$so"); then
         say OK module "$out"
     else
@@ -136,8 +144,9 @@ if [ "$nofile" = unlimited ] || [ "${nofile:-0}" -ge "$need" ] 2>/dev/null; then
     fi
 else
     say FAIL nofile "$from is ${nofile:-unknown}, each worker needs" \
-        "$need descriptors (one a connection): set worker_rlimit_nofile" \
-        "$(( need * 2 )) in the main context"
+        "$need descriptors (one a connection, and some for logs and Redis" \
+        "links): set worker_rlimit_nofile $(( need + 1024 )) in the main" \
+        "context"
 fi
 
 
@@ -169,7 +178,8 @@ else
     say WARN ports "net.ipv4.ip_local_port_range $lo-$hi gives $ports" \
         "ports: a proxy or load generator on this host opening $expect" \
         "connections to one address runs out; sysctl -w" \
-        "net.ipv4.ip_local_port_range='1024 65535'"
+        "net.ipv4.ip_local_port_range='1024 65535' (beyond 64,512" \
+        "connections, several addresses)"
 fi
 
 
