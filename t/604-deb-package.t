@@ -19,18 +19,21 @@ use Test::More;
 use WsPerf::Redis;
 use WsPerf::System;
 
+our $pkg = 'libnginx-mod-ws-perf';
+our $so = '/usr/lib/nginx/modules/ngx_ws_perf_module.so';
+our $avail = '/usr/share/nginx/modules-available/mod-ws-perf.conf';
+our $link = '/etc/nginx/modules-enabled/50-mod-ws-perf.conf';
+our $policy = '/usr/sbin/policy-rc.d';
+our @apt = ('apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300');
+
+# set once the test starts changing the system: what END puts back
+our ($armed, $nginx_before, $own_policy);
+
 my $deb = $ENV{WS_PERF_DEB};
 plan skip_all => 'changes the system: run by make test-deb (WS_PERF_DEB)'
     unless $deb;
 plan skip_all => 'needs root' if $> != 0;
 plan skip_all => "$deb does not exist" unless -f $deb;
-
-my $pkg = 'libnginx-mod-ws-perf';
-my $so = '/usr/lib/nginx/modules/ngx_ws_perf_module.so';
-my $avail = '/usr/share/nginx/modules-available/mod-ws-perf.conf';
-my $link = '/etc/nginx/modules-enabled/50-mod-ws-perf.conf';
-my $policy = '/usr/sbin/policy-rc.d';
-my @apt = ('apt-get', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300');
 
 sub status { `dpkg-query -W -f='\${Status}' $pkg 2>/dev/null` }
 sub enabled { join "\n", map { "$_ -> " . (readlink($_) // 'file') }
@@ -45,8 +48,9 @@ plan skip_all => "$pkg is installed already: not touching it"
 plan skip_all => "$so exists (make install?): not touching it" if -e $so;
 
 my $enabled_before = enabled();
-my $nginx_before = system_nginx();
-my $own_policy = 0;
+$nginx_before = system_nginx();
+$own_policy = 0;
+$armed = 1;
 
 unless (-e $policy) {
     spew($policy, "#!/bin/sh\nexit 101\n");
@@ -56,6 +60,7 @@ unless (-e $policy) {
 
 END {
     local $?;
+    return unless $armed;
     system(@apt, 'purge', $pkg) if status() =~ /installed|config-files/;
     unlink $policy if $own_policy;
     my $now = system_nginx();
