@@ -17,10 +17,11 @@ UNIT_CC = cc -std=c99 -Wall -Wextra -Werror -g -O1 $(SAN) -Ingx_ws_perf_module
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
           -fno-sanitize-recover=undefined -Ingx_ws_perf_module
 
-export NGINX_SRC
+export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps unit fuzz-smoke prove prove-tls asan prove-asan test \
         test-valgrind run stop bench clean
+.PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
 
@@ -32,6 +33,36 @@ $(BUILD)/asan/ngx_ws_perf_module.so: $(SRCS)
 
 deps:
 	util/deps.sh
+
+deps-run:
+	util/deps.sh run
+
+check-abi: $(BUILD)/ngx_ws_perf_module.so
+	@util/check-abi.sh $(BUILD)/ngx_ws_perf_module.so \
+	    || { echo "check-abi: the module does not fit $(NGINX_BIN)"; exit 1; }
+
+install: check-abi
+	DESTDIR=$(DESTDIR) util/install.sh $(BUILD)/ngx_ws_perf_module.so
+
+uninstall:
+	DESTDIR=$(DESTDIR) util/install.sh -u
+
+# dpkg-buildpackage on a copy, so that nothing lands next to the tree
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	cp -r config ngx_ws_perf_module debian conf docs README.md LICENSE \
+	    $(BUILD)/deb/src/
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc \
+	    > ../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	@ls $(BUILD)/deb/*.deb
+
+test-deb: deb
+	WS_PERF_DEB=$$(ls $(CURDIR)/$(BUILD)/deb/libnginx-mod-ws-perf_*.deb) \
+	    util/prove.sh $(BUILD)/ngx_ws_perf_module.so t/605-deb-package.t
+
+doctor:
+	util/doctor.sh
 
 $(BUILD)/test_frame: t/unit/test_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h
@@ -114,9 +145,9 @@ test-valgrind: $(BUILD)/ngx_ws_perf_module.so
 	TEST_NGINX_USE_VALGRIND=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so
 
 test: deps
-	$(MAKE) all unit fuzz-smoke prove prove-tls prove-asan
+	$(MAKE) all unit fuzz-smoke prove prove-tls prove-asan test-deb
 
-run: deps all
+run: deps-run all
 	util/run.sh
 
 stop:

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency from Debian packages (and the
-# node "ws" client from npm into build/npm); does nothing when all are there.
+# Installs the dependencies from Debian packages; does nothing when all are
+# there.
+#   util/deps.sh run    what `make run` needs: the build, nginx and redis
+#   util/deps.sh        everything `make test` needs as well (and node's
+#                       "ws" client and playwright-core from npm, into
+#                       build/npm)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-test}
+
+run_packages="build-essential nginx nginx-dev libpcre2-dev libssl-dev
+    zlib1g-dev libjansson-dev liblz4-dev libhiredis-dev redis-server"
 
 packages="build-essential clang libclang-rt-14-dev valgrind
     nginx libnginx-mod-stream nginx-dev libpcre2-dev libssl-dev zlib1g-dev
@@ -16,6 +24,9 @@ packages="build-essential clang libclang-rt-14-dev valgrind
     prometheus
     openssl curl
     nodejs chromium"
+packages="$packages debhelper dpkg-dev fakeroot"
+
+[ "$mode" = run ] && packages=$run_packages
 
 missing=""
 for p in $packages; do
@@ -24,7 +35,7 @@ for p in $packages; do
 done
 
 # npm comes with some builds of nodejs and as its own package in Debian
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$mode" != run ] && ! command -v npm >/dev/null 2>&1; then
     missing="$missing npm"
 fi
 
@@ -38,6 +49,8 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $missing
 fi
+
+[ "$mode" = run ] && exit 0
 
 if [ ! -f "$top/build/npm/node_modules/ws/package.json" ] \
    || [ ! -f "$top/build/npm/node_modules/playwright-core/package.json" ]
