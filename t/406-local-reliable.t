@@ -192,11 +192,17 @@ qq{{"next":null,"counts":{},"entries":[]}\r\n}
 
 
 
-=== TEST 11: a scheduled message past the local limit of 10000 gets 429
+=== TEST 11: scheduled messages past the local limit of 10000 get 429
+The batch is checked whole: with no room for all 10001, none is scheduled.
+--- config
+    location = /pub {
+        ws_perf_publish;
+        ws_perf_max_batch 20000;
+    }
 --- request eval
 "POST /pub\n[" . CORE::join(",", map { qq{{"channel":"far","data":$_,"delay":600000}} } 0 .. 10000) . "]"
 --- error_code: 429
---- response_body_like: 10000 messages are scheduled already
+--- response_body_like: no room for 10001 more scheduled messages: local mode keeps 10000
 
 
 

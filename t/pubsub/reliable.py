@@ -390,7 +390,12 @@ def reload_loses(port, user="jo"):
 
     def resume():
         c = connect(port, "/ws?user=" + user)
-        c.send_json({"type": "resume", "user": True, "since": ids[0]})
+        try:
+            c.send_json({"type": "resume", "user": True, "since": ids[0]})
+        except Exception:
+            # the old worker closed it (1001) before the resume went out
+            c.abort()
+            return None
         wait_type(c, "resumed")
         # None: an old worker, shutting down, closed it (1001) first
         r = (len(msgs(c, "gap")), len(msgs(c))) if msgs(c, "resumed") \
