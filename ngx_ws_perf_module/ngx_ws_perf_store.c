@@ -90,6 +90,9 @@ static void ngx_ws_perf_store_http_gone(void *data);
 static ngx_int_t ngx_ws_perf_store_http_error(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r,
+    redisReply *reply);
+static ngx_uint_t ngx_ws_perf_dlq_id(ngx_str_t *id);
 static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
@@ -945,6 +948,12 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
         && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)) {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"error\":\"no dead letter has "
+                                         "this id\"}");
+        }
+
         argv[0] = "XRANGE";
         argvlen[0] = 6;
         argv[1] = (char *) key;
@@ -996,6 +1005,12 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_POST
         && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)
+            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
+        {
+            return ngx_ws_perf_dlq_replayed(r, 0, 0, NULL);
+        }
+
         argv[1] = "ws_perf_dlq_replay";
         argvlen[1] = 18;
         argv[4] = (char *) v.data;
@@ -1008,6 +1023,13 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_DELETE
         && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)
+            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
+        {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"deleted\":0}");
+        }
+
         argv[1] = "ws_perf_dlq_delete";
         argvlen[1] = 18;
         argv[4] = (char *) v.data;
@@ -1100,6 +1122,9 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
     } else if (r->type == REDIS_REPLY_ERROR) {
         rc = ngx_ws_perf_store_http_error(req, r);
 
+    } else if (ctx->kind == NGX_WS_PERF_DLQ_REPLAY) {
+        rc = ngx_ws_perf_dlq_replay_reply(req, r);
+
     } else if (ctx->kind >= NGX_WS_PERF_DLQ_REPLAY
                && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
     {
@@ -1136,8 +1161,7 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
             rc = ngx_ws_perf_send_json(req,
                      r->type == REDIS_REPLY_INTEGER && r->integer == 0
                      ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK,
-                     ctx->kind == NGX_WS_PERF_DLQ_REPLAY
-                     ? "{\"replayed\":%L}" : "{\"deleted\":%L}",
+                     "{\"deleted\":%L}",
                      r->type == REDIS_REPLY_INTEGER ? r->integer : 0LL);
             break;
         }
@@ -1150,15 +1174,20 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
 }
 
 
-/* an error reply to an admin command: 400 with redis's reason */
+/*
+ * An error reply to an admin command: 400 with redis's reason when a Lua
+ * function refused it, 502 when something failed inside one.
+ */
 
 static ngx_int_t
 ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
 {
-    u_char     *p, *buf;
-    ngx_str_t   text;
+    u_char      *p, *buf;
+    ngx_str_t    text;
+    ngx_uint_t   status;
 
-    ngx_ws_perf_redis_error_text(reply, &text);
+    status = ngx_ws_perf_redis_error_text(reply, &text)
+             ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_BAD_REQUEST;
 
     text.len = ngx_ws_perf_store_cut(text.data, text.len, 80);
 
@@ -1172,8 +1201,103 @@ ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
     p = ngx_ws_perf_json_escape(buf, text.data, text.len);
     *p = '\0';
 
-    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                                 "{\"error\":\"redis: %s\"}", buf);
+    return ngx_ws_perf_send_json(r, status, "{\"error\":\"redis: %s\"}",
+                                 buf);
+}
+
+
+/* ws_perf_dlq_replay's {replayed, kept, why} */
+
+static ngx_int_t
+ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r, redisReply *reply)
+{
+    ngx_str_t    why;
+    redisReply  *n, *kept;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->integer < 0
+        || reply->element[2]->type != REDIS_REPLY_STRING
+        || !ngx_ws_perf_dlq_text(reply->element[2]))
+    {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_replay");
+        return ngx_ws_perf_store_bad_gateway(r);
+    }
+
+    n = reply->element[0];
+    kept = reply->element[1];
+    why.data = (u_char *) reply->element[2]->str;
+    why.len = reply->element[2]->len;
+
+    return ngx_ws_perf_dlq_replayed(r, (ngx_uint_t) n->integer,
+                                    (ngx_uint_t) kept->integer,
+                                    why.len ? &why : NULL);
+}
+
+
+/*
+ * The answer to a replay, in either mode: 404 when nothing had the id;
+ * 429 with Retry-After and why when some could not be published because
+ * of a limit (they are kept); 200 otherwise.
+ */
+
+ngx_int_t
+ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
+    ngx_uint_t kept, ngx_str_t *why)
+{
+    u_char           *p, *buf;
+    ngx_table_elt_t  *h;
+
+    if (replayed + kept == 0) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"replayed\":0,\"kept\":0}");
+    }
+
+    if (why == NULL) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_OK,
+                                     "{\"replayed\":%ui,\"kept\":%ui}",
+                                     replayed, kept);
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    buf = ngx_pnalloc(r->pool, 6 * 200 + 2 * NGX_INT_T_LEN + 64);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"replayed\":%ui,\"kept\":%ui,\"error\":\"",
+                    replayed, kept);
+    p = ngx_ws_perf_json_escape(p, why->data,
+                                ngx_ws_perf_store_cut(why->data, why->len,
+                                                      200));
+    p = ngx_cpymem(p, "\"}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "application/json", buf, p - buf);
+}
+
+
+/* "<ms>-<n>", as the ids of the dead letters are */
+
+static ngx_uint_t
+ngx_ws_perf_dlq_id(ngx_str_t *id)
+{
+    redisReply  s;
+
+    s.str = (char *) id->data;
+    s.len = id->len;
+
+    return ngx_ws_perf_dlq_stream_id(&s);
 }
 
 
