@@ -668,19 +668,23 @@ ngx_ws_perf_mstore_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
 /*
  * {"type":"resume",...,"since":"<ms>-<worker>-<seq>"}: a gap notice if
  * anything newer than since was let go (or since is from before this
- * worker), the kept messages newer than since, then "resumed"; all at
- * high priority so that they leave in this order.  NGX_OK, NGX_ERROR.
+ * worker), the kept messages newer than since as far as the send queue
+ * takes them, a gap notice with "more" if it took not all, then
+ * "resumed"; all at high priority so that they leave in this order.
+ * NGX_OK, NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
-    u_char                      *p, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char                      *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
     uint64_t                     v[3];
+    ngx_int_t                    rc;
     ngx_uint_t                   foreign, gap, sent;
     ngx_queue_t                 *q;
     ngx_ws_perf_msg_t            m;
+    ngx_ws_perf_mstore_msg_t    *last;
     ngx_ws_perf_peer_t          *peer;
     ngx_ws_perf_topic_t         *topic;
     ngx_ws_perf_mstore_kept_t   *k;
@@ -731,6 +735,8 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     }
 
     sent = 0;
+    last = NULL;
+    rc = NGX_OK;
 
     for (q = t ? ngx_queue_head(&t->kept) : NULL;
          q && q != ngx_queue_sentinel(&t->kept);
@@ -744,20 +750,43 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
 
         ngx_ws_perf_mstore_msg(k->msg, &m);
 
-        if (ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                 peer->connection->log)
-            == NGX_OK)
-        {
-            sent++;
+        rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                  peer->connection->log);
+
+        if (rc == NGX_BUSY) {
+            break;
         }
+
+        /* one that can never fit is passed over, as live delivery would */
+        sent += (rc == NGX_OK);
+        last = k->msg;
+    }
+
+    if (rc == NGX_BUSY) {
+        /* where to resume from for the rest */
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
+                        "\"since\":\"", topic->target ? "user" : "channel",
+                        &topic->sn.str);
+
+        if (last) {
+            p = ngx_sprintf(p, "%L-%ui-%uL", last->ts, ngx_worker, last->seq);
+
+        } else {
+            p = ngx_sprintf(p, "%V", since);
+        }
+
+        p = ngx_sprintf(p, "\",\"last\":\"%L-%ui-%uL\",\"more\":true}",
+                        t->last_ts, ngx_worker, t->last_seq);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
     }
 
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
                     "\"count\":%ui}", topic->target ? "user" : "channel",
                     &topic->sn.str, sent);
-    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                     NGX_WS_PERF_PRIO_HIGH,
-                                     peer->connection->log);
+    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+                                   peer->connection->log);
 
     return NGX_OK;
 }

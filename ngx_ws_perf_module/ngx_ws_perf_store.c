@@ -35,6 +35,7 @@ typedef struct {
     ngx_atomic_uint_t           number;
     ngx_queue_t                 queue;      /* waiting for a SUBSCRIBE */
     ngx_uint_t                  target;
+    size_t                      room;       /* bytes a resume may read */
     size_t                      name_len;
     size_t                      since_len;
     u_char                      name[NGX_WS_PERF_NAME_MAX];
@@ -75,6 +76,7 @@ static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_resume_valid(redisReply *r);
+static ngx_int_t ngx_ws_perf_store_number(redisReply *s);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
@@ -340,8 +342,21 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
     ngx_uint_t                i;
+    ngx_ws_perf_sub_t        *s;
     ngx_ws_perf_store_req_t  *req;
     ngx_ws_perf_main_conf_t  *wmcf;
+
+    /* one at a time: until its answer has left the send queue */
+    for (s = wc->subs; s; s = s->next) {
+        if (s->hold) {
+            break;
+        }
+    }
+
+    if (s || ngx_ws_perf_hub_resuming(&wc->peer)) {
+        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume is under "
+                                       "way on this connection", NULL);
+    }
 
     if (!ngx_ws_perf_redis_enabled()) {
         return ngx_ws_perf_mstore_resume(wc, sub, since);
@@ -359,10 +374,6 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
                                        "numbered", NULL);
     }
 
-    if (sub->hold) {
-        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume of this "
-                                       "subscription is under way", NULL);
-    }
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
                     wc->peer.connection->log);
@@ -373,6 +384,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     req->connection = wc->peer.connection;
     req->number = wc->peer.connection->number;
     req->target = sub->topic->target;
+    req->room = ngx_ws_perf_hub_room(&wc->peer);
     req->name_len = sub->topic->sn.str.len;
     ngx_memcpy(req->name, sub->topic->sn.str.data, req->name_len);
     req->since_len = since->len;
@@ -433,10 +445,11 @@ ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
 static void
 ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN];
-    size_t       argvlen[6];
+    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN],
+                 bytes[NGX_SIZE_T_LEN];
+    size_t       argvlen[7];
     ngx_int_t    rc;
-    const char  *argv[6];
+    const char  *argv[7];
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
@@ -452,8 +465,10 @@ ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
     argv[5] = (char *) limit;
     argvlen[5] = ngx_sprintf(limit, "%ui",
                              NGX_WS_PERF_HOLD_MAX * 64) - limit;
+    argv[6] = (char *) bytes;
+    argvlen[6] = ngx_sprintf(bytes, "%uz", req->room) - bytes;
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 6, argv,
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 7, argv,
                                 argvlen);
 
     if (rc != NGX_AGAIN) {
@@ -467,10 +482,11 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 {
     ngx_ws_perf_store_req_t *req = data;
 
-    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
     size_t               *lens, i, n, sent;
+    ngx_int_t             rc;
     ngx_str_t             text;
-    redisReply           *r = reply, *w;
+    redisReply           *r = reply, *w, *last;
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_msg_t     m;
     ngx_ws_perf_conn_t   *wc;
@@ -478,7 +494,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r) {
-            ngx_ws_perf_redis_error_text(r, &text);
+            (void) ngx_ws_perf_redis_error_text(r, &text);
         }
 
         ngx_ws_perf_store_give_up(req, r ? (char *) text.data
@@ -501,7 +517,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     }
 
     peer = &wc->peer;
-    n = r->elements - 2;
+    n = (r->elements - 3) / 2;
 
     ids = ngx_alloc(n * (sizeof(u_char *) + sizeof(size_t)) + 1,
                     peer->connection->log);
@@ -528,9 +544,11 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     }
 
     sent = 0;
+    last = NULL;
+    rc = NGX_OK;
 
     for (i = 0; i < n; i++) {
-        w = r->element[i + 2];
+        w = r->element[3 + 2 * i + 1];
         ids[i] = NULL;
         lens[i] = 0;
 
@@ -538,6 +556,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0) {
             ngx_ws_perf_store_malformed(req, "history");
+            last = r->element[3 + 2 * i];
             continue;
         }
 
@@ -546,6 +565,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
             ngx_ws_perf_store_malformed(req, "history");
+            last = r->element[3 + 2 * i];
             continue;
         }
 
@@ -553,21 +573,47 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         m.name = req->name;
         m.name_len = req->name_len;
 
-        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK
-            && ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                    peer->connection->log)
-               == NGX_OK)
-        {
-            sent++;
+        rc = NGX_DECLINED;
+
+        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK) {
+            rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                      peer->connection->log);
         }
 
         if (plain) {
             ngx_free(plain);
         }
+
+        if (rc == NGX_BUSY) {
+            break;
+        }
+
+        /* one that can never fit is passed over, as live delivery would */
+        sent += (rc == NGX_OK);
+        last = r->element[3 + 2 * i];
     }
 
-    ngx_ws_perf_hub_release_hold(sub, ids, lens, n, NGX_WS_PERF_PRIO_HIGH,
-                                 peer->connection->log);
+    if (rc == NGX_BUSY || r->element[2]->integer) {
+        /* stopped short: where to resume from; the held come with that */
+        ngx_ws_perf_hub_drop_hold(sub);
+
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
+                        "\"since\":\"%*s\",\"last\":\"%*s\","
+                        "\"more\":true}",
+                        req->target ? "user" : "channel",
+                        req->name_len, req->name,
+                        last ? ngx_min(last->len, 24) : req->since_len,
+                        last ? (u_char *) last->str : req->since,
+                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
+
+    } else {
+        ngx_ws_perf_hub_release_hold(sub, ids, lens, n,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
+    }
 
     ngx_free(ids);
 
@@ -578,46 +624,57 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",
                     req->name_len, req->name, sent);
-    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                     NGX_WS_PERF_PRIO_HIGH,
-                                     peer->connection->log);
+    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+                                   peer->connection->log);
 
     ngx_free(req);
 }
 
 
 /*
- * {gap, last id, wire...}: gap 0 or 1, the last id a number, every
- * message a string.  NGX_OK or NGX_ERROR.
+ * {gap, last id, more, id, wire, ...}: gap and more 0 or 1, the ids
+ * numbers, every message a string.  NGX_OK or NGX_ERROR.
  */
 
 static ngx_int_t
 ngx_ws_perf_store_resume_valid(redisReply *r)
 {
-    size_t       i;
-    redisReply  *last;
+    size_t  i;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3
+        || (r->elements - 3) % 2
         || r->element[0]->type != REDIS_REPLY_INTEGER
-        || r->element[1]->type != REDIS_REPLY_STRING)
+        || r->element[2]->type != REDIS_REPLY_INTEGER
+        || ngx_ws_perf_store_number(r->element[1]) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    last = r->element[1];
-
-    if (last->len == 0 || last->len > 20) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < last->len; i++) {
-        if (last->str[i] < '0' || last->str[i] > '9') {
+    for (i = 3; i < r->elements; i += 2) {
+        if (ngx_ws_perf_store_number(r->element[i]) != NGX_OK
+            || r->element[i + 1]->type != REDIS_REPLY_STRING)
+        {
             return NGX_ERROR;
         }
     }
 
-    for (i = 2; i < r->elements; i++) {
-        if (r->element[i]->type != REDIS_REPLY_STRING) {
+    return NGX_OK;
+}
+
+
+/* a string of 1 to 20 digits */
+
+static ngx_int_t
+ngx_ws_perf_store_number(redisReply *s)
+{
+    size_t  i;
+
+    if (s->type != REDIS_REPLY_STRING || s->len == 0 || s->len > 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->str[i] < '0' || s->str[i] > '9') {
             return NGX_ERROR;
         }
     }
