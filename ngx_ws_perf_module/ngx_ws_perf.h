@@ -187,7 +187,7 @@ ngx_str_t *ngx_ws_perf_redis_prefix(void);
 ngx_int_t ngx_ws_perf_redis_url_mask(ngx_pool_t *pool, ngx_str_t *url,
     ngx_str_t *masked);
 void ngx_ws_perf_redis_bad_reply(const char *command);
-void ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text);
+ngx_uint_t ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text);
 ngx_uint_t ngx_ws_perf_redis_drop(ngx_uint_t *n);
 ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where);
 size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
@@ -203,6 +203,8 @@ ngx_int_t ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
 ngx_int_t ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
+ngx_int_t ngx_ws_perf_dlq_replayed(ngx_http_request_t *r,
+    ngx_uint_t replayed, ngx_uint_t kept, ngx_str_t *why);
 
 /* the same in local mode, in this worker's memory (ngx_ws_perf_mstore.c) */
 ngx_int_t ngx_ws_perf_mstore_init(ngx_cycle_t *cycle);

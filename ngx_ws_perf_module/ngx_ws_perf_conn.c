@@ -897,5 +897,9 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
     ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
     ngx_ws_perf_queue_free(&wc->queue);
 
+    if (wc->peer.resumed) {
+        ngx_ws_perf_out_release(wc->peer.resumed);
+    }
+
     ngx_http_close_connection(c);
 }

@@ -27,7 +27,6 @@ static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
     ngx_uint_t raw, ngx_log_t *log);
 static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
     void *data);
-static void ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub);
 static void ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold,
     ngx_ws_perf_out_t *out, ngx_ws_perf_msg_t *m);
 static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
@@ -556,23 +555,35 @@ ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
 
 /*
  * Encodes a message for one connection and queues it at prio: history
- * sent to a client that resumes.  NGX_OK, NGX_DECLINED (dropped by the
- * queue policy), NGX_ERROR.
+ * sent to a client that resumes, within the send queue less the room kept
+ * for the notices that end the resume.  Nothing is encoded that the queue
+ * could not take now.  NGX_OK; NGX_DECLINED: it could not fit even an
+ * empty queue, dropped; NGX_BUSY: no room now, nothing done; NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
     ngx_uint_t prio, ngx_log_t *log)
 {
+    size_t              room, len;
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out, *lz;
 
-    if (m) {
-        out = ngx_ws_perf_hub_encode(m, peer->raw, log);
+    room = ngx_ws_perf_hub_room(peer);
 
-    } else {
-        out = NULL;
+    /* the frame is no shorter than the data unless lz4 may shrink it */
+    len = (peer->lz4_min && !peer->raw) ? 0
+          : (m->json ? m->json_len : m->data_len);
+
+    if (len > room) {
+        goto dropped;
     }
+
+    if (!ngx_ws_perf_queue_fits(peer->queue, len, prio, room)) {
+        return NGX_BUSY;
+    }
+
+    out = ngx_ws_perf_hub_encode(m, peer->raw, log);
 
     if (out && peer->lz4_min && !peer->raw
         && (size_t) (out->last - out->start) >= peer->lz4_min)
@@ -586,19 +597,104 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
         return NGX_ERROR;
     }
 
+    len = out->last - out->pos;
+
+    if (len > room) {
+        ngx_ws_perf_out_release(out);
+        goto dropped;
+    }
+
+    if (!ngx_ws_perf_queue_fits(peer->queue, len, prio, room)) {
+        ngx_ws_perf_out_release(out);
+        return NGX_BUSY;
+    }
+
     out->since = ngx_ws_perf_metrics_now();
 
-    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, room,
                                         ngx_ws_perf_hub_stats.dropped, log);
     ngx_ws_perf_out_release(out);
 
-    if (rc == NGX_ABORT) {
-        peer->overflow = 1;
+    ngx_ws_perf_hub_post(peer);
+
+    return rc == NGX_OK ? NGX_OK : NGX_ERROR;
+
+dropped:
+
+    ngx_ws_perf_hub_stats.dropped[prio]++;
+    ngx_ws_perf_metrics_inc(dropped[prio]);
+
+    return NGX_DECLINED;
+}
+
+
+/* what a resume's history may take of the peer's send queue */
+
+size_t
+ngx_ws_perf_hub_room(ngx_ws_perf_peer_t *peer)
+{
+    if (peer->limit > 2 * NGX_WS_PERF_RESUME_RESERVE) {
+        return peer->limit - NGX_WS_PERF_RESUME_RESERVE;
+    }
+
+    return peer->limit / 2;
+}
+
+
+/*
+ * The last frame of a resume's answer ("resumed"), queued at prio; the
+ * peer keeps a reference to it to know when it has left the queue.
+ */
+
+ngx_int_t
+ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
+    ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+
+    if (rc == NGX_OK) {
+        if (peer->resumed) {
+            ngx_ws_perf_out_release(peer->resumed);
+        }
+
+        peer->resumed = out;
+
+    } else {
+        ngx_ws_perf_out_release(out);
     }
 
     ngx_ws_perf_hub_post(peer);
 
     return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* whether the answer to the peer's last resume is still queued */
+
+ngx_uint_t
+ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer)
+{
+    if (peer->resumed == NULL) {
+        return 0;
+    }
+
+    if (peer->resumed->refs > 1) {
+        return 1;
+    }
+
+    ngx_ws_perf_out_release(peer->resumed);
+    peer->resumed = NULL;
+
+    return 0;
 }
 
 
@@ -710,8 +806,8 @@ ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
         }
 
         if (j == 0 && !peer->closing
-            && ngx_ws_perf_queue_push_bounded(peer->queue, h->out,
-                                              prio, peer->limit,
+            && ngx_ws_perf_queue_push_bounded(peer->queue, h->out, prio,
+                                              ngx_ws_perf_hub_room(peer),
                                               ngx_ws_perf_hub_stats.dropped,
                                               log)
                == NGX_ABORT)
@@ -729,7 +825,9 @@ ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
 }
 
 
-static void
+/* the resume stopped short: what was held comes with the next one */
+
+void
 ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub)
 {
     ngx_uint_t  i;

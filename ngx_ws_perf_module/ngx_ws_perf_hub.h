@@ -69,7 +69,12 @@ typedef struct {
     ngx_uint_t                  overflow;   /* a critical frame was refused */
     ngx_uint_t                  closing;
     ngx_uint_t                  notice;     /* the last notice it got */
+    ngx_ws_perf_out_t          *resumed;    /* the end of its last resume */
 } ngx_ws_perf_peer_t;
+
+
+/* room a resume leaves in the send queue for the notices that end it */
+#define NGX_WS_PERF_RESUME_RESERVE  1024
 
 
 /* announced to the bus: a topic's first and last local subscriber */
@@ -103,6 +108,11 @@ ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log);
+ngx_uint_t ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer);
+size_t ngx_ws_perf_hub_room(ngx_ws_perf_peer_t *peer);
+void ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
 void ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub);
 uint64_t ngx_ws_perf_hub_id_value(u_char *id, size_t len);

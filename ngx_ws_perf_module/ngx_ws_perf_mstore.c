@@ -91,6 +91,16 @@ typedef struct {
 } ngx_ws_perf_mstore_dead_t;
 
 
+/* a dead letter being replayed */
+typedef struct {
+    ngx_int_t                   rc;
+    ngx_ws_perf_mstore_pending_t *pending;  /* its id's ack wait, taken */
+    ngx_queue_t                *prev;       /* out from after this */
+    ngx_str_t                   why;        /* the first refusal */
+    u_char                      text[128];
+} ngx_ws_perf_mstore_replay_t;
+
+
 typedef struct {
     ngx_rbtree_node_t           node;       /* key: due, Unix ms */
     uint64_t                    sid;        /* "s<sid>" */
@@ -135,6 +145,12 @@ static ngx_int_t ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_ws_perf_mstore_dlq_delete(ngx_http_request_t *r,
     ngx_str_t *id);
+static void ngx_ws_perf_mstore_replayed(void *data, ngx_uint_t tag,
+    ngx_int_t rc, ngx_str_t *text);
+static ngx_ws_perf_mstore_pending_t *ngx_ws_perf_mstore_detach(
+    ngx_ws_perf_mstore_msg_t *c, ngx_queue_t **prev);
+static void ngx_ws_perf_mstore_reattach(ngx_ws_perf_mstore_pending_t *pd,
+    ngx_queue_t *prev);
 static size_t ngx_ws_perf_mstore_entry_size(ngx_ws_perf_mstore_dead_t *d);
 static u_char *ngx_ws_perf_mstore_entry(u_char *p,
     ngx_ws_perf_mstore_dead_t *d);
@@ -652,19 +668,23 @@ ngx_ws_perf_mstore_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
 /*
  * {"type":"resume",...,"since":"<ms>-<worker>-<seq>"}: a gap notice if
  * anything newer than since was let go (or since is from before this
- * worker), the kept messages newer than since, then "resumed"; all at
- * high priority so that they leave in this order.  NGX_OK, NGX_ERROR.
+ * worker), the kept messages newer than since as far as the send queue
+ * takes them, a gap notice with "more" if it took not all, then
+ * "resumed"; all at high priority so that they leave in this order.
+ * NGX_OK, NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
-    u_char                      *p, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char                      *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
     uint64_t                     v[3];
+    ngx_int_t                    rc;
     ngx_uint_t                   foreign, gap, sent;
     ngx_queue_t                 *q;
     ngx_ws_perf_msg_t            m;
+    ngx_ws_perf_mstore_msg_t    *last;
     ngx_ws_perf_peer_t          *peer;
     ngx_ws_perf_topic_t         *topic;
     ngx_ws_perf_mstore_kept_t   *k;
@@ -715,6 +735,8 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     }
 
     sent = 0;
+    last = NULL;
+    rc = NGX_OK;
 
     for (q = t ? ngx_queue_head(&t->kept) : NULL;
          q && q != ngx_queue_sentinel(&t->kept);
@@ -728,20 +750,43 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
 
         ngx_ws_perf_mstore_msg(k->msg, &m);
 
-        if (ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                 peer->connection->log)
-            == NGX_OK)
-        {
-            sent++;
+        rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                  peer->connection->log);
+
+        if (rc == NGX_BUSY) {
+            break;
         }
+
+        /* one that can never fit is passed over, as live delivery would */
+        sent += (rc == NGX_OK);
+        last = k->msg;
+    }
+
+    if (rc == NGX_BUSY) {
+        /* where to resume from for the rest */
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
+                        "\"since\":\"", topic->target ? "user" : "channel",
+                        &topic->sn.str);
+
+        if (last) {
+            p = ngx_sprintf(p, "%L-%ui-%uL", last->ts, ngx_worker, last->seq);
+
+        } else {
+            p = ngx_sprintf(p, "%V", since);
+        }
+
+        p = ngx_sprintf(p, "\",\"last\":\"%L-%ui-%uL\",\"more\":true}",
+                        t->last_ts, ngx_worker, t->last_seq);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
     }
 
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
                     "\"count\":%ui}", topic->target ? "user" : "channel",
                     &topic->sn.str, sent);
-    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                     NGX_WS_PERF_PRIO_HIGH,
-                                     peer->connection->log);
+    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+                                   peer->connection->log);
 
     return NGX_OK;
 }
@@ -1471,19 +1516,18 @@ ngx_ws_perf_mstore_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
 
 /*
  * ?replay=ID|all: published again with their ids, attempts from zero,
- * highest priority first, oldest first within one
+ * highest priority first, oldest first within one; an entry that cannot
+ * be published (its user is at ws_perf_max_pending_acks) is kept
  */
 
 static ngx_int_t
 ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_int_t                      rc;
     ngx_uint_t                     i, n, replayed;
     ngx_queue_t                   *q;
     ngx_ws_perf_msg_t              m;
     ngx_ws_perf_mstore_dead_t     *d, **list;
-    ngx_ws_perf_mstore_topic_t    *t;
-    ngx_ws_perf_mstore_pending_t  *pd;
+    ngx_ws_perf_mstore_replay_t    rp;
 
     list = ngx_palloc(r->pool, (ngx_ws_perf_mstore_ndead + 1)
                                * sizeof(ngx_ws_perf_mstore_dead_t *));
@@ -1506,54 +1550,112 @@ ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
         n = list[0] ? 1 : 0;
     }
 
-    for (i = 0; i < n; i++) {
-        ngx_queue_remove(&list[i]->queue);
-        ngx_ws_perf_mstore_ndead--;
-    }
-
     ngx_sort(list, n, sizeof(ngx_ws_perf_mstore_dead_t *),
              ngx_ws_perf_mstore_dead_cmp);
 
     replayed = 0;
+    ngx_str_null(&rp.why);
 
     for (i = 0; i < n; i++) {
         d = list[i];
 
         /* whatever still waits for an ack under this id is replaced */
-        t = ngx_ws_perf_mstore_topic(d->msg->target, d->msg->name,
-                                     d->msg->name_len, 0);
-
-        for (q = t ? ngx_queue_head(&t->pending) : NULL;
-             q && q != ngx_queue_sentinel(&t->pending);
-             q = ngx_queue_next(q))
-        {
-            pd = ngx_queue_data(q, ngx_ws_perf_mstore_pending_t, queue);
-
-            if (d->msg->id_len && pd->msg->id_len == d->msg->id_len
-                && ngx_memcmp(pd->msg->id, d->msg->id, d->msg->id_len) == 0)
-            {
-                ngx_ws_perf_mstore_unpend(pd, 1);
-                break;
-            }
-        }
+        rp.pending = ngx_ws_perf_mstore_detach(d->msg, &rp.prev);
 
         ngx_ws_perf_mstore_msg(d->msg, &m);
 
-        rc = NGX_ERROR;
-        (void) ngx_ws_perf_publish(&m, ngx_ws_perf_mstore_published, &rc, 0,
+        rp.rc = NGX_ERROR;
+        (void) ngx_ws_perf_publish(&m, ngx_ws_perf_mstore_replayed, &rp, 0,
                                    r->connection->log);
 
-        if (rc == NGX_OK) {
-            replayed++;
+        if (rp.rc != NGX_OK) {
+            if (rp.pending) {
+                ngx_ws_perf_mstore_reattach(rp.pending, rp.prev);
+            }
+
+            continue;
         }
 
+        if (rp.pending) {
+            ngx_ws_perf_mstore_unref(rp.pending->msg);
+            ngx_free(rp.pending);
+        }
+
+        ngx_queue_remove(&d->queue);
+        ngx_ws_perf_mstore_ndead--;
         ngx_ws_perf_mstore_unref(d->msg);
         ngx_free(d);
+        replayed++;
     }
 
-    return ngx_ws_perf_send_json(r, replayed ? NGX_HTTP_OK
-                                               : NGX_HTTP_NOT_FOUND,
-                                 "{\"replayed\":%ui}", replayed);
+    return ngx_ws_perf_dlq_replayed(r, replayed, n - replayed,
+                                    rp.why.len ? &rp.why : NULL);
+}
+
+
+static void
+ngx_ws_perf_mstore_replayed(void *data, ngx_uint_t tag, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_ws_perf_mstore_replay_t *rp = data;
+
+    rp->rc = rc;
+
+    if (rc == NGX_HTTP_TOO_MANY_REQUESTS && rp->why.len == 0) {
+        rp->why.len = ngx_min(text->len, sizeof(rp->text));
+        rp->why.data = ngx_cpymem(rp->text, text->data, rp->why.len)
+                       - rp->why.len;
+    }
+}
+
+
+/*
+ * Takes a user's message waiting for an ack under c's id out of its
+ * topic and of the due tree, for ngx_ws_perf_mstore_reattach() to put it
+ * back where it was; NULL when none waits.
+ */
+
+static ngx_ws_perf_mstore_pending_t *
+ngx_ws_perf_mstore_detach(ngx_ws_perf_mstore_msg_t *c, ngx_queue_t **prev)
+{
+    ngx_queue_t                   *q;
+    ngx_ws_perf_mstore_topic_t    *t;
+    ngx_ws_perf_mstore_pending_t  *pd;
+
+    if (c->id_len == 0) {
+        return NULL;
+    }
+
+    t = ngx_ws_perf_mstore_topic(c->target, c->name, c->name_len, 0);
+
+    for (q = t ? ngx_queue_head(&t->pending) : NULL;
+         q && q != ngx_queue_sentinel(&t->pending);
+         q = ngx_queue_next(q))
+    {
+        pd = ngx_queue_data(q, ngx_ws_perf_mstore_pending_t, queue);
+
+        if (pd->msg->id_len == c->id_len
+            && ngx_memcmp(pd->msg->id, c->id, c->id_len) == 0)
+        {
+            *prev = ngx_queue_prev(q);
+            ngx_queue_remove(q);
+            ngx_rbtree_delete(&ngx_ws_perf_mstore_due, &pd->node);
+            t->npending--;
+            return pd;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_ws_perf_mstore_reattach(ngx_ws_perf_mstore_pending_t *pd,
+    ngx_queue_t *prev)
+{
+    ngx_queue_insert_after(prev, &pd->queue);
+    ngx_rbtree_insert(&ngx_ws_perf_mstore_due, &pd->node);
+    pd->topic->npending++;
 }
 
 

@@ -219,6 +219,36 @@ ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 }
 
 
+/* whether ngx_ws_perf_queue_push_bounded() would take len bytes at prio */
+
+ngx_uint_t
+ngx_ws_perf_queue_fits(ngx_ws_perf_queue_t *q, size_t len, ngx_uint_t prio,
+    size_t limit)
+{
+    size_t                bytes;
+    ngx_uint_t            v;
+    ngx_ws_perf_qnode_t  *node;
+
+    if (len > limit) {
+        return 0;
+    }
+
+    bytes = q->bytes;
+
+    for (v = NGX_WS_PERF_PRIO_LOW; bytes + len > limit && v > prio; v--) {
+
+        for (node = q->head[v];
+             node && bytes + len > limit;
+             node = node->next)
+        {
+            bytes -= node->out->last - node->out->pos;
+        }
+    }
+
+    return bytes + len <= limit;
+}
+
+
 /* marks the frame just pushed at prio as one of the topic tag's */
 
 void

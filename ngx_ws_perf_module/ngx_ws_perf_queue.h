@@ -72,6 +72,8 @@ ngx_int_t ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,
     ngx_connection_t *c);
+ngx_uint_t ngx_ws_perf_queue_fits(ngx_ws_perf_queue_t *q, size_t len,
+    ngx_uint_t prio, size_t limit);
 void ngx_ws_perf_queue_tag_last(ngx_ws_perf_queue_t *q, ngx_uint_t prio,
     void *tag);
 void ngx_ws_perf_queue_drop_tagged(ngx_ws_perf_queue_t *q, void *tag);

@@ -1794,12 +1794,21 @@ ngx_ws_perf_redis_bad_reply(const char *command)
 }
 
 
-/* an error reply's text, or a stand-in when it is not UTF-8 */
+/*
+ * An error reply's text for a client, or a stand-in when it is not UTF-8.
+ * An error raised inside a Lua function, rather than returned by it,
+ * carries the function's source location ("ERR user_function:12: ..." or
+ * "... script: NAME, on @user_function:12."): the client gets the reason
+ * without it, the error log all of it.  1 for such an error (something
+ * failed in redis), 0 for a refusal.
+ */
 
-void
+ngx_uint_t
 ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text)
 {
+    u_char      *p, *last, *loc;
     uint32_t     state;
+    ngx_uint_t   located;
     redisReply  *r = reply;
 
     state = 0;
@@ -1809,11 +1818,48 @@ ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text)
     {
         ngx_str_set(text, "redis refused the command (an error that is "
                           "not UTF-8)");
-        return;
+        return 0;
     }
 
-    text->data = (u_char *) r->str;
-    text->len = r->len;
+    p = (u_char *) r->str;
+    last = p + r->len;
+    located = 0;
+
+    /* a Lua runtime error: the location follows the error code */
+    loc = ngx_strlchr(p, last, ' ');
+
+    if (loc && last - loc > 15
+        && ngx_strncmp(loc + 1, "user_function:", 14) == 0)
+    {
+        for (loc += 15; loc < last && *loc >= '0' && *loc <= '9'; loc++) {
+            /* void */
+        }
+
+        if (last - loc >= 2 && loc[0] == ':' && loc[1] == ' ') {
+            p = loc + 2;
+            located = 1;
+        }
+    }
+
+    loc = ngx_strlcasestrn(p, last, (u_char *) " script: ", 9 - 1);
+
+    if (loc && last[-1] == '.'
+        && ngx_strlcasestrn(loc, last, (u_char *) ", on @", 6 - 1))
+    {
+        last = loc;
+        located = 1;
+    }
+
+    if (located) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: a redis function failed: \"%*s\"",
+                      r->len, r->str);
+    }
+
+    text->data = p;
+    text->len = last - p;
+
+    return located;
 }
 
 

@@ -35,6 +35,7 @@ typedef struct {
     ngx_atomic_uint_t           number;
     ngx_queue_t                 queue;      /* waiting for a SUBSCRIBE */
     ngx_uint_t                  target;
+    size_t                      room;       /* bytes a resume may read */
     size_t                      name_len;
     size_t                      since_len;
     u_char                      name[NGX_WS_PERF_NAME_MAX];
@@ -75,6 +76,7 @@ static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_resume_valid(redisReply *r);
+static ngx_int_t ngx_ws_perf_store_number(redisReply *s);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
@@ -90,6 +92,9 @@ static void ngx_ws_perf_store_http_gone(void *data);
 static ngx_int_t ngx_ws_perf_store_http_error(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r,
+    redisReply *reply);
+static ngx_uint_t ngx_ws_perf_dlq_id(ngx_str_t *id);
 static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
@@ -337,8 +342,21 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
     ngx_uint_t                i;
+    ngx_ws_perf_sub_t        *s;
     ngx_ws_perf_store_req_t  *req;
     ngx_ws_perf_main_conf_t  *wmcf;
+
+    /* one at a time: until its answer has left the send queue */
+    for (s = wc->subs; s; s = s->next) {
+        if (s->hold) {
+            break;
+        }
+    }
+
+    if (s || ngx_ws_perf_hub_resuming(&wc->peer)) {
+        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume is under "
+                                       "way on this connection", NULL);
+    }
 
     if (!ngx_ws_perf_redis_enabled()) {
         return ngx_ws_perf_mstore_resume(wc, sub, since);
@@ -356,10 +374,6 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
                                        "numbered", NULL);
     }
 
-    if (sub->hold) {
-        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume of this "
-                                       "subscription is under way", NULL);
-    }
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
                     wc->peer.connection->log);
@@ -370,6 +384,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     req->connection = wc->peer.connection;
     req->number = wc->peer.connection->number;
     req->target = sub->topic->target;
+    req->room = ngx_ws_perf_hub_room(&wc->peer);
     req->name_len = sub->topic->sn.str.len;
     ngx_memcpy(req->name, sub->topic->sn.str.data, req->name_len);
     req->since_len = since->len;
@@ -430,10 +445,11 @@ ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
 static void
 ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN];
-    size_t       argvlen[6];
+    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN],
+                 bytes[NGX_SIZE_T_LEN];
+    size_t       argvlen[7];
     ngx_int_t    rc;
-    const char  *argv[6];
+    const char  *argv[7];
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
@@ -449,8 +465,10 @@ ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
     argv[5] = (char *) limit;
     argvlen[5] = ngx_sprintf(limit, "%ui",
                              NGX_WS_PERF_HOLD_MAX * 64) - limit;
+    argv[6] = (char *) bytes;
+    argvlen[6] = ngx_sprintf(bytes, "%uz", req->room) - bytes;
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 6, argv,
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 7, argv,
                                 argvlen);
 
     if (rc != NGX_AGAIN) {
@@ -464,10 +482,11 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 {
     ngx_ws_perf_store_req_t *req = data;
 
-    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
+    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
     size_t               *lens, i, n, sent;
+    ngx_int_t             rc;
     ngx_str_t             text;
-    redisReply           *r = reply, *w;
+    redisReply           *r = reply, *w, *last;
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_msg_t     m;
     ngx_ws_perf_conn_t   *wc;
@@ -475,7 +494,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r) {
-            ngx_ws_perf_redis_error_text(r, &text);
+            (void) ngx_ws_perf_redis_error_text(r, &text);
         }
 
         ngx_ws_perf_store_give_up(req, r ? (char *) text.data
@@ -498,7 +517,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     }
 
     peer = &wc->peer;
-    n = r->elements - 2;
+    n = (r->elements - 3) / 2;
 
     ids = ngx_alloc(n * (sizeof(u_char *) + sizeof(size_t)) + 1,
                     peer->connection->log);
@@ -525,9 +544,11 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     }
 
     sent = 0;
+    last = NULL;
+    rc = NGX_OK;
 
     for (i = 0; i < n; i++) {
-        w = r->element[i + 2];
+        w = r->element[3 + 2 * i + 1];
         ids[i] = NULL;
         lens[i] = 0;
 
@@ -535,6 +556,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0) {
             ngx_ws_perf_store_malformed(req, "history");
+            last = r->element[3 + 2 * i];
             continue;
         }
 
@@ -543,6 +565,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
             ngx_ws_perf_store_malformed(req, "history");
+            last = r->element[3 + 2 * i];
             continue;
         }
 
@@ -550,21 +573,47 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         m.name = req->name;
         m.name_len = req->name_len;
 
-        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK
-            && ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                    peer->connection->log)
-               == NGX_OK)
-        {
-            sent++;
+        rc = NGX_DECLINED;
+
+        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK) {
+            rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                      peer->connection->log);
         }
 
         if (plain) {
             ngx_free(plain);
         }
+
+        if (rc == NGX_BUSY) {
+            break;
+        }
+
+        /* one that can never fit is passed over, as live delivery would */
+        sent += (rc == NGX_OK);
+        last = r->element[3 + 2 * i];
     }
 
-    ngx_ws_perf_hub_release_hold(sub, ids, lens, n, NGX_WS_PERF_PRIO_HIGH,
-                                 peer->connection->log);
+    if (rc == NGX_BUSY || r->element[2]->integer) {
+        /* stopped short: where to resume from; the held come with that */
+        ngx_ws_perf_hub_drop_hold(sub);
+
+        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
+                        "\"since\":\"%*s\",\"last\":\"%*s\","
+                        "\"more\":true}",
+                        req->target ? "user" : "channel",
+                        req->name_len, req->name,
+                        last ? ngx_min(last->len, 24) : req->since_len,
+                        last ? (u_char *) last->str : req->since,
+                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
+        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                         NGX_WS_PERF_PRIO_HIGH,
+                                         peer->connection->log);
+
+    } else {
+        ngx_ws_perf_hub_release_hold(sub, ids, lens, n,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
+    }
 
     ngx_free(ids);
 
@@ -575,46 +624,57 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",
                     req->name_len, req->name, sent);
-    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                     NGX_WS_PERF_PRIO_HIGH,
-                                     peer->connection->log);
+    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+                                   peer->connection->log);
 
     ngx_free(req);
 }
 
 
 /*
- * {gap, last id, wire...}: gap 0 or 1, the last id a number, every
- * message a string.  NGX_OK or NGX_ERROR.
+ * {gap, last id, more, id, wire, ...}: gap and more 0 or 1, the ids
+ * numbers, every message a string.  NGX_OK or NGX_ERROR.
  */
 
 static ngx_int_t
 ngx_ws_perf_store_resume_valid(redisReply *r)
 {
-    size_t       i;
-    redisReply  *last;
+    size_t  i;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3
+        || (r->elements - 3) % 2
         || r->element[0]->type != REDIS_REPLY_INTEGER
-        || r->element[1]->type != REDIS_REPLY_STRING)
+        || r->element[2]->type != REDIS_REPLY_INTEGER
+        || ngx_ws_perf_store_number(r->element[1]) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    last = r->element[1];
-
-    if (last->len == 0 || last->len > 20) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < last->len; i++) {
-        if (last->str[i] < '0' || last->str[i] > '9') {
+    for (i = 3; i < r->elements; i += 2) {
+        if (ngx_ws_perf_store_number(r->element[i]) != NGX_OK
+            || r->element[i + 1]->type != REDIS_REPLY_STRING)
+        {
             return NGX_ERROR;
         }
     }
 
-    for (i = 2; i < r->elements; i++) {
-        if (r->element[i]->type != REDIS_REPLY_STRING) {
+    return NGX_OK;
+}
+
+
+/* a string of 1 to 20 digits */
+
+static ngx_int_t
+ngx_ws_perf_store_number(redisReply *s)
+{
+    size_t  i;
+
+    if (s->type != REDIS_REPLY_STRING || s->len == 0 || s->len > 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->str[i] < '0' || s->str[i] > '9') {
             return NGX_ERROR;
         }
     }
@@ -945,6 +1005,12 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
         && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)) {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"error\":\"no dead letter has "
+                                         "this id\"}");
+        }
+
         argv[0] = "XRANGE";
         argvlen[0] = 6;
         argv[1] = (char *) key;
@@ -996,6 +1062,12 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_POST
         && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)
+            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
+        {
+            return ngx_ws_perf_dlq_replayed(r, 0, 0, NULL);
+        }
+
         argv[1] = "ws_perf_dlq_replay";
         argvlen[1] = 18;
         argv[4] = (char *) v.data;
@@ -1008,6 +1080,13 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_DELETE
         && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
     {
+        if (!ngx_ws_perf_dlq_id(&v)
+            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
+        {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"deleted\":0}");
+        }
+
         argv[1] = "ws_perf_dlq_delete";
         argvlen[1] = 18;
         argv[4] = (char *) v.data;
@@ -1100,6 +1179,9 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
     } else if (r->type == REDIS_REPLY_ERROR) {
         rc = ngx_ws_perf_store_http_error(req, r);
 
+    } else if (ctx->kind == NGX_WS_PERF_DLQ_REPLAY) {
+        rc = ngx_ws_perf_dlq_replay_reply(req, r);
+
     } else if (ctx->kind >= NGX_WS_PERF_DLQ_REPLAY
                && (r->type != REDIS_REPLY_INTEGER || r->integer < 0))
     {
@@ -1136,8 +1218,7 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
             rc = ngx_ws_perf_send_json(req,
                      r->type == REDIS_REPLY_INTEGER && r->integer == 0
                      ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK,
-                     ctx->kind == NGX_WS_PERF_DLQ_REPLAY
-                     ? "{\"replayed\":%L}" : "{\"deleted\":%L}",
+                     "{\"deleted\":%L}",
                      r->type == REDIS_REPLY_INTEGER ? r->integer : 0LL);
             break;
         }
@@ -1150,15 +1231,20 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
 }
 
 
-/* an error reply to an admin command: 400 with redis's reason */
+/*
+ * An error reply to an admin command: 400 with redis's reason when a Lua
+ * function refused it, 502 when something failed inside one.
+ */
 
 static ngx_int_t
 ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
 {
-    u_char     *p, *buf;
-    ngx_str_t   text;
+    u_char      *p, *buf;
+    ngx_str_t    text;
+    ngx_uint_t   status;
 
-    ngx_ws_perf_redis_error_text(reply, &text);
+    status = ngx_ws_perf_redis_error_text(reply, &text)
+             ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_BAD_REQUEST;
 
     text.len = ngx_ws_perf_store_cut(text.data, text.len, 80);
 
@@ -1172,8 +1258,103 @@ ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
     p = ngx_ws_perf_json_escape(buf, text.data, text.len);
     *p = '\0';
 
-    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                                 "{\"error\":\"redis: %s\"}", buf);
+    return ngx_ws_perf_send_json(r, status, "{\"error\":\"redis: %s\"}",
+                                 buf);
+}
+
+
+/* ws_perf_dlq_replay's {replayed, kept, why} */
+
+static ngx_int_t
+ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r, redisReply *reply)
+{
+    ngx_str_t    why;
+    redisReply  *n, *kept;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0
+        || reply->element[1]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->integer < 0
+        || reply->element[2]->type != REDIS_REPLY_STRING
+        || !ngx_ws_perf_dlq_text(reply->element[2]))
+    {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_replay");
+        return ngx_ws_perf_store_bad_gateway(r);
+    }
+
+    n = reply->element[0];
+    kept = reply->element[1];
+    why.data = (u_char *) reply->element[2]->str;
+    why.len = reply->element[2]->len;
+
+    return ngx_ws_perf_dlq_replayed(r, (ngx_uint_t) n->integer,
+                                    (ngx_uint_t) kept->integer,
+                                    why.len ? &why : NULL);
+}
+
+
+/*
+ * The answer to a replay, in either mode: 404 when nothing had the id;
+ * 429 with Retry-After and why when some could not be published because
+ * of a limit (they are kept); 200 otherwise.
+ */
+
+ngx_int_t
+ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
+    ngx_uint_t kept, ngx_str_t *why)
+{
+    u_char           *p, *buf;
+    ngx_table_elt_t  *h;
+
+    if (replayed + kept == 0) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"replayed\":0,\"kept\":0}");
+    }
+
+    if (why == NULL) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_OK,
+                                     "{\"replayed\":%ui,\"kept\":%ui}",
+                                     replayed, kept);
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    buf = ngx_pnalloc(r->pool, 6 * 200 + 2 * NGX_INT_T_LEN + 64);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"replayed\":%ui,\"kept\":%ui,\"error\":\"",
+                    replayed, kept);
+    p = ngx_ws_perf_json_escape(p, why->data,
+                                ngx_ws_perf_store_cut(why->data, why->len,
+                                                      200));
+    p = ngx_cpymem(p, "\"}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "application/json", buf, p - buf);
+}
+
+
+/* "<ms>-<n>", as the ids of the dead letters are */
+
+static ngx_uint_t
+ngx_ws_perf_dlq_id(ngx_str_t *id)
+{
+    redisReply  s;
+
+    s.str = (char *) id->data;
+    s.len = id->len;
+
+    return ngx_ws_perf_dlq_stream_id(&s);
 }
 
 

@@ -107,7 +107,7 @@ dead letter: id the message's, reason max_attempts, attempts 3, message data ign
 GET ?id=: 200, the entry
 filter by another reason: 0 entries
 count=0: 400
-replay: 200 {"replayed":1}
+replay: 200 {"replayed":1,"kept":0}
 replayed message: same id True, data ignored
 dead letters after the replay: 0
 delete of a replayed entry: 404

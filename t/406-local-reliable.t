@@ -86,7 +86,7 @@ dead letter: id the message's, reason max_attempts, attempts 3, message data ign
 GET ?id=: 200, the entry
 filter by another reason: 0 entries
 count=0: 400
-replay: 200 {"replayed":1}
+replay: 200 {"replayed":1,"kept":0}
 replayed message: same id True, data ignored
 dead letters after the replay: 0
 delete of a replayed entry: 404
@@ -257,9 +257,9 @@ ok
 --- pubsub
 replay-order user=hank
 --- pubsub_out
-replay all: 200 {"replayed":3}
+replay all: 200 {"replayed":3,"kept":0}
 replayed: ['critical', 'normal', 'low'], ids kept: True
-replay of nothing: 404 {"replayed":0}
+replay of nothing: 404 {"replayed":0,"kept":0}
 
 
 

@@ -119,7 +119,10 @@ resume-replies
 an integer entry: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 a nil entry: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 a nested entry: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
+an entry without its id: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
+an entry id that is not a number: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 a gap that is a string: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
+a more that is a string: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 a last id that is an integer: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 a last id that is not a number: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered
 one element: error 503, 1 [error] line, publish link replaced, same worker, a later message delivered

@@ -299,7 +299,7 @@ class FakeRedis:
             return array([integer(subs), integer(self.seq),
                           integer(len(h))])
         if fn == "ws_perf_resume":
-            return array([integer(0), bulk(b"0")])
+            return array([integer(0), bulk(b"0"), integer(0)])
         if fn == "ws_perf_redeliver":
             return array([integer(0), integer(0)])
         if fn == "ws_perf_schedule":

@@ -219,14 +219,25 @@ def resume_replies(port):
     s = Setup(port)
     good = wire("12", b"ok")
     for name, raw in [
-        ("an integer entry", array([integer(0), bulk(b"12"), integer(5)])),
-        ("a nil entry", array([integer(0), bulk(b"12"), bulk(None)])),
-        ("a nested entry", array([integer(0), bulk(b"12"),
-                                  array([bulk(good)])])),
-        ("a gap that is a string", array([bulk(b"0"), bulk(b"12")])),
-        ("a last id that is an integer", array([integer(0), integer(12)])),
+        ("an integer entry", array([integer(0), bulk(b"12"), integer(0),
+                                    bulk(b"12"), integer(5)])),
+        ("a nil entry", array([integer(0), bulk(b"12"), integer(0),
+                               bulk(b"12"), bulk(None)])),
+        ("a nested entry", array([integer(0), bulk(b"12"), integer(0),
+                                  bulk(b"12"), array([bulk(good)])])),
+        ("an entry without its id", array([integer(0), bulk(b"12"),
+                                           integer(0), bulk(good)])),
+        ("an entry id that is not a number",
+         array([integer(0), bulk(b"12"), integer(0), bulk(b"1x"),
+                bulk(good)])),
+        ("a gap that is a string", array([bulk(b"0"), bulk(b"12"),
+                                          integer(0)])),
+        ("a more that is a string", array([integer(0), bulk(b"12"),
+                                           bulk(b"0")])),
+        ("a last id that is an integer", array([integer(0), integer(12),
+                                                integer(0)])),
         ("a last id that is not a number",
-         array([integer(0), bulk(b'12"}')])),
+         array([integer(0), bulk(b'12"}'), integer(0)])),
         ("one element", array([integer(0)])),
         ("a status", b"+OK\r\n"),
         ("a count out of range", b"*2147483648\r\n"),
@@ -242,10 +253,10 @@ def resume_replies(port):
         c.abort()
 
     log, before = ErrorLog(), s.links()
-    c = resume(s, array([integer(0), bulk(b"14"),
-                         bulk(wire("12", b'"\xff"', "j")),
-                         bulk(b"garbage"),
-                         bulk(wire("14", b'"good"', "j"))]))
+    c = resume(s, array([integer(0), bulk(b"14"), integer(0),
+                         bulk(b"12"), bulk(wire("12", b'"\xff"', "j")),
+                         bulk(b"13"), bulk(b"garbage"),
+                         bulk(b"14"), bulk(wire("14", b'"good"', "j"))]))
     got = [m.get("data") for m in c.messages() if m.get("type") == "msg"]
     done = [m for m in c.messages() if m.get("type") == "resumed"]
     out("history with JSON that is not UTF-8 and a malformed entry: got %s,"
