@@ -76,6 +76,13 @@ tls_header() {
     echo "- date: $started, $elapsed s; $runs runs, interleaved"
     echo "- machine: $machine"
     sed 's/^/- /' "$res/tls-load.txt"
+    if awk '$5 > 1.5 { busy = 1 } END { exit !busy }' "$res/tls-load.txt"
+    then
+        echo "- the machine was busy with other work (a 1-minute load above" \
+            "1.5 when a run started): these numbers are noisier than a" \
+            "quiet machine's; the runs are interleaved so that every" \
+            "server met the same noise, and the medians damp it"
+    fi
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 1; $(openssl version | cut -d' ' -f1-2) for" \
         "nginx and wsbench"
