@@ -80,8 +80,9 @@ tls_header() {
     then
         echo "- the machine was busy with other work (a 1-minute load above" \
             "1.5 when a run started): these numbers are noisier than a" \
-            "quiet machine's; the runs are interleaved so that every" \
-            "server met the same noise, and the medians damp it"
+            "quiet machine's and not comparable with a quiet run's;" \
+            "the runs are interleaved so that every server met the same" \
+            "noise, and the medians damp it"
     fi
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 1; $(openssl version | cut -d' ' -f1-2) for" \
@@ -109,11 +110,15 @@ tls_bounds() {
     echo "receiver's half of TCP runs on the sender's CPU too (see the"
     echo "kernel's floor in RESULTS.md).  Every microsecond the tool spends"
     echo "decrypting is one the server does not have, so over TLS both"
-    echo "servers run with less CPU left than in the clear; for the same"
-    echo "deliveries the tool's share is about the same next to either"
-    echo "server (compare their \"wsbench us/msg\"), so the ratio between"
-    echo "them is fair, while the absolute TLS numbers are pessimistic for a"
-    echo "server whose clients are on other machines.  Server CPU % is the"
+    echo "servers run with less CPU left than in the clear, and the absolute"
+    echo "TLS numbers are pessimistic for a server whose clients are on"
+    echo "other machines.  The tool's cost is no fixed tax either: it"
+    echo "depends on how a server cuts its deliveries into TLS records and"
+    echo "segments (more and smaller records cost more per message), so"
+    echo "read \"wsbench us/msg\" and \"wsbench CPU %\" next to a ratio"
+    echo "between the servers: part of a difference over TLS can be CPU"
+    echo "the tool takes from one server and leaves to the other."
+    echo "Server CPU % is the"
     echo "nginx worker's share of one core while publishing; server RSS is"
     echo "once the subscribers are connected; deliveries/s is over the"
     echo "whole publishing time, so in the steady scenarios it is the asked"
