@@ -7,6 +7,13 @@
 #   BENCH_REDIS_SCENARIOS="fanout-redis"  a subset (Redis mode)
 #   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan
 #                                      ws_perf_redis nchan_redis
+#   BENCH_SERVERS="ws_perf_tls nchan_tls"  a TLS run, on its own: each
+#                                      server with wss:// subscribers
+#                                      and its plain twin, BENCH_RUNS
+#                                      times (default 3); writes
+#                                      bench/RESULTS-tls.md and the
+#                                      "Over TLS" part of RESULTS.md only
+#   BENCH_TLS_SCENARIOS="fanout-tls"   a subset of the TLS scenarios
 #   BENCH_STRICT=1                     fail when ws_perf regressed against
 #                                      bench/baseline.json
 set -uo pipefail
@@ -21,8 +28,12 @@ wsbench=$out/wsbench
 scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
     endurance churn slow-consumer fanout-10hz fanout-max many-channels-max"}
 redis_scenarios=${BENCH_REDIS_SCENARIOS:-"fanout-redis fanout-max"}
+tls_scenarios=${BENCH_TLS_SCENARIOS:-"fanout-tls fanout-10hz-tls
+    fanout-max-tls"}
+runs=${BENCH_RUNS:-3}
 servers=${BENCH_SERVERS:-"ws_perf nchan ws_perf_redis nchan_redis"}
 redis_port=6391
+tls_port=8493
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 t0=$(date +%s)
@@ -30,17 +41,43 @@ t0=$(date +%s)
 mkdir -p "$res"
 rm -f "$res"/*.json "$res"/*.txt
 
-declare -A status
+declare -A status tls_info
 
 log() {
     echo "bench: $*" >&2
 }
 
-# the scenarios of one server: Redis-mode servers have their own
+tls_run=0
+for s in $servers; do
+    case $s in *_tls) tls_run=1 ;; esac
+done
+
+if [ $tls_run = 1 ]; then
+    for s in $servers; do
+        case $s in
+        ws_perf_tls|nchan_tls) ;;
+        *)
+            log "a TLS run takes TLS servers only (their plain twins come" \
+                "with them): BENCH_SERVERS=\"ws_perf_tls nchan_tls\""
+            exit 1
+            ;;
+        esac
+    done
+fi
+
+# the scenarios of one server: Redis-mode and TLS servers have their own,
+# and in a TLS run a plain twin runs the TLS ones in the clear
 scenarios_of() {
     case $1 in
     *_redis) echo $redis_scenarios ;;
-    *)       echo $scenarios ;;
+    *_tls)   echo $tls_scenarios ;;
+    *)
+        if [ $tls_run = 1 ]; then
+            echo $tls_scenarios | sed 's/-tls\b//g'
+        else
+            echo $scenarios
+        fi
+        ;;
     esac
 }
 
@@ -81,17 +118,6 @@ make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" || {
     exit 1
 }
 
-# the kernel's own cost of one small send to each of 10,000 loopback
-# connections, measured before any server runs: the floor under every
-# fan-out latency below
-floor="not measured"
-if cc -O2 -std=gnu99 -Wall -Wextra -Werror -o "$out/sendfloor" \
-        bench/sendfloor.c; then
-    floor=$(for i in 1 2 3; do "$out/sendfloor" 10000 20 66; done 2>&1)
-else
-    log "sendfloor does not build"
-fi
-
 # server_setup NAME: the prefix, its conf, the module; prints why not
 server_setup() {
     local name=$1 prefix=$out/$1
@@ -100,14 +126,29 @@ server_setup() {
     cp "bench/conf/$name.conf" "$prefix/conf/$name.conf"
 
     case $name in
-    ws_perf|ws_perf_redis)
+    *_tls)
+        # the same self-signed ECDSA P-256 certificate kind for both servers
+        if ! openssl req -x509 -newkey ec \
+                -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+                -subj /CN=127.0.0.1 -keyout "$prefix/conf/bench.key" \
+                -out "$prefix/conf/bench.crt" >"$prefix/logs/cert.log" 2>&1
+        then
+            echo "openssl does not make a certificate" \
+                "(see $prefix/logs/cert.log)"
+            return 1
+        fi
+        ;;
+    esac
+
+    case $name in
+    ws_perf|ws_perf_redis|ws_perf_tls)
         if ! make -s all >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
             return 1
         fi
         ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
         ;;
-    nchan|nchan_redis)
+    nchan|nchan_redis|nchan_tls)
         if [ ! -f "$nchan_so" ]; then
             echo "nchan is not installed (apt-get install libnginx-mod-nchan)"
             return 1
@@ -171,11 +212,13 @@ ws_ready() {
 
 # a few messages to a few subscribers: is pub/sub there at all?
 server_probe() {
-    local prefix=$out/$1
+    local sub=ws://127.0.0.1:8090
+
+    case $1 in *_tls) sub=wss://127.0.0.1:$tls_port ;; esac
 
     "$wsbench" --name=probe --label="$1" --connections=4 --channels=2 \
         --rate=20 --duration=1 --drain=1 --quiet=1 \
-        --sub_url='ws://127.0.0.1:8090/sub/probe{c}' \
+        --sub_url="$sub/sub/probe{c}" \
         --pub_url='http://127.0.0.1:8090/pub/probe{c}' \
         --json="$res/$1-probe.json" >"$res/$1-probe.txt" 2>&1
     if ! grep -q '"received": [1-9]' "$res/$1-probe.json" 2>/dev/null; then
@@ -186,6 +229,22 @@ server_probe() {
         return 1
     fi
 }
+
+if [ $tls_run = 1 ]; then
+    . bench/run-tls.sh
+    exit $?
+fi
+
+# the kernel's own cost of one small send to each of 10,000 loopback
+# connections, measured before any server runs: the floor under every
+# fan-out latency below
+floor="not measured"
+if cc -O2 -std=gnu99 -Wall -Wextra -Werror -o "$out/sendfloor" \
+        bench/sendfloor.c; then
+    floor=$(for i in 1 2 3; do "$out/sendfloor" 10000 20 66; done 2>&1)
+else
+    log "sendfloor does not build"
+fi
 
 for s in $servers; do
     if ! why=$(server_setup "$s") || ! why=$(server_start "$s") \
@@ -230,6 +289,20 @@ if [ -f "$res/ws_perf.json" ] && [ -f bench/baseline.json ]; then
 fi
 
 elapsed=$(( $(date +%s) - t0 ))
+
+# the "Over TLS" part comes from TLS runs (bench/run-tls.sh): kept as it is
+awk '/^<!-- over-tls begin/,/^<!-- over-tls end/' bench/RESULTS.md \
+    >"$res/over-tls.md" 2>/dev/null
+if [ ! -s "$res/over-tls.md" ]; then
+    {
+        echo "<!-- over-tls begin: written by TLS runs of bench/run.sh -->"
+        echo "## Over TLS"
+        echo
+        echo "Not measured yet: \`BENCH_SERVERS=\"ws_perf_tls nchan_tls\"" \
+            "make bench\` writes this part and bench/RESULTS-tls.md."
+        echo "<!-- over-tls end -->"
+    } >"$res/over-tls.md"
+fi
 
 {
     echo "# Benchmark results"
@@ -306,6 +379,8 @@ elapsed=$(( $(date +%s) - t0 ))
     else
         echo "Not measured."
     fi
+    echo
+    cat "$res/over-tls.md"
     echo
     echo "## Every scenario as wsbench printed it"
     for s in $servers; do

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <netinet/in.h>
+#include <sys/types.h>
 
 
 #define WSB_VERSION          1
@@ -259,6 +260,7 @@ typedef struct {
 typedef struct {
     const char          *host;
     int                  port;
+    int                  tls;            /* wss:// or https:// */
     struct sockaddr_in   addr;
     char                 hostport[96];
     char                 path[256];      /* may hold {c} {i} {i%N} */
@@ -288,6 +290,25 @@ size_t wsb_payload_make(unsigned char *dst, size_t size, uint32_t run,
     int epoch, int pub, uint32_t seq, uint64_t ts);
 int wsb_payload_parse(const unsigned char *p, size_t len, uint32_t *run,
     int *epoch, int *pub, uint32_t *seq, uint64_t *ts);
+
+/* wsb_tls.c: recv() and send() look-alikes over one TLS connection */
+typedef struct wsb_tls_s  wsb_tls_t;
+
+#define WSB_TLS_DONE         0
+#define WSB_TLS_WANT_READ    1
+#define WSB_TLS_WANT_WRITE   2
+#define WSB_TLS_ERROR        -1
+
+int wsb_tls_init(void);
+void *wsb_tls_ctx(void);
+void wsb_tls_ctx_free(void *ctx);
+wsb_tls_t *wsb_tls_new(void *ctx, int fd);
+int wsb_tls_handshake(wsb_tls_t *c);
+ssize_t wsb_tls_recv(wsb_tls_t *c, void *buf, size_t len, uint64_t *rx);
+ssize_t wsb_tls_send(wsb_tls_t *c, const void *buf, size_t len);
+int wsb_tls_pending(wsb_tls_t *c);
+const char *wsb_tls_why(void);
+void wsb_tls_free(wsb_tls_t *c, int clean);
 
 /* wsb_sub.c */
 void *wsb_sub_thread(void *arg);

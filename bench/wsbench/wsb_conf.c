@@ -350,10 +350,16 @@ wsb_conf_check(wsb_conf_t *cf)
         return -1;
     }
 
-    if (cf->redis[0] == '\0' && strcmp(cf->kind, "echo") != 0
-        && wsb_url_parse(&u, cf->pub_url, "http") != 0)
-    {
-        return -1;
+    if (cf->redis[0] == '\0' && strcmp(cf->kind, "echo") != 0) {
+        if (wsb_url_parse(&u, cf->pub_url, "http") != 0) {
+            return -1;
+        }
+
+        if (u.tls) {
+            fprintf(stderr, "wsbench: the publisher speaks plain http only:"
+                    " point pub_url at a plain listener\n");
+            return -1;
+        }
     }
 
     return 0;
@@ -375,9 +381,18 @@ wsb_url_parse(wsb_url_t *u, const char *url, const char *scheme)
     memset(u, 0, sizeof(wsb_url_t));
     n = strlen(scheme);
 
-    if (strncmp(url, scheme, n) != 0 || strncmp(url + n, "://", 3) != 0) {
-        fprintf(stderr, "wsbench: \"%s\" is not a %s:// URL\n", url, scheme);
-        return -1;
+    if (strncmp(url, scheme, n) != 0) {
+        goto bad;
+    }
+
+    /* "wss" and "https": the same with TLS */
+    if (url[n] == 's') {
+        u->tls = 1;
+        n++;
+    }
+
+    if (strncmp(url + n, "://", 3) != 0) {
+        goto bad;
     }
 
     p = url + n + 3;
@@ -389,7 +404,7 @@ wsb_url_parse(wsb_url_t *u, const char *url, const char *scheme)
     colon = memchr(p, ':', (size_t) (slash - p));
     if (colon == NULL) {
         colon = slash;
-        port = 80;
+        port = u->tls ? 443 : 80;
 
     } else {
         port = strtol(colon + 1, NULL, 10);
@@ -432,6 +447,12 @@ wsb_url_parse(wsb_url_t *u, const char *url, const char *scheme)
     strcpy(u->path, *slash ? slash : "/");
 
     return 0;
+
+bad:
+
+    fprintf(stderr, "wsbench: \"%s\" is not a %s:// or %ss:// URL\n", url,
+            scheme, scheme);
+    return -1;
 }
 
 

@@ -675,6 +675,7 @@ wsb_run(wsb_conf_t *cf)
 {
     int            procs, rc;
     size_t         size, seq_off;
+    wsb_url_t      u;
     wsb_ctx_t     *x;
     wsb_shared_t  *sh;
     wsb_result_t  *r;
@@ -682,6 +683,14 @@ wsb_run(wsb_conf_t *cf)
     signal(SIGPIPE, SIG_IGN);
 
     if (wsb_layout(cf, &procs) != 0) {
+        return 2;
+    }
+
+    /* OpenSSL is set up once, here; the forked processes inherit it */
+    if (wsb_url_parse(&u, cf->sub_url, "ws") == 0 && u.tls
+        && wsb_tls_init() != 0)
+    {
+        fprintf(stderr, "wsbench: OpenSSL does not initialise\n");
         return 2;
     }
 

@@ -36,12 +36,18 @@
 #define WSB_BODY            0x08    /* inside a frame's payload */
 #define WSB_CLOSE_SENT      0x10
 #define WSB_WATCHED         0x20    /* registered for EPOLLIN */
+#define WSB_AGAIN           0x40    /* TLS holds bytes epoll cannot see */
 
 #define WSB_CHURN_BASE      100000000L
+
+/* reads of one TLS connection per wake-up: at most 1 MB of records */
+#define WSB_TLS_READS       64
+#define WSB_TLS_101_READS   16
 
 
 typedef enum {
     WSB_CONNECTING = 0,
+    WSB_TLS_HANDSHAKE,
     WSB_HANDSHAKE,
     WSB_OPEN
 } wsb_state_e;
@@ -75,6 +81,7 @@ typedef struct {
     uint64_t             got;
     uint64_t             synced;     /* bit p: sequence space p followed */
     unsigned char       *buf;        /* handshake answer, control payload */
+    wsb_tls_t           *tls;        /* wss:// only */
     wsb_digest_t        *digest;
     uint32_t             next[];     /* per publisher connection */
 } wsb_sub_t;
@@ -90,7 +97,9 @@ typedef struct {
     int                  pending;
     int                  nnext;
     int                  echo;
+    int                  again;          /* some connection has WSB_AGAIN */
     long                 digest_chan;    /* -1: none */
+    void                *tls_ctx;        /* wss:// only */
     wsb_url_t            url;
     wsb_sub_t          **live;
     uint32_t             nlive;
@@ -115,6 +124,7 @@ static void wsb_sub_open(wsb_thread_t *t, long idx, int flags);
 static void wsb_sub_event(wsb_thread_t *t, wsb_sub_t *s, uint32_t ev,
     uint64_t now);
 static void wsb_sub_read(wsb_thread_t *t, wsb_sub_t *s);
+static void wsb_sub_tls_read(wsb_thread_t *t, wsb_sub_t *s);
 static int wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p,
     size_t n, uint64_t now);
 static void wsb_sub_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now);
@@ -312,6 +322,10 @@ wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s)
         free(s->digest);
     }
 
+    if (s->tls) {
+        wsb_tls_free(s->tls, s->flags & WSB_CLOSE_SENT);
+    }
+
     free(s->buf);
     close(s->fd);
 
@@ -323,28 +337,42 @@ wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s)
 }
 
 
+static ssize_t
+wsb_sub_write(wsb_sub_t *s, const void *buf, size_t n)
+{
+    if (s->tls) {
+        return wsb_tls_send(s->tls, buf, n);
+    }
+
+    return send(s->fd, buf, n, MSG_NOSIGNAL);
+}
+
+
+static ssize_t
+wsb_sub_recv(wsb_sub_t *s, void *buf, size_t n)
+{
+    uint64_t  rx;
+
+    if (s->tls) {
+        return wsb_tls_recv(s->tls, buf, n, &rx);
+    }
+
+    return recv(s->fd, buf, n, 0);
+}
+
+
 static void
 wsb_sub_request(wsb_thread_t *t, wsb_sub_t *s)
 {
-    int        err;
-    char       path[512], key[32], req[1024];
-    size_t     n;
-    socklen_t  len;
-
-    err = 0;
-    len = sizeof(err);
-
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
-        wsb_sub_fail(t, s, "connect");
-        return;
-    }
+    char    path[512], key[32], req[1024];
+    size_t  n;
 
     wsb_sub_key(key, t->sh->run_id, s->idx);
 
     if (wsb_url_path(path, sizeof(path), t->url.path, s->idx, s->chan) == 0
         || (n = wsb_ws_handshake(req, sizeof(req), t->url.hostport, path,
                                  key)) == 0
-        || send(s->fd, req, n, MSG_NOSIGNAL) != (ssize_t) n
+        || wsb_sub_write(s, req, n) != (ssize_t) n
         || wsb_sub_watch(t, s, EPOLL_CTL_MOD, EPOLLIN) != 0)
     {
         wsb_sub_fail(t, s, "handshake request");
@@ -353,6 +381,65 @@ wsb_sub_request(wsb_thread_t *t, wsb_sub_t *s)
 
     s->flags |= WSB_WATCHED;
     s->state = WSB_HANDSHAKE;
+}
+
+
+/* the TLS handshake goes on, as far as the socket lets it */
+static void
+wsb_sub_tls_step(wsb_thread_t *t, wsb_sub_t *s)
+{
+    switch (wsb_tls_handshake(s->tls)) {
+
+    case WSB_TLS_DONE:
+        wsb_sub_request(t, s);
+        return;
+
+    case WSB_TLS_WANT_READ:
+        if (wsb_sub_watch(t, s, EPOLL_CTL_MOD, EPOLLIN) != 0) {
+            wsb_sub_fail(t, s, "epoll_ctl");
+        }
+        return;
+
+    case WSB_TLS_WANT_WRITE:
+        if (wsb_sub_watch(t, s, EPOLL_CTL_MOD, EPOLLOUT) != 0) {
+            wsb_sub_fail(t, s, "epoll_ctl");
+        }
+        return;
+
+    default:
+        wsb_sub_fail(t, s, wsb_tls_why());
+    }
+}
+
+
+static void
+wsb_sub_connected(wsb_thread_t *t, wsb_sub_t *s)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(err);
+
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
+        errno = err;
+        wsb_sub_fail(t, s, "connect");
+        return;
+    }
+
+    if (t->tls_ctx == NULL) {
+        wsb_sub_request(t, s);
+        return;
+    }
+
+    s->tls = wsb_tls_new(t->tls_ctx, s->fd);
+    if (s->tls == NULL) {
+        wsb_sub_fail(t, s, "out of memory");
+        return;
+    }
+
+    s->state = WSB_TLS_HANDSHAKE;
+    wsb_sub_tls_step(t, s);
 }
 
 
@@ -406,7 +493,8 @@ wsb_sub_established(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 }
 
 
-static void
+/* 0: waiting, 1: open, 2: read a part, -1: s is gone */
+static int
 wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 {
     char     key[32], *end;
@@ -417,20 +505,20 @@ wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
         s->buf = malloc(1024);
         if (s->buf == NULL) {
             wsb_sub_fail(t, s, "out of memory");
-            return;
+            return -1;
         }
         s->msg_len = 0;
     }
 
     used = (size_t) s->msg_len;
 
-    n = recv(s->fd, s->buf + used, 1023 - used, 0);
+    n = wsb_sub_recv(s, s->buf + used, 1023 - used);
     if (n <= 0) {
         if (n == -1 && errno == EAGAIN) {
-            return;
+            return 0;
         }
         wsb_sub_fail(t, s, "handshake read");
-        return;
+        return -1;
     }
 
     used += (size_t) n;
@@ -441,8 +529,9 @@ wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
     if (end == NULL) {
         if (used == 1023) {
             wsb_sub_fail(t, s, "handshake too long");
+            return -1;
         }
-        return;
+        return 2;
     }
 
     hlen = (size_t) (end + 4 - (char *) s->buf);
@@ -450,7 +539,7 @@ wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 
     if (wsb_ws_check_101((char *) s->buf, hlen, key) != 0) {
         wsb_sub_fail(t, s, "bad 101 answer");
-        return;
+        return -1;
     }
 
     s->msg_len = 0;
@@ -461,32 +550,131 @@ wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
         memcpy(t->rbuf, s->buf + hlen, used - hlen);
         free(s->buf);
         s->buf = NULL;
-        (void) wsb_sub_frames(t, s, t->rbuf, used - hlen, wsb_wall());
-        return;
+        return wsb_sub_frames(t, s, t->rbuf, used - hlen, wsb_wall()) == 0
+               ? 1 : -1;
     }
 
     free(s->buf);
     s->buf = NULL;
+
+    return 1;
 }
 
 
 static void
 wsb_sub_event(wsb_thread_t *t, wsb_sub_t *s, uint32_t ev, uint64_t now)
 {
+    int  i, rc;
+
+    rc = 0;
+
     switch (s->state) {
 
     case WSB_CONNECTING:
         if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
-            wsb_sub_request(t, s);
+            wsb_sub_connected(t, s);
         }
         return;
 
+    case WSB_TLS_HANDSHAKE:
+        wsb_sub_tls_step(t, s);
+        return;
+
     case WSB_HANDSHAKE:
-        wsb_sub_handshake(t, s, now);
+        if (s->tls == NULL) {
+            (void) wsb_sub_handshake(t, s, now);
+            return;
+        }
+
+        /* TLS may hold the rest of the answer, and frames behind it */
+        for (i = 0; i < WSB_TLS_101_READS; i++) {
+            rc = wsb_sub_handshake(t, s, now);
+            if (rc != 2) {
+                break;
+            }
+        }
+
+        if (rc == 1) {
+            wsb_sub_tls_read(t, s);
+        }
         return;
 
     default:
+        if (s->tls) {
+            wsb_sub_tls_read(t, s);
+            return;
+        }
+
         wsb_sub_read(t, s);
+    }
+}
+
+
+/*
+ * TLS: records are read until the socket is dry, since what OpenSSL holds
+ * decrypted or read ahead wakes no epoll; past the bound, the connection
+ * is marked and read again right after the next epoll_wait()
+ */
+static void
+wsb_sub_tls_read(wsb_thread_t *t, wsb_sub_t *s)
+{
+    int       i;
+    ssize_t   n;
+    uint64_t  rx;
+
+    for (i = 0; i < WSB_TLS_READS; i++) {
+        rx = 0;
+        n = wsb_tls_recv(s->tls, t->rbuf, WSB_RBUF, &rx);
+
+        if (n > 0) {
+            t->st->bytes += (uint64_t) n;
+            if (wsb_sub_frames(t, s, t->rbuf, (size_t) n,
+                               rx ? rx : wsb_wall())
+                != 0)
+            {
+                return;
+            }
+            continue;
+        }
+
+        if (n == -1 && errno == EAGAIN) {
+            return;
+        }
+
+        wsb_sub_fail(t, s, "read");
+        return;
+    }
+
+    if (wsb_tls_pending(s->tls)) {
+        s->flags |= WSB_AGAIN;
+        t->again = 1;
+    }
+}
+
+
+static void
+wsb_sub_again(wsb_thread_t *t)
+{
+    uint32_t    i, n;
+    wsb_sub_t  *s;
+
+    t->again = 0;
+
+    for (i = 0; i < t->nlive; /* void */ ) {
+        s = t->live[i];
+
+        if (s->flags & WSB_AGAIN) {
+            s->flags &= ~WSB_AGAIN;
+            n = t->nlive;
+            wsb_sub_tls_read(t, s);
+
+            if (t->nlive < n) {
+                /* s is gone: the last connection took its slot */
+                continue;
+            }
+        }
+
+        i++;
     }
 }
 
@@ -777,7 +965,7 @@ wsb_sub_send(wsb_thread_t *t, wsb_sub_t *s, int op, const unsigned char *d,
     unsigned char  frame[160];
 
     n = wsb_ws_frame(frame, op, 1, d, len, (uint32_t) wsb_rand(t));
-    (void) send(s->fd, frame, n, MSG_NOSIGNAL);
+    (void) wsb_sub_write(s, frame, n);
 }
 
 
@@ -943,7 +1131,7 @@ wsb_sub_echo(wsb_thread_t *t, uint64_t start, uint64_t now, uint64_t *sent)
                               (uint32_t) wsb_rand(t));
         }
 
-        if (send(s->fd, t->wbuf, n, MSG_NOSIGNAL) != (ssize_t) n) {
+        if (wsb_sub_write(s, t->wbuf, n) != (ssize_t) n) {
             t->st->ep[t->sh->epoch].pub_errors++;
             continue;
         }
@@ -1103,11 +1291,15 @@ wsb_sub_loop(wsb_thread_t *t)
     memset(&churn, 0, sizeof(churn));
 
     for ( ;; ) {
-        n = epoll_wait(t->ep, ev, WSB_EVENTS, 5);
+        n = epoll_wait(t->ep, ev, WSB_EVENTS, t->again ? 0 : 5);
         now = wsb_now();
 
         for (i = 0; i < n; i++) {
             wsb_sub_event(t, ev[i].data.ptr, ev[i].events, now);
+        }
+
+        if (t->again) {
+            wsb_sub_again(t);
         }
 
         /*
@@ -1217,7 +1409,13 @@ wsb_sub_thread(void *arg)
     t->wsize = 65536 + 64 * 14;
     t->wbuf = malloc(t->wsize);
 
-    if (t->ep == -1 || t->rbuf == NULL || t->wbuf == NULL) {
+    if (t->url.tls) {
+        t->tls_ctx = wsb_tls_ctx();
+    }
+
+    if (t->ep == -1 || t->rbuf == NULL || t->wbuf == NULL
+        || (t->url.tls && t->tls_ctx == NULL))
+    {
         snprintf(t->st->error, sizeof(t->st->error), "out of memory");
         __atomic_add_fetch(&t->sh->ready, 1, __ATOMIC_RELEASE);
 
@@ -1230,6 +1428,10 @@ wsb_sub_thread(void *arg)
     free(t->live);
     free(t->rbuf);
     free(t->wbuf);
+
+    if (t->tls_ctx) {
+        wsb_tls_ctx_free(t->tls_ctx);
+    }
 
     if (t->ep != -1) {
         close(t->ep);
