@@ -1425,3 +1425,39 @@ qr/\[warn\] .*ws_perf: without ws_perf_redis the dead letters of ws_perf_dlq in 
 --- error_log
 invalid number of arguments in "ws_perf_dlq" directive
 --- emerg_at: ws_perf_dlq all;
+
+
+=== TEST 96: ws_perf_max_batch 0
+--- config
+    location = /pub {
+        ws_perf_publish;
+        ws_perf_max_batch 0;
+    }
+--- must_die
+--- error_log
+"ws_perf_max_batch" directive must be greater than zero
+--- emerg_at: ws_perf_max_batch 0;
+
+
+=== TEST 97: ws_perf_max_batch abc
+--- config
+    location = /pub {
+        ws_perf_publish;
+        ws_perf_max_batch abc;
+    }
+--- must_die
+--- error_log
+"ws_perf_max_batch" directive invalid number
+--- emerg_at: ws_perf_max_batch abc;
+
+
+=== TEST 98: ws_perf_client_critical takes on or off
+--- config
+    location = /ws {
+        ws_perf;
+        ws_perf_client_critical sometimes;
+    }
+--- must_die
+--- error_log
+invalid value "sometimes" in "ws_perf_client_critical" directive, it must be "on" or "off"
+--- emerg_at: ws_perf_client_critical sometimes;
