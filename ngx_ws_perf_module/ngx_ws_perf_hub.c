@@ -642,13 +642,14 @@ ngx_ws_perf_hub_room(ngx_ws_perf_peer_t *peer)
 
 
 /*
- * The last frame of a resume's answer ("resumed"), queued at prio; the
- * peer keeps a reference to it to know when it has left the queue.
+ * The last frame of a resume's answer ("resumed") of the topic, queued at
+ * prio; the peer keeps a reference to it to know when it has left the
+ * queue.
  */
 
 ngx_int_t
-ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
-    ngx_uint_t prio, ngx_log_t *log)
+ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, void *topic, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_log_t *log)
 {
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
@@ -667,6 +668,7 @@ ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
         }
 
         peer->resumed = out;
+        peer->resumed_topic = topic;
 
     } else {
         ngx_ws_perf_out_release(out);
@@ -678,17 +680,17 @@ ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
 }
 
 
-/* whether the answer to the peer's last resume is still queued */
+/* whether the answer to the peer's last resume, of topic, is queued */
 
 ngx_uint_t
-ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer)
+ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer, void *topic)
 {
     if (peer->resumed == NULL) {
         return 0;
     }
 
     if (peer->resumed->refs > 1) {
-        return 1;
+        return peer->resumed_topic == topic;
     }
 
     ngx_ws_perf_out_release(peer->resumed);

@@ -70,6 +70,7 @@ typedef struct {
     ngx_uint_t                  closing;
     ngx_uint_t                  notice;     /* the last notice it got */
     ngx_ws_perf_out_t          *resumed;    /* the end of its last resume */
+    void                       *resumed_topic;  /* and what it resumed */
 } ngx_ws_perf_peer_t;
 
 
@@ -108,9 +109,9 @@ ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
-ngx_int_t ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, u_char *text,
-    size_t len, ngx_uint_t prio, ngx_log_t *log);
-ngx_uint_t ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer);
+ngx_int_t ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, void *topic,
+    u_char *text, size_t len, ngx_uint_t prio, ngx_log_t *log);
+ngx_uint_t ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer, void *topic);
 size_t ngx_ws_perf_hub_room(ngx_ws_perf_peer_t *peer);
 void ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);

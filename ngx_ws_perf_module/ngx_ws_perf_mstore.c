@@ -785,7 +785,8 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
                     "\"count\":%ui}", topic->target ? "user" : "channel",
                     &topic->sn.str, sent);
-    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+    (void) ngx_ws_perf_hub_resumed(peer, topic, buf, p - buf,
+                                   NGX_WS_PERF_PRIO_HIGH,
                                    peer->connection->log);
 
     return NGX_OK;

@@ -342,20 +342,13 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
     ngx_uint_t                i;
-    ngx_ws_perf_sub_t        *s;
     ngx_ws_perf_store_req_t  *req;
     ngx_ws_perf_main_conf_t  *wmcf;
 
-    /* one at a time: until its answer has left the send queue */
-    for (s = wc->subs; s; s = s->next) {
-        if (s->hold) {
-            break;
-        }
-    }
-
-    if (s || ngx_ws_perf_hub_resuming(&wc->peer)) {
-        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume is under "
-                                       "way on this connection", NULL);
+    /* one at a time for each subscription: until its answer has left */
+    if (sub->hold || ngx_ws_perf_hub_resuming(&wc->peer, sub->topic)) {
+        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume of this "
+                                       "subscription is under way", NULL);
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
@@ -624,7 +617,8 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",
                     req->name_len, req->name, sent);
-    (void) ngx_ws_perf_hub_resumed(peer, buf, p - buf, NGX_WS_PERF_PRIO_HIGH,
+    (void) ngx_ws_perf_hub_resumed(peer, sub->topic, buf, p - buf,
+                                   NGX_WS_PERF_PRIO_HIGH,
                                    peer->connection->log);
 
     ngx_free(req);

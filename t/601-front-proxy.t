@@ -142,6 +142,7 @@ failover users=200 msgs=2000 label=plain
 200 users connected through the front, each resumed its user and its channel
 spread by the hash of the user: over both nodes
 a user's second connection went to its first one's node: 20 of 20
+a browser's handshake through the front: its own origin 101, another site's 403
 one node stopped with nginx -s quit halfway: each of its users got close 1001: yes
 each of them reconnected through the front to the other node and resumed: yes
 the other node's users kept their connections: yes
@@ -176,6 +177,7 @@ failover users=200 msgs=2000 label=tls ws=$TEST_NGINX_TLS_PORT tls=1
 200 users connected through the front, each resumed its user and its channel
 spread by the hash of the user: over both nodes
 a user's second connection went to its first one's node: 20 of 20
+a browser's handshake through the front: its own origin 101, another site's 403
 one node stopped with nginx -s quit halfway: each of its users got close 1001: yes
 each of them reconnected through the front to the other node and resumed: yes
 the other node's users kept their connections: yes

@@ -379,6 +379,21 @@ def run_failover(s, nodes, pub, nm, every, prefix_key):
     out("a user's second connection went to its first one's node: %d of 20"
         % same)
 
+    # a browser on the front's own origin passes (the front hands the
+    # node the client's Host), another site's page does not
+    seen = []
+    for origin in ("%s://127.0.0.1:%d" % ("https" if s.tls else "http",
+                                          s.port),
+                   "https://evil.example"):
+        c = WS(s.port, "/ws?user=browser", headers=[("Origin", origin)],
+               tls=s.tls)
+        pump([c], lambda: c.response is not None or c.eof, 10,
+             "a browser's handshake")
+        seen.append(c.status())
+        c.abort()
+    out("a browser's handshake through the front: its own origin %s, "
+        "another site's %s" % tuple(seen))
+
     victim = max(nodes, key=lambda n: len(by_node[n]))
     other = [n for n in nodes if n is not victim][0]
     moved, stayed = by_node[victim], by_node[other]
