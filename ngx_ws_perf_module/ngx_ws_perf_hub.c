@@ -29,6 +29,8 @@ static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold,
     ngx_ws_perf_out_t *out, ngx_ws_perf_msg_t *m);
+static ngx_int_t ngx_ws_perf_hub_text(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_uint_t prio, ngx_ws_perf_out_t **kept, ngx_log_t *log);
 static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
 
 
@@ -654,29 +656,20 @@ ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, void *topic, u_char *text,
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
-    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
-    if (out == NULL) {
-        return NGX_ERROR;
-    }
+    out = NULL;
 
-    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
-                                        ngx_ws_perf_hub_stats.dropped, log);
+    rc = ngx_ws_perf_hub_text(peer, text, len, prio, &out, log);
 
-    if (rc == NGX_OK) {
+    if (out) {
         if (peer->resumed) {
             ngx_ws_perf_out_release(peer->resumed);
         }
 
         peer->resumed = out;
         peer->resumed_topic = topic;
-
-    } else {
-        ngx_ws_perf_out_release(out);
     }
 
-    ngx_ws_perf_hub_post(peer);
-
-    return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
+    return rc;
 }
 
 
@@ -853,6 +846,19 @@ ngx_int_t
 ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log)
 {
+    return ngx_ws_perf_hub_text(peer, text, len, prio, NULL, log);
+}
+
+
+/*
+ * Queues text as a frame at prio; *kept, when given, gets the queued
+ * frame with a reference of its own.  NGX_OK; NGX_DECLINED: not queued.
+ */
+
+static ngx_int_t
+ngx_ws_perf_hub_text(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
+    ngx_uint_t prio, ngx_ws_perf_out_t **kept, ngx_log_t *log)
+{
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
@@ -863,7 +869,13 @@ ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
 
     rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
                                         ngx_ws_perf_hub_stats.dropped, log);
-    ngx_ws_perf_out_release(out);
+
+    if (rc == NGX_OK && kept) {
+        *kept = out;
+
+    } else {
+        ngx_ws_perf_out_release(out);
+    }
 
     if (rc == NGX_ABORT) {
         peer->overflow = 1;
