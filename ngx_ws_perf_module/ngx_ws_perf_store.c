@@ -466,6 +466,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 3 * 64];
     size_t               *lens, i, n, sent;
+    uint64_t              first;
     ngx_str_t             text;
     redisReply           *r = reply, *w;
     ngx_ws_perf_sub_t    *sub;
@@ -525,6 +526,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     }
 
     sent = 0;
+    first = 0;
 
     for (i = 0; i < n; i++) {
         w = r->element[i + 2];
@@ -540,6 +542,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         ids[i] = (u_char *) m.id;
         lens[i] = m.id_len;
+
+        if (first == 0) {
+            first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
+        }
 
         if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
             ngx_ws_perf_store_malformed(req, "history");
@@ -568,9 +574,20 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     ngx_free(ids);
 
-    /* ids are consecutive per target: every one up to the last was given */
+    /*
+     * ids are consecutive per target: every one after since (after a gap,
+     * from the first kept) up to the last was given
+     */
     sub->seen = ngx_ws_perf_hub_id_value((u_char *) r->element[1]->str,
                                          r->element[1]->len);
+
+    if (r->element[0]->integer) {
+        sub->seen_after = first ? first - 1 : sub->seen;
+
+    } else {
+        sub->seen_after = ngx_ws_perf_hub_id_value(req->since,
+                                                   req->since_len);
+    }
 
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",
