@@ -20,7 +20,7 @@ FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 export NGINX_SRC
 
 .PHONY: all deps unit fuzz-smoke prove prove-tls asan prove-asan test \
-        test-valgrind run stop bench clean
+        test-valgrind run stop bench soak clean
 
 all: $(BUILD)/ngx_ws_perf_module.so
 
@@ -126,6 +126,10 @@ stop:
 
 bench:
 	bench/run.sh
+
+# SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
+soak:
+	bench/soak.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*

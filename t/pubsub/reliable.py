@@ -8,6 +8,7 @@ client.py and redis.py (whose helpers they use):
 import json
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -16,6 +17,7 @@ sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import client                       # noqa: E402
 import redis as rd                  # noqa: E402
 from client import command, out, scenario  # noqa: E402
+from http.client import HTTPException  # noqa: E402
 from wsclient import (WS, connect, publish, pump,  # noqa: E402
                       request)
 
@@ -736,6 +738,136 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
     for u in us:
         if u.conn:
             u.conn.abort()
+
+
+@scenario
+def soak_ledger(port, users="200", seconds="1800", rate="20", drain="120",
+                name="soak"):
+    """For make soak (bench/soak.sh), while something else injects the
+    faults: ack-required messages at rate per second to users whose
+    clients drop their connections now and then (each about once a
+    minute) and resume, for seconds; then at most drain seconds for the
+    ledger to balance: every accepted message received, none that was not
+    sent, copies with the same id, nothing left awaiting an ack."""
+    nu, secs, rate = int(users), float(seconds), float(rate)
+    us = [User(port, "%s%d" % (name, i)) for i in range(nu)]
+    started = time.monotonic()
+    stop_at = started + secs
+    deadline = stop_at + float(drain)
+    accepted, uncertain, refused = {}, set(), 0
+    k = drops = 0
+    next_report = started + 60
+    phase = "traffic"
+    last_pass = started
+    try:
+        while True:
+            now = time.monotonic()
+            # each client drops its connection about once a minute
+            p_drop = (now - last_pass) / 60
+            last_pass = now
+            if now > deadline:
+                raise GiveUp("the drain took more than %s s" % drain)
+            socks = {}
+            for u in us:
+                if u.conn is not None and not u.conn.eof:
+                    socks[u.conn.sock.fileno()] = u
+            poll = select.poll()
+            for fd in socks:
+                poll.register(fd, select.POLLIN)
+            for fd, _ in poll.poll(10):
+                c = socks[fd].conn
+                try:
+                    c.readable()
+                except OSError:
+                    c.eof = True
+            for u in us:
+                try:
+                    u.step()
+                except OSError as e:
+                    # nginx between generations (a reload, a killed worker)
+                    u.note("connect failed: %s" % e)
+                    u.conn = None
+                    u.down_until = time.monotonic() + 0.2
+                if u.conn is not None and now < stop_at and \
+                        random.random() < p_drop:
+                    u.conn.abort()
+                    drops += 1
+            due = min(int((now - started) * rate), int(secs * rate))
+            while k < due and now < stop_at:
+                u = k % nu
+                try:
+                    st, _, body = request(port, "POST", "/pub", {
+                        "user": "%s%d" % (name, u),
+                        "data": {"u": u, "k": k}, "ack": True}, timeout=5)
+                except (OSError, HTTPException) as e:
+                    st, body = 0, str(e).encode()
+                if st == 202:
+                    accepted[(u, k)] = json.loads(body)["ids"][0]
+                    k += 1
+                elif st in (429, 503) or st == 0 and \
+                        b"refused" in body.lower():
+                    refused += 1        # never reached redis: again later
+                    break
+                else:
+                    uncertain.add((u, k))   # may or may not have
+                    k += 1
+            if now >= stop_at:
+                phase = "drain"
+                missing = [key for key in accepted
+                           if not us[key[0]].got.get(key)]
+                if not missing:
+                    try:
+                        pending = rd.redis("ZCARD", "ws_perf:due",
+                                           timeout=2)
+                    except (OSError, ConnectionError, RuntimeError):
+                        pending = -1
+                    if pending == 0:
+                        break
+            if now >= next_report:
+                next_report += 60
+                sys.stderr.write(
+                    "soak ledger %.0f s: %d accepted, %d uncertain, %d "
+                    "refused, %d received, %d drops, %d reconnects\n" % (
+                        now - started, len(accepted), len(uncertain),
+                        refused, sum(len(u.got) for u in us), drops,
+                        sum(u.reconnects for u in us)))
+    except GiveUp as e:
+        ledger_report(us, accepted, k, k, "%s, %s" % (e, phase), started)
+        raise
+    got = {}
+    for u in us:
+        got.update(u.got)
+    lost = [key for key in accepted if key not in got]
+    stray = [key for key in got if key not in accepted
+             and key not in uncertain]
+    twoids = [key for key, ids in got.items() if len(ids) > 1]
+    wrong = [key for key in accepted if key in got
+             and accepted[key] not in got[key]]
+    try:
+        _, _, body = request(port, "GET", "/dlq?target=")
+        dead = len(json.loads(body)["entries"])
+    except (OSError, ValueError, KeyError):
+        dead = -1
+    out("soak ledger: %d users, %d accepted, %d uncertain (%d of them "
+        "received), %d refused and retried, %d copies, %d drops, %d "
+        "reconnects, balanced after %.1f s of drain" % (
+            nu, len(accepted), len(uncertain),
+            len([x for x in uncertain if x in got]), refused,
+            sum(u.copies for u in us), drops,
+            sum(u.reconnects for u in us), time.monotonic() - stop_at))
+    out("received: every accepted one" if not lost
+        else "LOST: %s" % client.summary(lost))
+    out("none received that was not sent" if not stray
+        else "stray: %s" % client.summary(stray))
+    out("copies always with the message's id" if not twoids and not wrong
+        else "ids differ: %s %s" % (client.summary(twoids),
+                                    client.summary(wrong)))
+    out("dead letters: %d; awaiting an ack at the end: 0" % dead)
+    for u in us:
+        if u.conn:
+            u.conn.abort()
+    if lost or stray or twoids or wrong or dead:
+        raise AssertionError("the ledger does not balance")
 
 
 if __name__ == "__main__":
