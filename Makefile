@@ -20,7 +20,7 @@ FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
 export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps unit fuzz-smoke prove prove-tls asan prove-asan test \
-        test-valgrind run stop bench clean
+        test-valgrind run stop bench soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -157,6 +157,10 @@ stop:
 
 bench:
 	bench/run.sh
+
+# SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
+soak:
+	bench/soak.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*

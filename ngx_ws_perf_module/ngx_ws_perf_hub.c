@@ -112,6 +112,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
     sub->conn = peer;
     sub->hold = NULL;
     sub->seen = 0;
+    sub->seen_after = 0;
     sub->next = *list;
     *list = sub;
 
@@ -333,18 +334,19 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
         /*
          * the subscribe link may bring a message after the resume's answer
-         * came on the other link: one the history just gave is dropped
+         * came on the other link: one the history just gave is dropped;
+         * an older one is a redelivery, whose ack is still awaited
          */
         if (sub->seen) {
             if (id == 0) {
                 id = ngx_ws_perf_hub_id_value((u_char *) m->id, m->id_len);
             }
 
-            if (id && id <= sub->seen) {
+            if (id > sub->seen_after && id <= sub->seen) {
                 continue;
             }
 
-            if (id) {
+            if (id > sub->seen) {
                 sub->seen = 0;
             }
         }

@@ -56,7 +56,9 @@ struct ngx_ws_perf_sub_s {
     ngx_ws_perf_sub_t          *next;       /* the connection's list */
     ngx_ws_perf_hold_t         *hold;       /* while it resumes */
     uint64_t                    seen;       /* after a resume: the history */
-};                                          /* went up to this id */
+                                            /* went up to this id */
+    uint64_t                    seen_after; /* and gave those above this */
+};
 
 
 /* what a connection exposes to the hub */

@@ -478,6 +478,8 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
     size_t               *lens, i, n, sent;
     ngx_int_t             rc;
+    uint64_t              first;
+    ngx_uint_t            more;
     ngx_str_t             text;
     redisReply           *r = reply, *w, *last;
     ngx_ws_perf_sub_t    *sub;
@@ -539,6 +541,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     sent = 0;
     last = NULL;
     rc = NGX_OK;
+    first = 0;
 
     for (i = 0; i < n; i++) {
         w = r->element[3 + 2 * i + 1];
@@ -555,6 +558,10 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         ids[i] = (u_char *) m.id;
         lens[i] = m.id_len;
+
+        if (first == 0) {
+            first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
+        }
 
         if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
             ngx_ws_perf_store_malformed(req, "history");
@@ -586,7 +593,9 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         last = r->element[3 + 2 * i];
     }
 
-    if (rc == NGX_BUSY || r->element[2]->integer) {
+    more = (rc == NGX_BUSY || r->element[2]->integer);
+
+    if (more) {
         /* stopped short: where to resume from; the held come with that */
         ngx_ws_perf_hub_drop_hold(sub);
 
@@ -610,9 +619,27 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
     ngx_free(ids);
 
-    /* ids are consecutive per target: every one up to the last was given */
+    /*
+     * ids are consecutive per target: every one after since (after a gap,
+     * from the first kept) up to the last was given
+     */
     sub->seen = ngx_ws_perf_hub_id_value((u_char *) r->element[1]->str,
                                          r->element[1]->len);
+
+    if (r->element[0]->integer) {
+        sub->seen_after = first ? first - 1 : sub->seen;
+
+    } else {
+        sub->seen_after = ngx_ws_perf_hub_id_value(req->since,
+                                                   req->since_len);
+    }
+
+    if (more) {
+        /* only what was sent: the rest comes with the next resume */
+        sub->seen = last ? ngx_ws_perf_hub_id_value((u_char *) last->str,
+                                                    last->len)
+                         : sub->seen_after;
+    }
 
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
                     "\"count\":%uz}", req->target ? "user" : "channel",

@@ -174,3 +174,17 @@ ack-priority user=frank
 critical: ack True, came again unacked
 acked: acked
 low: ack False, came 1 time(s)
+
+
+
+=== TEST 9: a message whose ack was lost comes again after a resume past it
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+lost-ack user=lee
+--- pubsub_out
+resume after it: {'user': 'lee', 'count': 0}
+it came again after the resume, with its id
+ack: acked

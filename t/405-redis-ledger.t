@@ -5,7 +5,10 @@
 # and appendfsync always, restarts (TEST 4).  The ledger must balance:
 # every message the publisher was told was accepted reaches its user (none
 # is dead-lettered here: ws_perf_max_attempts is high), nothing arrives
-# that was not sent, and copies carry the same id.
+# that was not sent, and copies carry the same id.  The client gives up
+# at 100 s, before the runner's 120 s, printing the messages never received,
+# those still awaiting an ack in redis and what their users' connections
+# wait for.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;

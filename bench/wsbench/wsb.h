@@ -79,6 +79,7 @@ typedef struct {
     int                  max_steps;
     int                  quiet;
     int                  batch_us;       /* wait to read more at once */
+    int                  envelope;       /* payload in a JSON "data" */
 
     double               ramp;           /* connections per second */
     double               rate;           /* messages per second */

@@ -61,6 +61,7 @@ static const wsb_key_t  wsb_keys[] = {
     wsb_int(max_steps),
     wsb_int(quiet),
     wsb_int(batch_us),
+    wsb_int(envelope),
     wsb_dbl(ramp),
     wsb_dbl(rate),
     wsb_dbl(duration),

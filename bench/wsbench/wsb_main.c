@@ -35,6 +35,7 @@ wsb_usage(void)
         "  settle drain connect_timeout timeout spike_at spike_factor step\n"
         "  step_factor max_steps churn_rate churn_life_min churn_life_max\n"
         "  slow_share sample p95_budget_ms p99_budget_ms error_budget quiet\n"
+        "  envelope\n"
         "see bench/README.md\n");
 }
 

@@ -44,6 +44,10 @@
 #define WSB_TLS_READS       64
 #define WSB_TLS_101_READS   16
 
+/* with envelope=1 the payload is the value of the envelope's "data" */
+static const char  wsb_env_key[] = "\"data\":\"";
+#define WSB_ENV_LEN         (sizeof(wsb_env_key) - 1)
+
 
 typedef enum {
     WSB_CONNECTING = 0,
@@ -72,6 +76,7 @@ typedef struct {
     uint8_t              fin;
     uint8_t              cap_len;
     uint8_t              ctrl_len;
+    uint8_t              env;        /* bytes of "data":" matched */
     unsigned char        hdr[14];
     unsigned char        cap[WSB_HDR_LEN];
     uint64_t             left;
@@ -128,6 +133,8 @@ static void wsb_sub_tls_read(wsb_thread_t *t, wsb_sub_t *s);
 static int wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p,
     size_t n, uint64_t now);
 static void wsb_sub_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now);
+static unsigned char *wsb_sub_envelope(wsb_sub_t *s, unsigned char *p,
+    unsigned char *end);
 static int wsb_sub_control(wsb_thread_t *t, wsb_sub_t *s);
 static void wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code);
 static void wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s);
@@ -785,6 +792,7 @@ wsb_sub_header(wsb_sub_t *s)
     s->msg_op = (uint8_t) op;
     s->msg_len = 0;
     s->cap_len = 0;
+    s->env = 0;
 
     return 0;
 }
@@ -815,7 +823,7 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
     uint64_t now)
 {
     size_t          need, take;
-    unsigned char  *end;
+    unsigned char  *end, *q;
 
     end = p + n;
 
@@ -866,12 +874,18 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
             s->ctrl_len += (uint8_t) take;
 
         } else {
-            if (s->cap_len < WSB_HDR_LEN) {
+            q = p;
+
+            if (t->cf->envelope && s->env < WSB_ENV_LEN) {
+                q = wsb_sub_envelope(s, p, p + take);
+            }
+
+            if (s->cap_len < WSB_HDR_LEN && q < p + take) {
                 n = WSB_HDR_LEN - s->cap_len;
-                if (n > take) {
-                    n = take;
+                if (n > (size_t) (p + take - q)) {
+                    n = (size_t) (p + take - q);
                 }
-                memcpy(s->cap + s->cap_len, p, n);
+                memcpy(s->cap + s->cap_len, q, n);
                 s->cap_len += (uint8_t) n;
             }
 
@@ -891,6 +905,25 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
     }
 
     return 0;
+}
+
+
+/* scans for "data":" in a JSON envelope: where its value starts, or end */
+static unsigned char *
+wsb_sub_envelope(wsb_sub_t *s, unsigned char *p, unsigned char *end)
+{
+    while (p < end && s->env < WSB_ENV_LEN) {
+        if (*p == (unsigned char) wsb_env_key[s->env]) {
+            s->env++;
+
+        } else {
+            s->env = (*p == '"');
+        }
+
+        p++;
+    }
+
+    return p;
 }
 
 

@@ -97,7 +97,7 @@ def redis_start():
                     "--dir", REDIS_DIR,
                     "--logfile", os.path.join(REDIS_DIR, "redis.log"),
                     "--pidfile", os.path.join(REDIS_DIR, "redis.pid")],
-                   check=True)
+                   check=True, timeout=10)
     wait_for(redis_up, 10, "redis-server to answer")
 
 

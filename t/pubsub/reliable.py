@@ -8,6 +8,7 @@ client.py and redis.py (whose helpers they use):
 import json
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -16,7 +17,8 @@ sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import client                       # noqa: E402
 import redis as rd                  # noqa: E402
 from client import command, out, scenario  # noqa: E402
-from wsclient import (WS, Timeout, connect, publish, pump,  # noqa: E402
+from http.client import HTTPException  # noqa: E402
+from wsclient import (WS, connect, publish, pump,  # noqa: E402
                       request)
 
 
@@ -205,6 +207,31 @@ def ack_priority(port, user="frank"):
     out("acked: %s" % r.get("type"))
     low = [m for m in msgs(c) if m["data"] == "l"]
     out("low: ack %s, came %d time(s)" % (low[0]["ack"], len(low)))
+    c.abort()
+
+
+@scenario
+def lost_ack(port, user="lee"):
+    """A message whose ack was lost (the client got it, its ack never
+    reached redis) comes again after the client resumed past it, though
+    nothing newer came for the user: the live copies a resume drops are
+    only those its history gave."""
+    c = connect(port, "/ws?user=" + user)
+    rd.wait_info([port], "user=" + user, 1)
+    mid = publish(port, {"user": user, "data": "ack lost",
+                         "ack": True})["ids"][0]
+    wait_type(c, "msg")
+    # no ack; the resume goes before the first redelivery is due
+    c.send_json({"type": "resume", "user": True, "since": mid})
+    wait_type(c, "resumed")
+    n = len(c.messages())
+    out("resume after it: %s" % {k: v for k, v in msgs(c, "resumed")[0]
+                                 .items() if k != "type"})
+    pump([c], lambda: any(m.get("id") == mid for m in c.messages()[n:]),
+         10, "the redelivery after the resume")
+    out("it came again after the resume, with its id")
+    r = command(c, {"type": "ack", "id": mid})
+    out("ack: %s" % r.get("type"))
     c.abort()
 
 
@@ -415,6 +442,17 @@ def reload_loses(port, user="jo"):
 
 # ------------------------------------------------------------- the ledger
 
+# the runner kills a scenario at 120 s (WsPerf::PubSub): the ledger gives
+# up before that, saying what it still waits for, and a wait it cannot
+# leave by itself is broken by an alarm a little later
+LEDGER_LIMIT = 100
+LEDGER_ALARM = 110
+
+
+class GiveUp(Exception):
+    pass
+
+
 class User:
     def __init__(self, port, name):
         self.port, self.name = port, name
@@ -425,11 +463,20 @@ class User:
         self.reconnects = 0
         self.down_until = 0
         self.dropped = False
+        self.resuming = None    # when the resume went that is unanswered
+        self.event = (time.monotonic(), "created")
+        self.acks = 0
+        self.times = {}         # id -> copies received (each acked)
+
+    def note(self, what):
+        self.event = (time.monotonic(), what)
 
     def connect(self):
         self.conn = WS(self.port, "/ws?user=" + self.name)
         self.fresh = True
         self.handled = 0
+        self.resuming = None
+        self.note("connecting")
 
     def step(self):
         c = self.conn
@@ -441,20 +488,28 @@ class User:
             self.conn = None
             self.reconnects += 1
             self.down_until = time.monotonic() + random.uniform(0, 0.2)
+            self.note("connection closed (close code %s)" % c.close_code())
             return
         if self.fresh and c.response is not None:
             self.fresh = False
             if c.status() != 101:
+                self.note("handshake answered %s" % c.status())
                 c.abort()
                 return
-            self.send({"type": "resume", "user": True,
-                       "since": str(self.last)})
+            self.note("connected")
+            self.resume()
         ms = c.messages()
         for m in ms[self.handled:]:
-            if m.get("type") == "notice":
-                self.send({"type": "resume", "user": True,
-                           "since": str(self.last)})
-            if m.get("type") != "msg":
+            t = m.get("type")
+            if t == "notice":
+                self.note("notice %s" % m.get("code"))
+                self.resume()
+            elif t == "resumed":
+                self.resuming = None
+                self.note("resumed, %s messages" % m.get("count"))
+            elif t in ("gap", "error"):
+                self.note("%s %s" % (t, json.dumps(m, sort_keys=True)))
+            if t != "msg":
                 continue
             d = m.get("data") or {}
             key = (d.get("u"), d.get("k"))
@@ -462,10 +517,17 @@ class User:
             if ids:
                 self.copies += 1
             ids.add(m["id"])
+            self.times[m["id"]] = self.times.get(m["id"], 0) + 1
             if m["id"].isdigit():
                 self.last = max(self.last, int(m["id"]))
+            self.note("msg %s (k=%s), acked" % (m["id"], d.get("k")))
             self.send({"type": "ack", "id": m["id"]})
+            self.acks += 1
         self.handled = len(ms)
+
+    def resume(self):
+        self.resuming = time.monotonic()
+        self.send({"type": "resume", "user": True, "since": str(self.last)})
 
     def send(self, obj):
         """a connection the server is closing takes nothing more"""
@@ -474,10 +536,79 @@ class User:
         except Exception:
             self.conn.abort()
 
+    def state(self, now):
+        if self.conn is None:
+            s = "no connection (reconnects in %.1f s)" % max(
+                0, self.down_until - now)
+        elif self.conn.response is None:
+            s = "waiting for the handshake answer"
+        elif self.resuming is not None:
+            s = "waiting %.1f s for resumed" % (now - self.resuming)
+        else:
+            s = "connected, idle"
+        return "%s; last id %d; last event %.1f s ago: %s; %d reconnects" % (
+            s, self.last, now - self.event[0], self.event[1],
+            self.reconnects)
+
 
 def master_pid():
     return int(open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"],
                                  "logs", "nginx.pid")).read())
+
+
+def pending_acks(us):
+    """{user index: [(id, attempts, due in s)]} of what waits for an ack
+    in redis, or a string saying why it cannot be read"""
+    try:
+        due = rd.redis("ZRANGE", "ws_perf:due", 0, -1, "WITHSCORES",
+                       timeout=2)
+        t = rd.redis("TIME", timeout=2)
+    except (OSError, ConnectionError, RuntimeError) as e:
+        return "redis: %s" % e
+    now = int(t[0]) * 1000 + int(t[1]) // 1000
+    names = {u.name: i for i, u in enumerate(us)}
+    r = {}
+    for member, score in zip(due[::2], due[1::2]):
+        key, _, mid = member.rpartition("|")
+        name = key.split(":u:", 1)[-1]
+        if name not in names:
+            continue
+        try:
+            v = rd.redis("HGET", key + "#p", mid, timeout=2) or ""
+        except (OSError, ConnectionError, RuntimeError):
+            v = ""
+        tries = v.split(" ", 1)[0] if v else "?"
+        r.setdefault(names[name], []).append(
+            (mid, tries, (float(score) - now) / 1000))
+    return r
+
+
+def ledger_report(us, accepted, k, nm, phase, started):
+    """What the ledger still waits for, when it gives up."""
+    now = time.monotonic()
+    out("GAVE UP after %.1f s, %s; %d of %d published, %d accepted" % (
+        now - started, phase, k, nm, len(accepted)))
+    missing = sorted(key for key in accepted if not us[key[0]].got.get(key))
+    out("missing (never received): %d%s" % (len(missing), "".join(
+        "\n  user %s k=%d id %s" % (us[u].name, kk, accepted[(u, kk)])
+        for u, kk in missing[:40])))
+    pend = pending_acks(us)
+    if isinstance(pend, str):
+        out("awaiting an ack: unknown (%s)" % pend)
+        pend = {}
+    else:
+        out("awaiting an ack in redis: %d%s" % (
+            sum(len(v) for v in pend.values()), "".join(
+                "\n  user %s id %s: %s attempts, due again in %.1f s, "
+                "%s" % (us[u].name, mid, tries, left,
+                        "received %d time(s), an ack sent for each"
+                        % us[u].times[mid] if mid in us[u].times
+                        else "never received")
+                for u, v in sorted(pend.items()) for mid, tries, left in
+                v[:5])))
+    who = sorted(set(u for u, _ in missing) | set(pend))
+    out("their connections:%s" % "".join(
+        "\n  %s: %s" % (us[u].name, us[u].state(now)) for u in who[:40]))
 
 
 @scenario
@@ -487,73 +618,94 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
     reload, fault=kill a worker killed with SIGKILL, fault=redis a redis
     restart (AOF on) halfway.  Every message the publisher was told was
     accepted reaches its user (or the dead-letter queue); copies carry the
-    same id."""
+    same id.  Gives up before the runner's limit, printing what is missing
+    and what each connection waits for."""
     nu, nm = int(users), int(msgs_)
     # users of their own: earlier runs' inboxes are in the same redis
     us = [User(port, "%s%d" % (fault, i)) for i in range(nu)]
-    for u in us:
-        u.connect()
-    deadline = time.monotonic() + 120 * client.wsclient.SCALE
+    started = time.monotonic()
+    deadline = started + LEDGER_LIMIT * client.wsclient.SCALE
     accepted, uncertain, refused = {}, set(), 0
     k = 0
     faulted = fault == "none"
     drops = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise Timeout("the ledger to balance")
+    phase = "connecting"
+
+    def alarm(signum, frame):
+        raise GiveUp("stuck in a wait (alarm)")
+    signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(int(LEDGER_ALARM * client.wsclient.SCALE))
+    try:
         for u in us:
-            if u.conn is not None:
-                try:
-                    u.conn.readable()
-                except OSError:
-                    u.conn.eof = True
-            u.step()
-            # every client drops its connection once at its turn, and now
-            # and then at random
-            turn = int(u.name[len(fault):]) * nm // nu
-            if u.conn is not None and (random.random() < 0.002
-                                       or (not u.dropped and k >= turn)):
-                u.dropped = True
-                u.conn.abort()
-                drops += 1
-        # publish a few per pass
-        for _ in range(5):
-            if k >= nm:
-                break
-            u = k % nu
-            st, _, body = request(port, "POST", "/pub",
-                                  {"user": "%s%d" % (fault, u),
-                                   "data": {"u": u, "k": k}, "ack": True})
-            if st == 202:
-                accepted[(u, k)] = json.loads(body)["ids"][0]
-                k += 1
-            elif b"unavailable" in body or st == 429:
-                refused += 1        # never reached redis: try it again
-                break
-            else:
-                uncertain.add((u, k))
-                k += 1
-        if not faulted and k >= nm // 2:
-            faulted = True
-            if fault == "reload":
-                os.kill(master_pid(), signal.SIGHUP)
-            elif fault == "kill":
-                w = rd.pids_of_workers()
-                os.kill(w[0], signal.SIGKILL)
-            elif fault == "redis":
-                rd.redis_stop()
-                rd.redis_start()
-        if k >= nm:
-            missing = [key for key in accepted
-                       if not us[key[0]].got.get(key)]
-            if not missing:
-                try:
-                    pending = rd.redis("ZCARD", "ws_perf:due")
-                except (OSError, ConnectionError, RuntimeError):
-                    pending = -1
-                if pending == 0:
+            u.connect()
+        while True:
+            if time.monotonic() > deadline:
+                raise GiveUp("deadline")
+            for u in us:
+                if u.conn is not None:
+                    try:
+                        u.conn.readable()
+                    except OSError:
+                        u.conn.eof = True
+                u.step()
+                # every client drops its connection once at its turn, and
+                # now and then at random
+                turn = int(u.name[len(fault):]) * nm // nu
+                if u.conn is not None and (random.random() < 0.002
+                                           or (not u.dropped
+                                               and k >= turn)):
+                    u.dropped = True
+                    u.conn.abort()
+                    drops += 1
+            # publish a few per pass
+            phase = "publishing"
+            for _ in range(5):
+                if k >= nm:
                     break
-        time.sleep(0.002)
+                u = k % nu
+                st, _, body = request(port, "POST", "/pub",
+                                      {"user": "%s%d" % (fault, u),
+                                       "data": {"u": u, "k": k},
+                                       "ack": True})
+                if st == 202:
+                    accepted[(u, k)] = json.loads(body)["ids"][0]
+                    k += 1
+                elif b"unavailable" in body or st == 429:
+                    refused += 1        # never reached redis: try again
+                    break
+                else:
+                    uncertain.add((u, k))
+                    k += 1
+            if not faulted and k >= nm // 2:
+                faulted = True
+                phase = "injecting the fault (%s)" % fault
+                if fault == "reload":
+                    os.kill(master_pid(), signal.SIGHUP)
+                elif fault == "kill":
+                    w = rd.pids_of_workers()
+                    os.kill(w[0], signal.SIGKILL)
+                elif fault == "redis":
+                    rd.redis_stop()
+                    rd.redis_start()
+            if k >= nm:
+                phase = "waiting for deliveries"
+                missing = [key for key in accepted
+                           if not us[key[0]].got.get(key)]
+                if not missing:
+                    phase = "waiting for acks to reach redis"
+                    try:
+                        pending = rd.redis("ZCARD", "ws_perf:due",
+                                           timeout=2)
+                    except (OSError, ConnectionError, RuntimeError):
+                        pending = -1
+                    if pending == 0:
+                        break
+            time.sleep(0.002)
+    except GiveUp as e:
+        signal.alarm(0)
+        ledger_report(us, accepted, k, nm, "%s, %s" % (e, phase), started)
+        raise
+    signal.alarm(0)
     got = {}
     for u in us:
         for key, ids in u.got.items():
@@ -577,13 +729,145 @@ def ledger(port, users="100", msgs_="1000", fault="none"):
                                     client.summary(wrong)))
     out("dead letters: %d; awaiting an ack at the end: 0" % dead)
     sys.stderr.write("ledger %s: %d accepted, %d refused and retried, %d "
-                     "uncertain, %d copies, %d drops, %d reconnects\n" % (
+                     "uncertain, %d copies, %d drops, %d reconnects, "
+                     "%.1f s\n" % (
                          fault, len(accepted), refused, len(uncertain),
                          sum(u.copies for u in us), drops,
-                         sum(u.reconnects for u in us)))
+                         sum(u.reconnects for u in us),
+                         time.monotonic() - started))
     for u in us:
         if u.conn:
             u.conn.abort()
+
+
+@scenario
+def soak_ledger(port, users="200", seconds="1800", rate="20", drain="120",
+                name="soak"):
+    """For make soak (bench/soak.sh), while something else injects the
+    faults: ack-required messages at rate per second to users whose
+    clients drop their connections now and then (each about once a
+    minute) and resume, for seconds; then at most drain seconds for the
+    ledger to balance: every accepted message received, none that was not
+    sent, copies with the same id, nothing left awaiting an ack."""
+    nu, secs, rate = int(users), float(seconds), float(rate)
+    us = [User(port, "%s%d" % (name, i)) for i in range(nu)]
+    started = time.monotonic()
+    stop_at = started + secs
+    deadline = stop_at + float(drain)
+    accepted, uncertain, refused = {}, set(), 0
+    k = drops = 0
+    next_report = started + 60
+    phase = "traffic"
+    last_pass = started
+    try:
+        while True:
+            now = time.monotonic()
+            # each client drops its connection about once a minute
+            p_drop = (now - last_pass) / 60
+            last_pass = now
+            if now > deadline:
+                raise GiveUp("the drain took more than %s s" % drain)
+            socks = {}
+            for u in us:
+                if u.conn is not None and not u.conn.eof:
+                    socks[u.conn.sock.fileno()] = u
+            poll = select.poll()
+            for fd in socks:
+                poll.register(fd, select.POLLIN)
+            for fd, _ in poll.poll(10):
+                c = socks[fd].conn
+                try:
+                    c.readable()
+                except OSError:
+                    c.eof = True
+            for u in us:
+                try:
+                    u.step()
+                except OSError as e:
+                    # nginx between generations (a reload, a killed worker)
+                    u.note("connect failed: %s" % e)
+                    u.conn = None
+                    u.down_until = time.monotonic() + 0.2
+                if u.conn is not None and now < stop_at and \
+                        random.random() < p_drop:
+                    u.conn.abort()
+                    drops += 1
+            due = min(int((now - started) * rate), int(secs * rate))
+            while k < due and now < stop_at:
+                u = k % nu
+                try:
+                    st, _, body = request(port, "POST", "/pub", {
+                        "user": "%s%d" % (name, u),
+                        "data": {"u": u, "k": k}, "ack": True}, timeout=5)
+                except (OSError, HTTPException) as e:
+                    st, body = 0, str(e).encode()
+                if st == 202:
+                    accepted[(u, k)] = json.loads(body)["ids"][0]
+                    k += 1
+                elif st in (429, 503) or st == 0 and \
+                        b"refused" in body.lower():
+                    refused += 1        # never reached redis: again later
+                    break
+                else:
+                    uncertain.add((u, k))   # may or may not have
+                    k += 1
+            if now >= stop_at:
+                phase = "drain"
+                missing = [key for key in accepted
+                           if not us[key[0]].got.get(key)]
+                if not missing:
+                    try:
+                        pending = rd.redis("ZCARD", "ws_perf:due",
+                                           timeout=2)
+                    except (OSError, ConnectionError, RuntimeError):
+                        pending = -1
+                    if pending == 0:
+                        break
+            if now >= next_report:
+                next_report += 60
+                sys.stderr.write(
+                    "soak ledger %.0f s: %d accepted, %d uncertain, %d "
+                    "refused, %d received, %d drops, %d reconnects\n" % (
+                        now - started, len(accepted), len(uncertain),
+                        refused, sum(len(u.got) for u in us), drops,
+                        sum(u.reconnects for u in us)))
+    except GiveUp as e:
+        ledger_report(us, accepted, k, k, "%s, %s" % (e, phase), started)
+        raise
+    got = {}
+    for u in us:
+        got.update(u.got)
+    lost = [key for key in accepted if key not in got]
+    stray = [key for key in got if key not in accepted
+             and key not in uncertain]
+    twoids = [key for key, ids in got.items() if len(ids) > 1]
+    wrong = [key for key in accepted if key in got
+             and accepted[key] not in got[key]]
+    try:
+        _, _, body = request(port, "GET", "/dlq?target=")
+        dead = len(json.loads(body)["entries"])
+    except (OSError, ValueError, KeyError):
+        dead = -1
+    out("soak ledger: %d users, %d accepted, %d uncertain (%d of them "
+        "received), %d refused and retried, %d copies, %d drops, %d "
+        "reconnects, balanced after %.1f s of drain" % (
+            nu, len(accepted), len(uncertain),
+            len([x for x in uncertain if x in got]), refused,
+            sum(u.copies for u in us), drops,
+            sum(u.reconnects for u in us), time.monotonic() - stop_at))
+    out("received: every accepted one" if not lost
+        else "LOST: %s" % client.summary(lost))
+    out("none received that was not sent" if not stray
+        else "stray: %s" % client.summary(stray))
+    out("copies always with the message's id" if not twoids and not wrong
+        else "ids differ: %s %s" % (client.summary(twoids),
+                                    client.summary(wrong)))
+    out("dead letters: %d; awaiting an ack at the end: 0" % dead)
+    for u in us:
+        if u.conn:
+            u.conn.abort()
+    if lost or stray or twoids or wrong or dead:
+        raise AssertionError("the ledger does not balance")
 
 
 if __name__ == "__main__":
