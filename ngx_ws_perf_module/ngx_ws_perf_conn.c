@@ -358,6 +358,13 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
         return;
     }
 
+#if (NGX_SSL)
+    if (c->ssl) {
+        /* all is written: the SSL buffer (ssl_buffer_size) is not kept */
+        ngx_ssl_free_buffer(c);
+    }
+#endif
+
     if (wc->peer.closing) {
         if (!wc->draining) {
             wc->draining = 1;
