@@ -6,7 +6,7 @@ NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      ?= build
 FUZZ_TIME  ?= 20
 FUZZ_RUNS  ?= 10000000
-FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd
+FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
@@ -72,11 +72,25 @@ $(BUILD)/test_cmd: t/unit/test_cmd.c t/unit/check.h \
 	$(UNIT_CC) -o $@ t/unit/test_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
+$(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.c \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.h \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_lz4.c
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
+	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
+
 unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
-      $(BUILD)/test_lz4 $(BUILD)/test_cmd
+      $(BUILD)/test_lz4 $(BUILD)/test_cmd $(BUILD)/test_reply
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
 	$(BUILD)/test_cmd
+	$(BUILD)/test_reply
 	$(BUILD)/test_hist
 	$(BUILD)/test_lz4
 
@@ -117,6 +131,18 @@ $(BUILD)/fuzz_cmd: t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) -o $@ t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+
+$(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.h \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.h \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_lz4.c
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
+	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
 
 # each target runs from its kept corpus t/fuzz/corpus/NAME and its seeds;
 # what it finds goes to $(BUILD)/fuzz-corpus/NAME, and fuzz-merge keeps
