@@ -4,7 +4,9 @@
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      ?= build
-FUZZ_TIME  ?= 30
+FUZZ_TIME  ?= 20
+FUZZ_RUNS  ?= 10000000
+FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
@@ -17,10 +19,12 @@ UNIT_CC = cc -std=c99 -Wall -Wextra -Werror -g -O1 $(SAN) -Ingx_ws_perf_module
 FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined \
           -fno-sanitize-recover=undefined -Ingx_ws_perf_module
 
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
 export NGINX_SRC NGINX_BIN
 
-.PHONY: all deps unit fuzz-smoke prove prove-tls asan prove-asan test \
-        test-valgrind run stop bench soak clean
+.PHONY: all deps unit fuzz-smoke fuzz fuzz-merge prove prove-tls asan \
+        prove-asan test test-valgrind run stop bench soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -90,10 +94,34 @@ $(BUILD)/test_lz4: t/unit/test_lz4.c t/unit/check.h \
 	$(UNIT_CC) -o $@ t/unit/test_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
 	    -llz4
 
+$(BUILD)/test_cmd: t/unit/test_cmd.c t/unit/check.h \
+                   ngx_ws_perf_module/ngx_ws_perf_cmd.c \
+                   ngx_ws_perf_module/ngx_ws_perf_cmd.h \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+
+$(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.c \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.h \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_lz4.c
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
+	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
+
 unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
-      $(BUILD)/test_lz4
+      $(BUILD)/test_lz4 $(BUILD)/test_cmd $(BUILD)/test_reply
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
+	$(BUILD)/test_cmd
+	$(BUILD)/test_reply
 	$(BUILD)/test_hist
 	$(BUILD)/test_lz4
 
@@ -117,18 +145,64 @@ $(BUILD)/fuzz_lz4: t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c \
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) -o $@ t/fuzz/fuzz_lz4.c ngx_ws_perf_module/ngx_ws_perf_lz4.c -llz4
 
-fuzz-smoke: $(BUILD)/fuzz_frame $(BUILD)/fuzz_msg $(BUILD)/fuzz_wire \
-            $(BUILD)/fuzz_lz4
-	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-msg \
-	    $(BUILD)/fuzz-corpus-wire $(BUILD)/fuzz-corpus-lz4
-	$(BUILD)/fuzz_frame -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	    $(BUILD)/fuzz-corpus t/fuzz/seeds
-	$(BUILD)/fuzz_msg -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	    $(BUILD)/fuzz-corpus-msg t/fuzz/seeds-msg
-	$(BUILD)/fuzz_wire -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	    $(BUILD)/fuzz-corpus-wire t/fuzz/seeds-wire
-	$(BUILD)/fuzz_lz4 -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	    $(BUILD)/fuzz-corpus-lz4 t/fuzz/seeds-lz4
+$(BUILD)/fuzz_envelope: t/fuzz/fuzz_envelope.c \
+                       ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                       ngx_ws_perf_module/ngx_ws_perf_msg.h \
+                       ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                       ngx_ws_perf_module/ngx_ws_perf_frame.h
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_envelope.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    ngx_ws_perf_module/ngx_ws_perf_frame.c -ljansson
+
+$(BUILD)/fuzz_cmd: t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
+                   ngx_ws_perf_module/ngx_ws_perf_cmd.h \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                   ngx_ws_perf_module/ngx_ws_perf_msg.h
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
+
+$(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.h \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.c \
+                     ngx_ws_perf_module/ngx_ws_perf_msg.h \
+                     ngx_ws_perf_module/ngx_ws_perf_frame.c \
+                     ngx_ws_perf_module/ngx_ws_perf_lz4.c
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c \
+	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
+	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
+	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
+
+# each target runs from its kept corpus t/fuzz/corpus/NAME and its seeds;
+# what it finds goes to $(BUILD)/fuzz-corpus/NAME, and fuzz-merge keeps
+# what adds coverage
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz-corpus/$$t; \
+	    echo "fuzz_$$t: $(FUZZ_TIME) s"; \
+	    $(BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        $(BUILD)/fuzz-corpus/$$t t/fuzz/corpus/$$t t/fuzz/seeds-$$t; \
+	done
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz-corpus/$$t; \
+	    echo "fuzz_$$t: $(FUZZ_RUNS) runs"; \
+	    $(BUILD)/fuzz_$$t -runs=$(FUZZ_RUNS) -print_final_stats=1 \
+	        $(BUILD)/fuzz-corpus/$$t t/fuzz/corpus/$$t t/fuzz/seeds-$$t; \
+	done
+
+fuzz-merge: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    rm -rf $(BUILD)/fuzz-merge/$$t; \
+	    mkdir -p $(BUILD)/fuzz-merge/$$t $(BUILD)/fuzz-corpus/$$t; \
+	    $(BUILD)/fuzz_$$t -merge=1 $(BUILD)/fuzz-merge/$$t \
+	        t/fuzz/corpus/$$t $(BUILD)/fuzz-corpus/$$t; \
+	    rm -rf t/fuzz/corpus/$$t; \
+	    mv $(BUILD)/fuzz-merge/$$t t/fuzz/corpus/$$t; \
+	done
 
 prove: $(BUILD)/ngx_ws_perf_module.so
 	util/prove.sh $(BUILD)/ngx_ws_perf_module.so

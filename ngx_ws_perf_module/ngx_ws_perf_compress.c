@@ -204,26 +204,6 @@ ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain)
 }
 
 
-size_t
-ngx_ws_perf_compress_plain_size(u_char *wire, size_t len)
-{
-    size_t             size;
-    ngx_ws_perf_msg_t  m;
-
-    ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
-
-    if (ngx_ws_perf_msg_from_wire(wire, len, &m) != 0 || !m.lz4
-        || ngx_ws_perf_lz4_size(m.data, m.data_len, NGX_WS_PERF_LZ4_MAX,
-                                &size)
-           != 0)
-    {
-        return len;
-    }
-
-    return len - m.data_len + size;
-}
-
-
 void
 ngx_ws_perf_compress_release(void)
 {

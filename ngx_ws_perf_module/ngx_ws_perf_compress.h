@@ -12,13 +12,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_lz4.h"
 
 
 /* the subprotocol whose clients take large messages as lz4 frames */
 #define NGX_WS_PERF_LZ4_PROTOCOL    "ws-perf.v1+lz4"
-
-/* the largest original a 'z' message heard from Redis may declare */
-#define NGX_WS_PERF_LZ4_MAX         (64 * 1024 * 1024)
 
 
 /* ws_perf_compress_min size | off */
@@ -51,9 +49,6 @@ ngx_ws_perf_msg_t *ngx_ws_perf_compress_wire(ngx_ws_perf_msg_t *m,
  * NGX_DECLINED: a malformed block, or no memory.
  */
 ngx_int_t ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain);
-
-/* the length of a wire form with its 'z' data decompressed, for sizing */
-size_t ngx_ws_perf_compress_plain_size(u_char *wire, size_t len);
 
 /* the worker's scratch buffer back to malloc (also from exit_process) */
 void ngx_ws_perf_compress_release(void);

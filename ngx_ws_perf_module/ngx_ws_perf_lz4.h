@@ -23,6 +23,9 @@
 #define NGX_WS_PERF_LZ4_RATIO       255
 #define NGX_WS_PERF_LZ4_SLACK       64
 
+/* the largest original a 'z' message heard from Redis may declare */
+#define NGX_WS_PERF_LZ4_MAX         (64 * 1024 * 1024)
+
 
 /*
  * Compresses len bytes of src into dst, which has room for dst_size bytes

@@ -8,16 +8,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_cmd.h"
 
 
 typedef ngx_int_t (*ngx_ws_perf_command_pt)(ngx_ws_perf_conn_t *wc,
-    json_t *cmd);
-
-
-typedef struct {
-    ngx_str_t                   name;
-    ngx_ws_perf_command_pt      handler;
-} ngx_ws_perf_command_t;
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 
 
 /* a client's "pub" waiting for the bus */
@@ -27,17 +22,23 @@ typedef struct {
 } ngx_ws_perf_client_pub_t;
 
 
-static ngx_int_t ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, json_t *cmd);
-static ngx_int_t ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, json_t *cmd);
-static ngx_int_t ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd);
+static void ngx_ws_perf_command_state(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_cmd_state_t *st,
+    ngx_ws_perf_sub_t **sub);
+static ngx_int_t ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
+static ngx_int_t ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
+static ngx_int_t ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 static void ngx_ws_perf_client_published(void *data, ngx_uint_t tag,
     ngx_int_t rc, ngx_str_t *text);
-static ngx_int_t ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, json_t *cmd);
-static ngx_int_t ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, json_t *cmd);
+static ngx_int_t ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
+static ngx_int_t ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
-    json_t *cmd);
-static ngx_int_t ngx_ws_perf_channel_arg(ngx_ws_perf_conn_t *wc,
-    json_t *cmd, ngx_str_t *name);
+    ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 static ngx_uint_t ngx_ws_perf_stars(ngx_str_t *s);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
@@ -47,14 +48,14 @@ static ngx_int_t ngx_ws_perf_reply_channel(ngx_ws_perf_conn_t *wc,
     char *type, ngx_str_t *name);
 
 
-static ngx_ws_perf_command_t  ngx_ws_perf_commands[] = {
-    { ngx_string("sub"), ngx_ws_perf_cmd_sub },
-    { ngx_string("unsub"), ngx_ws_perf_cmd_unsub },
-    { ngx_string("pub"), ngx_ws_perf_cmd_pub },
-    { ngx_string("ping"), ngx_ws_perf_cmd_ping },
-    { ngx_string("ack"), ngx_ws_perf_cmd_ack },
-    { ngx_string("resume"), ngx_ws_perf_cmd_resume },
-    { ngx_null_string, NULL }
+/* indexed by NGX_WS_PERF_CMD_* */
+static ngx_ws_perf_command_pt  ngx_ws_perf_commands[] = {
+    ngx_ws_perf_cmd_sub,
+    ngx_ws_perf_cmd_unsub,
+    ngx_ws_perf_cmd_pub,
+    ngx_ws_perf_cmd_ping,
+    ngx_ws_perf_cmd_ack,
+    ngx_ws_perf_cmd_resume
 };
 
 
@@ -313,81 +314,115 @@ ngx_ws_perf_rate_check(ngx_ws_perf_conn_t *wc)
 }
 
 
-/* one client command; NGX_ERROR: the connection must go */
+/*
+ * One client command: read and checked by ngx_ws_perf_cmd_parse() and
+ * ngx_ws_perf_cmd_check(), then done here.  NGX_ERROR: the connection
+ * must go.
+ */
 
 ngx_int_t
 ngx_ws_perf_command(ngx_ws_perf_conn_t *wc, u_char *p, size_t len)
 {
-    size_t                  tlen;
-    json_t                 *cmd, *type;
-    ngx_int_t               rc;
-    const char             *t;
-    json_error_t            err;
-    ngx_ws_perf_command_t  *c;
+    ngx_int_t                 rc;
+    ngx_ws_perf_sub_t        *sub;
+    ngx_ws_perf_cmd_t         cmd;
+    ngx_ws_perf_cmd_state_t   st;
 
-    if (wc->parser.msg_opcode != NGX_WS_PERF_OP_TEXT) {
-        return ngx_ws_perf_reply_error(wc, 400, "commands are JSON text");
+    ngx_memzero(&st, sizeof(ngx_ws_perf_cmd_state_t));
+
+    st.flags = (wc->conf->client_publish ? NGX_WS_PERF_CMD_PUBLISH : 0)
+               | (wc->conf->client_critical ? NGX_WS_PERF_CMD_CRITICAL : 0)
+               | (wc->allowed ? NGX_WS_PERF_CMD_PATTERNS : 0)
+               | (wc->user.len ? NGX_WS_PERF_CMD_USER : 0);
+
+    if (ngx_ws_perf_cmd_parse(&cmd, p, len,
+                              wc->parser.msg_opcode == NGX_WS_PERF_OP_TEXT,
+                              st.flags)
+        != 0)
+    {
+        goto failed;
     }
 
-    cmd = json_loadb((char *) p, len, 0, &err);
-
-    if (cmd == NULL || !json_is_object(cmd)) {
-        if (cmd) {
-            json_decref(cmd);
-        }
-
-        return ngx_ws_perf_reply_error(wc, 400, "invalid JSON command");
+    if (cmd.type == NGX_WS_PERF_CMD_PUB
+        && ngx_ws_perf_publish_too_big(&cmd.msg))
+    {
+        rc = ngx_ws_perf_reply_error(wc, 413, "message too large for the "
+                                     "subscribers' send queues");
+        goto done;
     }
 
-    type = json_object_get(cmd, "type");
-    t = json_string_value(type);
-    tlen = t ? json_string_length(type) : 0;
+    ngx_ws_perf_command_state(wc, &cmd, &st, &sub);
 
-    rc = NGX_DONE;
-
-    for (c = ngx_ws_perf_commands; c->handler; c++) {
-        if (c->name.len == tlen && ngx_strncmp(c->name.data, t, tlen) == 0) {
-            rc = c->handler(wc, cmd);
-            break;
-        }
+    if (ngx_ws_perf_cmd_check(&cmd, &st) != 0) {
+        goto failed;
     }
 
-    json_decref(cmd);
+    rc = ngx_ws_perf_commands[cmd.type](wc, &cmd, sub);
 
-    if (rc == NGX_DONE) {
-        return ngx_ws_perf_reply_error(wc, 400, "unknown command type");
-    }
+done:
+
+    ngx_ws_perf_cmd_free(&cmd);
+
+    return rc;
+
+failed:
+
+    rc = ngx_ws_perf_reply_error(wc, cmd.code, (char *) cmd.reason);
+
+    ngx_ws_perf_cmd_free(&cmd);
 
     return rc;
 }
 
 
+/* the connection's counts, and its subscription to the command's target */
+
+static void
+ngx_ws_perf_command_state(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_cmd_state_t *st, ngx_ws_perf_sub_t **sub)
+{
+    ngx_str_t   name;
+    ngx_uint_t  target;
+
+    st->nchannels = wc->nchannels;
+    st->max_channels = wc->conf->max_channels;
+
+    *sub = NULL;
+
+    if (cmd->user) {
+        target = NGX_WS_PERF_TARGET_USER;
+        name = wc->user;
+
+    } else {
+        target = NGX_WS_PERF_TARGET_CHANNEL;
+        name.data = (u_char *) cmd->name;
+        name.len = cmd->name_len;
+    }
+
+    if (name.len == 0) {
+        return;
+    }
+
+    if (!cmd->user && wc->allowed) {
+        st->allowed = ngx_ws_perf_allowed(wc, &name);
+    }
+
+    if (cmd->type != NGX_WS_PERF_CMD_PUB) {
+        *sub = *ngx_ws_perf_hub_find(&wc->subs, target, &name);
+        st->subscribed = (*sub != NULL);
+    }
+}
+
+
 static ngx_int_t
-ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
     ngx_int_t  rc;
     ngx_str_t  name;
 
-    rc = ngx_ws_perf_channel_arg(wc, cmd, &name);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? NGX_OK : rc;
-    }
-
-    if (wc->allowed == NULL) {
-        return ngx_ws_perf_reply_error(wc, 403,
-                                       "client subscriptions are disabled");
-    }
-
-    if (!ngx_ws_perf_allowed(wc, &name)) {
-        return ngx_ws_perf_reply_error(wc, 403, "channel not allowed");
-    }
-
-    if (wc->nchannels >= wc->conf->max_channels
-        && *ngx_ws_perf_hub_find(&wc->subs, NGX_WS_PERF_TARGET_CHANNEL,
-                                 &name) == NULL)
-    {
-        return ngx_ws_perf_reply_error(wc, 429, "too many channels");
-    }
+    name.data = (u_char *) cmd->name;
+    name.len = cmd->name_len;
 
     rc = ngx_ws_perf_hub_subscribe(&wc->peer, &wc->subs,
                                    NGX_WS_PERF_TARGET_CHANNEL, &name,
@@ -405,15 +440,13 @@ ngx_ws_perf_cmd_sub(ngx_ws_perf_conn_t *wc, json_t *cmd)
 
 
 static ngx_int_t
-ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
-    ngx_int_t  rc;
     ngx_str_t  name;
 
-    rc = ngx_ws_perf_channel_arg(wc, cmd, &name);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? NGX_OK : rc;
-    }
+    name.data = (u_char *) cmd->name;
+    name.len = cmd->name_len;
 
     if (ngx_ws_perf_hub_unsubscribe(&wc->subs, NGX_WS_PERF_TARGET_CHANNEL,
                                     &name)
@@ -429,106 +462,43 @@ ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, json_t *cmd)
 
 
 static ngx_int_t
-ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
-    char                       *dump;
     ngx_int_t                   rc;
-    ngx_str_t                   name;
-    const char                 *err;
-    ngx_ws_perf_msg_t           m;
     ngx_ws_perf_client_pub_t   *pub;
-
-    if (!wc->conf->client_publish) {
-        return ngx_ws_perf_reply_error(wc, 403, "client publish is disabled");
-    }
-
-    if (ngx_ws_perf_msg_from_json(cmd, &m, &dump, &err) != 0) {
-        return ngx_ws_perf_reply_error(wc, 400, (char *) err);
-    }
-
-    if (m.target != NGX_WS_PERF_TARGET_CHANNEL) {
-        rc = ngx_ws_perf_reply_error(wc, 403, "clients publish to channels");
-        goto done;
-    }
-
-    /* ids are the server's: a client's could hide a real message */
-    if (m.id) {
-        rc = ngx_ws_perf_reply_error(wc, 400, "clients may not choose "
-                                     "message ids");
-        goto done;
-    }
-
-    if (m.deliver_at || m.delay) {
-        rc = ngx_ws_perf_reply_error(wc, 400, "clients may not schedule "
-                                     "messages");
-        goto done;
-    }
-
-    if (m.priority == NGX_WS_PERF_PRIO_CRITICAL
-        && !wc->conf->client_critical)
-    {
-        rc = ngx_ws_perf_reply_error(wc, 403, "clients may not publish "
-                                     "critical messages "
-                                     "(ws_perf_client_critical)");
-        goto done;
-    }
-
-    if (ngx_ws_perf_publish_too_big(&m)) {
-        rc = ngx_ws_perf_reply_error(wc, 413, "message too large for the "
-                                     "subscribers' send queues");
-        goto done;
-    }
-
-    name.data = (u_char *) m.name;
-    name.len = m.name_len;
-
-    if (wc->allowed == NULL || !ngx_ws_perf_allowed(wc, &name)) {
-        rc = ngx_ws_perf_reply_error(wc, 403, "channel not allowed");
-        goto done;
-    }
 
     pub = ngx_alloc(sizeof(ngx_ws_perf_client_pub_t),
                     wc->peer.connection->log);
     if (pub == NULL) {
-        rc = NGX_ERROR;
-        goto done;
+        return NGX_ERROR;
     }
 
     pub->connection = wc->peer.connection;
     pub->number = wc->peer.connection->number;
 
-    rc = ngx_ws_perf_publish(&m, ngx_ws_perf_client_published, pub, 0,
+    rc = ngx_ws_perf_publish(&cmd->msg, ngx_ws_perf_client_published, pub, 0,
                              wc->peer.connection->log);
 
     switch (rc) {
 
     case NGX_OK:
     case NGX_AGAIN:
-        rc = NGX_OK;
-        break;
+        return NGX_OK;
 
     case NGX_DECLINED:
         ngx_free(pub);
-        rc = ngx_ws_perf_reply_error(wc, 503, "redis is unavailable");
-        break;
+        return ngx_ws_perf_reply_error(wc, 503, "redis is unavailable");
 
     case NGX_BUSY:
         ngx_free(pub);
-        rc = ngx_ws_perf_reply_error(wc, 429, "too many publishes are "
-                                     "waiting for redis");
-        break;
+        return ngx_ws_perf_reply_error(wc, 429, "too many publishes are "
+                                       "waiting for redis");
 
     default:
         ngx_free(pub);
-        rc = ngx_ws_perf_reply_error(wc, 500, "publish failed");
-        break;
+        return ngx_ws_perf_reply_error(wc, 500, "publish failed");
     }
-
-done:
-
-    free(dump);
-
-    return rc;
 }
 
 
@@ -579,7 +549,8 @@ ngx_ws_perf_client_published(void *data, ngx_uint_t tag, ngx_int_t rc,
 
 
 static ngx_int_t
-ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
     static u_char  pong[] = "{\"type\":\"pong\"}";
 
@@ -588,107 +559,28 @@ ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, json_t *cmd)
 
 
 static ngx_int_t
-ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
-    json_t     *v;
-    ngx_str_t   id;
+    ngx_str_t  id;
 
-    v = json_object_get(cmd, "id");
-
-    if (!json_is_string(v)
-        || !ngx_ws_perf_msg_valid_id((u_char *) json_string_value(v),
-                                     json_string_length(v)))
-    {
-        return ngx_ws_perf_reply_error(wc, 400, "ack: \"id\" must be the "
-                                       "id of a message");
-    }
-
-    id.data = (u_char *) json_string_value(v);
-    id.len = json_string_length(v);
+    id.data = (u_char *) cmd->id;
+    id.len = cmd->id_len;
 
     return ngx_ws_perf_store_ack(wc, &id);
 }
 
 
-/* {"type":"resume","channel":NAME|"user":true,"since":ID} */
-
 static ngx_int_t
-ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc, json_t *cmd)
+ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
+    ngx_ws_perf_sub_t *sub)
 {
-    json_t             *v;
-    ngx_str_t           name, since;
-    ngx_uint_t          target;
-    ngx_ws_perf_sub_t  *sub;
+    ngx_str_t  since;
 
-    v = json_object_get(cmd, "since");
-
-    if (!json_is_string(v)) {
-        return ngx_ws_perf_reply_error(wc, 400, "resume: \"since\" must be "
-                                       "the id of the last message seen");
-    }
-
-    since.data = (u_char *) json_string_value(v);
-    since.len = json_string_length(v);
-
-    if (json_object_get(cmd, "user")) {
-        if (wc->user.len == 0) {
-            return ngx_ws_perf_reply_error(wc, 400, "this connection has no "
-                                           "user");
-        }
-
-        target = NGX_WS_PERF_TARGET_USER;
-        name = wc->user;
-
-    } else {
-        switch (ngx_ws_perf_channel_arg(wc, cmd, &name)) {
-        case NGX_OK:
-            break;
-        case NGX_DECLINED:
-            return NGX_OK;
-        default:
-            return NGX_ERROR;
-        }
-
-        target = NGX_WS_PERF_TARGET_CHANNEL;
-    }
-
-    sub = *ngx_ws_perf_hub_find(&wc->subs, target, &name);
-
-    if (sub == NULL) {
-        return ngx_ws_perf_reply_error(wc, 404, "resume: not subscribed to "
-                                       "it");
-    }
+    since.data = (u_char *) cmd->id;
+    since.len = cmd->id_len;
 
     return ngx_ws_perf_store_resume(wc, sub, &since);
-}
-
-
-/* NGX_OK; NGX_DECLINED: an error reply was queued */
-
-static ngx_int_t
-ngx_ws_perf_channel_arg(ngx_ws_perf_conn_t *wc, json_t *cmd, ngx_str_t *name)
-{
-    json_t  *v;
-
-    v = json_object_get(cmd, "channel");
-
-    if (!json_is_string(v)
-        || !ngx_ws_perf_msg_valid_name((u_char *) json_string_value(v),
-                                       json_string_length(v)))
-    {
-        if (ngx_ws_perf_reply_error(wc, 400, "invalid channel name")
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    name->data = (u_char *) json_string_value(v);
-    name->len = json_string_length(v);
-
-    return NGX_OK;
 }
 
 

@@ -12,6 +12,7 @@
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_reply.h"
 
 
 /*
@@ -26,10 +27,6 @@
 #define NGX_WS_PERF_REDIS_DOWN        0
 #define NGX_WS_PERF_REDIS_CONNECTING  1
 #define NGX_WS_PERF_REDIS_READY       2
-
-/* the Redis channels a worker hears besides targets */
-#define NGX_WS_PERF_REDIS_WORKER      2
-#define NGX_WS_PERF_REDIS_NONE        3
 
 #define NGX_WS_PERF_REDIS_TICK        500
 #define NGX_WS_PERF_REDIS_ALIVE       "30000"     /* ms */
@@ -132,8 +129,6 @@ static void ngx_ws_perf_redis_subscribe_batch(const char *verb);
 static void ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
 static ngx_int_t ngx_ws_perf_redis_push(redisReply *r);
-static ngx_uint_t ngx_ws_perf_redis_target(u_char *p, size_t len,
-    ngx_str_t *name);
 static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload);
@@ -1151,34 +1146,33 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
 static ngx_int_t
 ngx_ws_perf_redis_push(redisReply *r)
 {
-    ngx_str_t    name;
-    ngx_uint_t   target;
-    redisReply  *kind, *data;
+    size_t               len;
+    ngx_str_t            name, *prefix;
+    ngx_uint_t           target;
+    const uint8_t       *p;
+    ngx_ws_perf_push_t   push;
 
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
-        || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING)
-    {
+    if (ngx_ws_perf_reply_push(r, &push) != 0) {
         return NGX_ERROR;
     }
 
-    kind = r->element[0];
-    data = r->element[2];
+    prefix = &ngx_ws_perf_redis_conf->redis_prefix;
 
-    target = ngx_ws_perf_redis_target((u_char *) r->element[1]->str,
-                                      r->element[1]->len, &name);
+    target = ngx_ws_perf_reply_target(prefix->data, prefix->len,
+                                      push.channel, push.channel_len,
+                                      &p, &len);
+    name.data = (u_char *) p;
+    name.len = len;
 
-    if (kind->len == 7 && ngx_strncmp(kind->str, "message", 7) == 0) {
+    switch (push.kind) {
 
-        if (data->type != REDIS_REPLY_STRING) {
-            return NGX_ERROR;
-        }
+    case NGX_WS_PERF_PUSH_MESSAGE:
 
         switch (target) {
 
         case NGX_WS_PERF_TARGET_CHANNEL:
         case NGX_WS_PERF_TARGET_USER:
-            ngx_ws_perf_redis_deliver(target, &name, data);
+            ngx_ws_perf_redis_deliver(target, &name, (redisReply *) push.data);
             break;
 
         case NGX_WS_PERF_REDIS_WORKER:
@@ -1186,63 +1180,14 @@ ngx_ws_perf_redis_push(redisReply *r)
             break;
         }
 
-        return NGX_OK;
-    }
+        break;
 
-    if (data->type != REDIS_REPLY_INTEGER) {
-        return NGX_ERROR;
-    }
-
-    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
+    case NGX_WS_PERF_PUSH_SUBSCRIBE:
         ngx_ws_perf_redis_subscribed(target, &name);
-        return NGX_OK;
+        break;
     }
 
-    if (kind->len == 11 && ngx_strncmp(kind->str, "unsubscribe", 11) == 0) {
-        return NGX_OK;
-    }
-
-    return NGX_ERROR;
-}
-
-
-/* what a Redis channel is: a target, NGX_WS_PERF_REDIS_WORKER or _NONE */
-
-static ngx_uint_t
-ngx_ws_perf_redis_target(u_char *p, size_t len, ngx_str_t *name)
-{
-    size_t  plen;
-
-    plen = ngx_ws_perf_redis_conf->redis_prefix.len;
-
-    if (len < plen + 3
-        || ngx_strncmp(p, ngx_ws_perf_redis_conf->redis_prefix.data, plen)
-           != 0)
-    {
-        return NGX_WS_PERF_REDIS_NONE;
-    }
-
-    p += plen;
-    len -= plen;
-
-    if (len > 3 && ngx_strncmp(p, "ch:", 3) == 0) {
-        name->data = p + 3;
-        name->len = len - 3;
-        return NGX_WS_PERF_TARGET_CHANNEL;
-    }
-
-    name->data = p + 2;
-    name->len = len - 2;
-
-    if (ngx_strncmp(p, "u:", 2) == 0) {
-        return NGX_WS_PERF_TARGET_USER;
-    }
-
-    if (ngx_strncmp(p, "w:", 2) == 0) {
-        return NGX_WS_PERF_REDIS_WORKER;
-    }
-
-    return NGX_WS_PERF_REDIS_NONE;
+    return NGX_OK;
 }
 
 
@@ -1642,12 +1587,7 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
              ? NGX_HTTP_TOO_MANY_REQUESTS : NGX_HTTP_SERVICE_UNAVAILABLE;
         ngx_ws_perf_redis_error_text(r, &text);
 
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
-               && r->element[0]->type == REDIS_REPLY_STRING
-               && ngx_ws_perf_msg_valid_id((u_char *) r->element[0]->str,
-                                           r->element[0]->len)
-               && r->element[1]->type == REDIS_REPLY_INTEGER)
-    {
+    } else if (ngx_ws_perf_reply_published(r) == 0) {
         rc = NGX_OK;
         text.data = (u_char *) r->element[0]->str;
         text.len = r->element[0]->len;
@@ -1738,14 +1678,7 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
 
     ngx_ws_perf_redis_replied(ac->data);
 
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3
-        && r->element[0]->type == REDIS_REPLY_INTEGER
-        && r->element[0]->integer >= 0
-        && r->element[1]->type == REDIS_REPLY_INTEGER
-        && r->element[1]->integer >= 0
-        && r->element[2]->type == REDIS_REPLY_INTEGER
-        && r->element[2]->integer >= 0)
-    {
+    if (r && ngx_ws_perf_reply_counts(r, 3) == 0) {
         req->handler(req->data, NGX_OK, (uint64_t) r->element[0]->integer,
                      (uint64_t) r->element[1]->integer,
                      (ngx_uint_t) r->element[2]->integer, NULL);

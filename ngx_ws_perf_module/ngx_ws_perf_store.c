@@ -11,6 +11,7 @@
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_reply.h"
 
 
 /*
@@ -75,8 +76,6 @@ static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
-static ngx_int_t ngx_ws_perf_store_resume_valid(redisReply *r);
-static ngx_int_t ngx_ws_perf_store_number(redisReply *s);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
@@ -95,21 +94,13 @@ static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_uint_t ngx_ws_perf_dlq_id(ngx_str_t *id);
+static ngx_uint_t ngx_ws_perf_dlq_text(redisReply *s);
 static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_dlq_get(ngx_http_request_t *r,
     redisReply *reply);
-static ngx_int_t ngx_ws_perf_dlq_valid(redisReply *e);
-static ngx_int_t ngx_ws_perf_dlq_strings(redisReply *a);
-static ngx_uint_t ngx_ws_perf_dlq_stream_id(redisReply *s);
-static ngx_uint_t ngx_ws_perf_dlq_number(redisReply *s);
-static ngx_uint_t ngx_ws_perf_dlq_text(redisReply *s);
-static u_char *ngx_ws_perf_dlq_entry(u_char *p, redisReply *e);
-static u_char *ngx_ws_perf_dlq_message(u_char *p, redisReply *w,
-    redisReply *target);
-static ngx_int_t ngx_ws_perf_dlq_target(redisReply *s,
-    ngx_ws_perf_msg_t *m);
-static size_t ngx_ws_perf_dlq_entry_size(redisReply *e);
+static u_char *ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
+    const redisReply *target);
 static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
     ngx_int_t rc);
 
@@ -223,12 +214,7 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
     }
 
     /* ws_perf_redeliver: {sent, dead} */
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-        || r->element[0]->type != REDIS_REPLY_INTEGER
-        || r->element[0]->integer < 0
-        || r->element[1]->type != REDIS_REPLY_INTEGER
-        || r->element[1]->integer < 0)
-    {
+    if (ngx_ws_perf_reply_counts(r, 2) != 0) {
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_redeliver or "
                                     "ws_perf_release");
         return;
@@ -497,7 +483,7 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         return;
     }
 
-    if (ngx_ws_perf_store_resume_valid(r) != NGX_OK) {
+    if (ngx_ws_perf_reply_resume(r) != 0) {
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_resume");
         ngx_ws_perf_store_give_up(req, "unexpected reply from redis");
         return;
@@ -649,58 +635,6 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
                                    peer->connection->log);
 
     ngx_free(req);
-}
-
-
-/*
- * {gap, last id, more, id, wire, ...}: gap and more 0 or 1, the ids
- * numbers, every message a string.  NGX_OK or NGX_ERROR.
- */
-
-static ngx_int_t
-ngx_ws_perf_store_resume_valid(redisReply *r)
-{
-    size_t  i;
-
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3
-        || (r->elements - 3) % 2
-        || r->element[0]->type != REDIS_REPLY_INTEGER
-        || r->element[2]->type != REDIS_REPLY_INTEGER
-        || ngx_ws_perf_store_number(r->element[1]) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 3; i < r->elements; i += 2) {
-        if (ngx_ws_perf_store_number(r->element[i]) != NGX_OK
-            || r->element[i + 1]->type != REDIS_REPLY_STRING)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* a string of 1 to 20 digits */
-
-static ngx_int_t
-ngx_ws_perf_store_number(redisReply *s)
-{
-    size_t  i;
-
-    if (s->type != REDIS_REPLY_STRING || s->len == 0 || s->len > 20) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        if (s->str[i] < '0' || s->str[i] > '9') {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -1375,7 +1309,21 @@ ngx_ws_perf_dlq_id(ngx_str_t *id)
     s.str = (char *) id->data;
     s.len = id->len;
 
-    return ngx_ws_perf_dlq_stream_id(&s);
+    return ngx_ws_perf_reply_stream_id(&s);
+}
+
+
+/* a reason from the Lua functions, to be quoted in a JSON answer */
+
+static ngx_uint_t
+ngx_ws_perf_dlq_text(redisReply *s)
+{
+    uint32_t  state;
+
+    state = 0;
+
+    return ngx_ws_perf_utf8_validate(&state, (u_char *) s->str, s->len)
+           == NGX_WS_PERF_UTF8_OK;
 }
 
 
@@ -1393,92 +1341,23 @@ ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r)
 static ngx_int_t
 ngx_ws_perf_dlq_list(ngx_http_request_t *r, redisReply *reply)
 {
-    u_char      *p, *buf;
-    size_t       len, i;
-    redisReply  *next, *counts, *k, *v;
+    u_char  *p, *buf;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
-        || reply->element[0]->type != REDIS_REPLY_STRING
-        || (reply->element[0]->len
-            && !ngx_ws_perf_dlq_stream_id(reply->element[0]))
-        || ngx_ws_perf_dlq_strings(reply->element[1]) != NGX_OK)
-    {
-        goto bad;
+    if (ngx_ws_perf_reply_dlq_list(reply) != 0) {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_list");
+        return ngx_ws_perf_store_bad_gateway(r);
     }
 
-    for (i = 2; i < reply->elements; i++) {
-        if (ngx_ws_perf_dlq_valid(reply->element[i]) != NGX_OK) {
-            goto bad;
-        }
-    }
-
-    next = reply->element[0];
-    counts = reply->element[1];
-    len = sizeof("{\"next\":null,\"counts\":{},\"entries\":[]}" CRLF)
-          + next->len + 2;
-
-    for (i = 0; i < counts->elements; i += 2) {
-        len += 6 * counts->element[i]->len + counts->element[i + 1]->len + 6;
-    }
-
-    for (i = 2; i < reply->elements; i++) {
-        len += ngx_ws_perf_dlq_entry_size(reply->element[i]) + 1;
-    }
-
-    buf = ngx_pnalloc(r->pool, len);
+    buf = ngx_pnalloc(r->pool, ngx_ws_perf_reply_dlq_list_size(reply) + 2);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(buf, "{\"next\":", 8);
-
-    if (next->len) {
-        p = ngx_sprintf(p, "\"%*s\"", next->len, next->str);
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    p = ngx_cpymem(p, ",\"counts\":{", 11);
-
-    for (i = 0; i < counts->elements; i += 2) {
-        k = counts->element[i];
-        v = counts->element[i + 1];
-
-        /* a reason that is not text or a count that is not a number */
-        if (!ngx_ws_perf_dlq_text(k) || !ngx_ws_perf_dlq_number(v)) {
-            continue;
-        }
-
-        if (p[-1] != '{') {
-            *p++ = ',';
-        }
-
-        *p++ = '"';
-        p = ngx_ws_perf_json_escape(p, (u_char *) k->str, k->len);
-        p = ngx_sprintf(p, "\":%*s", v->len, v->str);
-    }
-
-    p = ngx_cpymem(p, "},\"entries\":[", 13);
-
-    for (i = 2; i < reply->elements; i++) {
-        if (i > 2) {
-            *p++ = ',';
-        }
-
-        p = ngx_ws_perf_dlq_entry(p, reply->element[i]);
-    }
-
-    p = ngx_cpymem(p, "]}" CRLF, 4);
+    p = ngx_ws_perf_reply_dlq_list_json(buf, reply, ngx_ws_perf_dlq_message);
+    *p++ = CR; *p++ = LF;
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
                                      p - buf);
-
-bad:
-
-    ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_list");
-
-    return ngx_ws_perf_store_bad_gateway(r);
 }
 
 
@@ -1489,10 +1368,7 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
 {
     u_char  *p, *buf;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 1
-        || (reply->elements == 1
-            && ngx_ws_perf_dlq_valid(reply->element[0]) != NGX_OK))
-    {
+    if (ngx_ws_perf_reply_dlq_get(reply) != 0) {
         ngx_ws_perf_redis_bad_reply("XRANGE of the dead letters");
         return ngx_ws_perf_store_bad_gateway(r);
     }
@@ -1504,12 +1380,14 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
     }
 
     buf = ngx_pnalloc(r->pool,
-                      ngx_ws_perf_dlq_entry_size(reply->element[0]) + 2);
+                      ngx_ws_perf_reply_dlq_entry_size(reply->element[0])
+                      + 2);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_ws_perf_dlq_entry(buf, reply->element[0]);
+    p = ngx_ws_perf_reply_dlq_entry_json(buf, reply->element[0],
+                                         ngx_ws_perf_dlq_message);
     *p++ = CR; *p++ = LF;
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
@@ -1517,177 +1395,11 @@ ngx_ws_perf_dlq_get(ngx_http_request_t *r, redisReply *reply)
 }
 
 
-/* an entry's shape: {stream id, {field, value, ...}}, all strings */
-
-static ngx_int_t
-ngx_ws_perf_dlq_valid(redisReply *e)
-{
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-        || e->element[0]->type != REDIS_REPLY_STRING
-        || !ngx_ws_perf_dlq_stream_id(e->element[0]))
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_ws_perf_dlq_strings(e->element[1]);
-}
-
-
-/* an array of strings in pairs */
-
-static ngx_int_t
-ngx_ws_perf_dlq_strings(redisReply *a)
-{
-    size_t  i;
-
-    if (a->type != REDIS_REPLY_ARRAY || a->elements % 2) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < a->elements; i++) {
-        if (a->element[i]->type != REDIS_REPLY_STRING) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* "<ms>-<n>" */
-
-static ngx_uint_t
-ngx_ws_perf_dlq_stream_id(redisReply *s)
-{
-    size_t      i;
-    ngx_uint_t  dash;
-
-    if (s->len < 3 || s->len > 41) {
-        return 0;
-    }
-
-    dash = 0;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->str[i] == '-' && i > 0 && i + 1 < s->len && !dash) {
-            dash = 1;
-            continue;
-        }
-
-        if (s->str[i] < '0' || s->str[i] > '9') {
-            return 0;
-        }
-    }
-
-    return dash;
-}
-
-
-static ngx_uint_t
-ngx_ws_perf_dlq_number(redisReply *s)
-{
-    size_t  i;
-
-    if (s->len == 0 || s->len > 20) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        if (s->str[i] < '0' || s->str[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static ngx_uint_t
-ngx_ws_perf_dlq_text(redisReply *s)
-{
-    uint32_t  state;
-
-    state = 0;
-
-    return ngx_ws_perf_utf8_validate(&state, (u_char *) s->str, s->len)
-           == NGX_WS_PERF_UTF8_OK;
-}
-
-
-/*
- * One entry, {id, [field, value, ...]} (ngx_ws_perf_dlq_valid()), as
- * {"dlq_id":..,"id":..,"target":"u:NAME","reason":..,"attempts":N,
- * "first":MS,"last":MS,"message":{the envelope a subscriber got}}.  A
- * field that is not what the Lua functions write is left out.
- */
-
-static u_char *
-ngx_ws_perf_dlq_entry(u_char *p, redisReply *e)
-{
-    size_t       i;
-    redisReply  *f, *k, *v, *w, *target;
-
-    p = ngx_sprintf(p, "{\"dlq_id\":\"%*s\"", e->element[0]->len,
-                    e->element[0]->str);
-
-    f = e->element[1];
-    w = NULL;
-    target = NULL;
-
-    for (i = 0; i < f->elements; i += 2) {
-        k = f->element[i];
-        v = f->element[i + 1];
-
-        if (k->len == 1 && k->str[0] == 'w') {
-            w = v;
-            continue;
-        }
-
-        if (k->len == 6 && ngx_strncmp(k->str, "target", 6) == 0) {
-            if (ngx_ws_perf_dlq_target(v, NULL) == NGX_OK) {
-                target = v;
-                p = ngx_sprintf(p, ",\"target\":\"%*s\"", v->len, v->str);
-            }
-
-            continue;
-        }
-
-        if ((k->len == 8 && ngx_strncmp(k->str, "attempts", 8) == 0)
-            || (k->len == 5 && ngx_strncmp(k->str, "first", 5) == 0)
-            || (k->len == 4 && ngx_strncmp(k->str, "last", 4) == 0))
-        {
-            if (ngx_ws_perf_dlq_number(v)) {
-                p = ngx_sprintf(p, ",\"%*s\":%*s", k->len, k->str,
-                                v->len, v->str);
-            }
-
-            continue;
-        }
-
-        if (((k->len == 2 && ngx_strncmp(k->str, "id", 2) == 0)
-             || (k->len == 6 && ngx_strncmp(k->str, "reason", 6) == 0))
-            && ngx_ws_perf_dlq_text(v))
-        {
-            p = ngx_sprintf(p, ",\"%*s\":\"", k->len, k->str);
-            p = ngx_ws_perf_json_escape(p, (u_char *) v->str, v->len);
-            *p++ = '"';
-        }
-    }
-
-    if (w && target) {
-        p = ngx_ws_perf_dlq_message(p, w, target);
-    }
-
-    *p++ = '}';
-
-    return p;
-}
-
-
 /* ,"message":{envelope} of a dead letter's wire form, or nothing */
 
 static u_char *
-ngx_ws_perf_dlq_message(u_char *p, redisReply *w, redisReply *target)
+ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
+    const redisReply *target)
 {
     u_char             *plain;
     ngx_ws_perf_msg_t   m;
@@ -1695,7 +1407,7 @@ ngx_ws_perf_dlq_message(u_char *p, redisReply *w, redisReply *target)
 
     ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
-    (void) ngx_ws_perf_dlq_target(target, &m);
+    (void) ngx_ws_perf_reply_dlq_target(target, &m);
 
     if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0
         || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
@@ -1720,64 +1432,6 @@ ngx_ws_perf_dlq_message(u_char *p, redisReply *w, redisReply *target)
     }
 
     return p;
-}
-
-
-/* "u:NAME" or "ch:NAME"; NGX_OK, and m's target and name when m is given */
-
-static ngx_int_t
-ngx_ws_perf_dlq_target(redisReply *s, ngx_ws_perf_msg_t *m)
-{
-    size_t      skip;
-    ngx_uint_t  target;
-
-    if (s->len > 2 && ngx_strncmp(s->str, "u:", 2) == 0) {
-        target = NGX_WS_PERF_TARGET_USER;
-        skip = 2;
-
-    } else if (s->len > 3 && ngx_strncmp(s->str, "ch:", 3) == 0) {
-        target = NGX_WS_PERF_TARGET_CHANNEL;
-        skip = 3;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    if (!ngx_ws_perf_msg_valid_name((u_char *) s->str + skip,
-                                     s->len - skip))
-    {
-        return NGX_ERROR;
-    }
-
-    if (m) {
-        m->target = target;
-        m->name = (u_char *) s->str + skip;
-        m->name_len = s->len - skip;
-    }
-
-    return NGX_OK;
-}
-
-
-static size_t
-ngx_ws_perf_dlq_entry_size(redisReply *e)
-{
-    size_t       len, i;
-    redisReply  *f, *v;
-
-    len = sizeof("{\"dlq_id\":\"\"}") + e->element[0]->len;
-    f = e->element[1];
-
-    for (i = 0; i < f->elements; i += 2) {
-        v = f->element[i + 1];
-
-        /* escaped text is at most 6 times longer; base64 4/3 */
-        len += f->element[i]->len + 512
-               + 6 * ngx_ws_perf_compress_plain_size((u_char *) v->str,
-                                                     v->len);
-    }
-
-    return len;
 }
 
 
