@@ -8,6 +8,10 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_conn.h"
+#include "ngx_ws_perf_http.h"
+#include "ngx_ws_perf_engine.h"
+#include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_compress.h"
 
 
@@ -320,6 +324,10 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
 };
 
 
+/* chosen at init_process: nothing else asks which engine runs */
+ngx_ws_perf_engine_t  *ngx_ws_perf_engine;
+
+
 static ngx_http_module_t  ngx_ws_perf_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
@@ -466,23 +474,22 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (wmcf == NULL || wmcf->redis.len == 0) {
-        return ngx_ws_perf_mstore_init(cycle);
-    }
+    /* the one place that knows which engines there are */
+    ngx_ws_perf_engine = (wmcf && wmcf->redis.len)
+                         ? &ngx_ws_perf_redis_engine : &ngx_ws_perf_shm_engine;
 
-    if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_ws_perf_store_init(cycle);
+    return ngx_ws_perf_engine->init(cycle);
 }
 
 
 static void
 ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_ws_perf_redis_exit(cycle);
-    ngx_ws_perf_mstore_exit();
+    if (ngx_ws_perf_engine) {
+        ngx_ws_perf_engine->exit(cycle);
+        ngx_ws_perf_engine = NULL;
+    }
+
     ngx_ws_perf_queue_cleanup();
     ngx_ws_perf_compress_release();
 }

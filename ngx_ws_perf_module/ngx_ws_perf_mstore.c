@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_engine.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_metrics.h"
 
 
@@ -122,8 +124,6 @@ static void ngx_ws_perf_mstore_unpend(ngx_ws_perf_mstore_pending_t *p,
     ngx_uint_t in_tree);
 static ngx_int_t ngx_ws_perf_mstore_parse_id(ngx_str_t *s, uint64_t *v,
     ngx_uint_t parts);
-static ngx_int_t ngx_ws_perf_mstore_error(ngx_ws_perf_conn_t *wc,
-    ngx_uint_t code, const char *reason);
 static void ngx_ws_perf_mstore_tick(ngx_event_t *ev);
 static void ngx_ws_perf_mstore_redeliver(int64_t now);
 static void ngx_ws_perf_mstore_release(int64_t now);
@@ -138,7 +138,8 @@ static ngx_int_t ngx_ws_perf_mstore_sched_cmp(const void *a, const void *b);
 static ngx_int_t ngx_ws_perf_mstore_dead_cmp(const void *a, const void *b);
 static ngx_ws_perf_mstore_dead_t *ngx_ws_perf_mstore_find_dead(
     ngx_str_t *id);
-static ngx_int_t ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r);
+static ngx_int_t ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r,
+    ngx_ws_perf_dlq_query_t *q);
 static ngx_int_t ngx_ws_perf_mstore_dlq_get(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r,
@@ -155,6 +156,48 @@ static size_t ngx_ws_perf_mstore_entry_size(ngx_ws_perf_mstore_dead_t *d);
 static u_char *ngx_ws_perf_mstore_entry(u_char *p,
     ngx_ws_perf_mstore_dead_t *d);
 static int64_t ngx_ws_perf_mstore_now(void);
+
+
+static ngx_int_t ngx_ws_perf_mstore_init(ngx_cycle_t *cycle);
+static void ngx_ws_perf_mstore_exit(ngx_cycle_t *cycle);
+static ngx_int_t ngx_ws_perf_mstore_room(ngx_uint_t n, ngx_uint_t later,
+    u_char *err);
+static ngx_int_t ngx_ws_perf_mstore_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
+    ngx_log_t *log);
+static ngx_int_t ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m,
+    uint64_t seq, ngx_str_t *reason);
+static ngx_int_t ngx_ws_perf_mstore_schedule(ngx_ws_perf_msg_t *m,
+    int64_t at, ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
+static ngx_int_t ngx_ws_perf_mstore_cancel(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_mstore_info(ngx_uint_t target, ngx_str_t *name,
+    ngx_ws_perf_info_pt handler, void *data);
+static ngx_int_t ngx_ws_perf_mstore_resume(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, ngx_str_t *since);
+static ngx_int_t ngx_ws_perf_mstore_ack(ngx_ws_perf_peer_t *peer,
+    ngx_str_t *id);
+
+
+ngx_ws_perf_engine_t  ngx_ws_perf_shm_engine = {
+    "local",
+    ngx_ws_perf_mstore_init,
+    ngx_ws_perf_mstore_exit,
+    ngx_ws_perf_mstore_room,
+    ngx_ws_perf_mstore_publish,
+    ngx_ws_perf_mstore_schedule,
+    ngx_ws_perf_mstore_cancel,
+    ngx_ws_perf_mstore_info,
+    ngx_ws_perf_mstore_resume,
+    ngx_ws_perf_mstore_ack,
+    ngx_ws_perf_mstore_dlq_list,
+    ngx_ws_perf_mstore_dlq_get,
+    ngx_ws_perf_mstore_dlq_replay,
+    ngx_ws_perf_mstore_dlq_delete
+};
+
+
+static uint64_t  ngx_ws_perf_mstore_seq;
 
 
 static char  *ngx_ws_perf_mstore_reasons[] = {
@@ -191,7 +234,7 @@ static u_char              ngx_ws_perf_mstore_busy[128];
 
 /* from init_process, in a worker without ws_perf_redis */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_mstore_init(ngx_cycle_t *cycle)
 {
     ngx_uint_t  i;
@@ -225,8 +268,8 @@ ngx_ws_perf_mstore_init(ngx_cycle_t *cycle)
 
 /* from exit_process: everything kept goes with the worker */
 
-void
-ngx_ws_perf_mstore_exit(void)
+static void
+ngx_ws_perf_mstore_exit(ngx_cycle_t *cycle)
 {
     ngx_uint_t                   i;
     ngx_queue_t                 *q;
@@ -474,7 +517,7 @@ ngx_ws_perf_mstore_unpend(ngx_ws_perf_mstore_pending_t *p,
  * must not go out; NGX_ERROR: no memory.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m, uint64_t seq,
     ngx_str_t *reason)
 {
@@ -639,32 +682,6 @@ ngx_ws_perf_mstore_parse_id(ngx_str_t *s, uint64_t *v, ngx_uint_t parts)
 }
 
 
-static ngx_int_t
-ngx_ws_perf_mstore_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
-    const char *reason)
-{
-    u_char            *p, buf[320];
-    ngx_int_t          rc;
-    ngx_connection_t  *c;
-
-    p = ngx_sprintf(buf, "{\"type\":\"error\",\"code\":%ui,\"reason\":\"",
-                    code);
-    p = ngx_ws_perf_json_escape(p, (u_char *) reason,
-                                ngx_min(ngx_strlen(reason), 200));
-    p = ngx_cpymem(p, "\"}", 2);
-
-    rc = ngx_ws_perf_conn_reply(wc, buf, p - buf);
-
-    c = wc->peer.connection;
-
-    if (!c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
-    }
-
-    return rc;
-}
-
-
 /*
  * {"type":"resume",...,"since":"<ms>-<worker>-<seq>"}: a gap notice if
  * anything newer than since was let go (or since is from before this
@@ -674,8 +691,8 @@ ngx_ws_perf_mstore_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
  * NGX_OK, NGX_ERROR.
  */
 
-ngx_int_t
-ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
+static ngx_int_t
+ngx_ws_perf_mstore_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
     u_char                      *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
@@ -685,7 +702,6 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     ngx_queue_t                 *q;
     ngx_ws_perf_msg_t            m;
     ngx_ws_perf_mstore_msg_t    *last;
-    ngx_ws_perf_peer_t          *peer;
     ngx_ws_perf_topic_t         *topic;
     ngx_ws_perf_mstore_kept_t   *k;
     ngx_ws_perf_mstore_topic_t  *t;
@@ -693,13 +709,12 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     if (since->len > NGX_WS_PERF_ID_MAX
         || ngx_ws_perf_mstore_parse_id(since, v, 3) != NGX_OK)
     {
-        return ngx_ws_perf_mstore_error(wc, 400, "\"since\" must be the id "
-                                        "of a message the server "
-                                        "numbered");
+        return ngx_ws_perf_hub_error(peer, 400, "\"since\" must be the id "
+                                     "of a message the server numbered",
+                                     0, NULL);
     }
 
     topic = sub->topic;
-    peer = &wc->peer;
 
     t = ngx_ws_perf_mstore_topic(topic->target, topic->sn.str.data,
                                  topic->sn.str.len, 0);
@@ -795,17 +810,16 @@ ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
 
 /* {"type":"ack","id":ID} from a connection of a user */
 
-ngx_int_t
-ngx_ws_perf_mstore_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
+static ngx_int_t
+ngx_ws_perf_mstore_ack(ngx_ws_perf_peer_t *peer, ngx_str_t *id)
 {
     u_char                        *p, buf[NGX_WS_PERF_ID_MAX + 64];
     ngx_queue_t                   *q;
-    ngx_connection_t              *c;
     ngx_ws_perf_mstore_topic_t    *t;
     ngx_ws_perf_mstore_pending_t  *pd;
 
-    t = ngx_ws_perf_mstore_topic(NGX_WS_PERF_TARGET_USER, wc->user.data,
-                                 wc->user.len, 0);
+    t = ngx_ws_perf_mstore_topic(NGX_WS_PERF_TARGET_USER, peer->user->data,
+                                 peer->user->len, 0);
 
     for (q = t ? ngx_queue_head(&t->pending) : NULL;
          q && q != ngx_queue_sentinel(&t->pending);
@@ -822,30 +836,106 @@ ngx_ws_perf_mstore_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
         ngx_ws_perf_mstore_unpend(pd, 1);
 
         p = ngx_sprintf(buf, "{\"type\":\"acked\",\"id\":\"%V\"}", id);
-        (void) ngx_ws_perf_conn_reply(wc, buf, p - buf);
-
-        c = wc->peer.connection;
-
-        if (!c->write->posted) {
-            ngx_post_event(c->write, &ngx_posted_events);
-        }
+        (void) ngx_ws_perf_hub_reply(peer, buf, p - buf,
+                                     peer->connection->log);
 
         ngx_ws_perf_mstore_arm();
 
         return NGX_OK;
     }
 
-    return ngx_ws_perf_mstore_error(wc, 404, "no message with this id "
-                                    "awaits an ack");
+    return ngx_ws_perf_hub_error(peer, 404, "no message with this id "
+                                 "awaits an ack", 0, NULL);
 }
 
 
-/* whether n more messages may be scheduled now */
+/* local mode keeps at most NGX_WS_PERF_MSTORE_SCHED_MAX for later */
 
-ngx_uint_t
-ngx_ws_perf_mstore_sched_room(ngx_uint_t n)
+static ngx_int_t
+ngx_ws_perf_mstore_room(ngx_uint_t n, ngx_uint_t later, u_char *err)
 {
-    return ngx_ws_perf_mstore_nsched + n <= NGX_WS_PERF_MSTORE_SCHED_MAX;
+    if (ngx_ws_perf_mstore_nsched + later > NGX_WS_PERF_MSTORE_SCHED_MAX) {
+        ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "no room for %ui more "
+                     "scheduled messages: local mode keeps 10000%Z", later);
+        return NGX_HTTP_TOO_MANY_REQUESTS;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Gives a message its id (unless the publisher chose one) and its time,
+ * keeps it, and delivers it to this worker's subscribers.
+ */
+
+static ngx_int_t
+ngx_ws_perf_mstore_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
+    ngx_log_t *log)
+{
+    u_char                   *p, buf[NGX_WS_PERF_ID_MAX];
+    uint64_t                  seq;
+    ngx_int_t                 rc;
+    ngx_str_t                 id;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_ws_perf_module);
+
+    ngx_ws_perf_msg_ack_needed(m, wmcf->ack_priorities);
+
+    m->ts = ngx_ws_perf_mstore_now();
+
+    /* every message takes a number: resume compares them */
+    seq = ++ngx_ws_perf_mstore_seq;
+
+    if (m->id == NULL) {
+        p = ngx_snprintf(buf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
+                         m->ts, ngx_worker, seq);
+        m->id = buf;
+        m->id_len = p - buf;
+    }
+
+    rc = ngx_ws_perf_mstore_append(m, seq, &id);
+
+    if (rc == NGX_OK) {
+        (void) ngx_ws_perf_hub_deliver(m, log);
+
+        ngx_ws_perf_metrics_inc(published);
+
+        id.data = (u_char *) m->id;
+        id.len = m->id_len;
+
+        handler(data, tag, NGX_OK, &id);
+
+    } else if (rc == NGX_BUSY) {
+        handler(data, tag, NGX_HTTP_TOO_MANY_REQUESTS, &id);
+    }
+
+    if (m->id == buf) {
+        m->id = NULL;
+        m->id_len = 0;
+    }
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
+
+
+/* this worker's subscribers only: workers is unknown */
+
+static ngx_int_t
+ngx_ws_perf_mstore_info(ngx_uint_t target, ngx_str_t *name,
+    ngx_ws_perf_info_pt handler, void *data)
+{
+    ngx_ws_perf_topic_t  *topic;
+
+    topic = ngx_ws_perf_hub_lookup(target, name);
+
+    handler(data, NGX_OK, topic ? topic->nsubs : 0,
+            topic ? topic->published : 0, -1, NULL);
+
+    return NGX_OK;
 }
 
 
@@ -855,7 +945,7 @@ ngx_ws_perf_mstore_sched_room(ngx_uint_t n)
  * is called before this returns, with the schedule id "s<N>".  NGX_OK.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_mstore_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag)
 {
@@ -902,7 +992,7 @@ ngx_ws_perf_mstore_schedule(ngx_ws_perf_msg_t *m, int64_t at,
 
 /* DELETE ?schedule=ID */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_mstore_cancel(ngx_http_request_t *r, ngx_str_t *id)
 {
     uint64_t                     sid;
@@ -1141,7 +1231,7 @@ ngx_ws_perf_mstore_release(int64_t now)
         ngx_ws_perf_mstore_msg(s->msg, &m);
 
         rc = NGX_ERROR;
-        (void) ngx_ws_perf_publish(&m, ngx_ws_perf_mstore_published, &rc, 0,
+        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_published, &rc, 0,
                                    ngx_cycle->log);
 
         if (rc != NGX_OK) {
@@ -1301,42 +1391,6 @@ ngx_ws_perf_mstore_dead_cmp(const void *a, const void *b)
 }
 
 
-/* the dead-letter admin API, as ngx_ws_perf_dlq_handler() in redis mode */
-
-ngx_int_t
-ngx_ws_perf_mstore_dlq(ngx_http_request_t *r)
-{
-    ngx_str_t  v;
-
-    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_mstore_dlq_get(r, &v);
-    }
-
-    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
-        return ngx_ws_perf_mstore_dlq_list(r);
-    }
-
-    if (r->method == NGX_HTTP_POST
-        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_mstore_dlq_replay(r, &v);
-    }
-
-    if (r->method == NGX_HTTP_DELETE
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_mstore_dlq_delete(r, &v);
-    }
-
-    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                                 "{\"error\":\"GET [?id=|?after=&count=&"
-                                 "reason=&target=], POST ?replay=ID|all, "
-                                 "DELETE ?id=ID|all\"}");
-}
-
-
 static ngx_ws_perf_mstore_dead_t *
 ngx_ws_perf_mstore_find_dead(ngx_str_t *id)
 {
@@ -1366,33 +1420,26 @@ ngx_ws_perf_mstore_find_dead(ngx_str_t *id)
 /* {"next":ID|null,"counts":{REASON:N,...},"entries":[{...}]} */
 
 static ngx_int_t
-ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r)
+ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r,
+    ngx_ws_perf_dlq_query_t *query)
 {
     char                        *name;
     u_char                      *p, *buf, tbuf[NGX_WS_PERF_NAME_MAX + 3];
     size_t                       len;
     uint64_t                     after[2];
-    ngx_int_t                    count;
+    ngx_uint_t                   count;
     ngx_str_t                    v, reason, target;
     ngx_uint_t                   i, n, has_after;
     ngx_queue_t                 *q;
     ngx_ws_perf_mstore_dead_t   *d, **out;
 
-    count = 100;
+    count = query->count;
     has_after = 0;
-    ngx_str_null(&reason);
-    ngx_str_null(&target);
+    reason = query->reason;
+    target = query->target;
+    v = query->after;
 
-    if (ngx_http_arg(r, (u_char *) "count", 5, &v) == NGX_OK) {
-        count = ngx_atoi(v.data, v.len);
-
-        if (count <= 0 || count > 1000) {
-            return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                       "{\"error\":\"count must be 1 to 1000\"}");
-        }
-    }
-
-    if (ngx_http_arg(r, (u_char *) "after", 5, &v) == NGX_OK && v.len) {
+    if (v.len) {
         if (ngx_ws_perf_mstore_parse_id(&v, after, 2) != NGX_OK) {
             return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
                        "{\"error\":\"after must be the id of a dead "
@@ -1402,8 +1449,6 @@ ngx_ws_perf_mstore_dlq_list(ngx_http_request_t *r)
         has_after = 1;
     }
 
-    (void) ngx_http_arg(r, (u_char *) "reason", 6, &reason);
-    (void) ngx_http_arg(r, (u_char *) "target", 6, &target);
 
     out = ngx_palloc(r->pool, count * sizeof(ngx_ws_perf_mstore_dead_t *));
     if (out == NULL) {
@@ -1566,7 +1611,7 @@ ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
         ngx_ws_perf_mstore_msg(d->msg, &m);
 
         rp.rc = NGX_ERROR;
-        (void) ngx_ws_perf_publish(&m, ngx_ws_perf_mstore_replayed, &rp, 0,
+        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_replayed, &rp, 0,
                                    r->connection->log);
 
         if (rp.rc != NGX_OK) {
