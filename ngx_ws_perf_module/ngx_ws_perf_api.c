@@ -20,8 +20,7 @@
 
 /* one publish request while its messages are on their way */
 typedef struct {
-    ngx_http_request_t         *request;    /* NULL once it is gone */
-    ngx_pool_cleanup_t         *cleanup;
+    ngx_ws_perf_http_wait_t     wait;       /* first */
     ngx_uint_t                  n;
     ngx_uint_t                  waiting;    /* handlers still to come */
     ngx_int_t                   status;     /* the first failure, or 0 */
@@ -32,8 +31,7 @@ typedef struct {
 
 /* a channel info request waiting for the engine's answer */
 typedef struct {
-    ngx_http_request_t         *request;
-    ngx_pool_cleanup_t         *cleanup;
+    ngx_ws_perf_http_wait_t     wait;       /* first */
     ngx_uint_t                  target;
     ngx_str_t                   name;
     ngx_int_t                   rc;         /* of an answer given at once */
@@ -54,8 +52,8 @@ static ngx_int_t ngx_ws_perf_publish_all(ngx_http_request_t *r,
     ngx_ws_perf_msg_t *msgs, ngx_uint_t n);
 static void ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
     ngx_str_t *text);
-static ngx_int_t ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx);
-static void ngx_ws_perf_request_gone(void *data);
+static ngx_int_t ngx_ws_perf_publish_done(ngx_http_request_t *r,
+    ngx_ws_perf_pub_ctx_t *ctx);
 static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
@@ -349,7 +347,6 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     ngx_int_t               rc;
     ngx_uint_t              i;
     ngx_time_t             *tp;
-    ngx_pool_cleanup_t     *cln;
     ngx_ws_perf_pub_ctx_t  *ctx;
     u_char                  err[NGX_WS_PERF_ERR_LEN];
 
@@ -358,20 +355,14 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
         return ngx_ws_perf_api_error(r, rc, "%s", err);
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_alloc(sizeof(ngx_ws_perf_pub_ctx_t)
-                    + n * (sizeof(ngx_str_t) + NGX_WS_PERF_ID_MAX),
-                    r->connection->log);
+    /* the request body handler holds the request while it waits */
+    ctx = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_pub_ctx_t)
+                                   + n * (sizeof(ngx_str_t)
+                                          + NGX_WS_PERF_ID_MAX));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->request = r;
-    ctx->cleanup = cln;
     ctx->n = n;
     ctx->status = 0;
     ctx->ids = (ngx_str_t *) (ctx + 1);
@@ -380,9 +371,6 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
         ctx->ids[i].data = (u_char *) (ctx->ids + n) + i * NGX_WS_PERF_ID_MAX;
         ctx->ids[i].len = 0;
     }
-
-    cln->handler = ngx_ws_perf_request_gone;
-    cln->data = ctx;
 
     /* one more than the messages: no handler answers before the loop ends */
     ctx->waiting = 1;
@@ -436,7 +424,7 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
         return NGX_DONE;
     }
 
-    return ngx_ws_perf_publish_done(ctx);
+    return ngx_ws_perf_publish_done(ngx_ws_perf_http_waited(ctx), ctx);
 }
 
 
@@ -521,7 +509,6 @@ ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
 {
     ngx_ws_perf_pub_ctx_t *ctx = data;
 
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (rc == NGX_OK) {
@@ -537,30 +524,23 @@ ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
         return;
     }
 
-    r = ctx->request;
+    r = ngx_ws_perf_http_waited(ctx);
 
     if (r == NULL) {
         ngx_free(ctx);
         return;
     }
 
-    c = r->connection;
-
-    ngx_http_finalize_request(r, ngx_ws_perf_publish_done(ctx));
-    ngx_http_run_posted_requests(c);
+    ngx_ws_perf_http_answer(r, ngx_ws_perf_publish_done(r, ctx));
 }
 
 
-/* answers the request of a finished publish and frees its context */
+/* the answer to a finished publish; its context is freed */
 
 static ngx_int_t
-ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx)
+ngx_ws_perf_publish_done(ngx_http_request_t *r, ngx_ws_perf_pub_ctx_t *ctx)
 {
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-    ctx->cleanup->handler = NULL;
+    ngx_int_t  rc;
 
     if (ctx->status) {
         rc = ngx_ws_perf_partly_published(r, ctx);
@@ -636,16 +616,6 @@ ngx_ws_perf_partly_published(ngx_http_request_t *r,
 }
 
 
-static void
-ngx_ws_perf_request_gone(void *data)
-{
-    ngx_ws_perf_pub_ctx_t *ctx = data;
-
-    /* both context kinds start with the request */
-    ctx->request = NULL;
-}
-
-
 static ngx_int_t
 ngx_ws_perf_read_body(ngx_http_request_t *r, ngx_str_t *body)
 {
@@ -712,7 +682,6 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ngx_str_t                name, value;
     ngx_uint_t               target;
     ngx_array_t              names;
-    ngx_pool_cleanup_t      *cln;
     ngx_ws_perf_info_ctx_t  *ctx;
 
     target = NGX_WS_PERF_TARGET_CHANNEL;
@@ -745,24 +714,24 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                      "or user (?user=)");
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_alloc(sizeof(ngx_ws_perf_info_ctx_t), r->connection->log);
+    ctx = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_info_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->request = r;
-    ctx->cleanup = cln;
     ctx->target = target;
     ctx->name = name;
     ctx->calling = 1;
 
     rc = ngx_ws_perf_engine->info(target, &name, ngx_ws_perf_info_reply,
                                   ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->calling = 0;
+        return ngx_ws_perf_http_hold(ctx);
+    }
+
+    (void) ngx_ws_perf_http_waited(ctx);
 
     if (rc == NGX_OK) {
         /* answered at once */
@@ -771,21 +740,10 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
         return rc;
     }
 
-    if (rc != NGX_AGAIN) {
-        ngx_free(ctx);
+    ngx_free(ctx);
 
-        return ngx_ws_perf_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "redis is unavailable");
-    }
-
-    ctx->calling = 0;
-
-    cln->handler = ngx_ws_perf_request_gone;
-    cln->data = ctx;
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_ws_perf_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "redis is unavailable");
 }
 
 
@@ -795,12 +753,10 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 {
     ngx_ws_perf_info_ctx_t *ctx = data;
 
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
-    r = ctx->request;
-
     if (ctx->calling) {
+        r = ctx->wait.request;
         ctx->rc = (rc == NGX_OK)
                   ? ngx_ws_perf_info_response(r, ctx->target, &ctx->name,
                                               subscribers, messages, workers)
@@ -808,13 +764,12 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
         return;
     }
 
+    r = ngx_ws_perf_http_waited(ctx);
+
     if (r == NULL) {
         ngx_free(ctx);
         return;
     }
-
-    ctx->cleanup->handler = NULL;
-    c = r->connection;
 
     if (rc == NGX_OK) {
         rc = ngx_ws_perf_info_response(r, ctx->target, &ctx->name,
@@ -826,8 +781,7 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 
     ngx_free(ctx);
 
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    ngx_ws_perf_http_answer(r, rc);
 }
 
 

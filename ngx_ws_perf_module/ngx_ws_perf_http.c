@@ -13,8 +13,12 @@
 
 /*
  * The response helpers of the module's HTTP locations (publish, dead
- * letters, status), whatever engine answers.
+ * letters, status), whatever engine answers, and the waiting of a request
+ * for an engine's answer.
  */
+
+
+static void ngx_ws_perf_http_gone(void *data);
 
 
 /* a whole response from one buffer that lives as long as the request */
@@ -129,4 +133,91 @@ ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_TOO_MANY_REQUESTS,
                                      "application/json", buf, p - buf);
+}
+
+
+/*
+ * The context of a request that waits (see ngx_ws_perf_http_wait_t):
+ * size bytes, the request in the first member until its pool goes, or
+ * NULL.  A content handler that then returns waits through
+ * ngx_ws_perf_http_hold(); a request body handler holds the request
+ * already.  The answer's handler calls ngx_ws_perf_http_waited(), frees
+ * the context and, if the request was still there, answers it with
+ * ngx_ws_perf_http_answer().
+ */
+
+void *
+ngx_ws_perf_http_wait(ngx_http_request_t *r, size_t size)
+{
+    ngx_pool_cleanup_t       *cln;
+    ngx_ws_perf_http_wait_t  *w;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    w = ngx_alloc(size, r->connection->log);
+    if (w == NULL) {
+        return NULL;
+    }
+
+    w->request = r;
+    w->cleanup = cln;
+
+    cln->handler = ngx_ws_perf_http_gone;
+    cln->data = w;
+
+    return w;
+}
+
+
+static void
+ngx_ws_perf_http_gone(void *data)
+{
+    ngx_ws_perf_http_wait_t *w = data;
+
+    w->request = NULL;
+}
+
+
+/* what a content handler returns when its request waits: NGX_DONE */
+
+ngx_int_t
+ngx_ws_perf_http_hold(void *ctx)
+{
+    ngx_ws_perf_http_wait_t *w = ctx;
+
+    w->request->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* the waiting ends: the request, or NULL if it went meanwhile */
+
+ngx_http_request_t *
+ngx_ws_perf_http_waited(void *ctx)
+{
+    ngx_ws_perf_http_wait_t *w = ctx;
+
+    if (w->request) {
+        w->cleanup->handler = NULL;
+    }
+
+    return w->request;
+}
+
+
+/* answers a request that waited, from outside its own events */
+
+void
+ngx_ws_perf_http_answer(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }

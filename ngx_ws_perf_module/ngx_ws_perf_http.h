@@ -14,6 +14,18 @@
 #include "ngx_ws_perf_msg.h"
 
 
+/*
+ * A request waiting for an answer that may come after it is gone (a
+ * client that hangs up): the first member of the waiting context, which
+ * ngx_ws_perf_http_wait() allocates (ngx_alloc, size bytes) and which the
+ * answer's handler frees.
+ */
+typedef struct {
+    ngx_http_request_t         *request;    /* NULL once it is gone */
+    ngx_pool_cleanup_t         *cleanup;
+} ngx_ws_perf_http_wait_t;
+
+
 /* the publish API and the dead-letter location (ngx_ws_perf_api.c) */
 ngx_int_t ngx_ws_perf_publish_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
@@ -26,6 +38,12 @@ ngx_int_t ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_ws_perf_dlq_replayed(ngx_http_request_t *r,
     ngx_uint_t replayed, ngx_uint_t kept, ngx_str_t *why);
+
+/* waiting for an answer (ngx_ws_perf_http.c) */
+void *ngx_ws_perf_http_wait(ngx_http_request_t *r, size_t size);
+ngx_int_t ngx_ws_perf_http_hold(void *ctx);
+ngx_http_request_t *ngx_ws_perf_http_waited(void *ctx);
+void ngx_ws_perf_http_answer(ngx_http_request_t *r, ngx_int_t rc);
 
 
 #endif /* _NGX_WS_PERF_HTTP_H_INCLUDED_ */

@@ -33,9 +33,6 @@
 #define NGX_WS_PERF_REDIS_ALIVE_EVERY 20
 #define NGX_WS_PERF_REDIS_BATCH       256
 
-/* prefix + "n:ch:" + name */
-#define NGX_WS_PERF_REDIS_KEY_MAX     (64 + 8 + NGX_WS_PERF_NAME_MAX)
-
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
 
@@ -111,8 +108,7 @@ static void ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link,
     const char *reason);
 static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
-    redisCallbackFn *fn, void *data, int argc, const char **argv,
-    const size_t *argvlen);
+    redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(void);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
@@ -144,14 +140,17 @@ static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_report(void);
 static ngx_int_t ngx_ws_perf_redis_send_call(ngx_uint_t counted,
-    ngx_ws_perf_redis_reply_pt handler, void *data, int argc,
-    const char **argv, const size_t *argvlen);
+    ngx_ws_perf_redis_reply_pt handler, void *data,
+    ngx_ws_perf_redis_args_t *a);
+static ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m,
+    const char *where);
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
+static ngx_ws_perf_redis_topic_pt  ngx_ws_perf_redis_on_subscribed;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_cmd;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sub;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
@@ -196,7 +195,8 @@ ngx_ws_perf_redis_enabled(void)
 
 
 ngx_int_t
-ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
+ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
+    ngx_ws_perf_redis_topic_pt subscribed)
 {
     u_char                    *p;
     size_t                     len;
@@ -230,6 +230,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf)
     }
 
     ngx_ws_perf_redis_conf = wmcf;
+    ngx_ws_perf_redis_on_subscribed = subscribed;
     ngx_ws_perf_redis_exiting = 0;
     ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
 
@@ -763,15 +764,15 @@ ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
 
 static ngx_int_t
 ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
-    void *data, int argc, const char **argv, const size_t *argvlen)
+    void *data, ngx_ws_perf_redis_args_t *a)
 {
-    if (link->ac == NULL
+    if (link->ac == NULL || a->failed
         || ngx_ws_perf_redis_cb_push(link, fn, data) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (redisAppendCommandArgv(&link->ac->c, argc, argv, argvlen)
+    if (redisAppendCommandArgv(&link->ac->c, a->argc, a->argv, a->argvlen)
         != REDIS_OK)
     {
         link->cb_n--;
@@ -842,29 +843,24 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
 static void
 ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
 {
-    int                       argc;
-    u_char                    db[NGX_INT_T_LEN];
-    size_t                    argvlen[4];
-    const char               *argv[4];
-    ngx_ws_perf_main_conf_t  *wmcf;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
 
     wmcf = ngx_ws_perf_redis_conf;
 
     if (wmcf->redis_password.len) {
-        argc = 0;
-        argv[argc] = "AUTH";
-        argvlen[argc++] = 4;
+        ngx_ws_perf_redis_args(&a, "AUTH");
 
         if (wmcf->redis_user.len) {
-            argv[argc] = (char *) wmcf->redis_user.data;
-            argvlen[argc++] = wmcf->redis_user.len;
+            ngx_ws_perf_redis_arg(&a, wmcf->redis_user.data,
+                                  wmcf->redis_user.len);
         }
 
-        argv[argc] = (char *) wmcf->redis_password.data;
-        argvlen[argc++] = wmcf->redis_password.len;
+        ngx_ws_perf_redis_arg(&a, wmcf->redis_password.data,
+                              wmcf->redis_password.len);
 
         if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
-                                      NULL, argc, argv, argvlen)
+                                      NULL, &a)
             != NGX_OK)
         {
             return;
@@ -872,40 +868,34 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
     }
 
     if (link != &ngx_ws_perf_redis_cmd) {
-        argv[0] = "PING";
-        argvlen[0] = 4;
+        ngx_ws_perf_redis_args(&a, "PING");
 
         (void) ngx_ws_perf_redis_command(link,
                                          ngx_ws_perf_redis_handshake_reply,
-                                         link, 1, argv, argvlen);
+                                         link, &a);
         return;
     }
 
     if (wmcf->redis_db) {
-        argv[0] = "SELECT";
-        argvlen[0] = 6;
-        argv[1] = (char *) db;
-        argvlen[1] = ngx_sprintf(db, "%i", wmcf->redis_db) - db;
+        ngx_ws_perf_redis_args(&a, "SELECT");
+        ngx_ws_perf_redis_argf(&a, "%i", wmcf->redis_db);
 
         if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
-                                      NULL, 2, argv, argvlen)
+                                      NULL, &a)
             != NGX_OK)
         {
             return;
         }
     }
 
-    argv[0] = "FUNCTION";
-    argvlen[0] = 8;
-    argv[1] = "LOAD";
-    argvlen[1] = 4;
-    argv[2] = "REPLACE";
-    argvlen[2] = 7;
-    argv[3] = ngx_ws_perf_lua_library;
-    argvlen[3] = ngx_ws_perf_lua_library_len;
+    ngx_ws_perf_redis_args(&a, "FUNCTION");
+    ngx_ws_perf_redis_arg_lit(&a, "LOAD");
+    ngx_ws_perf_redis_arg_lit(&a, "REPLACE");
+    ngx_ws_perf_redis_arg(&a, ngx_ws_perf_lua_library,
+                          ngx_ws_perf_lua_library_len);
 
     (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
-                                     link, 4, argv, argvlen);
+                                     link, &a);
 }
 
 
@@ -1100,9 +1090,7 @@ ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name)
 static void
 ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
 {
-    u_char       key[NGX_WS_PERF_REDIS_KEY_MAX];
-    size_t       argvlen[3];
-    const char  *argv[3];
+    ngx_ws_perf_redis_args_t  a;
 
     if (ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_argbuf;
@@ -1118,17 +1106,13 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
         return;
     }
 
-    argv[0] = "HDEL";
-    argvlen[0] = 4;
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_ws_perf_redis_key(key, "n:", target, name->data,
-                                       name->len);
-    argv[2] = (char *) ngx_ws_perf_redis_worker.data;
-    argvlen[2] = ngx_ws_perf_redis_worker.len;
+    ngx_ws_perf_redis_args(&a, "HDEL");
+    ngx_ws_perf_redis_arg_key(&a, "n:", target, name->data, name->len);
+    ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_worker.data,
+                          ngx_ws_perf_redis_worker.len);
 
     (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, 3, argv,
-                                     argvlen);
+                                     ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
@@ -1205,7 +1189,7 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
         if (topic) {
             topic->subscribed = 1;
             ngx_ws_perf_hub_changed(topic);
-            ngx_ws_perf_store_subscribed(topic);
+            ngx_ws_perf_redis_on_subscribed(topic);
         }
     }
 
@@ -1229,16 +1213,23 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload)
 {
     u_char             *plain;
+    ngx_int_t           rc;
     ngx_ws_perf_msg_t   m;
     static ngx_uint_t   malformed;
 
     ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
-    if (ngx_ws_perf_msg_from_wire((u_char *) payload->str, payload->len, &m)
-        != 0
-        || !ngx_ws_perf_msg_valid_name(name->data, name->len)
-        || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
-    {
+    m.target = target;
+    m.name = name->data;
+    m.name_len = name->len;
+
+    rc = ngx_ws_perf_msg_valid_name(name->data, name->len)
+         ? ngx_ws_perf_redis_message(&m, (u_char *) payload->str,
+                                     payload->len, &plain,
+                                     "on its redis channel")
+         : NGX_ERROR;
+
+    if (rc == NGX_ERROR) {
         if (ngx_ws_perf_redis_drop(&malformed)) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "ws_perf: ignored a malformed message on redis "
@@ -1250,17 +1241,43 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
         return;
     }
 
-    m.target = target;
-    m.name = name->data;
-    m.name_len = name->len;
-
-    if (ngx_ws_perf_redis_text(&m, "on its redis channel") == NGX_OK) {
+    if (rc == NGX_OK) {
         (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
     }
 
     if (plain) {
         ngx_free(plain);
     }
+}
+
+
+/*
+ * A message as redis keeps it (its wire form: on the bus, in a history,
+ * an inbox or a dead letter) read into m, whose target and name the
+ * caller has set, and inflated when it is lz4.  NGX_OK: m is the message;
+ * NGX_DECLINED: its data is flagged JSON but is not UTF-8 (dropped,
+ * counted and logged); in both, *plain is what to free after m is used,
+ * or NULL.  NGX_ERROR: it is malformed, the caller counts it; m->id is
+ * set if the wire form was well-formed and only its lz4 block was not.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_message(ngx_ws_perf_msg_t *m, u_char *wire, size_t len,
+    u_char **plain, const char *where)
+{
+    *plain = NULL;
+
+    if (ngx_ws_perf_msg_from_wire(wire, len, m) != 0) {
+        m->id = NULL;
+        m->id_len = 0;
+        return NGX_ERROR;
+    }
+
+    if (ngx_ws_perf_compress_unwire(m, plain) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_perf_redis_text(m, where);
 }
 
 
@@ -1287,7 +1304,7 @@ ngx_ws_perf_redis_drop(ngx_uint_t *n)
  * sent as binary.  NGX_OK, or NGX_DECLINED: dropped, counted and logged.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where)
 {
     uint32_t           state;
@@ -1332,9 +1349,8 @@ ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where)
 static void
 ngx_ws_perf_redis_tick(ngx_event_t *ev)
 {
-    size_t                     argvlen[5];
-    const char                *argv[5];
     ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
 
     wmcf = ngx_ws_perf_redis_conf;
 
@@ -1353,20 +1369,15 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
     }
 
     if (ngx_ws_perf_redis_ticks++ % NGX_WS_PERF_REDIS_ALIVE_EVERY == 0) {
-        argv[0] = "SET";
-        argvlen[0] = 3;
-        argv[1] = (char *) ngx_ws_perf_redis_alive.data;
-        argvlen[1] = ngx_ws_perf_redis_alive.len;
-        argv[2] = "1";
-        argvlen[2] = 1;
-        argv[3] = "PX";
-        argvlen[3] = 2;
-        argv[4] = NGX_WS_PERF_REDIS_ALIVE;
-        argvlen[4] = sizeof(NGX_WS_PERF_REDIS_ALIVE) - 1;
+        ngx_ws_perf_redis_args(&a, "SET");
+        ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
+                              ngx_ws_perf_redis_alive.len);
+        ngx_ws_perf_redis_arg_lit(&a, "1");
+        ngx_ws_perf_redis_arg_lit(&a, "PX");
+        ngx_ws_perf_redis_arg_lit(&a, NGX_WS_PERF_REDIS_ALIVE);
 
         (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                         ngx_ws_perf_redis_ignore, NULL, 5,
-                                         argv, argvlen);
+                                         ngx_ws_perf_redis_ignore, NULL, &a);
     }
 
     ngx_ws_perf_redis_flush_counts();
@@ -1384,33 +1395,21 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         return;
     }
 
-    argv[0] = "PUBLISH";
-    argvlen[0] = 7;
-    argv[1] = (char *) ngx_ws_perf_redis_alive.data;
-    argvlen[1] = ngx_ws_perf_redis_alive.len;
-    argv[2] = "1";
-    argvlen[2] = 1;
+    ngx_ws_perf_redis_args(&a, "PUBLISH");
+    ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
+                          ngx_ws_perf_redis_alive.len);
+    ngx_ws_perf_redis_arg_lit(&a, "1");
 
     (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, 3, argv,
-                                     argvlen);
+                                     ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
 static void
 ngx_ws_perf_redis_flush_counts(void)
 {
-    u_char                key[NGX_WS_PERF_REDIS_KEY_MAX], n[NGX_INT_T_LEN];
-    size_t                argvlen[4];
-    const char           *argv[4];
-    ngx_ws_perf_topic_t  *topic;
-
-    argv[0] = "HSET";
-    argvlen[0] = 4;
-    argv[1] = (char *) key;
-    argv[2] = (char *) ngx_ws_perf_redis_worker.data;
-    argvlen[2] = ngx_ws_perf_redis_worker.len;
-    argv[3] = (char *) n;
+    ngx_ws_perf_topic_t       *topic;
+    ngx_ws_perf_redis_args_t   a;
 
     while ((topic = ngx_ws_perf_hub_next_changed()) != NULL) {
 
@@ -1419,14 +1418,15 @@ ngx_ws_perf_redis_flush_counts(void)
             continue;
         }
 
-        argvlen[1] = ngx_ws_perf_redis_key(key, "n:", topic->target,
-                                           topic->sn.str.data,
-                                           topic->sn.str.len);
-        argvlen[3] = ngx_sprintf(n, "%ui", topic->nsubs) - n;
+        ngx_ws_perf_redis_args(&a, "HSET");
+        ngx_ws_perf_redis_arg_key(&a, "n:", topic->target,
+                                  topic->sn.str.data, topic->sn.str.len);
+        ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_worker.data,
+                              ngx_ws_perf_redis_worker.len);
+        ngx_ws_perf_redis_argf(&a, "%ui", topic->nsubs);
 
         if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                      ngx_ws_perf_redis_ignore, NULL, 4,
-                                      argv, argvlen)
+                                      ngx_ws_perf_redis_ignore, NULL, &a)
             != NGX_OK)
         {
             ngx_ws_perf_hub_changed(topic);
@@ -1489,13 +1489,9 @@ ngx_int_t
 ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     void *data, ngx_uint_t tag)
 {
-    int                       argc;
-    char                      flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
-    u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
-    size_t                    argvlen[8];
-    const char               *argv[8];
-    ngx_ws_perf_msg_t         packed;
-    ngx_ws_perf_redis_pub_t  *req;
+    ngx_ws_perf_msg_t          packed;
+    ngx_ws_perf_redis_pub_t   *req;
+    ngx_ws_perf_redis_args_t   a;
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
         return NGX_DECLINED;
@@ -1521,32 +1517,15 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     m = ngx_ws_perf_compress_wire(m, &packed,
                                   ngx_ws_perf_redis_conf->compress_min);
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_publish";
-    argvlen[1] = 15;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_redis_key(key, "", m->target, (u_char *) m->name,
-                                       m->name_len);
-    argv[4] = (char *) m->data;
-    argvlen[4] = m->data_len;
-    argv[5] = ngx_ws_perf_msg_priority_name(m->priority);
-    argvlen[5] = ngx_strlen(argv[5]);
-    argv[6] = flags;
-    argvlen[6] = ngx_ws_perf_msg_wire_flags(m, flags);
-    argc = 7;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_publish", 1);
+    ngx_ws_perf_redis_arg_msg(&a, m);
 
     if (m->id) {
-        argv[7] = (char *) m->id;
-        argvlen[7] = m->id_len;
-        argc = 8;
+        ngx_ws_perf_redis_arg(&a, m->id, m->id_len);
     }
 
     if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_published, req, argc,
-                                  argv, argvlen)
+                                  ngx_ws_perf_redis_published, req, &a)
         != NGX_OK)
     {
         ngx_free(req);
@@ -1612,11 +1591,7 @@ ngx_int_t
 ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data)
 {
-    u_char                     key[NGX_WS_PERF_REDIS_KEY_MAX];
-    u_char                     nkey[NGX_WS_PERF_REDIS_KEY_MAX];
-    u_char                     alive[64 + 3];
-    size_t                     argvlen[6];
-    const char                *argv[6];
+    ngx_ws_perf_redis_args_t   a;
     ngx_ws_perf_redis_info_t  *req;
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
@@ -1634,26 +1609,13 @@ ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     req->handler = handler;
     req->data = data;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_info";
-    argvlen[1] = 12;
-    argv[2] = "2";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_redis_key(key, "", target, name->data,
-                                       name->len);
-    argv[4] = (char *) nkey;
-    argvlen[4] = ngx_ws_perf_redis_key(nkey, "n:", target, name->data,
-                                       name->len);
-    argv[5] = (char *) alive;
-    argvlen[5] = ngx_sprintf(alive, "%Vw:",
-                             &ngx_ws_perf_redis_conf->redis_prefix)
-                 - alive;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_info", 2);
+    ngx_ws_perf_redis_arg_key(&a, "", target, name->data, name->len);
+    ngx_ws_perf_redis_arg_key(&a, "n:", target, name->data, name->len);
+    ngx_ws_perf_redis_argf(&a, "%Vw:", &ngx_ws_perf_redis_conf->redis_prefix);
 
     if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_info_reply, req, 6, argv,
-                                  argvlen)
+                                  ngx_ws_perf_redis_info_reply, req, &a)
         != NGX_OK)
     {
         ngx_free(req);
@@ -1841,6 +1803,121 @@ ngx_ws_perf_redis_url_mask(ngx_pool_t *pool, ngx_str_t *url,
 }
 
 
+/* a command's arguments: see ngx_ws_perf_redis_args_t */
+
+void
+ngx_ws_perf_redis_args(ngx_ws_perf_redis_args_t *a, const char *command)
+{
+    a->argc = 0;
+    a->failed = 0;
+    a->last = a->buf;
+
+    ngx_ws_perf_redis_arg(a, command, ngx_strlen(command));
+}
+
+
+/* FCALL function nkeys: the keys and the arguments follow */
+
+void
+ngx_ws_perf_redis_fcall(ngx_ws_perf_redis_args_t *a, const char *function,
+    ngx_uint_t nkeys)
+{
+    ngx_ws_perf_redis_args(a, "FCALL");
+    ngx_ws_perf_redis_arg(a, function, ngx_strlen(function));
+    ngx_ws_perf_redis_argf(a, "%ui", nkeys);
+}
+
+
+void
+ngx_ws_perf_redis_arg(ngx_ws_perf_redis_args_t *a, const void *data,
+    size_t len)
+{
+    if (a->argc == NGX_WS_PERF_REDIS_ARGS) {
+        a->failed = 1;
+        return;
+    }
+
+    a->argv[a->argc] = data;
+    a->argvlen[a->argc++] = len;
+}
+
+
+void
+ngx_ws_perf_redis_argf(ngx_ws_perf_redis_args_t *a, const char *fmt, ...)
+{
+    u_char   *p, *end;
+    va_list   args;
+
+    end = a->buf + sizeof(a->buf);
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(a->last, end, fmt, args);
+    va_end(args);
+
+    if (p == end) {
+        /* it may have been cut */
+        a->failed = 1;
+        return;
+    }
+
+    ngx_ws_perf_redis_arg(a, a->last, p - a->last);
+    a->last = p;
+}
+
+
+void
+ngx_ws_perf_redis_arg_key(ngx_ws_perf_redis_args_t *a, const char *kind,
+    ngx_uint_t target, u_char *name, size_t len)
+{
+    size_t  n;
+
+    if (len > NGX_WS_PERF_NAME_MAX
+        || (size_t) (a->buf + sizeof(a->buf) - a->last)
+           < NGX_WS_PERF_REDIS_KEY_MAX)
+    {
+        a->failed = 1;
+        return;
+    }
+
+    n = ngx_ws_perf_redis_key(a->last, kind, target, name, len);
+
+    ngx_ws_perf_redis_arg(a, a->last, n);
+    a->last += n;
+}
+
+
+/*
+ * The key of a message's target, then its data, priority and flags: what
+ * ws_perf_publish and ws_perf_schedule take first.
+ */
+
+void
+ngx_ws_perf_redis_arg_msg(ngx_ws_perf_redis_args_t *a, ngx_ws_perf_msg_t *m)
+{
+    size_t       n;
+    const char  *prio;
+
+    ngx_ws_perf_redis_arg_key(a, "", m->target, (u_char *) m->name,
+                              m->name_len);
+    ngx_ws_perf_redis_arg(a, m->data, m->data_len);
+
+    prio = ngx_ws_perf_msg_priority_name(m->priority);
+    ngx_ws_perf_redis_arg(a, prio, ngx_strlen(prio));
+
+    if ((size_t) (a->buf + sizeof(a->buf) - a->last)
+        < NGX_WS_PERF_WIRE_FLAGS_MAX)
+    {
+        a->failed = 1;
+        return;
+    }
+
+    n = ngx_ws_perf_msg_wire_flags(m, (char *) a->last);
+
+    ngx_ws_perf_redis_arg(a, a->last, n);
+    a->last += n;
+}
+
+
 /* "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>" */
 
 size_t
@@ -1898,9 +1975,9 @@ ngx_ws_perf_redis_report(void)
 
 ngx_int_t
 ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
-    int argc, const char **argv, const size_t *argvlen)
+    ngx_ws_perf_redis_args_t *a)
 {
-    return ngx_ws_perf_redis_send_call(1, handler, data, argc, argv, argvlen);
+    return ngx_ws_perf_redis_send_call(1, handler, data, a);
 }
 
 
@@ -1911,16 +1988,16 @@ ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler, void *data,
 
 ngx_int_t
 ngx_ws_perf_redis_chore(ngx_ws_perf_redis_reply_pt handler, void *data,
-    int argc, const char **argv, const size_t *argvlen)
+    ngx_ws_perf_redis_args_t *a)
 {
-    return ngx_ws_perf_redis_send_call(0, handler, data, argc, argv, argvlen);
+    return ngx_ws_perf_redis_send_call(0, handler, data, a);
 }
 
 
 static ngx_int_t
 ngx_ws_perf_redis_send_call(ngx_uint_t counted,
-    ngx_ws_perf_redis_reply_pt handler, void *data, int argc,
-    const char **argv, const size_t *argvlen)
+    ngx_ws_perf_redis_reply_pt handler, void *data,
+    ngx_ws_perf_redis_args_t *a)
 {
     ngx_ws_perf_redis_call_t  *call;
 
@@ -1947,8 +2024,7 @@ ngx_ws_perf_redis_send_call(ngx_uint_t counted,
     call->counted = counted;
 
     if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_called, call, argc, argv,
-                                  argvlen)
+                                  ngx_ws_perf_redis_called, call, a)
         != NGX_OK)
     {
         ngx_free(call);
@@ -1989,46 +2065,29 @@ ngx_ws_perf_redis_prefix(void)
 static void
 ngx_ws_perf_redis_send_config(void)
 {
-    int                       n;
-    u_char                    key[64 + 8], *p, buf[7][NGX_INT64_LEN];
-    size_t                    argvlen[16];
-    const char               *argv[16];
-    ngx_uint_t                i;
-    ngx_ws_perf_main_conf_t  *wmcf;
-
-    static const char  *names[] = {
-        "offline_max", "offline_ttl", "history", "ack_timeout",
-        "max_attempts", "max_pending_acks", "dlq_max"
-    };
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
 
     wmcf = ngx_ws_perf_redis_conf;
 
-    argv[0] = "HSET";
-    argvlen[0] = 4;
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vconfig", &wmcf->redis_prefix) - key;
+    ngx_ws_perf_redis_args(&a, "HSET");
+    ngx_ws_perf_redis_argf(&a, "%Vconfig", &wmcf->redis_prefix);
 
-    n = 2;
-
-    for (i = 0; i < 7; i++) {
-        switch (i) {
-        case 0: p = ngx_sprintf(buf[i], "%ui", wmcf->offline_max); break;
-        case 1: p = ngx_sprintf(buf[i], "%M", wmcf->offline_ttl); break;
-        case 2: p = ngx_sprintf(buf[i], "%ui", wmcf->history); break;
-        case 3: p = ngx_sprintf(buf[i], "%M", wmcf->ack_timeout); break;
-        case 4: p = ngx_sprintf(buf[i], "%ui", wmcf->max_attempts); break;
-        case 5: p = ngx_sprintf(buf[i], "%ui", wmcf->max_pending_acks);
-                break;
-        default: p = ngx_sprintf(buf[i], "%ui", wmcf->dlq_max); break;
-        }
-
-        argv[n] = names[i];
-        argvlen[n++] = ngx_strlen(names[i]);
-        argv[n] = (char *) buf[i];
-        argvlen[n++] = p - buf[i];
-    }
+    ngx_ws_perf_redis_arg_lit(&a, "offline_max");
+    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->offline_max);
+    ngx_ws_perf_redis_arg_lit(&a, "offline_ttl");
+    ngx_ws_perf_redis_argf(&a, "%M", wmcf->offline_ttl);
+    ngx_ws_perf_redis_arg_lit(&a, "history");
+    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->history);
+    ngx_ws_perf_redis_arg_lit(&a, "ack_timeout");
+    ngx_ws_perf_redis_argf(&a, "%M", wmcf->ack_timeout);
+    ngx_ws_perf_redis_arg_lit(&a, "max_attempts");
+    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_attempts);
+    ngx_ws_perf_redis_arg_lit(&a, "max_pending_acks");
+    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_pending_acks);
+    ngx_ws_perf_redis_arg_lit(&a, "dlq_max");
+    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->dlq_max);
 
     (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, n, argv,
-                                     argvlen);
+                                     ngx_ws_perf_redis_ignore, NULL, &a);
 }

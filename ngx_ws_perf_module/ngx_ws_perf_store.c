@@ -27,8 +27,7 @@
 
 #define NGX_WS_PERF_STORE_TICK     50
 #define NGX_WS_PERF_REDELIVER_EVERY 4
-#define NGX_WS_PERF_STORE_BATCH    "200"
-#define NGX_WS_PERF_KEY_MAX        (64 + 8 + NGX_WS_PERF_NAME_MAX)
+#define NGX_WS_PERF_STORE_BATCH    200
 
 
 /* a connection's request to Redis, valid while the connection is */
@@ -54,8 +53,7 @@ typedef struct {
 
 /* an admin or cancel request waiting for redis */
 typedef struct {
-    ngx_http_request_t         *request;    /* NULL once it is gone */
-    ngx_pool_cleanup_t         *cleanup;
+    ngx_ws_perf_http_wait_t     wait;       /* first */
     ngx_uint_t                  kind;
 } ngx_ws_perf_store_http_t;
 
@@ -91,6 +89,7 @@ static ngx_int_t ngx_ws_perf_store_dlq_replay(ngx_http_request_t *r,
 static ngx_int_t ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_ws_perf_store_init(ngx_cycle_t *cycle);
+static void ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic);
 static void ngx_ws_perf_store_tick(ngx_event_t *ev);
 static void ngx_ws_perf_store_ticked(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer,
@@ -106,9 +105,8 @@ static ngx_ws_perf_sub_t *ngx_ws_perf_store_sub(ngx_ws_perf_peer_t *peer,
 static void ngx_ws_perf_store_acked(void *data, void *reply);
 static void ngx_ws_perf_store_scheduled(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_http(ngx_http_request_t *r,
-    ngx_uint_t kind, int argc, const char **argv, const size_t *argvlen);
+    ngx_uint_t kind, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_store_http_reply(void *data, void *reply);
-static void ngx_ws_perf_store_http_gone(void *data);
 static ngx_int_t ngx_ws_perf_store_http_error(ngx_http_request_t *r,
     redisReply *reply);
 static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
@@ -160,7 +158,9 @@ ngx_ws_perf_store_engine_init(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
+    if (ngx_ws_perf_redis_init(cycle, wmcf, ngx_ws_perf_store_subscribed)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -244,9 +244,7 @@ ngx_ws_perf_store_init(ngx_cycle_t *cycle)
 static void
 ngx_ws_perf_store_tick(ngx_event_t *ev)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX];
-    size_t       argvlen[5];
-    const char  *argv[5];
+    ngx_ws_perf_redis_args_t  a;
 
     ngx_add_timer(ev, NGX_WS_PERF_STORE_TICK);
 
@@ -254,35 +252,23 @@ ngx_ws_perf_store_tick(ngx_event_t *ev)
         return;
     }
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argv[4] = NGX_WS_PERF_STORE_BATCH;
-    argvlen[4] = sizeof(NGX_WS_PERF_STORE_BATCH) - 1;
-
     if (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY == 0) {
-        argv[1] = "ws_perf_redeliver";
-        argvlen[1] = 17;
-        argvlen[3] = ngx_sprintf(key, "%Vdue", ngx_ws_perf_redis_prefix())
-                     - key;
+        ngx_ws_perf_redis_fcall(&a, "ws_perf_redeliver", 1);
+        ngx_ws_perf_redis_argf(&a, "%Vdue", ngx_ws_perf_redis_prefix());
+        ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
 
-        if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, 5, argv,
-                                    argvlen)
+        if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
             == NGX_AGAIN)
         {
             ngx_ws_perf_store_busy++;
         }
     }
 
-    argv[1] = "ws_perf_release";
-    argvlen[1] = 15;
-    argvlen[3] = ngx_sprintf(key, "%Vsched", ngx_ws_perf_redis_prefix())
-                 - key;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_release", 1);
+    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
 
-    if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, 5, argv,
-                                argvlen)
+    if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
         == NGX_AGAIN)
     {
         ngx_ws_perf_store_busy++;
@@ -424,7 +410,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
 
 /* the engine's SUBSCRIBE for a topic is in place: its resumes may go */
 
-void
+static void
 ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
 {
     ngx_queue_t              *q, *next;
@@ -451,31 +437,17 @@ ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
 static void
 ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX], limit[NGX_INT_T_LEN],
-                 bytes[NGX_SIZE_T_LEN];
-    size_t       argvlen[7];
-    ngx_int_t    rc;
-    const char  *argv[7];
+    ngx_int_t                 rc;
+    ngx_ws_perf_redis_args_t  a;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_resume";
-    argvlen[1] = 14;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_redis_key(key, "", req->target, req->name,
-                                       req->name_len);
-    argv[4] = (char *) req->since;
-    argvlen[4] = req->since_len;
-    argv[5] = (char *) limit;
-    argvlen[5] = ngx_sprintf(limit, "%ui",
-                             NGX_WS_PERF_HOLD_MAX * 64) - limit;
-    argv[6] = (char *) bytes;
-    argvlen[6] = ngx_sprintf(bytes, "%uz", req->room) - bytes;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_resume", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", req->target, req->name,
+                              req->name_len);
+    ngx_ws_perf_redis_arg(&a, req->since, req->since_len);
+    ngx_ws_perf_redis_argf(&a, "%ui", (ngx_uint_t) NGX_WS_PERF_HOLD_MAX * 64);
+    ngx_ws_perf_redis_argf(&a, "%uz", req->room);
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, 7, argv,
-                                argvlen);
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_resumed, req, &a);
 
     if (rc != NGX_AGAIN) {
         ngx_ws_perf_store_give_up(req, "redis is unavailable");
@@ -561,32 +533,28 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
 
         ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
-        if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0) {
-            ngx_ws_perf_store_malformed(req, "history");
-            last = r->element[3 + 2 * i];
-            continue;
-        }
-
-        ids[i] = (u_char *) m.id;
-        lens[i] = m.id_len;
-
-        if (first == 0) {
-            first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
-        }
-
-        if (ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK) {
-            ngx_ws_perf_store_malformed(req, "history");
-            last = r->element[3 + 2 * i];
-            continue;
-        }
-
         m.target = req->target;
         m.name = req->name;
         m.name_len = req->name_len;
 
-        rc = NGX_DECLINED;
+        rc = ngx_ws_perf_redis_message(&m, (u_char *) w->str, w->len, &plain,
+                                       "in its history or inbox");
 
-        if (ngx_ws_perf_redis_text(&m, "in its history or inbox") == NGX_OK) {
+        /* a held copy of a message given here is not sent again */
+        ids[i] = (u_char *) m.id;
+        lens[i] = m.id_len;
+
+        if (first == 0 && m.id) {
+            first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_ws_perf_store_malformed(req, "history");
+            last = r->element[3 + 2 * i];
+            continue;
+        }
+
+        if (rc == NGX_OK) {
             rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
                                       peer->connection->log);
         }
@@ -719,11 +687,9 @@ ngx_ws_perf_store_sub(ngx_ws_perf_peer_t *peer, ngx_ws_perf_store_req_t *req)
 static ngx_int_t
 ngx_ws_perf_store_ack(ngx_ws_perf_peer_t *peer, ngx_str_t *id)
 {
-    u_char                    key[NGX_WS_PERF_KEY_MAX];
-    size_t                    argvlen[5];
     ngx_int_t                 rc;
-    const char               *argv[5];
     ngx_ws_perf_store_req_t  *req;
+    ngx_ws_perf_redis_args_t  a;
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
                     peer->connection->log);
@@ -739,20 +705,12 @@ ngx_ws_perf_store_ack(ngx_ws_perf_peer_t *peer, ngx_str_t *id)
     req->since_len = id->len;
     ngx_memcpy(req->since, id->data, id->len);
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_ack";
-    argvlen[1] = 11;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_redis_key(key, "", NGX_WS_PERF_TARGET_USER,
-                                       peer->user->data, peer->user->len);
-    argv[4] = (char *) id->data;
-    argvlen[4] = id->len;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_ack", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_USER,
+                              peer->user->data, peer->user->len);
+    ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_acked, req, 5, argv,
-                                argvlen);
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_acked, req, &a);
 
     if (rc == NGX_AGAIN) {
         return NGX_OK;
@@ -816,12 +774,9 @@ static ngx_int_t
 ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag)
 {
-    char                      flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
-    u_char                    key[NGX_WS_PERF_KEY_MAX], when[NGX_INT64_LEN];
-    size_t                    argvlen[9];
     ngx_int_t                 rc;
-    const char               *argv[9];
     ngx_ws_perf_store_pub_t  *pub;
+    ngx_ws_perf_redis_args_t  a;
 
     pub = ngx_alloc(sizeof(ngx_ws_perf_store_pub_t), ngx_cycle->log);
     if (pub == NULL) {
@@ -832,28 +787,13 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     pub->data = data;
     pub->tag = tag;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_schedule";
-    argvlen[1] = 16;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_redis_key(key, "", m->target,
-                                       (u_char *) m->name, m->name_len);
-    argv[4] = (char *) m->data;
-    argvlen[4] = m->data_len;
-    argv[5] = ngx_ws_perf_msg_priority_name(m->priority);
-    argvlen[5] = ngx_strlen(argv[5]);
-    argv[6] = flags;
-    argvlen[6] = ngx_ws_perf_msg_wire_flags(m, flags);
-    argv[7] = m->id ? (char *) m->id : "";
-    argvlen[7] = m->id ? m->id_len : 0;
-    argv[8] = (char *) when;
-    argvlen[8] = ngx_sprintf(when, "%L", at) - when;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_schedule", 1);
+    ngx_ws_perf_redis_arg_msg(&a, m);
+    ngx_ws_perf_redis_arg(&a, m->id ? (u_char *) m->id : (u_char *) "",
+                          m->id ? m->id_len : 0);
+    ngx_ws_perf_redis_argf(&a, "%L", at);
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_scheduled, pub, 9, argv,
-                                argvlen);
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_scheduled, pub, &a);
 
     if (rc != NGX_AGAIN) {
         ngx_free(pub);
@@ -906,23 +846,13 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 static ngx_int_t
 ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX];
-    size_t       argvlen[5];
-    const char  *argv[5];
+    ngx_ws_perf_redis_args_t  a;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_cancel";
-    argvlen[1] = 14;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_sprintf(key, "%Vsched", ngx_ws_perf_redis_prefix())
-                 - key;
-    argv[4] = (char *) id->data;
-    argvlen[4] = id->len;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_cancel", 1);
+    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
-    return ngx_ws_perf_store_http(r, NGX_WS_PERF_CANCEL, 5, argv, argvlen);
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_CANCEL, &a);
 }
 
 
@@ -931,47 +861,33 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
  * a list, one, replay and delete, each one FCALL or XRANGE.
  */
 
-static size_t
-ngx_ws_perf_store_dlq_key(u_char *key)
+static void
+ngx_ws_perf_store_dlq_key(ngx_ws_perf_redis_args_t *a)
 {
-    return ngx_sprintf(key, "%Vdlq", ngx_ws_perf_redis_prefix()) - key;
+    ngx_ws_perf_redis_argf(a, "%Vdlq", ngx_ws_perf_redis_prefix());
 }
 
 
 static ngx_int_t
 ngx_ws_perf_store_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *q)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX], count[NGX_INT_T_LEN];
-    size_t       argvlen[8];
-    const char  *argv[8];
+    ngx_ws_perf_redis_args_t  a;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = "ws_perf_dlq_list";
-    argvlen[1] = 16;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_store_dlq_key(key);
-    argv[4] = (char *) q->after.data;
-    argvlen[4] = q->after.len;
-    argv[5] = (char *) count;
-    argvlen[5] = ngx_sprintf(count, "%ui", q->count) - count;
-    argv[6] = (char *) q->reason.data;
-    argvlen[6] = q->reason.len;
-    argv[7] = (char *) q->target.data;
-    argvlen[7] = q->target.len;
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_dlq_list", 1);
+    ngx_ws_perf_store_dlq_key(&a);
+    ngx_ws_perf_redis_arg(&a, q->after.data, q->after.len);
+    ngx_ws_perf_redis_argf(&a, "%ui", q->count);
+    ngx_ws_perf_redis_arg(&a, q->reason.data, q->reason.len);
+    ngx_ws_perf_redis_arg(&a, q->target.data, q->target.len);
 
-    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_LIST, 8, argv, argvlen);
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_LIST, &a);
 }
 
 
 static ngx_int_t
 ngx_ws_perf_store_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX];
-    size_t       argvlen[4];
-    const char  *argv[4];
+    ngx_ws_perf_redis_args_t  a;
 
     if (!ngx_ws_perf_dlq_id(id)) {
         return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
@@ -979,16 +895,12 @@ ngx_ws_perf_store_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
                                      "this id\"}");
     }
 
-    argv[0] = "XRANGE";
-    argvlen[0] = 6;
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_ws_perf_store_dlq_key(key);
-    argv[2] = (char *) id->data;
-    argvlen[2] = id->len;
-    argv[3] = (char *) id->data;
-    argvlen[3] = id->len;
+    ngx_ws_perf_redis_args(&a, "XRANGE");
+    ngx_ws_perf_store_dlq_key(&a);
+    ngx_ws_perf_redis_arg(&a, id->data, id->len);
+    ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
-    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_GET, 4, argv, argvlen);
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_GET, &a);
 }
 
 
@@ -998,23 +910,15 @@ static ngx_int_t
 ngx_ws_perf_store_dlq_call(ngx_http_request_t *r, ngx_uint_t kind,
     ngx_str_t *id)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX];
-    size_t       argvlen[5];
-    const char  *argv[5];
+    ngx_ws_perf_redis_args_t  a;
 
-    argv[0] = "FCALL";
-    argvlen[0] = 5;
-    argv[1] = (kind == NGX_WS_PERF_DLQ_REPLAY) ? "ws_perf_dlq_replay"
-                                               : "ws_perf_dlq_delete";
-    argvlen[1] = 18;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) key;
-    argvlen[3] = ngx_ws_perf_store_dlq_key(key);
-    argv[4] = (char *) id->data;
-    argvlen[4] = id->len;
+    ngx_ws_perf_redis_fcall(&a, (kind == NGX_WS_PERF_DLQ_REPLAY)
+                                ? "ws_perf_dlq_replay"
+                                : "ws_perf_dlq_delete", 1);
+    ngx_ws_perf_store_dlq_key(&a);
+    ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
-    return ngx_ws_perf_store_http(r, kind, 5, argv, argvlen);
+    return ngx_ws_perf_store_http(r, kind, &a);
 }
 
 
@@ -1048,50 +952,28 @@ ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r, ngx_str_t *id)
 /* sends an admin command; the request waits for its answer */
 
 static ngx_int_t
-ngx_ws_perf_store_http(ngx_http_request_t *r, ngx_uint_t kind, int argc,
-    const char **argv, const size_t *argvlen)
+ngx_ws_perf_store_http(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_ws_perf_redis_args_t *a)
 {
     ngx_int_t                  rc;
-    ngx_pool_cleanup_t        *cln;
     ngx_ws_perf_store_http_t  *ctx;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_alloc(sizeof(ngx_ws_perf_store_http_t), r->connection->log);
+    ctx = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_store_http_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->request = r;
-    ctx->cleanup = cln;
     ctx->kind = kind;
 
-    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_http_reply, ctx, argc,
-                                argv, argvlen);
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_store_http_reply, ctx, a);
 
     if (rc != NGX_AGAIN) {
+        (void) ngx_ws_perf_http_waited(ctx);
         ngx_free(ctx);
         return ngx_ws_perf_store_unavailable(r, rc);
     }
 
-    cln->handler = ngx_ws_perf_store_http_gone;
-    cln->data = ctx;
-
-    r->main->count++;
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_ws_perf_store_http_gone(void *data)
-{
-    ngx_ws_perf_store_http_t *ctx = data;
-
-    ctx->request = NULL;
+    return ngx_ws_perf_http_hold(ctx);
 }
 
 
@@ -1102,18 +984,14 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
 
     ngx_int_t            rc;
     redisReply          *r = reply;
-    ngx_connection_t    *c;
     ngx_http_request_t  *req;
 
-    req = ctx->request;
+    req = ngx_ws_perf_http_waited(ctx);
 
     if (req == NULL) {
         ngx_free(ctx);
         return;
     }
-
-    ctx->cleanup->handler = NULL;
-    c = req->connection;
 
     if (r == NULL) {
         rc = ngx_ws_perf_store_unavailable(req, NGX_DECLINED);
@@ -1168,8 +1046,7 @@ ngx_ws_perf_store_http_reply(void *data, void *reply)
 
     ngx_free(ctx);
 
-    ngx_http_finalize_request(req, rc);
-    ngx_http_run_posted_requests(c);
+    ngx_ws_perf_http_answer(req, rc);
 }
 
 
@@ -1341,6 +1218,7 @@ ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
     const redisReply *target)
 {
     u_char             *plain;
+    ngx_int_t           rc;
     ngx_ws_perf_msg_t   m;
     static ngx_uint_t   malformed;
 
@@ -1348,9 +1226,10 @@ ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
 
     (void) ngx_ws_perf_reply_dlq_target(target, &m);
 
-    if (ngx_ws_perf_msg_from_wire((u_char *) w->str, w->len, &m) != 0
-        || ngx_ws_perf_compress_unwire(&m, &plain) != NGX_OK)
-    {
+    rc = ngx_ws_perf_redis_message(&m, (u_char *) w->str, w->len, &plain,
+                                   "in a dead letter");
+
+    if (rc == NGX_ERROR) {
         if (ngx_ws_perf_redis_drop(&malformed)) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "ws_perf: ignored a malformed message in a dead "
@@ -1361,7 +1240,7 @@ ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
         return p;
     }
 
-    if (ngx_ws_perf_redis_text(&m, "in a dead letter") == NGX_OK) {
+    if (rc == NGX_OK) {
         p = ngx_cpymem(p, ",\"message\":", 11);
         p = ngx_ws_perf_msg_envelope(&m, p);
     }
