@@ -797,15 +797,6 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
 }
 
 
-/* queues a JSON reply to the client ahead of subscription traffic */
-
-ngx_int_t
-ngx_ws_perf_conn_reply(ngx_ws_perf_conn_t *wc, u_char *data, size_t len)
-{
-    return ngx_ws_perf_send_control(wc, NGX_WS_PERF_OP_TEXT, data, len);
-}
-
-
 static ngx_int_t
 ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc, ngx_uint_t opcode,
     u_char *data, size_t len)

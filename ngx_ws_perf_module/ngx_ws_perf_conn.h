@@ -62,8 +62,6 @@ ngx_int_t ngx_ws_perf_handshake(ngx_http_request_t *r,
 ngx_int_t ngx_ws_perf_conn_upgrade(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_out_t *response,
     ngx_ws_perf_targets_t *targets);
-ngx_int_t ngx_ws_perf_conn_reply(ngx_ws_perf_conn_t *wc, u_char *data,
-    size_t len);
 
 
 #endif /* _NGX_WS_PERF_CONN_H_INCLUDED_ */

@@ -519,35 +519,31 @@ ngx_ws_perf_client_published(void *data, ngx_uint_t tag, ngx_int_t rc,
 
     u_char              *p, reply[NGX_WS_PERF_ID_MAX + 64];
     ngx_connection_t    *c;
-    ngx_ws_perf_conn_t  *wc;
+    ngx_ws_perf_peer_t  *peer;
 
     c = pub->connection;
-
-    if (c->fd == (ngx_socket_t) -1 || c->number != pub->number) {
-        ngx_free(pub);
-        return;
-    }
+    peer = ngx_ws_perf_hub_peer(c, pub->number);
 
     ngx_free(pub);
 
-    wc = c->data;
-
-    if (wc->peer.closing) {
+    if (peer == NULL) {
         return;
+    }
+
+    /* the answer leaves in this pass of the event loop */
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 
     if (rc == NGX_OK) {
         p = ngx_sprintf(reply, "{\"type\":\"published\",\"id\":\"%*s\"}",
                         ngx_min(text->len, NGX_WS_PERF_ID_MAX), text->data);
 
-        (void) ngx_ws_perf_conn_reply(wc, reply, p - reply);
+        (void) ngx_ws_perf_hub_reply(peer, reply, p - reply, c->log);
 
     } else {
-        (void) ngx_ws_perf_pubsub_error(wc, rc, "publish failed in redis");
-    }
-
-    if (!c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
+        (void) ngx_ws_perf_hub_error(peer, rc, "publish failed in redis", 0,
+                                     NULL);
     }
 }
 
@@ -558,7 +554,8 @@ ngx_ws_perf_cmd_ping(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
 {
     static u_char  pong[] = "{\"type\":\"pong\"}";
 
-    return ngx_ws_perf_conn_reply(wc, pong, sizeof(pong) - 1);
+    return ngx_ws_perf_hub_reply(&wc->peer, pong, sizeof(pong) - 1,
+                                 wc->peer.connection->log);
 }
 
 
@@ -627,5 +624,6 @@ ngx_ws_perf_reply_channel(ngx_ws_perf_conn_t *wc, char *type,
 
     p = ngx_sprintf(buf, "{\"type\":\"%s\",\"channel\":\"%V\"}", type, name);
 
-    return ngx_ws_perf_conn_reply(wc, buf, p - buf);
+    return ngx_ws_perf_hub_reply(&wc->peer, buf, p - buf,
+                                 wc->peer.connection->log);
 }
