@@ -50,6 +50,10 @@ static ngx_int_t ngx_ws_perf_partly_published(ngx_http_request_t *r,
     ngx_ws_perf_pub_ctx_t *ctx);
 static ngx_int_t ngx_ws_perf_publish_all(ngx_http_request_t *r,
     ngx_ws_perf_msg_t *msgs, ngx_uint_t n);
+static ngx_int_t ngx_ws_perf_publish_one(ngx_http_request_t *r,
+    ngx_ws_perf_pub_ctx_t *ctx, ngx_ws_perf_msg_t *m, ngx_uint_t i);
+static void ngx_ws_perf_publish_refused(ngx_ws_perf_pub_ctx_t *ctx,
+    ngx_int_t rc);
 static void ngx_ws_perf_published(void *data, ngx_uint_t tag, ngx_int_t rc,
     ngx_str_t *text);
 static ngx_int_t ngx_ws_perf_publish_done(ngx_http_request_t *r,
@@ -343,10 +347,8 @@ static ngx_int_t
 ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     ngx_uint_t n)
 {
-    int64_t                 at;
     ngx_int_t               rc;
     ngx_uint_t              i;
-    ngx_time_t             *tp;
     ngx_ws_perf_pub_ctx_t  *ctx;
     u_char                  err[NGX_WS_PERF_ERR_LEN];
 
@@ -378,21 +380,7 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     for (i = 0; i < n; i++) {
         ctx->waiting++;
 
-        if (msgs[i].deliver_at || msgs[i].delay) {
-            tp = ngx_timeofday();
-            at = msgs[i].deliver_at;
-
-            if (at == 0) {
-                at = (int64_t) tp->sec * 1000 + tp->msec + msgs[i].delay;
-            }
-
-            rc = ngx_ws_perf_engine->schedule(&msgs[i], at,
-                                              ngx_ws_perf_published, ctx, i);
-
-        } else {
-            rc = ngx_ws_perf_engine->publish(&msgs[i], ngx_ws_perf_published,
-                                             ctx, i, r->connection->log);
-        }
+        rc = ngx_ws_perf_publish_one(r, ctx, &msgs[i], i);
 
         if (rc == NGX_OK || rc == NGX_AGAIN) {
             continue;
@@ -400,22 +388,7 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
 
         ctx->waiting--;
 
-        if (rc == NGX_DECLINED) {
-            ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
-                         "redis is unavailable%Z");
-
-        } else if (rc == NGX_BUSY) {
-            ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
-            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
-                         "too many publishes are waiting for redis "
-                         "(ws_perf_redis_max_pending)%Z");
-
-        } else {
-            ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
-                         "publish failed%Z");
-        }
+        ngx_ws_perf_publish_refused(ctx, rc);
 
         break;
     }
@@ -425,6 +398,54 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
     }
 
     return ngx_ws_perf_publish_done(ngx_ws_perf_http_waited(ctx), ctx);
+}
+
+
+/* message i of the batch to the engine, now or at its time: as publish() */
+
+static ngx_int_t
+ngx_ws_perf_publish_one(ngx_http_request_t *r, ngx_ws_perf_pub_ctx_t *ctx,
+    ngx_ws_perf_msg_t *m, ngx_uint_t i)
+{
+    int64_t      at;
+    ngx_time_t  *tp;
+
+    if (m->deliver_at == 0 && m->delay == 0) {
+        return ngx_ws_perf_engine->publish(m, ngx_ws_perf_published, ctx, i,
+                                           r->connection->log);
+    }
+
+    at = m->deliver_at;
+
+    if (at == 0) {
+        tp = ngx_timeofday();
+        at = (int64_t) tp->sec * 1000 + tp->msec + m->delay;
+    }
+
+    return ngx_ws_perf_engine->schedule(m, at, ngx_ws_perf_published, ctx, i);
+}
+
+
+/* the engine took no more of the batch: the status and reason of that */
+
+static void
+ngx_ws_perf_publish_refused(ngx_ws_perf_pub_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc == NGX_DECLINED) {
+        ctx->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                     "redis is unavailable%Z");
+
+    } else if (rc == NGX_BUSY) {
+        ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
+        ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN,
+                     "too many publishes are waiting for redis "
+                     "(ws_perf_redis_max_pending)%Z");
+
+    } else {
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_snprintf(ctx->reason, NGX_WS_PERF_ERR_LEN, "publish failed%Z");
+    }
 }
 
 

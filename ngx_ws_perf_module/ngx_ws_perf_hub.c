@@ -23,6 +23,14 @@ typedef struct {
 static ngx_ws_perf_topic_t *ngx_ws_perf_hub_topic(ngx_uint_t target,
     ngx_str_t *name, ngx_log_t *log);
 static void ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t **out, uint64_t now,
+    ngx_log_t *log);
+static ngx_uint_t ngx_ws_perf_hub_given(ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_msg_t *m, uint64_t *id);
+static ngx_uint_t ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_out_t *frame, ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_topic_t *topic, ngx_log_t *log);
 static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
     ngx_uint_t raw, ngx_log_t *log);
 static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
@@ -259,12 +267,11 @@ ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
 ngx_uint_t
 ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 {
-    ngx_int_t             rc;
     ngx_str_t             name;
     ngx_uint_t            n, f, too_big;
     ngx_queue_t          *q;
     ngx_ws_perf_sub_t    *sub;
-    ngx_ws_perf_out_t    *out[3];
+    ngx_ws_perf_out_t    *out[3], *frame;
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
     uint64_t              now, id;
@@ -300,58 +307,21 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
             continue;
         }
 
-        f = peer->raw;
-
-        if (out[f] == NULL) {
-            out[f] = ngx_ws_perf_hub_encode(m, f, log);
-            if (out[f] == NULL) {
-                break;
-            }
-
-            out[f]->since = now;
-        }
-
-        /* the lz4 form is made from the JSON text, once */
-        if (peer->lz4_min && !peer->raw
-            && (size_t) (out[0]->last - out[0]->start) >= peer->lz4_min)
-        {
-            f = 2;
-
-            if (out[f] == NULL) {
-                out[f] = ngx_ws_perf_compress_frame(out[0], log);
-                if (out[f] == NULL) {
-                    break;
-                }
-
-                out[f]->since = now;
-            }
+        frame = ngx_ws_perf_hub_frame(m, peer, out, now, log);
+        if (frame == NULL) {
+            break;
         }
 
         if (sub->hold) {
-            ngx_ws_perf_hub_hold_msg(sub->hold, out[f], m);
+            ngx_ws_perf_hub_hold_msg(sub->hold, frame, m);
             continue;
         }
 
-        /*
-         * the subscribe link may bring a message after the resume's answer
-         * came on the other link: one the history just gave is dropped;
-         * an older one is a redelivery, whose ack is still awaited
-         */
-        if (sub->seen) {
-            if (id == 0) {
-                id = ngx_ws_perf_hub_id_value((u_char *) m->id, m->id_len);
-            }
-
-            if (id > sub->seen_after && id <= sub->seen) {
-                continue;
-            }
-
-            if (id > sub->seen) {
-                sub->seen = 0;
-            }
+        if (sub->seen && ngx_ws_perf_hub_given(sub, m, &id)) {
+            continue;
         }
 
-        if ((size_t) (out[f]->last - out[f]->pos) > peer->limit
+        if ((size_t) (frame->last - frame->pos) > peer->limit
             && !too_big++)
         {
             /* a publisher outside nginx; publishes through it are checked */
@@ -360,36 +330,10 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
                           "frame, more than a subscriber's "
                           "ws_perf_send_queue_size (%uz): not delivered to "
                           "such subscribers", m->id_len, m->id,
-                          (size_t) (out[f]->last - out[f]->pos),
-                          peer->limit);
+                          (size_t) (frame->last - frame->pos), peer->limit);
         }
 
-        /* a burst over the bound goes to a writable socket before drops */
-        if (peer->queue->bytes + (out[f]->last - out[f]->pos) > peer->limit
-            && peer->connection->write->ready)
-        {
-            (void) ngx_ws_perf_queue_send(peer->queue, peer->connection);
-        }
-
-        rc = ngx_ws_perf_queue_push_bounded(peer->queue, out[f],
-                                            m->priority, peer->limit,
-                                            ngx_ws_perf_hub_stats.dropped,
-                                            log);
-        if (rc == NGX_ABORT) {
-            peer->overflow = 1;
-
-        } else if (rc == NGX_OK) {
-            ngx_ws_perf_queue_tag_last(peer->queue, m->priority, topic);
-            n++;
-        }
-
-        /*
-         * written in the next loop iteration: messages published until
-         * then leave in the same writev
-         */
-        if (!peer->connection->write->posted) {
-            ngx_post_event(peer->connection->write, &ngx_posted_next_events);
-        }
+        n += ngx_ws_perf_hub_enqueue(peer, frame, m, topic, log);
     }
 
     for (f = 0; f < 3; f++) {
@@ -402,6 +346,119 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_ws_perf_metrics_add(delivered, n);
 
     return n;
+}
+
+
+/*
+ * The frame of m in the form the peer takes, made the first time a peer
+ * needs that form: out[] holds the JSON text, raw and lz4 forms.
+ */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m, ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_out_t **out, uint64_t now, ngx_log_t *log)
+{
+    ngx_uint_t  f;
+
+    f = peer->raw;
+
+    if (out[f] == NULL) {
+        out[f] = ngx_ws_perf_hub_encode(m, f, log);
+        if (out[f] == NULL) {
+            return NULL;
+        }
+
+        out[f]->since = now;
+    }
+
+    /* the lz4 form is made from the JSON text, once */
+    if (peer->lz4_min && !peer->raw
+        && (size_t) (out[0]->last - out[0]->start) >= peer->lz4_min)
+    {
+        f = 2;
+
+        if (out[f] == NULL) {
+            out[f] = ngx_ws_perf_compress_frame(out[0], log);
+            if (out[f] == NULL) {
+                return NULL;
+            }
+
+            out[f]->since = now;
+        }
+    }
+
+    return out[f];
+}
+
+
+/*
+ * The subscribe link may bring a message after the resume's answer came
+ * on the other link: 1 for one the history just gave, to be dropped; an
+ * older one is a redelivery, whose ack is still awaited.  *id caches the
+ * message's id value over the fan-out.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_hub_given(ngx_ws_perf_sub_t *sub, ngx_ws_perf_msg_t *m,
+    uint64_t *id)
+{
+    if (*id == 0) {
+        *id = ngx_ws_perf_hub_id_value((u_char *) m->id, m->id_len);
+    }
+
+    if (*id > sub->seen_after && *id <= sub->seen) {
+        return 1;
+    }
+
+    if (*id > sub->seen) {
+        sub->seen = 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The frame to the peer's queue within its bound (an overflow marks the
+ * peer), and its write event posted.  1 if queued.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t *frame,
+    ngx_ws_perf_msg_t *m, ngx_ws_perf_topic_t *topic, ngx_log_t *log)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  queued;
+
+    /* a burst over the bound goes to a writable socket before drops */
+    if (peer->queue->bytes + (frame->last - frame->pos) > peer->limit
+        && peer->connection->write->ready)
+    {
+        (void) ngx_ws_perf_queue_send(peer->queue, peer->connection);
+    }
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, frame, m->priority,
+                                        peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+    queued = 0;
+
+    if (rc == NGX_ABORT) {
+        peer->overflow = 1;
+
+    } else if (rc == NGX_OK) {
+        ngx_ws_perf_queue_tag_last(peer->queue, m->priority, topic);
+        queued = 1;
+    }
+
+    /*
+     * written in the next loop iteration: messages published until then
+     * leave in the same writev
+     */
+    if (!peer->connection->write->posted) {
+        ngx_post_event(peer->connection->write, &ngx_posted_next_events);
+    }
+
+    return queued;
 }
 
 

@@ -50,6 +50,10 @@ static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
 
 static ngx_int_t ngx_ws_perf_reply_channel(ngx_ws_perf_conn_t *wc,
     char *type, ngx_str_t *name);
+static ngx_int_t ngx_ws_perf_target_user(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_targets_t *t, char **reason);
+static ngx_int_t ngx_ws_perf_target_patterns(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_targets_t *t, char **reason);
 
 
 /* indexed by NGX_WS_PERF_CMD_* */
@@ -73,10 +77,8 @@ ngx_int_t
 ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_ws_perf_targets_t *t, char **reason)
 {
-    ngx_str_t                  value, *name;
-    ngx_uint_t                 i;
-    ngx_ws_perf_topic_t       *topic;
-    ngx_http_complex_value_t  *cv;
+    ngx_int_t  rc;
+    ngx_str_t  value;
 
     if (ngx_array_init(&t->channels, r->pool, 4, sizeof(ngx_str_t))
         != NGX_OK)
@@ -106,30 +108,64 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     }
 
     if (wlcf->user) {
-        if (ngx_http_complex_value(r, wlcf->user, &t->user) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (t->user.len
-            && !ngx_ws_perf_msg_valid_name(t->user.data, t->user.len))
-        {
-            *reason = "websocket: invalid user name";
-            return NGX_HTTP_BAD_REQUEST;
-        }
-
-        topic = t->user.len
-                ? ngx_ws_perf_hub_lookup(NGX_WS_PERF_TARGET_USER, &t->user)
-                : NULL;
-
-        if (topic && topic->nsubs >= wlcf->max_user_connections) {
-            *reason = "websocket: too many connections for this user";
-            return NGX_HTTP_TOO_MANY_REQUESTS;
+        rc = ngx_ws_perf_target_user(r, wlcf, t, reason);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
     if (wlcf->allowed_channels == NULL) {
         return NGX_OK;
     }
+
+    return ngx_ws_perf_target_patterns(r, wlcf, t, reason);
+}
+
+
+/* ws_perf_user's value: a valid name with room for one more connection */
+
+static ngx_int_t
+ngx_ws_perf_target_user(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_targets_t *t, char **reason)
+{
+    ngx_ws_perf_topic_t  *topic;
+
+    if (ngx_http_complex_value(r, wlcf->user, &t->user) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (t->user.len == 0) {
+        return NGX_OK;
+    }
+
+    if (!ngx_ws_perf_msg_valid_name(t->user.data, t->user.len)) {
+        *reason = "websocket: invalid user name";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    topic = ngx_ws_perf_hub_lookup(NGX_WS_PERF_TARGET_USER, &t->user);
+
+    if (topic && topic->nsubs >= wlcf->max_user_connections) {
+        *reason = "websocket: too many connections for this user";
+        return NGX_HTTP_TOO_MANY_REQUESTS;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ws_perf_allowed_channels: the patterns a "sub" may name, kept in the
+ * connection's pool
+ */
+
+static ngx_int_t
+ngx_ws_perf_target_patterns(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_targets_t *t, char **reason)
+{
+    ngx_str_t                  value, *name;
+    ngx_uint_t                 i;
+    ngx_http_complex_value_t  *cv;
 
     t->allowed = ngx_array_create(r->connection->pool,
                                   wlcf->allowed_channels->nelts,

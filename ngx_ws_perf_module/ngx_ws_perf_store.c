@@ -44,6 +44,19 @@ typedef struct {
 } ngx_ws_perf_store_req_t;
 
 
+/* the answer to a resume while it is given */
+typedef struct {
+    redisReply                 *reply;
+    u_char                    **ids;        /* of each entry, or NULL */
+    size_t                     *lens;
+    size_t                      n;          /* entries */
+    size_t                      sent;
+    uint64_t                    first;      /* the first entry's id */
+    redisReply                 *last;       /* the last entry passed */
+    ngx_uint_t                  more;       /* it stopped short */
+} ngx_ws_perf_store_replay_t;
+
+
 typedef struct {
     ngx_ws_perf_publish_pt      handler;
     void                       *data;
@@ -96,6 +109,16 @@ static ngx_int_t ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer,
     ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
+static void ngx_ws_perf_store_gap(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_store_replay_t *rp, u_char *since,
+    size_t len);
+static void ngx_ws_perf_store_replay(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_store_replay_t *rp);
+static void ngx_ws_perf_store_resume_end(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_store_replay_t *rp);
+static void ngx_ws_perf_store_seen(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_sub_t *sub, ngx_ws_perf_store_replay_t *rp);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
@@ -455,21 +478,24 @@ ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req)
 }
 
 
+/*
+ * ws_perf_resume's answer, {gap, last, more, id, wire, ...}: a gap notice
+ * if messages since the client's id are gone (or live ones were dropped
+ * while held), the history, what came meanwhile, a gap notice with more
+ * if it stopped short, and the end, all at one priority so that they
+ * leave in this order.
+ */
+
 static void
 ngx_ws_perf_store_resumed(void *data, void *reply)
 {
     ngx_ws_perf_store_req_t *req = data;
 
-    u_char              **ids, *p, *plain, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
-    size_t               *lens, i, n, sent;
-    ngx_int_t             rc;
-    uint64_t              first;
-    ngx_uint_t            more;
-    ngx_str_t             text;
-    redisReply           *r = reply, *w, *last;
-    ngx_ws_perf_sub_t    *sub;
-    ngx_ws_perf_msg_t     m;
-    ngx_ws_perf_peer_t   *peer;
+    ngx_str_t                    text;
+    redisReply                  *r = reply;
+    ngx_ws_perf_sub_t           *sub;
+    ngx_ws_perf_peer_t          *peer;
+    ngx_ws_perf_store_replay_t   rp;
 
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r) {
@@ -495,41 +521,122 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         return;
     }
 
-    n = (r->elements - 3) / 2;
+    ngx_memzero(&rp, sizeof(ngx_ws_perf_store_replay_t));
 
-    ids = ngx_alloc(n * (sizeof(u_char *) + sizeof(size_t)) + 1,
-                    peer->connection->log);
-    if (ids == NULL) {
+    rp.reply = r;
+    rp.n = (r->elements - 3) / 2;
+
+    rp.ids = ngx_alloc(rp.n * (sizeof(u_char *) + sizeof(size_t)) + 1,
+                       peer->connection->log);
+    if (rp.ids == NULL) {
         ngx_ws_perf_store_give_up(req, "out of memory");
         return;
     }
 
-    lens = (size_t *) (ids + n);
+    rp.lens = (size_t *) (rp.ids + rp.n);
 
-    /*
-     * the gap notice, the history, what came meanwhile and the end, all at
-     * one priority so that they leave in this order
-     */
     if (r->element[0]->integer || sub->hold->overflow) {
-        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
-                        "\"since\":\"%*s\",\"last\":\"%*s\"}",
-                        req->target ? "user" : "channel",
-                        req->name_len, req->name, req->since_len, req->since,
-                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
-        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                         NGX_WS_PERF_PRIO_HIGH,
-                                         peer->connection->log);
+        ngx_ws_perf_store_gap(req, peer, &rp, req->since, req->since_len);
     }
 
-    sent = 0;
-    last = NULL;
-    rc = NGX_OK;
-    first = 0;
+    ngx_ws_perf_store_replay(req, peer, &rp);
 
-    for (i = 0; i < n; i++) {
-        w = r->element[3 + 2 * i + 1];
-        ids[i] = NULL;
-        lens[i] = 0;
+    ngx_ws_perf_store_resume_end(req, peer, sub, &rp);
+
+    ngx_free(rp.ids);
+    ngx_free(req);
+}
+
+
+/*
+ * After the entries: a gap notice with more if they stopped short (the
+ * held messages are dropped, the next resume brings them), or else the
+ * held ones; then what the subscription has seen, and the end.
+ */
+
+static void
+ngx_ws_perf_store_resume_end(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_store_replay_t *rp)
+{
+    u_char  *p, buf[NGX_WS_PERF_NAME_MAX + 64];
+
+    if (rp->more) {
+        /* stopped short: where to resume from; the held come with that */
+        ngx_ws_perf_hub_drop_hold(sub);
+
+        if (rp->last) {
+            ngx_ws_perf_store_gap(req, peer, rp, (u_char *) rp->last->str,
+                                  rp->last->len);
+
+        } else {
+            ngx_ws_perf_store_gap(req, peer, rp, req->since,
+                                  req->since_len);
+        }
+
+    } else {
+        ngx_ws_perf_hub_release_hold(sub, rp->ids, rp->lens, rp->n,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
+    }
+
+    ngx_ws_perf_store_seen(req, sub, rp);
+
+    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
+                    "\"count\":%uz}", req->target ? "user" : "channel",
+                    req->name_len, req->name, rp->sent);
+    (void) ngx_ws_perf_hub_resumed(peer, sub->topic, buf, p - buf,
+                                   NGX_WS_PERF_PRIO_HIGH,
+                                   peer->connection->log);
+}
+
+
+/*
+ * {"type":"gap",...,"since":SINCE,"last":LAST[,"more":true]}: messages
+ * after SINCE up to LAST, the newest kept, are not in this answer.
+ */
+
+static void
+ngx_ws_perf_store_gap(ngx_ws_perf_store_req_t *req, ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_store_replay_t *rp, u_char *since, size_t len)
+{
+    u_char      *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
+    redisReply  *last;
+
+    last = rp->reply->element[1];
+
+    p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
+                    "\"since\":\"%*s\",\"last\":\"%*s\"%s}",
+                    req->target ? "user" : "channel",
+                    req->name_len, req->name, ngx_min(len, 24), since,
+                    ngx_min(last->len, 24), last->str,
+                    rp->more ? ",\"more\":true" : "");
+
+    (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     peer->connection->log);
+}
+
+
+/*
+ * The entries of the answer to the peer, as far as its queue takes them;
+ * rp->more when it did not take all, or redis has more.
+ */
+
+static void
+ngx_ws_perf_store_replay(ngx_ws_perf_store_req_t *req,
+    ngx_ws_perf_peer_t *peer, ngx_ws_perf_store_replay_t *rp)
+{
+    u_char             *plain;
+    size_t              i;
+    ngx_int_t           rc;
+    redisReply         *w;
+    ngx_ws_perf_msg_t   m;
+
+    rc = NGX_OK;
+
+    for (i = 0; i < rp->n; i++) {
+        w = rp->reply->element[3 + 2 * i + 1];
 
         ngx_memzero(&m, sizeof(ngx_ws_perf_msg_t));
 
@@ -541,16 +648,16 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
                                        "in its history or inbox");
 
         /* a held copy of a message given here is not sent again */
-        ids[i] = (u_char *) m.id;
-        lens[i] = m.id_len;
+        rp->ids[i] = (u_char *) m.id;
+        rp->lens[i] = m.id_len;
 
-        if (first == 0 && m.id) {
-            first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
+        if (rp->first == 0 && m.id) {
+            rp->first = ngx_ws_perf_hub_id_value((u_char *) m.id, m.id_len);
         }
 
         if (rc == NGX_ERROR) {
             ngx_ws_perf_store_malformed(req, "history");
-            last = r->element[3 + 2 * i];
+            rp->last = rp->reply->element[3 + 2 * i];
             continue;
         }
 
@@ -568,66 +675,46 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         }
 
         /* one that can never fit is passed over, as live delivery would */
-        sent += (rc == NGX_OK);
-        last = r->element[3 + 2 * i];
+        rp->sent += (rc == NGX_OK);
+        rp->last = rp->reply->element[3 + 2 * i];
     }
 
-    more = (rc == NGX_BUSY || r->element[2]->integer);
+    rp->more = (rc == NGX_BUSY || rp->reply->element[2]->integer);
+}
 
-    if (more) {
-        /* stopped short: where to resume from; the held come with that */
-        ngx_ws_perf_hub_drop_hold(sub);
 
-        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%*s\","
-                        "\"since\":\"%*s\",\"last\":\"%*s\","
-                        "\"more\":true}",
-                        req->target ? "user" : "channel",
-                        req->name_len, req->name,
-                        last ? ngx_min(last->len, 24) : req->since_len,
-                        last ? (u_char *) last->str : req->since,
-                        ngx_min(r->element[1]->len, 24), r->element[1]->str);
-        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                         NGX_WS_PERF_PRIO_HIGH,
-                                         peer->connection->log);
+/*
+ * What the subscription has seen, for the live messages that follow: ids
+ * are consecutive per target, so every one after since (after a gap, from
+ * the first kept) up to the last was given; when it stopped short, only
+ * up to the last sent, the rest comes with the next resume.
+ */
 
-    } else {
-        ngx_ws_perf_hub_release_hold(sub, ids, lens, n,
-                                     NGX_WS_PERF_PRIO_HIGH,
-                                     peer->connection->log);
-    }
+static void
+ngx_ws_perf_store_seen(ngx_ws_perf_store_req_t *req, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_store_replay_t *rp)
+{
+    redisReply  *r;
 
-    ngx_free(ids);
+    r = rp->reply;
 
-    /*
-     * ids are consecutive per target: every one after since (after a gap,
-     * from the first kept) up to the last was given
-     */
     sub->seen = ngx_ws_perf_hub_id_value((u_char *) r->element[1]->str,
                                          r->element[1]->len);
 
     if (r->element[0]->integer) {
-        sub->seen_after = first ? first - 1 : sub->seen;
+        sub->seen_after = rp->first ? rp->first - 1 : sub->seen;
 
     } else {
         sub->seen_after = ngx_ws_perf_hub_id_value(req->since,
                                                    req->since_len);
     }
 
-    if (more) {
-        /* only what was sent: the rest comes with the next resume */
-        sub->seen = last ? ngx_ws_perf_hub_id_value((u_char *) last->str,
-                                                    last->len)
-                         : sub->seen_after;
+    if (rp->more) {
+        sub->seen = rp->last
+                    ? ngx_ws_perf_hub_id_value((u_char *) rp->last->str,
+                                               rp->last->len)
+                    : sub->seen_after;
     }
-
-    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%*s\","
-                    "\"count\":%uz}", req->target ? "user" : "channel",
-                    req->name_len, req->name, sent);
-    (void) ngx_ws_perf_hub_resumed(peer, sub->topic, buf, p - buf,
-                                   NGX_WS_PERF_PRIO_HIGH,
-                                   peer->connection->log);
-
-    ngx_free(req);
 }
 
 
