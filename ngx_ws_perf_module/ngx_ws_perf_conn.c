@@ -856,7 +856,8 @@ ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code)
                                 wc->peer.connection->log);
 
     if (out == NULL
-        || ngx_ws_perf_queue_push_last(&wc->queue, out, wc->peer.connection->log)
+        || ngx_ws_perf_queue_push_last(&wc->queue, out,
+                                       wc->peer.connection->log)
            != NGX_OK)
     {
         wc->draining = 1;

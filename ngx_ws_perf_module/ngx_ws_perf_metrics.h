@@ -157,12 +157,9 @@ void ngx_ws_perf_metrics_redis_state(ngx_uint_t state);
 void ngx_ws_perf_metrics_redis_subscribed(ngx_uint_t in_place);
 void ngx_ws_perf_metrics_redis_reconnect(void);
 void ngx_ws_perf_metrics_redis_pending(ngx_uint_t n);
-void ngx_ws_perf_metrics_redis_command_latency(ngx_msec_t ms);
 void ngx_ws_perf_metrics_redis_command_latency_us(uint64_t us);
 
-/* for reliable delivery and scheduled messages */
-void ngx_ws_perf_metrics_redelivered(void);
-void ngx_ws_perf_metrics_dead_lettered(void);
+/* scheduled messages waiting, a gauge */
 void ngx_ws_perf_metrics_scheduled(ngx_int_t delta);
 
 

@@ -1231,8 +1231,8 @@ ngx_ws_perf_mstore_release(int64_t now)
         ngx_ws_perf_mstore_msg(s->msg, &m);
 
         rc = NGX_ERROR;
-        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_published, &rc, 0,
-                                   ngx_cycle->log);
+        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_published,
+                                          &rc, 0, ngx_cycle->log);
 
         if (rc != NGX_OK) {
             s->msg->ts = now;
@@ -1611,8 +1611,8 @@ ngx_ws_perf_mstore_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
         ngx_ws_perf_mstore_msg(d->msg, &m);
 
         rp.rc = NGX_ERROR;
-        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_replayed, &rp, 0,
-                                   r->connection->log);
+        (void) ngx_ws_perf_mstore_publish(&m, ngx_ws_perf_mstore_replayed,
+                                          &rp, 0, r->connection->log);
 
         if (rp.rc != NGX_OK) {
             if (rp.pending) {
