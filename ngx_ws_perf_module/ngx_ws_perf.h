@@ -15,6 +15,7 @@
 #include "ngx_ws_perf_queue.h"
 #include "ngx_ws_perf_msg.h"
 #include "ngx_ws_perf_hub.h"
+#include "ngx_ws_perf_engine.h"
 
 
 #define NGX_WS_PERF_MODE_NONE     0
@@ -51,7 +52,8 @@ typedef struct {
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
-    ngx_flag_t                  per_worker;     /* local delivery stated */
+    ngx_flag_t                  per_worker;     /* deprecated, ignored */
+    ngx_shm_zone_t             *shm_zone;       /* without ws_perf_redis */
     size_t                      min_send_queue; /* the smallest of the */
                                                 /* pub/sub locations */
 
@@ -123,22 +125,6 @@ typedef struct {
 } ngx_ws_perf_conn_t;
 
 
-/*
- * Told how a publish ended: rc is NGX_OK with the message id in text, or
- * an HTTP status (503, 429, 500) with a reason.  tag is the caller's.
- */
-typedef void (*ngx_ws_perf_publish_pt)(void *data, ngx_uint_t tag,
-    ngx_int_t rc, ngx_str_t *text);
-
-/*
- * A channel's or user's subscribers, messages and the workers its
- * subscribers are on, cluster-wide; or rc an HTTP status and a reason.
- */
-typedef void (*ngx_ws_perf_info_pt)(void *data, ngx_int_t rc,
-    uint64_t subscribers, uint64_t messages, ngx_uint_t workers,
-    ngx_str_t *reason);
-
-
 ngx_int_t ngx_ws_perf_handshake(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 ngx_int_t ngx_ws_perf_conn_upgrade(ngx_http_request_t *r,
@@ -206,19 +192,6 @@ ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_perf_dlq_replayed(ngx_http_request_t *r,
     ngx_uint_t replayed, ngx_uint_t kept, ngx_str_t *why);
 
-/* the same in local mode, in this worker's memory (ngx_ws_perf_mstore.c) */
-ngx_int_t ngx_ws_perf_mstore_init(ngx_cycle_t *cycle);
-void ngx_ws_perf_mstore_exit(void);
-ngx_uint_t ngx_ws_perf_mstore_sched_room(ngx_uint_t n);
-ngx_int_t ngx_ws_perf_mstore_append(ngx_ws_perf_msg_t *m, uint64_t seq,
-    ngx_str_t *reason);
-ngx_int_t ngx_ws_perf_mstore_resume(ngx_ws_perf_conn_t *wc,
-    ngx_ws_perf_sub_t *sub, ngx_str_t *since);
-ngx_int_t ngx_ws_perf_mstore_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id);
-ngx_int_t ngx_ws_perf_mstore_schedule(ngx_ws_perf_msg_t *m, int64_t at,
-    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
-ngx_int_t ngx_ws_perf_mstore_cancel(ngx_http_request_t *r, ngx_str_t *id);
-ngx_int_t ngx_ws_perf_mstore_dlq(ngx_http_request_t *r);
 
 
 extern ngx_module_t  ngx_ws_perf_module;

@@ -59,7 +59,7 @@ static void ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
-    uint64_t subscribers, uint64_t messages, ngx_uint_t workers,
+    uint64_t subscribers, uint64_t messages, ngx_int_t workers,
     ngx_str_t *reason);
 static ngx_int_t ngx_ws_perf_info_response(ngx_http_request_t *r,
     ngx_uint_t target, ngx_str_t *name, uint64_t subscribers,
@@ -70,7 +70,12 @@ static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
     ngx_uint_t status, char *fmt, ...);
 
 
-static uint64_t  ngx_ws_perf_next_id;
+static void ngx_ws_perf_shm_info_done(void *data, ngx_int_t rc,
+    uint64_t subscribers, uint64_t messages, ngx_int_t workers,
+    ngx_str_t *reason);
+
+static ngx_ws_perf_info_ctx_t  ngx_ws_perf_shm_info_ctx;
+static ngx_int_t               ngx_ws_perf_shm_info_rc;
 
 
 ngx_int_t
@@ -503,10 +508,8 @@ ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
             return NGX_HTTP_TOO_MANY_REQUESTS;
         }
 
-    } else if (later && !ngx_ws_perf_mstore_sched_room(later)) {
-        ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "no room for %ui more "
-                     "scheduled messages: local mode keeps 10000%Z", later);
-        return NGX_HTTP_TOO_MANY_REQUESTS;
+    } else {
+        return ngx_ws_perf_shm_engine.room(n, later, err);
     }
 
     return NGX_OK;
@@ -681,53 +684,12 @@ ngx_int_t
 ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     void *data, ngx_uint_t tag, ngx_log_t *log)
 {
-    u_char      *p, buf[NGX_WS_PERF_ID_MAX];
-    uint64_t     seq;
-    ngx_int_t    rc;
-    ngx_str_t    id;
-    ngx_time_t  *tp;
-
-    ngx_ws_perf_ack_needed(m);
-
     if (ngx_ws_perf_redis_enabled()) {
+        ngx_ws_perf_ack_needed(m);
         return ngx_ws_perf_redis_publish(m, handler, data, tag);
     }
 
-    tp = ngx_timeofday();
-    m->ts = (int64_t) tp->sec * 1000 + tp->msec;
-
-    /* every message takes a number: resume compares them */
-    seq = ++ngx_ws_perf_next_id;
-
-    if (m->id == NULL) {
-        p = ngx_snprintf(buf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
-                         m->ts, ngx_worker, seq);
-        m->id = buf;
-        m->id_len = p - buf;
-    }
-
-    rc = ngx_ws_perf_mstore_append(m, seq, &id);
-
-    if (rc == NGX_OK) {
-        (void) ngx_ws_perf_hub_deliver(m, log);
-
-        ngx_ws_perf_metrics_inc(published);
-
-        id.data = (u_char *) m->id;
-        id.len = m->id_len;
-
-        handler(data, tag, NGX_OK, &id);
-
-    } else if (rc == NGX_BUSY) {
-        handler(data, tag, NGX_HTTP_TOO_MANY_REQUESTS, &id);
-    }
-
-    if (m->id == buf) {
-        m->id = NULL;
-        m->id_len = 0;
-    }
-
-    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+    return ngx_ws_perf_shm_engine.publish(m, handler, data, tag, log);
 }
 
 
@@ -817,7 +779,6 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ngx_uint_t               target;
     ngx_array_t              names;
     ngx_pool_cleanup_t      *cln;
-    ngx_ws_perf_topic_t     *topic;
     ngx_ws_perf_info_ctx_t  *ctx;
 
     target = NGX_WS_PERF_TARGET_CHANNEL;
@@ -851,11 +812,14 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
-        topic = ngx_ws_perf_hub_lookup(target, &name);
-
-        return ngx_ws_perf_info_response(r, target, &name,
-                                         topic ? topic->nsubs : 0,
-                                         topic ? topic->published : 0, -1);
+        ngx_ws_perf_shm_info_ctx.request = r;
+        ngx_ws_perf_shm_info_ctx.target = target;
+        ngx_ws_perf_shm_info_ctx.name = name;
+        ngx_ws_perf_shm_info_rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        (void) ngx_ws_perf_shm_engine.info(target, &name,
+                                           ngx_ws_perf_shm_info_done,
+                                           &ngx_ws_perf_shm_info_ctx);
+        return ngx_ws_perf_shm_info_rc;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -893,7 +857,7 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 
 static void
 ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
-    uint64_t messages, ngx_uint_t workers, ngx_str_t *reason)
+    uint64_t messages, ngx_int_t workers, ngx_str_t *reason)
 {
     ngx_ws_perf_info_ctx_t *ctx = data;
 
@@ -922,6 +886,18 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_ws_perf_shm_info_done(void *data, ngx_int_t rc, uint64_t subscribers,
+    uint64_t messages, ngx_int_t workers, ngx_str_t *reason)
+{
+    ngx_ws_perf_info_ctx_t *ctx = data;
+
+    ngx_ws_perf_shm_info_rc = ngx_ws_perf_info_response(ctx->request,
+                                  ctx->target, &ctx->name, subscribers,
+                                  messages, workers);
 }
 
 

@@ -80,6 +80,8 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     wc->peer.connection = c;
     wc->peer.queue = &wc->queue;
+    wc->peer.user = &wc->user;
+    wc->peer.subs = &wc->subs;
     wc->peer.limit = wlcf->send_queue_size;
     wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW);
     wc->conf = wlcf;

@@ -896,3 +896,27 @@ ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer)
         ngx_post_event(peer->connection->write, &ngx_posted_next_events);
     }
 }
+
+
+ngx_int_t
+ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text, size_t len)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len,
+                                peer->connection->log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push(peer->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
+                                peer->connection->log);
+    ngx_ws_perf_out_release(out);
+
+    if (!peer->connection->write->posted) {
+        ngx_post_event(peer->connection->write, &ngx_posted_events);
+    }
+
+    return rc;
+}

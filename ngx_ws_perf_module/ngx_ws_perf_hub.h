@@ -73,6 +73,8 @@ typedef struct {
     ngx_uint_t                  notice;     /* the last notice it got */
     ngx_ws_perf_out_t          *resumed;    /* the end of its last resume */
     void                       *resumed_topic;  /* and what it resumed */
+    ngx_str_t                  *user;
+    ngx_ws_perf_sub_t         **subs;
 } ngx_ws_perf_peer_t;
 
 
@@ -109,6 +111,8 @@ ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
 void ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data);
 ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len);
 ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, void *topic,

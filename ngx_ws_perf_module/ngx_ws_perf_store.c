@@ -76,6 +76,7 @@ static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_store_shm_dlq(ngx_http_request_t *r);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
@@ -338,7 +339,7 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_mstore_resume(wc, sub, since);
+        return ngx_ws_perf_shm_engine.resume(&wc->peer, sub, since);
     }
 
     for (i = 0; i < since->len; i++) {
@@ -707,7 +708,7 @@ ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_mstore_ack(wc, id);
+        return ngx_ws_perf_shm_engine.ack(&wc->peer, id);
     }
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
@@ -813,7 +814,7 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_store_pub_t  *pub;
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_mstore_schedule(m, at, handler, data, tag);
+        return ngx_ws_perf_shm_engine.schedule(m, at, handler, data, tag);
     }
 
     pub = ngx_alloc(sizeof(ngx_ws_perf_store_pub_t), ngx_cycle->log);
@@ -904,7 +905,7 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
     const char  *argv[5];
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_mstore_cancel(r, id);
+        return ngx_ws_perf_shm_engine.cancel(r, id);
     }
 
     argv[0] = "FCALL";
@@ -947,7 +948,7 @@ ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
     }
 
     if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_mstore_dlq(r);
+        return ngx_ws_perf_store_shm_dlq(r);
     }
 
     argv[0] = "FCALL";
@@ -1457,4 +1458,58 @@ ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
 
     return ngx_ws_perf_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                  "{\"error\":\"redis is unavailable\"}");
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_shm_dlq(ngx_http_request_t *r)
+{
+    ngx_int_t                n;
+    ngx_str_t                v;
+    ngx_ws_perf_dlq_query_t  q;
+
+    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
+        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    {
+        return ngx_ws_perf_shm_engine.dlq_get(r, &v);
+    }
+
+    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
+        ngx_memzero(&q, sizeof(ngx_ws_perf_dlq_query_t));
+        q.count = 100;
+
+        if (ngx_http_arg(r, (u_char *) "count", 5, &v) == NGX_OK) {
+            n = ngx_atoi(v.data, v.len);
+
+            if (n <= 0 || n > 1000) {
+                return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                           "{\"error\":\"count must be 1 to 1000\"}");
+            }
+
+            q.count = n;
+        }
+
+        (void) ngx_http_arg(r, (u_char *) "after", 5, &q.after);
+        (void) ngx_http_arg(r, (u_char *) "reason", 6, &q.reason);
+        (void) ngx_http_arg(r, (u_char *) "target", 6, &q.target);
+
+        return ngx_ws_perf_shm_engine.dlq_list(r, &q);
+    }
+
+    if (r->method == NGX_HTTP_POST
+        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
+    {
+        return ngx_ws_perf_shm_engine.dlq_replay(r, &v);
+    }
+
+    if (r->method == NGX_HTTP_DELETE
+        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    {
+        return ngx_ws_perf_shm_engine.dlq_delete(r, &v);
+    }
+
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                                 "{\"error\":\"GET [?id=|?after=&count=&"
+                                 "reason=&target=], POST ?replay=ID|all, "
+                                 "DELETE ?id=ID|all\"}");
 }
