@@ -9,9 +9,10 @@
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_engine.h"
+#include "ngx_ws_perf_http.h"
+#include "ngx_ws_perf_pubsub.h"
 
-
-#define NGX_WS_PERF_ERR_LEN  256
 
 /* how far ahead a message may be scheduled, ms: a year, as for "delay" */
 #define NGX_WS_PERF_SCHEDULE_MAX  (366LL * 86400 * 1000)
@@ -29,12 +30,14 @@ typedef struct {
 } ngx_ws_perf_pub_ctx_t;                    /* bytes each after them */
 
 
-/* a channel info request waiting for redis */
+/* a channel info request waiting for the engine's answer */
 typedef struct {
     ngx_http_request_t         *request;
     ngx_pool_cleanup_t         *cleanup;
     ngx_uint_t                  target;
     ngx_str_t                   name;
+    ngx_int_t                   rc;         /* of an answer given at once */
+    unsigned                    calling:1;
 } ngx_ws_perf_info_ctx_t;
 
 
@@ -55,7 +58,6 @@ static ngx_int_t ngx_ws_perf_publish_done(ngx_ws_perf_pub_ctx_t *ctx);
 static void ngx_ws_perf_request_gone(void *data);
 static ngx_int_t ngx_ws_perf_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
-static void ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m);
 static ngx_int_t ngx_ws_perf_info(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
@@ -68,14 +70,7 @@ static ngx_int_t ngx_ws_perf_accepted(ngx_http_request_t *r,
     ngx_str_t *ids, ngx_uint_t n);
 static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
     ngx_uint_t status, char *fmt, ...);
-
-
-static void ngx_ws_perf_shm_info_done(void *data, ngx_int_t rc,
-    uint64_t subscribers, uint64_t messages, ngx_int_t workers,
-    ngx_str_t *reason);
-
-static ngx_ws_perf_info_ctx_t  ngx_ws_perf_shm_info_ctx;
-static ngx_int_t               ngx_ws_perf_shm_info_rc;
+static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r);
 
 
 ngx_int_t
@@ -105,7 +100,7 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_ws_perf_store_cancel(r, &id);
+        return ngx_ws_perf_engine->cancel(r, &id);
     }
 
     if (!(r->method & NGX_HTTP_POST)) {
@@ -403,14 +398,12 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
                 at = (int64_t) tp->sec * 1000 + tp->msec + msgs[i].delay;
             }
 
-            ngx_ws_perf_ack_needed(&msgs[i]);
-
-            rc = ngx_ws_perf_store_schedule(&msgs[i], at,
-                                            ngx_ws_perf_published, ctx, i);
+            rc = ngx_ws_perf_engine->schedule(&msgs[i], at,
+                                              ngx_ws_perf_published, ctx, i);
 
         } else {
-            rc = ngx_ws_perf_publish(&msgs[i], ngx_ws_perf_published, ctx, i,
-                                     r->connection->log);
+            rc = ngx_ws_perf_engine->publish(&msgs[i], ngx_ws_perf_published,
+                                             ctx, i, r->connection->log);
         }
 
         if (rc == NGX_OK || rc == NGX_AGAIN) {
@@ -459,7 +452,6 @@ ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
 {
     size_t                    size;
     int64_t                   now;
-    ngx_int_t                 rc;
     ngx_uint_t                i, later;
     ngx_time_t               *tp;
     ngx_ws_perf_main_conf_t  *wmcf;
@@ -494,25 +486,7 @@ ngx_ws_perf_publish_check(ngx_ws_perf_msg_t *msgs, ngx_uint_t n,
         }
     }
 
-    if (ngx_ws_perf_redis_enabled()) {
-        rc = ngx_ws_perf_redis_room(n);
-
-        if (rc == NGX_DECLINED) {
-            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "redis is unavailable%Z");
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
-
-        if (rc == NGX_BUSY) {
-            ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "too many publishes are "
-                         "waiting for redis (ws_perf_redis_max_pending)%Z");
-            return NGX_HTTP_TOO_MANY_REQUESTS;
-        }
-
-    } else {
-        return ngx_ws_perf_shm_engine.room(n, later, err);
-    }
-
-    return NGX_OK;
+    return ngx_ws_perf_engine->room(n, later, err);
 }
 
 
@@ -672,46 +646,6 @@ ngx_ws_perf_request_gone(void *data)
 }
 
 
-/*
- * Gives a message its id (unless the publisher chose one) and its time,
- * and hands it to the bus: the handler learns the outcome.  NGX_OK: the
- * handler was called; NGX_AGAIN: it will be; NGX_DECLINED: redis is
- * unavailable, NGX_BUSY: too many publishes wait for it, NGX_ERROR: the
- * handler is not called.
- */
-
-ngx_int_t
-ngx_ws_perf_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
-    void *data, ngx_uint_t tag, ngx_log_t *log)
-{
-    if (ngx_ws_perf_redis_enabled()) {
-        ngx_ws_perf_ack_needed(m);
-        return ngx_ws_perf_redis_publish(m, handler, data, tag);
-    }
-
-    return ngx_ws_perf_shm_engine.publish(m, handler, data, tag, log);
-}
-
-
-/* a user's message of a priority in ws_perf_ack_priorities needs an ack */
-
-static void
-ngx_ws_perf_ack_needed(ngx_ws_perf_msg_t *m)
-{
-    ngx_ws_perf_main_conf_t  *wmcf;
-
-    if (m->target != NGX_WS_PERF_TARGET_USER || m->ack) {
-        return;
-    }
-
-    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
-
-    if (wmcf->ack_priorities & ((ngx_uint_t) 1 << m->priority)) {
-        m->ack = 1;
-    }
-}
-
-
 static ngx_int_t
 ngx_ws_perf_read_body(ngx_http_request_t *r, ngx_str_t *body)
 {
@@ -811,17 +745,6 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                      "or user (?user=)");
     }
 
-    if (!ngx_ws_perf_redis_enabled()) {
-        ngx_ws_perf_shm_info_ctx.request = r;
-        ngx_ws_perf_shm_info_ctx.target = target;
-        ngx_ws_perf_shm_info_ctx.name = name;
-        ngx_ws_perf_shm_info_rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        (void) ngx_ws_perf_shm_engine.info(target, &name,
-                                           ngx_ws_perf_shm_info_done,
-                                           &ngx_ws_perf_shm_info_ctx);
-        return ngx_ws_perf_shm_info_rc;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -836,8 +759,17 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ctx->cleanup = cln;
     ctx->target = target;
     ctx->name = name;
+    ctx->calling = 1;
 
-    rc = ngx_ws_perf_redis_info(target, &name, ngx_ws_perf_info_reply, ctx);
+    rc = ngx_ws_perf_engine->info(target, &name, ngx_ws_perf_info_reply,
+                                  ctx);
+
+    if (rc == NGX_OK) {
+        /* answered at once */
+        rc = ctx->rc;
+        ngx_free(ctx);
+        return rc;
+    }
 
     if (rc != NGX_AGAIN) {
         ngx_free(ctx);
@@ -845,6 +777,8 @@ ngx_ws_perf_info(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
         return ngx_ws_perf_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "redis is unavailable");
     }
+
+    ctx->calling = 0;
 
     cln->handler = ngx_ws_perf_request_gone;
     cln->data = ctx;
@@ -866,6 +800,14 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 
     r = ctx->request;
 
+    if (ctx->calling) {
+        ctx->rc = (rc == NGX_OK)
+                  ? ngx_ws_perf_info_response(r, ctx->target, &ctx->name,
+                                              subscribers, messages, workers)
+                  : ngx_ws_perf_api_error(r, rc, "%V", reason);
+        return;
+    }
+
     if (r == NULL) {
         ngx_free(ctx);
         return;
@@ -886,18 +828,6 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_ws_perf_shm_info_done(void *data, ngx_int_t rc, uint64_t subscribers,
-    uint64_t messages, ngx_int_t workers, ngx_str_t *reason)
-{
-    ngx_ws_perf_info_ctx_t *ctx = data;
-
-    ngx_ws_perf_shm_info_rc = ngx_ws_perf_info_response(ctx->request,
-                                  ctx->target, &ctx->name, subscribers,
-                                  messages, workers);
 }
 
 
@@ -1021,66 +951,79 @@ ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* a whole response from one buffer that lives as long as the request */
+/*
+ * The dead-letter admin API (a ws_perf_dlq location):
+ *
+ *   GET    ?count=N&after=ID&reason=R&target=u:NAME   list, oldest first
+ *   GET    ?id=ID                                     one
+ *   POST   ?replay=ID|all                             publish again
+ *   DELETE ?id=ID|all                                 delete, purge
+ */
 
 ngx_int_t
-ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
-    char *type, u_char *data, size_t len)
+ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_int_t  rc;
+    ngx_str_t  v;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        if (ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK) {
+            return ngx_ws_perf_engine->dlq_get(r, &v);
+        }
 
-    return ngx_http_output_filter(r, &out);
+        return ngx_ws_perf_dlq_list(r);
+    }
+
+    if (r->method == NGX_HTTP_POST
+        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
+    {
+        return ngx_ws_perf_engine->dlq_replay(r, &v);
+    }
+
+    if (r->method == NGX_HTTP_DELETE
+        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    {
+        return ngx_ws_perf_engine->dlq_delete(r, &v);
+    }
+
+    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                                 "{\"error\":\"GET [?id=|?after=&count=&"
+                                 "reason=&target=], POST ?replay=ID|all, "
+                                 "DELETE ?id=ID|all\"}");
 }
 
 
-/* a short JSON answer (at most 508 bytes of it) from a format */
-
-ngx_int_t
-ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
+static ngx_int_t
+ngx_ws_perf_dlq_list(ngx_http_request_t *r)
 {
-    u_char   *p, *buf;
-    va_list   args;
+    ngx_int_t                n;
+    ngx_str_t                v;
+    ngx_ws_perf_dlq_query_t  q;
 
-    buf = ngx_pnalloc(r->pool, 512);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_str_null(&q.after);
+    ngx_str_null(&q.reason);
+    ngx_str_null(&q.target);
+    q.count = 100;
+
+    (void) ngx_http_arg(r, (u_char *) "after", 5, &q.after);
+    (void) ngx_http_arg(r, (u_char *) "reason", 6, &q.reason);
+    (void) ngx_http_arg(r, (u_char *) "target", 6, &q.target);
+
+    if (ngx_http_arg(r, (u_char *) "count", 5, &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+
+        if (n <= 0 || n > 1000) {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
+                       "{\"error\":\"count must be 1 to 1000\"}");
+        }
+
+        q.count = n;
     }
 
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + 508, fmt, args);
-    va_end(args);
-
-    p = ngx_cpymem(p, CRLF, 2);
-
-    return ngx_ws_perf_send_response(r, status, "application/json", buf,
-                                     p - buf);
+    return ngx_ws_perf_engine->dlq_list(r, &q);
 }

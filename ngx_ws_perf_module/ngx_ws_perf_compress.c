@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_hub.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_lz4.h"
 
@@ -50,7 +51,7 @@ ngx_ws_perf_compress_min(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 void
 ngx_ws_perf_compress_accept(ngx_http_request_t *r, ngx_str_t *protocol)
 {
-    ngx_ws_perf_conn_t       *wc;
+    ngx_ws_perf_peer_t       *peer;
     ngx_ws_perf_main_conf_t  *wmcf;
 
     if (protocol->len != sizeof(NGX_WS_PERF_LZ4_PROTOCOL) - 1
@@ -61,18 +62,19 @@ ngx_ws_perf_compress_accept(ngx_http_request_t *r, ngx_str_t *protocol)
         return;
     }
 
-    wc = ngx_http_get_module_ctx(r, ngx_ws_perf_module);
+    /* the connection's state, which starts with its peer */
+    peer = ngx_http_get_module_ctx(r, ngx_ws_perf_module);
 
     /* raw subscribers get payloads as they are */
-    if (wc == NULL || wc->peer.raw) {
+    if (peer == NULL || peer->raw) {
         return;
     }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_ws_perf_module);
-    wc->peer.lz4_min = wmcf->compress_min;
+    peer->lz4_min = wmcf->compress_min;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "websocket lz4 frames from %uz bytes", wc->peer.lz4_min);
+                   "websocket lz4 frames from %uz bytes", peer->lz4_min);
 }
 
 

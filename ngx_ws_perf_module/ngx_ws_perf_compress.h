@@ -11,7 +11,9 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_frame.h"
+#include "ngx_ws_perf_queue.h"
+#include "ngx_ws_perf_msg.h"
 #include "ngx_ws_perf_lz4.h"
 
 

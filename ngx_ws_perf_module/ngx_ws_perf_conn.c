@@ -7,7 +7,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_conn.h"
+#include "ngx_ws_perf_pubsub.h"
 #include "ngx_ws_perf_metrics.h"
 
 
@@ -80,10 +81,10 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     wc->peer.connection = c;
     wc->peer.queue = &wc->queue;
-    wc->peer.user = &wc->user;
-    wc->peer.subs = &wc->subs;
     wc->peer.limit = wlcf->send_queue_size;
     wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW);
+    wc->peer.user = &wc->user;
+    wc->peer.subs = &wc->subs;
     wc->conf = wlcf;
     wc->rate_time = ngx_current_msec;
     wc->rate_credit = 2000 * wlcf->client_rate;

@@ -8,7 +8,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_sha1.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_conn.h"
+#include "ngx_ws_perf_pubsub.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
 

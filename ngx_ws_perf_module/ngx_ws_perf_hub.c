@@ -853,6 +853,89 @@ ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
 
 
 /*
+ * A protocol reply (error, gap, resumed, acked, a notice): queued ahead of
+ * the messages whatever the queue holds, since the client asked for it.
+ */
+
+ngx_int_t
+ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
+    ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ws_perf_queue_push(peer->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
+                                log);
+    ngx_ws_perf_out_release(out);
+
+    ngx_ws_perf_hub_post(peer);
+
+    return rc;
+}
+
+
+/*
+ * {"type":"error",["channel"|"user":NAME,]"code":CODE,"reason":REASON},
+ * the reason cut between characters at NGX_WS_PERF_REASON_MAX bytes.
+ */
+
+ngx_int_t
+ngx_ws_perf_hub_error(ngx_ws_perf_peer_t *peer, ngx_uint_t code,
+    const char *reason, ngx_uint_t target, ngx_str_t *name)
+{
+    u_char  *p, buf[NGX_WS_PERF_NAME_MAX * 6 + NGX_WS_PERF_REASON_MAX * 6
+                    + 96];
+    size_t   len;
+
+    p = ngx_cpymem(buf, "{\"type\":\"error\"", 15);
+
+    if (name) {
+        p = ngx_sprintf(p, ",\"%s\":\"",
+                        target == NGX_WS_PERF_TARGET_USER ? "user"
+                                                          : "channel");
+        p = ngx_ws_perf_json_escape(p, name->data,
+                                    ngx_min(name->len, NGX_WS_PERF_NAME_MAX));
+        *p++ = '"';
+    }
+
+    len = ngx_ws_perf_msg_cut((u_char *) reason, ngx_strlen(reason),
+                              NGX_WS_PERF_REASON_MAX);
+
+    p = ngx_sprintf(p, ",\"code\":%ui,\"reason\":\"", code);
+    p = ngx_ws_perf_json_escape(p, (u_char *) reason, len);
+    p = ngx_cpymem(p, "\"}", 2);
+
+    return ngx_ws_perf_hub_reply(peer, buf, p - buf, peer->connection->log);
+}
+
+
+/*
+ * The peer of connection c if it is still the one numbered "number" and
+ * not closing: an answer that outlived a connection finds nobody.
+ */
+
+ngx_ws_perf_peer_t *
+ngx_ws_perf_hub_peer(ngx_connection_t *c, ngx_atomic_uint_t number)
+{
+    ngx_ws_perf_peer_t  *peer;
+
+    if (c->fd == (ngx_socket_t) -1 || c->number != number) {
+        return NULL;
+    }
+
+    /* a pub/sub connection's data starts with its peer */
+    peer = c->data;
+
+    return peer->closing ? NULL : peer;
+}
+
+
+/*
  * Queues text as a frame at prio; *kept, when given, gets the queued
  * frame with a reference of its own.  NGX_OK; NGX_DECLINED: not queued.
  */
@@ -897,26 +980,3 @@ ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer)
     }
 }
 
-
-ngx_int_t
-ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text, size_t len)
-{
-    ngx_int_t           rc;
-    ngx_ws_perf_out_t  *out;
-
-    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len,
-                                peer->connection->log);
-    if (out == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_ws_perf_queue_push(peer->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
-                                peer->connection->log);
-    ngx_ws_perf_out_release(out);
-
-    if (!peer->connection->write->posted) {
-        ngx_post_event(peer->connection->write, &ngx_posted_events);
-    }
-
-    return rc;
-}

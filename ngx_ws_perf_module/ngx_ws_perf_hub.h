@@ -73,9 +73,13 @@ typedef struct {
     ngx_uint_t                  notice;     /* the last notice it got */
     ngx_ws_perf_out_t          *resumed;    /* the end of its last resume */
     void                       *resumed_topic;  /* and what it resumed */
-    ngx_str_t                  *user;
-    ngx_ws_perf_sub_t         **subs;
+    ngx_str_t                  *user;       /* empty: none */
+    ngx_ws_perf_sub_t         **subs;       /* its subscriptions */
 } ngx_ws_perf_peer_t;
+
+
+/* the longest reason an error reply carries, in bytes */
+#define NGX_WS_PERF_REASON_MAX  200
 
 
 /* room a resume leaves in the send queue for the notices that end it */
@@ -111,10 +115,14 @@ ngx_uint_t ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log);
 void ngx_ws_perf_hub_walk(ngx_ws_perf_hub_walk_pt handler, void *data);
 ngx_int_t ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_msg_t *m, ngx_uint_t prio, ngx_log_t *log);
-ngx_int_t ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text,
-    size_t len);
 ngx_int_t ngx_ws_perf_hub_push_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text,
+    size_t len, ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_error(ngx_ws_perf_peer_t *peer, ngx_uint_t code,
+    const char *reason, ngx_uint_t target, ngx_str_t *name);
+ngx_ws_perf_peer_t *ngx_ws_perf_hub_peer(ngx_connection_t *c,
+    ngx_atomic_uint_t number);
 ngx_int_t ngx_ws_perf_hub_resumed(ngx_ws_perf_peer_t *peer, void *topic,
     u_char *text, size_t len, ngx_uint_t prio, ngx_log_t *log);
 ngx_uint_t ngx_ws_perf_hub_resuming(ngx_ws_perf_peer_t *peer, void *topic);

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <sys/resource.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_metrics.h"
 
 

@@ -8,12 +8,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
-#include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_conn.h"
+#include "ngx_ws_perf_http.h"
+#include "ngx_ws_perf_engine.h"
 #include "ngx_ws_perf_shm.h"
+#include "ngx_ws_perf_redis.h"
+#include "ngx_ws_perf_compress.h"
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
 static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
@@ -38,8 +44,6 @@ static char *ngx_ws_perf_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_ws_perf_allowed_channels(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_positive_size(ngx_conf_t *cf, void *post,
-    void *data);
-static char *ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post,
     void *data);
@@ -336,6 +340,10 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
 };
 
 
+/* chosen at init_process: nothing else asks which engine runs */
+ngx_ws_perf_engine_t  *ngx_ws_perf_engine;
+
+
 static ngx_http_module_t  ngx_ws_perf_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
@@ -458,23 +466,22 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
-    if (wmcf == NULL || wmcf->redis.len == 0) {
-        return ngx_ws_perf_shm_engine.init(cycle);
-    }
+    /* the one place that knows which engines there are */
+    ngx_ws_perf_engine = (wmcf && wmcf->redis.len)
+                         ? &ngx_ws_perf_redis_engine : &ngx_ws_perf_shm_engine;
 
-    if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_ws_perf_store_init(cycle);
+    return ngx_ws_perf_engine->init(cycle);
 }
 
 
 static void
 ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_ws_perf_redis_exit(cycle);
-    ngx_ws_perf_shm_engine.exit(cycle);
+    if (ngx_ws_perf_engine) {
+        ngx_ws_perf_engine->exit(cycle);
+        ngx_ws_perf_engine = NULL;
+    }
+
     ngx_ws_perf_queue_cleanup();
     ngx_ws_perf_compress_release();
 }

@@ -238,6 +238,32 @@ ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
 }
 
 
+void
+ngx_ws_perf_msg_ack_needed(ngx_ws_perf_msg_t *m, unsigned priorities)
+{
+    if (m->target == NGX_WS_PERF_TARGET_USER
+        && (priorities & (1u << m->priority)))
+    {
+        m->ack = 1;
+    }
+}
+
+
+size_t
+ngx_ws_perf_msg_cut(const uint8_t *p, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+
+    while (max && (p[max] & 0xc0) == 0x80) {
+        max--;
+    }
+
+    return max;
+}
+
+
 int
 ngx_ws_perf_msg_glob(const uint8_t *pat, size_t pat_len,
     const uint8_t *name, size_t name_len)

@@ -60,6 +60,15 @@ int ngx_ws_perf_msg_valid_id(const uint8_t *p, size_t len);
 int ngx_ws_perf_msg_priority(const uint8_t *p, size_t len);
 const char *ngx_ws_perf_msg_priority_name(unsigned priority);
 
+/*
+ * A user's message of a priority in "priorities" (bit 1 << priority)
+ * needs an ack even if its publisher did not ask for one.
+ */
+void ngx_ws_perf_msg_ack_needed(ngx_ws_perf_msg_t *m, unsigned priorities);
+
+/* at most max bytes of UTF-8 text, cut between characters */
+size_t ngx_ws_perf_msg_cut(const uint8_t *p, size_t len, size_t max);
+
 /* '*' matches any run of characters, everything else itself */
 int ngx_ws_perf_msg_glob(const uint8_t *pat, size_t pat_len,
     const uint8_t *name, size_t name_len);

@@ -7,8 +7,10 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_pubsub.h"
 #include "ngx_ws_perf_cmd.h"
+#include "ngx_ws_perf_engine.h"
+#include "ngx_ws_perf_http.h"
 
 
 typedef ngx_int_t (*ngx_ws_perf_command_pt)(ngx_ws_perf_conn_t *wc,
@@ -42,8 +44,10 @@ static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
 static ngx_uint_t ngx_ws_perf_stars(ngx_str_t *s);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
-static ngx_int_t ngx_ws_perf_reply_error(ngx_ws_perf_conn_t *wc,
-    ngx_uint_t code, char *reason);
+#define ngx_ws_perf_pubsub_error(wc, code, reason)                            \
+    ngx_ws_perf_hub_error(&(wc)->peer, code, (const char *) (reason), 0, NULL)
+
+
 static ngx_int_t ngx_ws_perf_reply_channel(ngx_ws_perf_conn_t *wc,
     char *type, ngx_str_t *name);
 
@@ -346,7 +350,7 @@ ngx_ws_perf_command(ngx_ws_perf_conn_t *wc, u_char *p, size_t len)
     if (cmd.type == NGX_WS_PERF_CMD_PUB
         && ngx_ws_perf_publish_too_big(&cmd.msg))
     {
-        rc = ngx_ws_perf_reply_error(wc, 413, "message too large for the "
+        rc = ngx_ws_perf_pubsub_error(wc, 413, "message too large for the "
                                      "subscribers' send queues");
         goto done;
     }
@@ -367,7 +371,7 @@ done:
 
 failed:
 
-    rc = ngx_ws_perf_reply_error(wc, cmd.code, (char *) cmd.reason);
+    rc = ngx_ws_perf_pubsub_error(wc, cmd.code, (char *) cmd.reason);
 
     ngx_ws_perf_cmd_free(&cmd);
 
@@ -452,7 +456,7 @@ ngx_ws_perf_cmd_unsub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
                                     &name)
         != NGX_OK)
     {
-        return ngx_ws_perf_reply_error(wc, 404, "not subscribed");
+        return ngx_ws_perf_pubsub_error(wc, 404, "not subscribed");
     }
 
     wc->nchannels--;
@@ -477,8 +481,8 @@ ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
     pub->connection = wc->peer.connection;
     pub->number = wc->peer.connection->number;
 
-    rc = ngx_ws_perf_publish(&cmd->msg, ngx_ws_perf_client_published, pub, 0,
-                             wc->peer.connection->log);
+    rc = ngx_ws_perf_engine->publish(&cmd->msg, ngx_ws_perf_client_published,
+                                     pub, 0, wc->peer.connection->log);
 
     switch (rc) {
 
@@ -488,16 +492,16 @@ ngx_ws_perf_cmd_pub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
 
     case NGX_DECLINED:
         ngx_free(pub);
-        return ngx_ws_perf_reply_error(wc, 503, "redis is unavailable");
+        return ngx_ws_perf_pubsub_error(wc, 503, "redis is unavailable");
 
     case NGX_BUSY:
         ngx_free(pub);
-        return ngx_ws_perf_reply_error(wc, 429, "too many publishes are "
+        return ngx_ws_perf_pubsub_error(wc, 429, "too many publishes are "
                                        "waiting for redis");
 
     default:
         ngx_free(pub);
-        return ngx_ws_perf_reply_error(wc, 500, "publish failed");
+        return ngx_ws_perf_pubsub_error(wc, 500, "publish failed");
     }
 }
 
@@ -539,7 +543,7 @@ ngx_ws_perf_client_published(void *data, ngx_uint_t tag, ngx_int_t rc,
         (void) ngx_ws_perf_conn_reply(wc, reply, p - reply);
 
     } else {
-        (void) ngx_ws_perf_reply_error(wc, rc, "publish failed in redis");
+        (void) ngx_ws_perf_pubsub_error(wc, rc, "publish failed in redis");
     }
 
     if (!c->write->posted) {
@@ -567,7 +571,12 @@ ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
     id.data = (u_char *) cmd->id;
     id.len = cmd->id_len;
 
-    return ngx_ws_perf_store_ack(wc, &id);
+    if (wc->user.len == 0) {
+        return ngx_ws_perf_pubsub_error(wc, 400, "acks come from connections "
+                                        "with a user (ws_perf_user)");
+    }
+
+    return ngx_ws_perf_engine->ack(&wc->peer, &id);
 }
 
 
@@ -580,7 +589,13 @@ ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_cmd_t *cmd,
     since.data = (u_char *) cmd->id;
     since.len = cmd->id_len;
 
-    return ngx_ws_perf_store_resume(wc, sub, &since);
+    /* one at a time for each subscription: until its answer has left */
+    if (sub->hold || ngx_ws_perf_hub_resuming(&wc->peer, sub->topic)) {
+        return ngx_ws_perf_pubsub_error(wc, 409, "a resume of this "
+                                        "subscription is under way");
+    }
+
+    return ngx_ws_perf_engine->resume(&wc->peer, sub, &since);
 }
 
 
@@ -601,24 +616,6 @@ ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc, ngx_str_t *name)
     }
 
     return 0;
-}
-
-
-static ngx_int_t
-ngx_ws_perf_reply_error(ngx_ws_perf_conn_t *wc, ngx_uint_t code,
-    char *reason)
-{
-    u_char  *p, buf[512];
-    size_t   len;
-
-    len = ngx_min(ngx_strlen(reason), 128);
-
-    p = ngx_sprintf(buf, "{\"type\":\"error\",\"code\":%ui,\"reason\":\"",
-                    code);
-    p = ngx_ws_perf_json_escape(p, (u_char *) reason, len);
-    p = ngx_cpymem(p, "\"}", 2);
-
-    return ngx_ws_perf_conn_reply(wc, buf, p - buf);
 }
 
 

@@ -9,7 +9,7 @@
 #include <ngx_event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_reply.h"
@@ -149,11 +149,6 @@ static ngx_int_t ngx_ws_perf_redis_send_call(ngx_uint_t counted,
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
-
-
-/* ngx_ws_perf_lua.c */
-extern const char    ngx_ws_perf_lua_library[];
-extern const size_t  ngx_ws_perf_lua_library_len;
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
@@ -1681,7 +1676,7 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
     if (r && ngx_ws_perf_reply_counts(r, 3) == 0) {
         req->handler(req->data, NGX_OK, (uint64_t) r->element[0]->integer,
                      (uint64_t) r->element[1]->integer,
-                     (ngx_uint_t) r->element[2]->integer, NULL);
+                     (ngx_int_t) r->element[2]->integer, NULL);
 
     } else {
         if (r && r->type == REDIS_REPLY_ERROR) {

@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_frame.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_shm.h"
 
@@ -39,8 +41,6 @@ static void ngx_ws_perf_shm_unpend(ngx_ws_perf_shm_pending_t *p,
     ngx_uint_t in_tree);
 static ngx_int_t ngx_ws_perf_shm_parse_id(ngx_str_t *s, uint64_t *v,
     ngx_uint_t parts);
-static ngx_int_t ngx_ws_perf_shm_error(ngx_ws_perf_peer_t *peer,
-    ngx_uint_t code, const char *reason);
 static void ngx_ws_perf_shm_redeliver(int64_t now);
 static void ngx_ws_perf_shm_release(int64_t now);
 static void ngx_ws_perf_shm_sweep(int64_t now);
@@ -362,22 +362,6 @@ ngx_ws_perf_shm_parse_id(ngx_str_t *s, uint64_t *v, ngx_uint_t parts)
 }
 
 
-static ngx_int_t
-ngx_ws_perf_shm_error(ngx_ws_perf_peer_t *peer, ngx_uint_t code,
-    const char *reason)
-{
-    u_char  *p, buf[320];
-
-    p = ngx_sprintf(buf, "{\"type\":\"error\",\"code\":%ui,\"reason\":\"",
-                    code);
-    p = ngx_ws_perf_json_escape(p, (u_char *) reason,
-                                ngx_min(ngx_strlen(reason), 200));
-    p = ngx_cpymem(p, "\"}", 2);
-
-    return ngx_ws_perf_hub_reply(peer, buf, p - buf);
-}
-
-
 /*
  * {"type":"resume",...,"since":"<ms>-<worker>-<seq>"}: what the bus holds
  * for this worker first (so that nothing comes twice at the seam), then a
@@ -409,8 +393,9 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     if (since->len > NGX_WS_PERF_ID_MAX
         || ngx_ws_perf_shm_parse_id(since, v, 3) != NGX_OK)
     {
-        return ngx_ws_perf_shm_error(peer, 400, "\"since\" must be the id "
-                                     "of a message the server numbered");
+        return ngx_ws_perf_hub_error(peer, 400, "\"since\" must be the id "
+                                     "of a message the server numbered",
+                                     0, NULL);
     }
 
     if (ngx_array_init(&bus, peer->connection->pool, 16,
@@ -606,13 +591,13 @@ ngx_ws_perf_shm_ack(ngx_ws_perf_peer_t *peer, ngx_str_t *id)
     ngx_ws_perf_shm_unlock();
 
     if (!done) {
-        return ngx_ws_perf_shm_error(peer, 404, "no message with this id "
-                                     "awaits an ack");
+        return ngx_ws_perf_hub_error(peer, 404, "no message with this id "
+                                     "awaits an ack", 0, NULL);
     }
 
     p = ngx_sprintf(buf, "{\"type\":\"acked\",\"id\":\"%V\"}", id);
 
-    return ngx_ws_perf_hub_reply(peer, buf, p - buf);
+    return ngx_ws_perf_hub_reply(peer, buf, p - buf, peer->connection->log);
 }
 
 

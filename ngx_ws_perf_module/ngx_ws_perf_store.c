@@ -8,7 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <hiredis/hiredis.h>
-#include "ngx_ws_perf.h"
+#include "ngx_ws_perf_redis.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_reply.h"
@@ -66,22 +67,41 @@ typedef struct {
 #define NGX_WS_PERF_CANCEL       4
 
 
+static ngx_int_t ngx_ws_perf_store_engine_init(ngx_cycle_t *cycle);
+static void ngx_ws_perf_store_engine_exit(ngx_cycle_t *cycle);
+static ngx_int_t ngx_ws_perf_store_room(ngx_uint_t n, ngx_uint_t later,
+    u_char *err);
+static ngx_int_t ngx_ws_perf_store_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
+    ngx_log_t *log);
+static ngx_int_t ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m,
+    int64_t at, ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
+static ngx_int_t ngx_ws_perf_store_cancel(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_store_resume(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, ngx_str_t *since);
+static ngx_int_t ngx_ws_perf_store_ack(ngx_ws_perf_peer_t *peer,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_store_dlq_list(ngx_http_request_t *r,
+    ngx_ws_perf_dlq_query_t *q);
+static ngx_int_t ngx_ws_perf_store_dlq_get(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_store_dlq_replay(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_ws_perf_store_init(ngx_cycle_t *cycle);
 static void ngx_ws_perf_store_tick(ngx_event_t *ev);
 static void ngx_ws_perf_store_ticked(void *data, void *reply);
-static size_t ngx_ws_perf_store_cut(u_char *p, size_t len, size_t max);
-static ngx_ws_perf_conn_t *ngx_ws_perf_store_conn(
-    ngx_ws_perf_store_req_t *req);
-static ngx_int_t ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc,
-    const char *type, ngx_uint_t code, const char *reason,
-    ngx_ws_perf_store_req_t *req);
+static ngx_int_t ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer,
+    ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_fetch(ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_resumed(void *data, void *reply);
-static ngx_int_t ngx_ws_perf_store_shm_dlq(ngx_http_request_t *r);
 static void ngx_ws_perf_store_malformed(ngx_ws_perf_store_req_t *req,
     const char *where);
 static void ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req,
     const char *reason);
-static ngx_ws_perf_sub_t *ngx_ws_perf_store_sub(ngx_ws_perf_conn_t *wc,
+static ngx_ws_perf_sub_t *ngx_ws_perf_store_sub(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_store_req_t *req);
 static void ngx_ws_perf_store_acked(void *data, void *reply);
 static void ngx_ws_perf_store_scheduled(void *data, void *reply);
@@ -106,6 +126,24 @@ static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
     ngx_int_t rc);
 
 
+ngx_ws_perf_engine_t  ngx_ws_perf_redis_engine = {
+    "redis",
+    ngx_ws_perf_store_engine_init,
+    ngx_ws_perf_store_engine_exit,
+    ngx_ws_perf_store_room,
+    ngx_ws_perf_store_publish,
+    ngx_ws_perf_store_schedule,
+    ngx_ws_perf_store_cancel,
+    ngx_ws_perf_redis_info,
+    ngx_ws_perf_store_resume,
+    ngx_ws_perf_store_ack,
+    ngx_ws_perf_store_dlq_list,
+    ngx_ws_perf_store_dlq_get,
+    ngx_ws_perf_store_dlq_replay,
+    ngx_ws_perf_store_dlq_delete
+};
+
+
 static ngx_event_t       ngx_ws_perf_store_timer;
 static ngx_connection_t  ngx_ws_perf_store_dumb;
 static ngx_uint_t        ngx_ws_perf_store_ticks;
@@ -115,7 +153,71 @@ static ngx_uint_t        ngx_ws_perf_store_busy;
 static ngx_queue_t       ngx_ws_perf_store_waiting;
 
 
-ngx_int_t
+static ngx_int_t
+ngx_ws_perf_store_engine_init(ngx_cycle_t *cycle)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
+
+    if (ngx_ws_perf_redis_init(cycle, wmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_perf_store_init(cycle);
+}
+
+
+static void
+ngx_ws_perf_store_engine_exit(ngx_cycle_t *cycle)
+{
+    ngx_ws_perf_redis_exit(cycle);
+}
+
+
+/* n more publishes may wait on redis now */
+
+static ngx_int_t
+ngx_ws_perf_store_room(ngx_uint_t n, ngx_uint_t later, u_char *err)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_ws_perf_redis_room(n);
+
+    if (rc == NGX_DECLINED) {
+        ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "redis is unavailable%Z");
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    if (rc == NGX_BUSY) {
+        ngx_snprintf(err, NGX_WS_PERF_ERR_LEN, "too many publishes are "
+                     "waiting for redis (ws_perf_redis_max_pending)%Z");
+        return NGX_HTTP_TOO_MANY_REQUESTS;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the id and time come from redis, with the message's place in history */
+
+static ngx_int_t
+ngx_ws_perf_store_publish(ngx_ws_perf_msg_t *m,
+    ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag,
+    ngx_log_t *log)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_ws_perf_module);
+
+    ngx_ws_perf_msg_ack_needed(m, wmcf->ack_priorities);
+
+    return ngx_ws_perf_redis_publish(m, handler, data, tag);
+}
+
+
+static ngx_int_t
 ngx_ws_perf_store_init(ngx_cycle_t *cycle)
 {
     ngx_queue_init(&ngx_ws_perf_store_waiting);
@@ -232,88 +334,22 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
 }
 
 
-/* at most max bytes of UTF-8 text, cut between characters */
-
-static size_t
-ngx_ws_perf_store_cut(u_char *p, size_t len, size_t max)
-{
-    if (len <= max) {
-        return len;
-    }
-
-    while (max && (p[max] & 0xc0) == 0x80) {
-        max--;
-    }
-
-    return max;
-}
-
-
-/* the connection of a request, if it is still the one that asked */
-
-static ngx_ws_perf_conn_t *
-ngx_ws_perf_store_conn(ngx_ws_perf_store_req_t *req)
-{
-    ngx_connection_t    *c;
-    ngx_ws_perf_conn_t  *wc;
-
-    c = req->connection;
-
-    if (c->fd == (ngx_socket_t) -1 || c->number != req->number) {
-        return NULL;
-    }
-
-    wc = c->data;
-
-    return wc->peer.closing ? NULL : wc;
-}
-
-
-/*
- * {"type":TYPE,"channel"|"user":NAME,...}, or with a code an error reply;
- * queued ahead of the messages, and the write event posted.
- */
+/* an error reply naming the request's channel or user, if given */
 
 static ngx_int_t
-ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc, const char *type,
-    ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req)
+ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer, ngx_uint_t code,
+    const char *reason, ngx_ws_perf_store_req_t *req)
 {
-    u_char            *p, buf[NGX_WS_PERF_NAME_MAX + 6 * 200 + 128];
-    ngx_int_t          rc;
-    ngx_connection_t  *c;
+    ngx_str_t  name;
 
-    p = ngx_sprintf(buf, "{\"type\":\"%s\"", type);
-
-    if (req) {
-        p = ngx_sprintf(p, ",\"%s\":\"%*s\"",
-                        req->target ? "user" : "channel",
-                        req->name_len, req->name);
+    if (req == NULL) {
+        return ngx_ws_perf_hub_error(peer, code, reason, 0, NULL);
     }
 
-    if (code) {
-        p = ngx_sprintf(p, ",\"code\":%ui", code);
-    }
+    name.data = req->name;
+    name.len = req->name_len;
 
-    if (reason) {
-        p = ngx_sprintf(p, ",\"reason\":\"");
-        p = ngx_ws_perf_json_escape(p, (u_char *) reason,
-                                    ngx_ws_perf_store_cut((u_char *) reason,
-                                                          ngx_strlen(reason),
-                                                          200));
-        *p++ = '"';
-    }
-
-    *p++ = '}';
-
-    rc = ngx_ws_perf_conn_reply(wc, buf, p - buf);
-
-    c = wc->peer.connection;
-
-    if (!c->write->posted) {
-        ngx_post_event(c->write, &ngx_posted_events);
-    }
-
-    return rc;
+    return ngx_ws_perf_hub_error(peer, code, reason, req->target, &name);
 }
 
 
@@ -324,23 +360,13 @@ ngx_ws_perf_store_reply(ngx_ws_perf_conn_t *wc, const char *type,
  * nothing is missed or doubled at the seam.  NGX_OK, NGX_ERROR.
  */
 
-ngx_int_t
-ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
+static ngx_int_t
+ngx_ws_perf_store_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
     ngx_uint_t                i;
     ngx_ws_perf_store_req_t  *req;
     ngx_ws_perf_main_conf_t  *wmcf;
-
-    /* one at a time for each subscription: until its answer has left */
-    if (sub->hold || ngx_ws_perf_hub_resuming(&wc->peer, sub->topic)) {
-        return ngx_ws_perf_store_reply(wc, "error", 409, "a resume of this "
-                                       "subscription is under way", NULL);
-    }
-
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_shm_engine.resume(&wc->peer, sub, since);
-    }
 
     for (i = 0; i < since->len; i++) {
         if (since->data[i] < '0' || since->data[i] > '9') {
@@ -349,28 +375,28 @@ ngx_ws_perf_store_resume(ngx_ws_perf_conn_t *wc, ngx_ws_perf_sub_t *sub,
     }
 
     if (since->len == 0 || since->len > 18 || i != since->len) {
-        return ngx_ws_perf_store_reply(wc, "error", 400, "\"since\" must be "
-                                       "the id of a message the server "
+        return ngx_ws_perf_store_error(peer, 400, "\"since\" must be the "
+                                       "id of a message the server "
                                        "numbered", NULL);
     }
 
 
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
-                    wc->peer.connection->log);
+                    peer->connection->log);
     if (req == NULL) {
         return NGX_ERROR;
     }
 
-    req->connection = wc->peer.connection;
-    req->number = wc->peer.connection->number;
+    req->connection = peer->connection;
+    req->number = peer->connection->number;
     req->target = sub->topic->target;
-    req->room = ngx_ws_perf_hub_room(&wc->peer);
+    req->room = ngx_ws_perf_hub_room(peer);
     req->name_len = sub->topic->sn.str.len;
     ngx_memcpy(req->name, sub->topic->sn.str.data, req->name_len);
     req->since_len = since->len;
     ngx_memcpy(req->since, since->data, since->len);
 
-    if (ngx_ws_perf_hub_hold(sub, wc->peer.connection->log) != NGX_OK) {
+    if (ngx_ws_perf_hub_hold(sub, peer->connection->log) != NGX_OK) {
         ngx_free(req);
         return NGX_ERROR;
     }
@@ -471,7 +497,6 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
     redisReply           *r = reply, *w, *last;
     ngx_ws_perf_sub_t    *sub;
     ngx_ws_perf_msg_t     m;
-    ngx_ws_perf_conn_t   *wc;
     ngx_ws_perf_peer_t   *peer;
 
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
@@ -490,15 +515,14 @@ ngx_ws_perf_store_resumed(void *data, void *reply)
         return;
     }
 
-    wc = ngx_ws_perf_store_conn(req);
-    sub = wc ? ngx_ws_perf_store_sub(wc, req) : NULL;
+    peer = ngx_ws_perf_hub_peer(req->connection, req->number);
+    sub = peer ? ngx_ws_perf_store_sub(peer, req) : NULL;
 
     if (sub == NULL || sub->hold == NULL) {
         ngx_free(req);
         return;
     }
 
-    peer = &wc->peer;
     n = (r->elements - 3) / 2;
 
     ids = ngx_alloc(n * (sizeof(u_char *) + sizeof(size_t)) + 1,
@@ -662,16 +686,16 @@ static void
 ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req, const char *reason)
 {
     ngx_ws_perf_sub_t   *sub;
-    ngx_ws_perf_conn_t  *wc;
+    ngx_ws_perf_peer_t  *peer;
 
-    wc = ngx_ws_perf_store_conn(req);
-    sub = wc ? ngx_ws_perf_store_sub(wc, req) : NULL;
+    peer = ngx_ws_perf_hub_peer(req->connection, req->number);
+    sub = peer ? ngx_ws_perf_store_sub(peer, req) : NULL;
 
     if (sub && sub->hold) {
         ngx_ws_perf_hub_release_hold(sub, NULL, NULL, 0,
                                      NGX_WS_PERF_PRIO_HIGH,
-                                     wc->peer.connection->log);
-        (void) ngx_ws_perf_store_reply(wc, "error", 503, reason, req);
+                                     peer->connection->log);
+        (void) ngx_ws_perf_store_error(peer, 503, reason, req);
     }
 
     ngx_free(req);
@@ -679,21 +703,21 @@ ngx_ws_perf_store_give_up(ngx_ws_perf_store_req_t *req, const char *reason)
 
 
 static ngx_ws_perf_sub_t *
-ngx_ws_perf_store_sub(ngx_ws_perf_conn_t *wc, ngx_ws_perf_store_req_t *req)
+ngx_ws_perf_store_sub(ngx_ws_perf_peer_t *peer, ngx_ws_perf_store_req_t *req)
 {
     ngx_str_t  name;
 
     name.data = req->name;
     name.len = req->name_len;
 
-    return *ngx_ws_perf_hub_find(&wc->subs, req->target, &name);
+    return *ngx_ws_perf_hub_find(peer->subs, req->target, &name);
 }
 
 
 /* {"type":"ack","id":ID} from a connection with a user */
 
-ngx_int_t
-ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
+static ngx_int_t
+ngx_ws_perf_store_ack(ngx_ws_perf_peer_t *peer, ngx_str_t *id)
 {
     u_char                    key[NGX_WS_PERF_KEY_MAX];
     size_t                    argvlen[5];
@@ -701,27 +725,17 @@ ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
     const char               *argv[5];
     ngx_ws_perf_store_req_t  *req;
 
-    if (wc->user.len == 0) {
-        return ngx_ws_perf_store_reply(wc, "error", 400, "acks come from "
-                                       "connections with a user "
-                                       "(ws_perf_user)", NULL);
-    }
-
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_shm_engine.ack(&wc->peer, id);
-    }
-
     req = ngx_alloc(sizeof(ngx_ws_perf_store_req_t),
-                    wc->peer.connection->log);
+                    peer->connection->log);
     if (req == NULL) {
         return NGX_ERROR;
     }
 
-    req->connection = wc->peer.connection;
-    req->number = wc->peer.connection->number;
+    req->connection = peer->connection;
+    req->number = peer->connection->number;
     req->target = NGX_WS_PERF_TARGET_USER;
-    req->name_len = wc->user.len;
-    ngx_memcpy(req->name, wc->user.data, wc->user.len);
+    req->name_len = peer->user->len;
+    ngx_memcpy(req->name, peer->user->data, peer->user->len);
     req->since_len = id->len;
     ngx_memcpy(req->since, id->data, id->len);
 
@@ -733,7 +747,7 @@ ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
     argvlen[2] = 1;
     argv[3] = (char *) key;
     argvlen[3] = ngx_ws_perf_redis_key(key, "", NGX_WS_PERF_TARGET_USER,
-                                       wc->user.data, wc->user.len);
+                                       peer->user->data, peer->user->len);
     argv[4] = (char *) id->data;
     argvlen[4] = id->len;
 
@@ -746,8 +760,7 @@ ngx_ws_perf_store_ack(ngx_ws_perf_conn_t *wc, ngx_str_t *id)
 
     ngx_free(req);
 
-    return ngx_ws_perf_store_reply(wc, "error",
-                                   rc == NGX_BUSY ? 429 : 503,
+    return ngx_ws_perf_store_error(peer, rc == NGX_BUSY ? 429 : 503,
                                    "redis is unavailable", NULL);
 }
 
@@ -759,7 +772,7 @@ ngx_ws_perf_store_acked(void *data, void *reply)
 
     u_char               *p, buf[NGX_WS_PERF_ID_MAX + 64];
     redisReply           *r = reply;
-    ngx_ws_perf_conn_t   *wc;
+    ngx_ws_perf_peer_t   *peer;
 
     if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR)
     {
@@ -767,9 +780,9 @@ ngx_ws_perf_store_acked(void *data, void *reply)
         r = NULL;
     }
 
-    wc = ngx_ws_perf_store_conn(req);
+    peer = ngx_ws_perf_hub_peer(req->connection, req->number);
 
-    if (wc == NULL) {
+    if (peer == NULL) {
         ngx_free(req);
         return;
     }
@@ -777,19 +790,16 @@ ngx_ws_perf_store_acked(void *data, void *reply)
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
         p = ngx_sprintf(buf, "{\"type\":\"acked\",\"id\":\"%*s\"}",
                         req->since_len, req->since);
-        (void) ngx_ws_perf_conn_reply(wc, buf, p - buf);
-
-        if (!wc->peer.connection->write->posted) {
-            ngx_post_event(wc->peer.connection->write, &ngx_posted_events);
-        }
+        (void) ngx_ws_perf_hub_reply(peer, buf, p - buf,
+                                     peer->connection->log);
 
     } else if (r && r->type == REDIS_REPLY_INTEGER) {
-        (void) ngx_ws_perf_store_reply(wc, "error", 404, "no message with "
-                                       "this id awaits an ack", NULL);
+        (void) ngx_ws_perf_store_error(peer, 404, "no message with this "
+                                       "id awaits an ack", NULL);
 
     } else {
-        (void) ngx_ws_perf_store_reply(wc, "error", 503,
-                                       "redis is unavailable", NULL);
+        (void) ngx_ws_perf_store_error(peer, 503, "redis is unavailable",
+                                       NULL);
     }
 
     ngx_free(req);
@@ -802,7 +812,7 @@ ngx_ws_perf_store_acked(void *data, void *reply)
  * ngx_ws_perf_publish(); the id the handler gets is the schedule's.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag)
 {
@@ -812,10 +822,6 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     ngx_int_t                 rc;
     const char               *argv[9];
     ngx_ws_perf_store_pub_t  *pub;
-
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_shm_engine.schedule(m, at, handler, data, tag);
-    }
 
     pub = ngx_alloc(sizeof(ngx_ws_perf_store_pub_t), ngx_cycle->log);
     if (pub == NULL) {
@@ -897,16 +903,12 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 
 /* DELETE on a publish location: ?schedule=ID cancels a scheduled message */
 
-ngx_int_t
+static ngx_int_t
 ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 {
     u_char       key[NGX_WS_PERF_KEY_MAX];
     size_t       argvlen[5];
     const char  *argv[5];
-
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_shm_engine.cancel(r, id);
-    }
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
@@ -925,137 +927,121 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 
 
 /*
- * The dead-letter admin API (a ws_perf_dlq location):
- *
- *   GET    ?count=N&after=ID&reason=R&target=u:NAME   list, oldest first
- *   GET    ?id=ID                                     one
- *   POST   ?replay=ID|all                             publish again
- *   DELETE ?id=ID|all                                 delete, purge
+ * The dead letters (a ws_perf_dlq location, parsed by the http part):
+ * a list, one, replay and delete, each one FCALL or XRANGE.
  */
 
-ngx_int_t
-ngx_ws_perf_dlq_handler(ngx_http_request_t *r)
+static size_t
+ngx_ws_perf_store_dlq_key(u_char *key)
 {
-    u_char       key[NGX_WS_PERF_KEY_MAX];
+    return ngx_sprintf(key, "%Vdlq", ngx_ws_perf_redis_prefix()) - key;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *q)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX], count[NGX_INT_T_LEN];
     size_t       argvlen[8];
-    ngx_int_t    rc, n;
-    ngx_str_t    v, count, after, reason, target;
     const char  *argv[8];
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (!ngx_ws_perf_redis_enabled()) {
-        return ngx_ws_perf_store_shm_dlq(r);
-    }
 
     argv[0] = "FCALL";
     argvlen[0] = 5;
+    argv[1] = "ws_perf_dlq_list";
+    argvlen[1] = 16;
     argv[2] = "1";
     argvlen[2] = 1;
     argv[3] = (char *) key;
-    argvlen[3] = ngx_sprintf(key, "%Vdlq", ngx_ws_perf_redis_prefix()) - key;
+    argvlen[3] = ngx_ws_perf_store_dlq_key(key);
+    argv[4] = (char *) q->after.data;
+    argvlen[4] = q->after.len;
+    argv[5] = (char *) count;
+    argvlen[5] = ngx_sprintf(count, "%ui", q->count) - count;
+    argv[6] = (char *) q->reason.data;
+    argvlen[6] = q->reason.len;
+    argv[7] = (char *) q->target.data;
+    argvlen[7] = q->target.len;
 
-    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_LIST, 8, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX];
+    size_t       argvlen[4];
+    const char  *argv[4];
+
+    if (!ngx_ws_perf_dlq_id(id)) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"error\":\"no dead letter has "
+                                     "this id\"}");
+    }
+
+    argv[0] = "XRANGE";
+    argvlen[0] = 6;
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_ws_perf_store_dlq_key(key);
+    argv[2] = (char *) id->data;
+    argvlen[2] = id->len;
+    argv[3] = (char *) id->data;
+    argvlen[3] = id->len;
+
+    return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_GET, 4, argv, argvlen);
+}
+
+
+/* "ws_perf_dlq_replay" or "ws_perf_dlq_delete" on ID or "all" */
+
+static ngx_int_t
+ngx_ws_perf_store_dlq_call(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_str_t *id)
+{
+    u_char       key[NGX_WS_PERF_KEY_MAX];
+    size_t       argvlen[5];
+    const char  *argv[5];
+
+    argv[0] = "FCALL";
+    argvlen[0] = 5;
+    argv[1] = (kind == NGX_WS_PERF_DLQ_REPLAY) ? "ws_perf_dlq_replay"
+                                               : "ws_perf_dlq_delete";
+    argvlen[1] = 18;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) key;
+    argvlen[3] = ngx_ws_perf_store_dlq_key(key);
+    argv[4] = (char *) id->data;
+    argvlen[4] = id->len;
+
+    return ngx_ws_perf_store_http(r, kind, 5, argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
+{
+    if (!ngx_ws_perf_dlq_id(id)
+        && !(id->len == 3 && ngx_strncmp(id->data, "all", 3) == 0))
     {
-        if (!ngx_ws_perf_dlq_id(&v)) {
-            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
-                                         "{\"error\":\"no dead letter has "
-                                         "this id\"}");
-        }
-
-        argv[0] = "XRANGE";
-        argvlen[0] = 6;
-        argv[1] = (char *) key;
-        argvlen[1] = argvlen[3];
-        argv[2] = (char *) v.data;
-        argvlen[2] = v.len;
-        argv[3] = (char *) v.data;
-        argvlen[3] = v.len;
-
-        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_GET, 4, argv,
-                                      argvlen);
+        return ngx_ws_perf_dlq_replayed(r, 0, 0, NULL);
     }
 
-    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
-        argv[1] = "ws_perf_dlq_list";
-        argvlen[1] = 16;
+    return ngx_ws_perf_store_dlq_call(r, NGX_WS_PERF_DLQ_REPLAY, id);
+}
 
-        ngx_str_null(&after);
-        ngx_str_set(&count, "100");
-        ngx_str_null(&reason);
-        ngx_str_null(&target);
 
-        (void) ngx_http_arg(r, (u_char *) "after", 5, &after);
-        (void) ngx_http_arg(r, (u_char *) "reason", 6, &reason);
-        (void) ngx_http_arg(r, (u_char *) "target", 6, &target);
-
-        if (ngx_http_arg(r, (u_char *) "count", 5, &count) == NGX_OK) {
-            n = ngx_atoi(count.data, count.len);
-
-            if (n <= 0 || n > 1000) {
-                return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                           "{\"error\":\"count must be 1 to 1000\"}");
-            }
-        }
-
-        argv[4] = (char *) after.data;
-        argvlen[4] = after.len;
-        argv[5] = (char *) count.data;
-        argvlen[5] = count.len;
-        argv[6] = (char *) reason.data;
-        argvlen[6] = reason.len;
-        argv[7] = (char *) target.data;
-        argvlen[7] = target.len;
-
-        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_LIST, 8, argv,
-                                      argvlen);
-    }
-
-    if (r->method == NGX_HTTP_POST
-        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
+static ngx_int_t
+ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r, ngx_str_t *id)
+{
+    if (!ngx_ws_perf_dlq_id(id)
+        && !(id->len == 3 && ngx_strncmp(id->data, "all", 3) == 0))
     {
-        if (!ngx_ws_perf_dlq_id(&v)
-            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
-        {
-            return ngx_ws_perf_dlq_replayed(r, 0, 0, NULL);
-        }
-
-        argv[1] = "ws_perf_dlq_replay";
-        argvlen[1] = 18;
-        argv[4] = (char *) v.data;
-        argvlen[4] = v.len;
-
-        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_REPLAY, 5, argv,
-                                      argvlen);
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"deleted\":0}");
     }
 
-    if (r->method == NGX_HTTP_DELETE
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
-    {
-        if (!ngx_ws_perf_dlq_id(&v)
-            && !(v.len == 3 && ngx_strncmp(v.data, "all", 3) == 0))
-        {
-            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
-                                         "{\"deleted\":0}");
-        }
-
-        argv[1] = "ws_perf_dlq_delete";
-        argvlen[1] = 18;
-        argv[4] = (char *) v.data;
-        argvlen[4] = v.len;
-
-        return ngx_ws_perf_store_http(r, NGX_WS_PERF_DLQ_DELETE, 5, argv,
-                                      argvlen);
-    }
-
-    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                                 "{\"error\":\"GET [?id=|?after=&count=&"
-                                 "reason=&target=], POST ?replay=ID|all, "
-                                 "DELETE ?id=ID|all\"}");
+    return ngx_ws_perf_store_dlq_call(r, NGX_WS_PERF_DLQ_DELETE, id);
 }
 
 
@@ -1202,7 +1188,7 @@ ngx_ws_perf_store_http_error(ngx_http_request_t *r, redisReply *reply)
     status = ngx_ws_perf_redis_error_text(reply, &text)
              ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_BAD_REQUEST;
 
-    text.len = ngx_ws_perf_store_cut(text.data, text.len, 80);
+    text.len = ngx_ws_perf_msg_cut(text.data, text.len, 80);
 
     buf = ngx_pnalloc(r->pool, ngx_ws_perf_json_escape_size(text.data,
                                                             text.len)
@@ -1250,54 +1236,6 @@ ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r, redisReply *reply)
 }
 
 
-/*
- * The answer to a replay, in either mode: 404 when nothing had the id;
- * 429 with Retry-After and why when some could not be published because
- * of a limit (they are kept); 200 otherwise.
- */
-
-ngx_int_t
-ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
-    ngx_uint_t kept, ngx_str_t *why)
-{
-    u_char           *p, *buf;
-    ngx_table_elt_t  *h;
-
-    if (replayed + kept == 0) {
-        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
-                                     "{\"replayed\":0,\"kept\":0}");
-    }
-
-    if (why == NULL) {
-        return ngx_ws_perf_send_json(r, NGX_HTTP_OK,
-                                     "{\"replayed\":%ui,\"kept\":%ui}",
-                                     replayed, kept);
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "1");
-
-    buf = ngx_pnalloc(r->pool, 6 * 200 + 2 * NGX_INT_T_LEN + 64);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_sprintf(buf, "{\"replayed\":%ui,\"kept\":%ui,\"error\":\"",
-                    replayed, kept);
-    p = ngx_ws_perf_json_escape(p, why->data,
-                                ngx_ws_perf_store_cut(why->data, why->len,
-                                                      200));
-    p = ngx_cpymem(p, "\"}" CRLF, 4);
-
-    return ngx_ws_perf_send_response(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                     "application/json", buf, p - buf);
-}
 
 
 /* "<ms>-<n>", as the ids of the dead letters are */
@@ -1458,58 +1396,4 @@ ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
 
     return ngx_ws_perf_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                  "{\"error\":\"redis is unavailable\"}");
-}
-
-
-static ngx_int_t
-ngx_ws_perf_store_shm_dlq(ngx_http_request_t *r)
-{
-    ngx_int_t                n;
-    ngx_str_t                v;
-    ngx_ws_perf_dlq_query_t  q;
-
-    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_shm_engine.dlq_get(r, &v);
-    }
-
-    if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
-        ngx_memzero(&q, sizeof(ngx_ws_perf_dlq_query_t));
-        q.count = 100;
-
-        if (ngx_http_arg(r, (u_char *) "count", 5, &v) == NGX_OK) {
-            n = ngx_atoi(v.data, v.len);
-
-            if (n <= 0 || n > 1000) {
-                return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                           "{\"error\":\"count must be 1 to 1000\"}");
-            }
-
-            q.count = n;
-        }
-
-        (void) ngx_http_arg(r, (u_char *) "after", 5, &q.after);
-        (void) ngx_http_arg(r, (u_char *) "reason", 6, &q.reason);
-        (void) ngx_http_arg(r, (u_char *) "target", 6, &q.target);
-
-        return ngx_ws_perf_shm_engine.dlq_list(r, &q);
-    }
-
-    if (r->method == NGX_HTTP_POST
-        && ngx_http_arg(r, (u_char *) "replay", 6, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_shm_engine.dlq_replay(r, &v);
-    }
-
-    if (r->method == NGX_HTTP_DELETE
-        && ngx_http_arg(r, (u_char *) "id", 2, &v) == NGX_OK)
-    {
-        return ngx_ws_perf_shm_engine.dlq_delete(r, &v);
-    }
-
-    return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
-                                 "{\"error\":\"GET [?id=|?after=&count=&"
-                                 "reason=&target=], POST ?replay=ID|all, "
-                                 "DELETE ?id=ID|all\"}");
 }

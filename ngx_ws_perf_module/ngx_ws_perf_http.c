@@ -1,0 +1,132 @@
+
+/*
+ * Copyright (C) ngx_ws_perf_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_ws_perf_msg.h"
+#include "ngx_ws_perf_http.h"
+
+
+/*
+ * The response helpers of the module's HTTP locations (publish, dead
+ * letters, status), whatever engine answers.
+ */
+
+
+/* a whole response from one buffer that lives as long as the request */
+
+ngx_int_t
+ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
+    char *type, u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* a short JSON answer (at most 508 bytes of it) from a format */
+
+ngx_int_t
+ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char   *p, *buf;
+    va_list   args;
+
+    buf = ngx_pnalloc(r->pool, 512);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + 508, fmt, args);
+    va_end(args);
+
+    p = ngx_cpymem(p, CRLF, 2);
+
+    return ngx_ws_perf_send_response(r, status, "application/json", buf,
+                                     p - buf);
+}
+
+
+/*
+ * The answer to a replay, in either mode: 404 when nothing had the id;
+ * 429 with Retry-After and why when some could not be published because
+ * of a limit (they are kept); 200 otherwise.
+ */
+
+ngx_int_t
+ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
+    ngx_uint_t kept, ngx_str_t *why)
+{
+    u_char           *p, *buf;
+    ngx_table_elt_t  *h;
+
+    if (replayed + kept == 0) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                     "{\"replayed\":0,\"kept\":0}");
+    }
+
+    if (why == NULL) {
+        return ngx_ws_perf_send_json(r, NGX_HTTP_OK,
+                                     "{\"replayed\":%ui,\"kept\":%ui}",
+                                     replayed, kept);
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    buf = ngx_pnalloc(r->pool, 6 * 200 + 2 * NGX_INT_T_LEN + 64);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"replayed\":%ui,\"kept\":%ui,\"error\":\"",
+                    replayed, kept);
+    p = ngx_ws_perf_json_escape(p, why->data,
+                                ngx_ws_perf_msg_cut(why->data, why->len,
+                                                    200));
+    p = ngx_cpymem(p, "\"}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "application/json", buf, p - buf);
+}
