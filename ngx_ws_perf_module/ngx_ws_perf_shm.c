@@ -260,7 +260,7 @@ ngx_ws_perf_shm_create(ngx_slab_pool_t *shpool)
     sh->magic = NGX_WS_PERF_SHM_MAGIC;
     sh->epoch = ngx_ws_perf_shm_now();
     ngx_queue_init(&sh->bus);
-    sh->bus_max = (shpool->end - (u_char *) shpool) / 2;
+    sh->bus_max = (shpool->end - (u_char *) shpool) / 4;
 
     ngx_ws_perf_shm_store_init(sh);
 
@@ -946,6 +946,7 @@ ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
     u_char                 *p;
     uint64_t                seq;
     ngx_int_t               rc;
+    ngx_slab_pool_t        *pool;
     ngx_ws_perf_shm_msg_t  *c;
 
     ngx_ws_perf_shm_ack_needed(m);
@@ -960,6 +961,16 @@ ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
                          m->ts, ngx_worker, seq);
         m->id = idbuf;
         m->id_len = p - idbuf;
+    }
+
+    /* a reserve of free pages stays for redeliveries and bus records */
+    pool = ngx_ws_perf_shm_pool;
+
+    if (pool->pfree < (ngx_uint_t) (pool->end - pool->start)
+                      / ngx_pagesize / 16 + 2)
+    {
+        *reason = *ngx_ws_perf_shm_full();
+        return NGX_HTTP_INSUFFICIENT_STORAGE;
     }
 
     c = ngx_ws_perf_shm_copy(m, seq);

@@ -59,6 +59,8 @@ info counts every worker's subscribers: True
     ws_perf_shm_zone small 256k;
     ws_perf_offline_max 0;
     ws_perf_max_pending_acks 100000;
+    ws_perf_ack_timeout 200ms;
+    ws_perf_max_attempts 100;
 --- request
 GET /t
 --- response_body
@@ -67,10 +69,10 @@ ok
 full size=2000
 --- pubsub_out
 bus full: 503 after some 202s: True
-reason: the bus of ws_perf_shm_zone "small" is full
+reason: the bus of ws_perf_shm_zone 'small' is full
 status while full: 200
 after SIGCONT: 202
-zone full: 507: ws_perf_shm_zone "small" (262144 bytes) is full
+zone full: 507: ws_perf_shm_zone 'small' (262144 bytes) is full
 the user got what was accepted: True
 after the acks: 202
 --- no_error_log
