@@ -136,6 +136,10 @@ def full(port, size="1000"):
         st, body = req(port, "POST", "/pub",
                        {"user": "filler", "data": data + str(k),
                         "ack": True})
+        if st in (0, 503):
+            # the bus, not the zone: the other workers catch up at once
+            time.sleep(0.02)
+            continue
         if st != 202:
             break
         accepted.append(json.loads(body)["ids"][0])
