@@ -290,7 +290,7 @@ GET /pub?channel=inf
 --- pubsub
 info-counts channel=inf
 --- pubsub_out
-3 connected, 6 published: {"channel": "inf", "messages": 6, "subscribers": 3}
+3 connected, 6 published: {"channel": "inf", "messages": 6, "subscribers": 3, "workers": 1}
 one left: subscribers 2
 
 
@@ -299,7 +299,7 @@ one left: subscribers 2
 --- request
 GET /pub?user=bob
 --- response_body eval
-qq{{"user":"bob","subscribers":0,"messages":0}\r\n}
+qq{{"user":"bob","subscribers":0,"workers":0,"messages":0}\r\n}
 
 
 
@@ -307,7 +307,7 @@ qq{{"user":"bob","subscribers":0,"messages":0}\r\n}
 --- request
 GET /pubraw/abc
 --- response_body eval
-qq{{"channel":"abc","subscribers":0,"messages":0}\r\n}
+qq{{"channel":"abc","subscribers":0,"workers":0,"messages":0}\r\n}
 
 
 

@@ -206,13 +206,13 @@ The batch is checked whole: with no room for all 10001, none is scheduled.
 
 
 
-=== TEST 12: nginx -t says the local store is in memory, per worker, and lost on restart
+=== TEST 12: nginx -t says the local store is in the shared zone, kept across reloads and lost on restart
 --- request
 GET /t
 --- response_body
 ok
 --- error_log eval
-qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in memory, per worker, bounded, and lost on restart or reload/
+qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in ws_perf_shm_zone, shared by the workers, bounded, kept across reloads and lost on restart/
 
 
 
@@ -263,13 +263,14 @@ replay of nothing: 404 {"replayed":0,"kept":0}
 
 
 
-=== TEST 16: a reload loses what the old worker kept: the resume on the new one gets a gap notice
+=== TEST 16: a reload keeps the inbox (the zone is reused): the resume on a new worker gets it without a gap
 --- request
 GET /t
 --- response_body
 ok
 --- pubsub
-reload-loses user=jo
+reload-keeps user=jo
 --- pubsub_out
 before the reload: 0 gap notices, 1 messages
-after the reload: 1 gap notices, 0 messages
+the old workers are gone: True
+after the reload: 0 gap notices, 1 messages
