@@ -15,7 +15,7 @@
 
 
 /* bumped whenever the shared layout changes: a reload then starts afresh */
-#define NGX_WS_PERF_METRICS_MAGIC   0x7773706d65740002ULL
+#define NGX_WS_PERF_METRICS_MAGIC   0x7773706d65740003ULL
 
 
 static void ngx_ws_perf_metrics_tick(ngx_event_t *ev);
@@ -204,6 +204,26 @@ void
 ngx_ws_perf_metrics_redis_command_latency_us(uint64_t us)
 {
     ngx_ws_perf_hist_add(&ngx_ws_perf_mslot_own->redis_latency, us);
+}
+
+
+/* the shared-memory engine's zone: every worker reads the same */
+
+void
+ngx_ws_perf_metrics_shm(size_t size, size_t used, ngx_uint_t repairs)
+{
+    ngx_ws_perf_mslot_own->shm_size = size;
+    ngx_ws_perf_mslot_own->shm_used = used;
+    ngx_ws_perf_mslot_own->shm_repairs = repairs;
+}
+
+
+/* from a worker's append to the bus to this worker's take */
+
+void
+ngx_ws_perf_metrics_bus_latency_us(uint64_t us)
+{
+    ngx_ws_perf_hist_add(&ngx_ws_perf_mslot_own->bus_latency, us);
 }
 
 

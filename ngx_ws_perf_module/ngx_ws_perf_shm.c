@@ -64,7 +64,6 @@ static ngx_int_t ngx_ws_perf_shm_publish(ngx_ws_perf_msg_t *m,
     ngx_log_t *log);
 static ngx_int_t ngx_ws_perf_shm_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data);
-static void ngx_ws_perf_shm_ack_needed(ngx_ws_perf_msg_t *m);
 static void ngx_ws_perf_shm_test_die(void);
 
 
@@ -704,6 +703,7 @@ ngx_int_t
 ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
 {
     size_t                     size;
+    uint64_t                   now;
     ngx_uint_t                 n;
     ngx_queue_t               *q;
     ngx_ws_perf_shm_rec_t     *rec;
@@ -711,6 +711,7 @@ ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
     ngx_ws_perf_shm_worker_t  *w;
 
     w = &ngx_ws_perf_shm->workers[ngx_ws_perf_shm_slot];
+    now = ngx_ws_perf_metrics_now();
 
     if (w->pid != ngx_pid) {
         /* the table was made anew, or a stale check dropped this worker */
@@ -769,6 +770,10 @@ ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
         *slot = c;
         w->cursor = rec->n;
         n++;
+
+        if (rec->from != ngx_pid && rec->at && now > rec->at) {
+            ngx_ws_perf_metrics_bus_latency_us(now - rec->at);
+        }
 
         q = ngx_queue_next(q);
     }
@@ -888,6 +893,8 @@ ngx_ws_perf_shm_bus_add(ngx_ws_perf_shm_msg_t *c)
 
     rec->n = ++ngx_ws_perf_shm->bus_n;
     rec->size = size;
+    rec->from = ngx_pid;
+    rec->at = ngx_ws_perf_metrics_now();
     rec->msg = c;
     c->refs++;
 
@@ -943,13 +950,17 @@ ngx_ws_perf_shm_bus_full(void)
 ngx_int_t
 ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
 {
-    u_char                 *p;
-    uint64_t                seq;
-    ngx_int_t               rc;
-    ngx_slab_pool_t        *pool;
-    ngx_ws_perf_shm_msg_t  *c;
+    u_char                   *p;
+    uint64_t                  seq;
+    ngx_int_t                 rc;
+    ngx_slab_pool_t          *pool;
+    ngx_ws_perf_shm_msg_t    *c;
+    ngx_ws_perf_main_conf_t  *wmcf;
 
-    ngx_ws_perf_shm_ack_needed(m);
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_ws_perf_module);
+
+    ngx_ws_perf_msg_ack_needed(m, wmcf->ack_priorities);
 
     m->ts = ngx_ws_perf_shm_now();
 
@@ -1100,7 +1111,9 @@ ngx_ws_perf_shm_msg(ngx_ws_perf_shm_msg_t *c, ngx_ws_perf_msg_t *m)
 static void
 ngx_ws_perf_shm_tick(ngx_event_t *ev)
 {
-    int64_t  next;
+    size_t      size, free;
+    int64_t     next;
+    ngx_uint_t  repairs;
 
     if (!ngx_ws_perf_shm_on) {
         return;
@@ -1111,7 +1124,12 @@ ngx_ws_perf_shm_tick(ngx_event_t *ev)
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_TIMER);
     ngx_ws_perf_shm_gc(1);
     next = ngx_ws_perf_shm_store_tick(ngx_ws_perf_shm_now());
+    free = ngx_ws_perf_shm_pool->pfree << ngx_pagesize_shift;
+    repairs = ngx_ws_perf_shm->repairs;
     ngx_ws_perf_shm_unlock();
+
+    size = ngx_ws_perf_shm_zone->shm.size;
+    ngx_ws_perf_metrics_shm(size, free < size ? size - free : 0, repairs);
 
     ngx_ws_perf_shm_wake();
     ngx_ws_perf_shm_drain();
@@ -1327,23 +1345,6 @@ ngx_ws_perf_shm_room(ngx_uint_t n, ngx_uint_t later, u_char *err)
 
 
 /* a user's message of a priority in ws_perf_ack_priorities needs an ack */
-
-static void
-ngx_ws_perf_shm_ack_needed(ngx_ws_perf_msg_t *m)
-{
-    ngx_ws_perf_main_conf_t  *wmcf;
-
-    if (m->target != NGX_WS_PERF_TARGET_USER || m->ack) {
-        return;
-    }
-
-    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
-
-    if (wmcf->ack_priorities & ((ngx_uint_t) 1 << m->priority)) {
-        m->ack = 1;
-    }
-}
-
 
 /*
  * Through the zone to every worker's subscribers, this worker's at once:

@@ -24,7 +24,7 @@
  */
 
 
-#define NGX_WS_PERF_SHM_MAGIC         0x77737003  /* the layout's version */
+#define NGX_WS_PERF_SHM_MAGIC         0x77737004  /* the layout's version */
 #define NGX_WS_PERF_SHM_MIN_SIZE      (256 * 1024)
 #define NGX_WS_PERF_SHM_SCHED_MAX     10000
 
@@ -72,7 +72,9 @@ typedef struct {
     ngx_queue_t                 queue;      /* in sh->bus, oldest first */
     uint64_t                    n;
     size_t                      size;
-    ngx_ws_perf_shm_msg_t      *msg;
+    ngx_pid_t                   from;       /* the worker that put it */
+    uint64_t                    at;         /* then, monotonic us; 0: */
+    ngx_ws_perf_shm_msg_t      *msg;       /* latencies are not timed */
 } ngx_ws_perf_shm_rec_t;
 
 

@@ -387,6 +387,33 @@ static ngx_ws_perf_field_t  ngx_ws_perf_fields[] = {
       ngx_ws_perf_slot_off(redis_latency), 1, NULL, NULL,
       "redis", "command_latency", "\"unit\":\"ms\",", NULL, NULL, 0 },
 
+    { "ws_perf_shm_size_bytes", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_MAX, NGX_WS_PERF_V_UINT,
+      "The shared-memory engine's zone (ws_perf_shm_zone); 0 with Redis.",
+      ngx_ws_perf_slot_off(shm_size), 1, NULL, NULL,
+      "shm", "size_bytes", NULL, NULL, NULL, 0 },
+
+    { "ws_perf_shm_used_bytes", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_MAX, NGX_WS_PERF_V_UINT,
+      "Bytes of the zone in use (a full zone refuses publishes with 507).",
+      ngx_ws_perf_slot_off(shm_used), 1, NULL, NULL,
+      "shm", "used_bytes", NULL, NULL, NULL, 0 },
+
+    { "ws_perf_shm_repairs_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_MAX, NGX_WS_PERF_V_UINT,
+      "Times the zone was made anew after a worker died changing it.",
+      ngx_ws_perf_slot_off(shm_repairs), 1, NULL, NULL,
+      "shm", "repairs", NULL, NULL, NULL, 0 },
+
+    { "ws_perf_shm_bus_latency_seconds", NGX_WS_PERF_HISTOGRAM,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "From a worker putting a message on the bus to another worker "
+      "taking it.",
+      ngx_ws_perf_slot_off(bus_latency), 1, NULL, NULL,
+      "shm", "bus_latency",
+      "\"what\":\"one worker's append to another's take\",\"unit\":\"ms\",",
+      NULL, NULL, 0 },
+
     /* summed for the memory alert, shown per worker only */
     { NULL, NGX_WS_PERF_GAUGE, NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_UINT,
       NULL, ngx_ws_perf_slot_off(rss), 1, NULL, NULL,
