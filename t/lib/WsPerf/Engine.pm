@@ -28,10 +28,11 @@ package WsPerf::Engine;
 #
 #   --- engine: redis          the block proves that engine's own behaviour
 #                              (or shm); skipped under the swap to the other
-#   --- engine_todo: redis why the block fails under the swap to that
-#                              engine because of a module bug: its checks
-#                              still run, as TODO (prove says "TODO passed"
-#                              once the bug is fixed)
+#   --- engine_todo: redis: why
+#                              the block fails under the swap to that engine
+#                              because of a module bug: its checks still
+#                              run, the failing ones as TODO; once none
+#                              fails, a diag says to remove the marker
 #
 # Until the module has the shared-memory engine (the directive
 # ws_perf_shm_zone), the shm swap skips a block with several workers: the
