@@ -218,6 +218,19 @@ prove: $(BUILD)/ngx_ws_perf_module.so
 prove-tls: $(BUILD)/ngx_ws_perf_module.so
 	WS_PERF_TLS=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so $(TLS_TESTS)
 
+# the files run a second time on the other engine (t/lib/WsPerf/Engine.pm):
+# a file opts in with "use WsPerf::Engine;" (its blocks run without Redis:
+# again with it) or "use WsPerf::Engine 'redis';" (again without it)
+ENGINE_REDIS_TESTS = $(shell grep -l "^use WsPerf::Engine;" t/*.t)
+ENGINE_SHM_TESTS   = $(shell grep -l "^use WsPerf::Engine 'redis';" t/*.t)
+
+.PHONY: prove-engines
+prove-engines: $(BUILD)/ngx_ws_perf_module.so
+	WS_PERF_ENGINE=redis util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
+	    $(ENGINE_REDIS_TESTS)
+	WS_PERF_ENGINE=shm util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
+	    $(ENGINE_SHM_TESTS)
+
 asan: $(BUILD)/asan/ngx_ws_perf_module.so
 
 prove-asan: $(BUILD)/asan/ngx_ws_perf_module.so
@@ -227,7 +240,8 @@ test-valgrind: $(BUILD)/ngx_ws_perf_module.so
 	TEST_NGINX_USE_VALGRIND=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so
 
 test: deps
-	$(MAKE) lint all unit fuzz-smoke prove prove-tls prove-asan test-deb
+	$(MAKE) lint all unit fuzz-smoke prove prove-tls prove-engines \
+	    prove-asan test-deb
 
 run: deps-run all
 	util/run.sh

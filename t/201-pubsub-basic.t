@@ -3,6 +3,7 @@
 # order within a priority, with the id the publisher was given.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);

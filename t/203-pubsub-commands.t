@@ -7,6 +7,7 @@
 # "<reason>" for any non-empty reason text.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);
@@ -110,16 +111,24 @@ close 1000
 
 
 === TEST 7: resume of a channel it is not in gets 404; of one it is in, a gap notice (nothing kept) and resumed
+The id is in the engine's form: "<ms>-<worker>-<seq>" in memory, a number
+in Redis (docs/protocol.md).
+--- engine_todo: redis: the replies to a command that waits on Redis are lost when the close frame comes in the same read
 --- raw_request eval
 ws_open("/ws?channels=room.2")
-. cmd({type => "resume", channel => "room.1", since => "1795761701203-0-2"})
-. cmd({type => "resume", channel => "room.2", since => "1795761701203-0-2"})
+. cmd({type => "resume", channel => "room.1",
+       since => by_engine(shm => "1795761701203-0-2", redis => "1795761701203002")})
+. cmd({type => "resume", channel => "room.2",
+       since => by_engine(shm => "1795761701203-0-2", redis => "1795761701203002")})
 . cclose()
---- ws_replies
-text {"type":"error","code":404,"reason":"<reason>"}
-text {"type":"gap","channel":"room.2","since":"1795761701203-0-2","last":"0"}
+--- ws_replies eval
+'text {"type":"error","code":404,"reason":"<reason>"}
+text {"type":"gap","channel":"room.2","since":"'
+. by_engine(shm => "1795761701203-0-2", redis => "1795761701203002")
+. '","last":"0"}
 text {"type":"resumed","channel":"room.2","count":0}
 close 1000
+'
 
 
 
@@ -316,6 +325,7 @@ close 1000
 
 
 === TEST 24: pub with ws_perf_client_publish on, to an allowed channel, gets published with an id
+--- engine_todo: redis: the replies to a command that waits on Redis are lost when the close frame comes in the same read
 --- raw_request eval
 ws_open("/wsc")
 . cmd({type => "pub", channel => "room.1", data => "hi", priority => "high"})
@@ -347,6 +357,7 @@ close 1000
 
 === TEST 27: a client subscribed to the channel it publishes to gets the message in the documented envelope
 The reply is critical, so it leaves before the (high) message.
+--- engine_todo: redis: the replies to a command that waits on Redis are lost when the close frame comes in the same read
 --- raw_request eval
 ws_open("/wsc?channels=room.5")
 . cmd({type => "pub", channel => "room.5", priority => "high",
