@@ -45,6 +45,7 @@ cross workers=4 msgs=200 channel=x
 subscribers on all 4 workers: True
 info counts every worker's subscribers: True
 200 messages; subscribers that got them all once, in order: all
+status: zone 33554432 bytes, some in use: True, repairs 0, bus latencies recorded: True
 --- no_error_log
 [emerg]
 [alert]

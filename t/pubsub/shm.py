@@ -72,6 +72,20 @@ def cross(port, workers="4", msgs="200", channel="x"):
     for c in conns:
         c.abort()
 
+    # every worker took messages another put on the bus, and says so
+    deadline = time.monotonic() + 5 * client.wsclient.SCALE
+    while True:
+        st, _, body = request(port, "GET", "/status?format=json")
+        shm = json.loads(body)["shm"]
+        if (shm["size_bytes"] and shm["bus_latency"]["count"]) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    out("status: zone %d bytes, some in use: %s, repairs %d, bus latencies "
+        "recorded: %s" % (shm["size_bytes"],
+                          0 < shm["used_bytes"] < shm["size_bytes"],
+                          shm["repairs"], shm["bus_latency"]["count"] > 0))
+
 
 def req(port, method, path, body=None, timeout=3):
     """(status, body) on a connection of its own, whichever worker takes
