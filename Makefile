@@ -23,8 +23,8 @@ FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 
 export NGINX_SRC NGINX_BIN
 
-.PHONY: all deps unit fuzz-smoke fuzz fuzz-merge prove prove-tls asan \
-        prove-asan test test-valgrind run stop bench soak clean
+.PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
+        prove-tls asan prove-asan test test-valgrind run stop bench soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -37,6 +37,14 @@ $(BUILD)/asan/ngx_ws_perf_module.so: $(SRCS)
 
 deps:
 	util/deps.sh
+
+# 80 columns, no tabs, no trailing spaces, no // comments, and formats that
+# ngx_vslprintf knows (util/lint.sh); the self-test first proves it can fail
+lint: lint-selftest
+	util/lint.sh
+
+lint-selftest:
+	util/lint-selftest.sh
 
 deps-run:
 	util/deps.sh run
@@ -210,6 +218,19 @@ prove: $(BUILD)/ngx_ws_perf_module.so
 prove-tls: $(BUILD)/ngx_ws_perf_module.so
 	WS_PERF_TLS=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so $(TLS_TESTS)
 
+# the files run a second time on the other engine (t/lib/WsPerf/Engine.pm):
+# a file opts in with "use WsPerf::Engine;" (its blocks run without Redis:
+# again with it) or "use WsPerf::Engine 'redis';" (again without it)
+ENGINE_REDIS_TESTS = $(shell grep -l "^use WsPerf::Engine;" t/*.t)
+ENGINE_SHM_TESTS   = $(shell grep -l "^use WsPerf::Engine 'redis';" t/*.t)
+
+.PHONY: prove-engines
+prove-engines: $(BUILD)/ngx_ws_perf_module.so
+	WS_PERF_ENGINE=redis util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
+	    $(ENGINE_REDIS_TESTS)
+	WS_PERF_ENGINE=shm util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
+	    $(ENGINE_SHM_TESTS)
+
 asan: $(BUILD)/asan/ngx_ws_perf_module.so
 
 prove-asan: $(BUILD)/asan/ngx_ws_perf_module.so
@@ -219,7 +240,8 @@ test-valgrind: $(BUILD)/ngx_ws_perf_module.so
 	TEST_NGINX_USE_VALGRIND=1 util/prove.sh $(BUILD)/ngx_ws_perf_module.so
 
 test: deps
-	$(MAKE) all unit fuzz-smoke prove prove-tls prove-asan test-deb
+	$(MAKE) lint all unit fuzz-smoke prove prove-tls prove-engines \
+	    prove-asan test-deb
 
 run: deps-run all
 	util/run.sh

@@ -7,83 +7,35 @@
 # bench/RESULTS-tls.md and the part of bench/RESULTS.md between the
 # over-tls markers, nothing else.
 
-measured=()
 tls_keys='^(Protocol version|Ciphersuite|Peer signature type|Server Temp Key'
 tls_keys="$tls_keys|Negotiated TLS1.3 group)"
 
-for s in $servers; do
-    for m in "$s" "${s%_tls}"; do
-        if ! why=$(server_setup "$m") || ! why=$(server_start "$m") \
-                || ! why=$(server_probe "$m"); then
-            status[$m]="not measured: $why"
-            log "$m: ${status[$m]}"
-            server_stop "$m"
-            continue
-        fi
+# what each TLS server negotiates, read once it is measured
+tls_probe() {
+    case $1 in
+    *_tls)
+        tls_info[$1]=$(timeout 5 openssl s_client -brief \
+            -connect 127.0.0.1:$tls_port </dev/null 2>&1 \
+            | grep -E "$tls_keys" \
+            | sed 's/: */ /' | paste -sd';' - | sed 's/;/; /g')
+        ;;
+    esac
+}
 
-        case $m in
-        *_tls)
-            tls_info[$m]=$(timeout 5 openssl s_client -brief \
-                -connect 127.0.0.1:$tls_port </dev/null 2>&1 \
-                | grep -E "$tls_keys" \
-                | sed 's/: */ /' | paste -sd';' - | sed 's/;/; /g')
-            ;;
-        esac
-
-        server_stop "$m"
-        status[$m]=measured
-        measured+=("$m")
-    done
-done
-
-: >"$res/tls-load.txt"
-
-for r in $(seq "$runs"); do
-    echo "run $r: load average $(cut -d' ' -f1-3 /proc/loadavg) at" \
-        "$(date -u '+%H:%M:%S UTC')" >>"$res/tls-load.txt"
-
-    for sc in $tls_scenarios; do
-        for m in "${measured[@]}"; do
-            case $m in
-            *_tls) msc=$sc ;;
-            *)     msc=${sc%-tls} ;;
-            esac
-
-            if ! why=$(server_start "$m"); then
-                log "$m $msc run $r: $why"
-                continue
-            fi
-
-            log "$m: $msc, run $r of $runs"
-            "$wsbench" -s "bench/scenarios/$msc.conf" --label="$m" \
-                --quiet=1 --server_pidfile="$out/$m/logs/nginx.pid" \
-                --json="$res/$m-$msc-r$r.json" \
-                >"$res/$m-$msc-r$r.txt" 2>&1
-            grep '^==' "$res/$m-$msc-r$r.txt" >&2
-            server_stop "$m"
-        done
-    done
-done
+twins_setup _tls tls_probe
+twins_run "$tls_scenarios" tls-load.txt
 
 elapsed=$(( $(date +%s) - t0 ))
 machine="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 \
     | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' \
     /proc/meminfo) RAM, Linux $(uname -r)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)')"
-table="python3 bench/tls_table.py $res $runs"
+table="python3 bench/twin_table.py $res $runs"
 
 tls_header() {
     echo "- date: $started, $elapsed s; $runs runs, interleaved"
     echo "- machine: $machine"
-    sed 's/^/- /' "$res/tls-load.txt"
-    if awk '$5 > 1.5 { busy = 1 } END { exit !busy }' "$res/tls-load.txt"
-    then
-        echo "- the machine was busy with other work (a 1-minute load above" \
-            "1.5 when a run started): these numbers are noisier than a" \
-            "quiet machine's and not comparable with a quiet run's;" \
-            "the runs are interleaved so that every server met the same" \
-            "noise, and the medians damp it"
-    fi
+    twins_load tls-load.txt
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 1; $(openssl version | cut -d' ' -f1-2) for" \
         "nginx and wsbench"
@@ -161,22 +113,7 @@ tls_bounds() {
     $table "$tls_scenarios" "$servers" runs
     echo
     echo "## Every scenario as wsbench printed it"
-    for r in $(seq "$runs"); do
-        for sc in $tls_scenarios; do
-            for m in "${measured[@]}"; do
-                case $m in
-                *_tls) msc=$sc ;;
-                *)     msc=${sc%-tls} ;;
-                esac
-                [ -f "$res/$m-$msc-r$r.txt" ] || continue
-                echo
-                echo '```'
-                echo "# run $r"
-                sed '/^$/d' "$res/$m-$msc-r$r.txt"
-                echo '```'
-            done
-        done
-    done
+    twins_outputs "$tls_scenarios"
 } >bench/RESULTS-tls.md
 
 {
@@ -199,26 +136,7 @@ tls_bounds() {
     echo "<!-- over-tls end -->"
 } >"$res/over-tls.md"
 
-# only the over-tls part of RESULTS.md changes; a file without one gets it
-# before the scenario outputs (or at its end)
-if [ -f bench/RESULTS.md ]; then
-    awk -v blk="$res/over-tls.md" '
-        function put(  l) {
-            while ((getline l < blk) > 0) print l
-            done = 1
-        }
-        /^<!-- over-tls begin/ { skip = 1; put(); next }
-        /^<!-- over-tls end/ { skip = 0; next }
-        !skip && !done && /^## Every scenario as wsbench printed it/ {
-            put(); print ""
-        }
-        !skip { print }
-        END { if (!done) { print ""; put() } }
-    ' bench/RESULTS.md >"$res/RESULTS.md.new" \
-        && mv "$res/RESULTS.md.new" bench/RESULTS.md
-else
-    cp "$res/over-tls.md" bench/RESULTS.md
-fi
+results_part over-tls "$res/over-tls.md"
 
 log "wrote bench/RESULTS-tls.md and the Over TLS part of bench/RESULTS.md" \
     "in $elapsed s"

@@ -14,6 +14,12 @@
 #                                      bench/RESULTS-tls.md and the
 #                                      "Over TLS" part of RESULTS.md only
 #   BENCH_TLS_SCENARIOS="fanout-tls"   a subset of the TLS scenarios
+#   BENCH_SERVERS="ws_perf_2w nchan_2w"  two workers, no Redis, on its
+#                                      own: each server next to its
+#                                      one-worker twin, BENCH_RUNS times;
+#                                      writes the "Two workers, no Redis"
+#                                      part of RESULTS.md only
+#   BENCH_2W_SCENARIOS="fanout"        a subset of its scenarios
 #   BENCH_STRICT=1                     fail when ws_perf regressed against
 #                                      bench/baseline.json
 set -uo pipefail
@@ -30,6 +36,8 @@ scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
 redis_scenarios=${BENCH_REDIS_SCENARIOS:-"fanout-redis fanout-max"}
 tls_scenarios=${BENCH_TLS_SCENARIOS:-"fanout-tls fanout-10hz-tls
     fanout-max-tls"}
+w2_scenarios=${BENCH_2W_SCENARIOS:-"fanout many-channels fanout-10hz
+    many-channels-max"}
 runs=${BENCH_RUNS:-3}
 servers=${BENCH_SERVERS:-"ws_perf nchan ws_perf_redis nchan_redis"}
 redis_port=6391
@@ -48,9 +56,27 @@ log() {
 }
 
 tls_run=0
+w2_run=0
 for s in $servers; do
-    case $s in *_tls) tls_run=1 ;; esac
+    case $s in
+    *_tls) tls_run=1 ;;
+    *_2w)  w2_run=1 ;;
+    esac
 done
+
+if [ $w2_run = 1 ]; then
+    for s in $servers; do
+        case $s in
+        ws_perf_2w|nchan_2w) ;;
+        *)
+            log "a two-worker run takes two-worker servers only (their" \
+                "one-worker twins come with them):" \
+                "BENCH_SERVERS=\"ws_perf_2w nchan_2w\""
+            exit 1
+            ;;
+        esac
+    done
+fi
 
 if [ $tls_run = 1 ]; then
     for s in $servers; do
@@ -71,8 +97,11 @@ scenarios_of() {
     case $1 in
     *_redis) echo $redis_scenarios ;;
     *_tls)   echo $tls_scenarios ;;
+    *_2w)    echo $w2_scenarios ;;
     *)
-        if [ $tls_run = 1 ]; then
+        if [ $w2_run = 1 ]; then
+            echo $w2_scenarios
+        elif [ $tls_run = 1 ]; then
             echo $tls_scenarios | sed 's/-tls\b//g'
         else
             echo $scenarios
@@ -141,14 +170,14 @@ server_setup() {
     esac
 
     case $name in
-    ws_perf|ws_perf_redis|ws_perf_tls)
+    ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w)
         if ! make -s all >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
             return 1
         fi
         ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
         ;;
-    nchan|nchan_redis|nchan_tls)
+    nchan|nchan_redis|nchan_tls|nchan_2w)
         if [ ! -f "$nchan_so" ]; then
             echo "nchan is not installed (apt-get install libnginx-mod-nchan)"
             return 1
@@ -230,8 +259,134 @@ server_probe() {
     fi
 }
 
+# Twin runs (TLS, two workers): every server of $servers comes with its
+# twin, the same name without SUFFIX (ws_perf_tls and ws_perf), so that
+# every ratio is from one run on one machine state.  twins_setup SUFFIX
+# [PROBE] checks each and fills measured (PROBE NAME runs while it is up);
+# twins_run SCENARIOS LOADFILE runs the whole set $runs times, interleaved
+# (run 1 of everything, then run 2, ...), into <server>-<sc>-r<run>.json.
+measured=()
+
+# the scenario a server of a twin run runs: a plain twin drops "-tls"
+twin_scenario() {
+    case $1 in
+    *_tls) echo "$2" ;;
+    *)     echo "${2%-tls}" ;;
+    esac
+}
+
+twins_setup() {
+    local s m
+
+    for s in $servers; do
+        for m in "$s" "${s%$1}"; do
+            if ! why=$(server_setup "$m") || ! why=$(server_start "$m") \
+                    || ! why=$(server_probe "$m"); then
+                status[$m]="not measured: $why"
+                log "$m: ${status[$m]}"
+                server_stop "$m"
+                continue
+            fi
+            [ -n "${2:-}" ] && "$2" "$m"
+            server_stop "$m"
+            status[$m]=measured
+            measured+=("$m")
+        done
+    done
+}
+
+twins_run() {
+    local r sc m msc
+
+    : >"$res/$2"
+
+    for r in $(seq "$runs"); do
+        echo "run $r: load average $(cut -d' ' -f1-3 /proc/loadavg) at" \
+            "$(date -u '+%H:%M:%S UTC')" >>"$res/$2"
+
+        for sc in $1; do
+            for m in "${measured[@]}"; do
+                msc=$(twin_scenario "$m" "$sc")
+
+                if ! why=$(server_start "$m"); then
+                    log "$m $msc run $r: $why"
+                    continue
+                fi
+
+                log "$m: $msc, run $r of $runs"
+                "$wsbench" -s "bench/scenarios/$msc.conf" --label="$m" \
+                    --quiet=1 --server_pidfile="$out/$m/logs/nginx.pid" \
+                    --json="$res/$m-$msc-r$r.json" \
+                    >"$res/$m-$msc-r$r.txt" 2>&1
+                grep '^==' "$res/$m-$msc-r$r.txt" >&2
+                server_stop "$m"
+            done
+        done
+    done
+}
+
+# the load of every run start, and a warning when the machine was busy
+twins_load() {
+    sed 's/^/- /' "$res/$1"
+    if awk '$5 > 1.5 { busy = 1 } END { exit !busy }' "$res/$1"; then
+        echo "- the machine was busy with other work (a 1-minute load above" \
+            "1.5 when a run started): these numbers are noisier than a" \
+            "quiet machine's and not comparable with a quiet run's;" \
+            "the runs are interleaved so that every server met the same" \
+            "noise, and the medians damp it"
+    fi
+}
+
+# every scenario of every run as wsbench printed it
+twins_outputs() {
+    local r sc m msc
+
+    for r in $(seq "$runs"); do
+        for sc in $1; do
+            for m in "${measured[@]}"; do
+                msc=$(twin_scenario "$m" "$sc")
+                [ -f "$res/$m-$msc-r$r.txt" ] || continue
+                echo
+                echo '```'
+                echo "# run $r"
+                sed '/^$/d' "$res/$m-$msc-r$r.txt"
+                echo '```'
+            done
+        done
+    done
+}
+
+# results_part NAME FILE: only the part of RESULTS.md between the NAME
+# markers changes; a file without one gets it before the scenario
+# outputs (or at its end)
+results_part() {
+    if [ -f bench/RESULTS.md ]; then
+        awk -v blk="$2" -v name="$1" '
+            function put(  l) {
+                while ((getline l < blk) > 0) print l
+                done = 1
+            }
+            $0 ~ "^<!-- " name " begin" { skip = 1; put(); next }
+            $0 ~ "^<!-- " name " end" { skip = 0; next }
+            !skip && !done && /^## Every scenario as wsbench printed it/ {
+                put(); print ""
+            }
+            !skip { print }
+            END { if (!done) { print ""; put() } }
+        ' bench/RESULTS.md >"$res/RESULTS.md.new" \
+            && mv "$res/RESULTS.md.new" bench/RESULTS.md
+    else
+        cp "$2" bench/RESULTS.md
+    fi
+}
+
 if [ $tls_run = 1 ]; then
     . bench/run-tls.sh
+    exit $?
+fi
+
+if [ $w2_run = 1 ]; then
+    . bench/run-2w.sh
     exit $?
 fi
 
@@ -290,19 +445,25 @@ fi
 
 elapsed=$(( $(date +%s) - t0 ))
 
-# the "Over TLS" part comes from TLS runs (bench/run-tls.sh): kept as it is
-awk '/^<!-- over-tls begin/,/^<!-- over-tls end/' bench/RESULTS.md \
-    >"$res/over-tls.md" 2>/dev/null
-if [ ! -s "$res/over-tls.md" ]; then
-    {
-        echo "<!-- over-tls begin: written by TLS runs of bench/run.sh -->"
-        echo "## Over TLS"
-        echo
-        echo "Not measured yet: \`BENCH_SERVERS=\"ws_perf_tls nchan_tls\"" \
-            "make bench\` writes this part and bench/RESULTS-tls.md."
-        echo "<!-- over-tls end -->"
-    } >"$res/over-tls.md"
-fi
+# the "Over TLS" and "Two workers" parts come from their own runs
+# (bench/run-tls.sh, bench/run-2w.sh): kept as they are
+keep_part() {
+    awk "/^<!-- $1 begin/,/^<!-- $1 end/" bench/RESULTS.md \
+        >"$res/$1.md" 2>/dev/null
+    if [ ! -s "$res/$1.md" ]; then
+        {
+            echo "<!-- $1 begin: written by $2 runs of bench/run.sh -->"
+            echo "## $3"
+            echo
+            echo "Not measured yet: \`BENCH_SERVERS=\"$4\" make bench\`" \
+                "writes this part."
+            echo "<!-- $1 end -->"
+        } >"$res/$1.md"
+    fi
+}
+
+keep_part over-tls TLS "Over TLS" "ws_perf_tls nchan_tls"
+keep_part two-workers two-worker "Two workers, no Redis" "ws_perf_2w nchan_2w"
 
 {
     echo "# Benchmark results"
@@ -379,6 +540,8 @@ fi
     else
         echo "Not measured."
     fi
+    echo
+    cat "$res/two-workers.md"
     echo
     cat "$res/over-tls.md"
     echo

@@ -47,7 +47,8 @@ typedef struct {
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
-    ngx_flag_t                  per_worker;     /* local delivery stated */
+    ngx_flag_t                  per_worker;     /* deprecated, ignored */
+    ngx_shm_zone_t             *shm_zone;       /* without ws_perf_redis */
     size_t                      min_send_queue; /* the smallest of the */
                                                 /* pub/sub locations */
 

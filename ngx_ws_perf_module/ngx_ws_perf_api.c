@@ -806,7 +806,7 @@ ngx_ws_perf_info_reply(void *data, ngx_int_t rc, uint64_t subscribers,
 }
 
 
-/* workers: how many carry the subscribers, cluster-wide; -1 in local mode */
+/* workers: how many carry the subscribers (-1: the engine cannot tell) */
 
 static ngx_int_t
 ngx_ws_perf_info_response(ngx_http_request_t *r, ngx_uint_t target,

@@ -29,6 +29,19 @@ typedef struct {
 } ngx_ws_perf_handshake_t;
 
 
+/* why a handshake is refused: the counter, the status, the reason */
+typedef struct {
+    ngx_uint_t                  metric;
+    ngx_uint_t                  status;
+    char                       *reason;
+    char                       *header;     /* a header to add, or NULL */
+    char                       *value;
+} ngx_ws_perf_refusal_t;
+
+
+static ngx_ws_perf_refusal_t *ngx_ws_perf_handshake_check(
+    ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_handshake_t *hs);
 static void ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
 static ngx_uint_t ngx_ws_perf_origin_allowed(ngx_http_request_t *r,
@@ -44,6 +57,28 @@ static ngx_ws_perf_out_t *ngx_ws_perf_response(ngx_http_request_t *r,
     ngx_ws_perf_handshake_t *hs);
 
 
+/* in the order ngx_ws_perf_handshake_check() tries them */
+static ngx_ws_perf_refusal_t  ngx_ws_perf_refusals[] = {
+    { NGX_WS_PERF_M_HS_METHOD, NGX_HTTP_NOT_ALLOWED,
+      "websocket: method must be GET", "Allow", "GET" },
+    { NGX_WS_PERF_M_HS_HTTP, NGX_HTTP_BAD_REQUEST,
+      "websocket: HTTP/1.1 required", NULL, NULL },
+    { NGX_WS_PERF_M_HS_UPGRADE, 426,
+      "websocket: \"Upgrade: websocket\" required", "Upgrade", "websocket" },
+    { NGX_WS_PERF_M_HS_CONNECTION, NGX_HTTP_BAD_REQUEST,
+      "websocket: \"Connection: upgrade\" required", NULL, NULL },
+    { NGX_WS_PERF_M_HS_VERSION, 426,
+      "websocket: Sec-WebSocket-Version 13 required",
+      "Sec-WebSocket-Version", "13" },
+    { NGX_WS_PERF_M_HS_KEY, NGX_HTTP_BAD_REQUEST,
+      "websocket: missing or invalid Sec-WebSocket-Key", NULL, NULL },
+    { NGX_WS_PERF_M_HS_ORIGIN, NGX_HTTP_FORBIDDEN,
+      "websocket: origin not allowed", NULL, NULL },
+    { NGX_WS_PERF_M_HS_BODY, NGX_HTTP_BAD_REQUEST,
+      "websocket: a handshake has no body", NULL, NULL }
+};
+
+
 ngx_int_t
 ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 {
@@ -52,64 +87,16 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     ngx_ws_perf_out_t        *response;
     ngx_ws_perf_targets_t     targets;
     ngx_ws_perf_handshake_t   hs;
-
-    if (r->method != NGX_HTTP_GET) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_METHOD);
-        return ngx_ws_perf_reject(r, NGX_HTTP_NOT_ALLOWED,
-                                  "websocket: method must be GET", "Allow",
-                                  "GET");
-    }
-
-    if (r->http_version != NGX_HTTP_VERSION_11) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_HTTP);
-        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "websocket: HTTP/1.1 required", NULL, NULL);
-    }
+    ngx_ws_perf_refusal_t    *refusal;
 
     ngx_memzero(&hs, sizeof(ngx_ws_perf_handshake_t));
-    ngx_ws_perf_handshake_scan(r, wlcf, &hs);
 
-    if (!hs.upgrade) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_UPGRADE);
-        return ngx_ws_perf_reject(r, 426,
-                                  "websocket: \"Upgrade: websocket\" required",
-                                  "Upgrade", "websocket");
-    }
+    refusal = ngx_ws_perf_handshake_check(r, wlcf, &hs);
 
-    if (!hs.connection) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_CONNECTION);
-        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "websocket: \"Connection: upgrade\" "
-                                  "required", NULL, NULL);
-    }
-
-    if (!hs.version) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_VERSION);
-        return ngx_ws_perf_reject(r, 426,
-                                  "websocket: Sec-WebSocket-Version 13 "
-                                  "required", "Sec-WebSocket-Version", "13");
-    }
-
-    if (hs.keys != 1 || !ngx_ws_perf_valid_key(&hs.key)) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_KEY);
-        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "websocket: missing or invalid "
-                                  "Sec-WebSocket-Key", NULL, NULL);
-    }
-
-    if (!hs.origin_ok) {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_ORIGIN);
-        return ngx_ws_perf_reject(r, NGX_HTTP_FORBIDDEN,
-                                  "websocket: origin not allowed", NULL, NULL);
-    }
-
-    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked
-        || r->headers_in.transfer_encoding)
-    {
-        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_BODY);
-        return ngx_ws_perf_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "websocket: a handshake has no body",
-                                  NULL, NULL);
+    if (refusal) {
+        ngx_ws_perf_metrics_rejected(refusal->metric);
+        return ngx_ws_perf_reject(r, refusal->status, refusal->reason,
+                                  refusal->header, refusal->value);
     }
 
     if (wlcf->mode == NGX_WS_PERF_MODE_PUBSUB) {
@@ -144,6 +131,56 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     }
 
     return rc;
+}
+
+
+/*
+ * The method, the version, the upgrade headers, the key, the origin and
+ * the absence of a body: NULL, or why the handshake is refused.
+ */
+
+static ngx_ws_perf_refusal_t *
+ngx_ws_perf_handshake_check(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs)
+{
+    ngx_uint_t  i;
+
+    if (r->method != NGX_HTTP_GET) {
+        i = 0;
+
+    } else if (r->http_version != NGX_HTTP_VERSION_11) {
+        i = 1;
+
+    } else {
+        ngx_ws_perf_handshake_scan(r, wlcf, hs);
+
+        if (!hs->upgrade) {
+            i = 2;
+
+        } else if (!hs->connection) {
+            i = 3;
+
+        } else if (!hs->version) {
+            i = 4;
+
+        } else if (hs->keys != 1 || !ngx_ws_perf_valid_key(&hs->key)) {
+            i = 5;
+
+        } else if (!hs->origin_ok) {
+            i = 6;
+
+        } else if (r->headers_in.content_length_n > 0
+                   || r->headers_in.chunked
+                   || r->headers_in.transfer_encoding)
+        {
+            i = 7;
+
+        } else {
+            return NULL;
+        }
+    }
+
+    return &ngx_ws_perf_refusals[i];
 }
 
 

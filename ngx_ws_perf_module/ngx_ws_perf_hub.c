@@ -1036,3 +1036,4 @@ ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer)
         ngx_post_event(peer->connection->write, &ngx_posted_next_events);
     }
 }
+

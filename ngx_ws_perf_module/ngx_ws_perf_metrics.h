@@ -86,11 +86,16 @@ typedef struct {
     uint64_t                    redis_dropped;  /* malformed, not UTF-8 */
     uint64_t                    redis_bad_replies;  /* each dropped a link */
 
+    uint64_t                    shm_size;   /* the engine's zone, bytes */
+    uint64_t                    shm_used;
+    uint64_t                    shm_repairs;    /* of the zone, ever */
+
     uint64_t                    rss;        /* bytes */
     uint64_t                    cpu_ms;     /* user + system */
 
     ngx_ws_perf_hist_t          latency;    /* hub to socket, microseconds */
     ngx_ws_perf_hist_t          redis_latency;
+    ngx_ws_perf_hist_t          bus_latency;    /* worker to worker, us */
 } ngx_ws_perf_mslot_t;
 
 
@@ -157,12 +162,11 @@ void ngx_ws_perf_metrics_redis_state(ngx_uint_t state);
 void ngx_ws_perf_metrics_redis_subscribed(ngx_uint_t in_place);
 void ngx_ws_perf_metrics_redis_reconnect(void);
 void ngx_ws_perf_metrics_redis_pending(ngx_uint_t n);
-void ngx_ws_perf_metrics_redis_command_latency(ngx_msec_t ms);
 void ngx_ws_perf_metrics_redis_command_latency_us(uint64_t us);
+void ngx_ws_perf_metrics_shm(size_t size, size_t used, ngx_uint_t repairs);
+void ngx_ws_perf_metrics_bus_latency_us(uint64_t us);
 
-/* for reliable delivery and scheduled messages */
-void ngx_ws_perf_metrics_redelivered(void);
-void ngx_ws_perf_metrics_dead_lettered(void);
+/* scheduled messages waiting, a gauge */
 void ngx_ws_perf_metrics_scheduled(ngx_int_t delta);
 
 

@@ -11,12 +11,15 @@
 #include "ngx_ws_perf_conn.h"
 #include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_engine.h"
+#include "ngx_ws_perf_shm.h"
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_compress.h"
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
+static char *ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_ws_perf_init_process(ngx_cycle_t *cycle);
 static void ngx_ws_perf_exit_process(ngx_cycle_t *cycle);
 static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
@@ -48,6 +51,12 @@ static char *ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post,
 
 static ngx_conf_post_handler_pt  ngx_ws_perf_positive_size_p =
     ngx_ws_perf_positive_size;
+static ngx_str_t  ngx_ws_perf_shm_name = ngx_string("ws_perf");
+
+
+static ngx_conf_post_handler_pt  ngx_ws_perf_per_worker_deprecated =
+    ngx_ws_perf_per_worker;
+
 static ngx_conf_post_handler_pt  ngx_ws_perf_positive_num_p =
     ngx_ws_perf_positive_num;
 
@@ -199,6 +208,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, per_worker),
+      &ngx_ws_perf_per_worker_deprecated },
+
+    { ngx_string("ws_perf_shm_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_ws_perf_shm_zone_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("ws_perf_channels"),
@@ -404,56 +420,32 @@ ngx_ws_perf_handler(ngx_http_request_t *r)
 
 
 /*
- * Runs once the whole configuration is read, worker_processes included
- * wherever it stands, and logs where "nginx -t" shows it: without Redis a
- * worker delivers only to its own subscribers, so more than one worker
- * needs the operator's word.
+ * Runs once the whole configuration is read and logs where "nginx -t"
+ * shows it: without Redis the dead letters live in the shared zone.
  */
 
 static char *
 ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf)
 {
-    ngx_core_conf_t          *ccf;
     ngx_ws_perf_main_conf_t  *wmcf;
 
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
     if (wmcf == NULL || wmcf->redis.len) {
         return NGX_CONF_OK;
     }
 
-    if (wmcf->store_line) {
+    if (wmcf->store_line && wmcf->shm_zone) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "ws_perf: without ws_perf_redis the dead letters of "
-                      "ws_perf_dlq in %V:%ui are kept in memory, per "
-                      "worker, bounded, and lost on restart or reload",
-                      &wmcf->store_file, wmcf->store_line);
+                      "ws_perf_dlq in %V:%ui are kept in ws_perf_shm_zone "
+                      "\"%V\", shared by the workers, bounded, kept across "
+                      "reloads and lost on restart",
+                      &wmcf->store_file, wmcf->store_line,
+                      &wmcf->shm_zone->shm.name);
     }
 
-    if (wmcf->pubsub_line == 0 || ccf->worker_processes <= 1) {
-        return NGX_CONF_OK;
-    }
-
-    if (wmcf->per_worker == 1) {
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                      "ws_perf: each of the %i worker processes delivers "
-                      "only to its own subscribers (ws_perf_per_worker_"
-                      "delivery on)", ccf->worker_processes);
-        return NGX_CONF_OK;
-    }
-
-    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                  "ws_perf: the pub/sub location in %V:%ui needs "
-                  "\"ws_perf_redis\" to deliver across the %i worker "
-                  "processes; add \"ws_perf_redis\", or set "
-                  "\"worker_processes 1\", or state "
-                  "\"ws_perf_per_worker_delivery on\" if each worker "
-                  "should deliver only to its own subscribers",
-                  &wmcf->pubsub_file, wmcf->pubsub_line,
-                  ccf->worker_processes);
-
-    return NGX_CONF_ERROR;
+    return NGX_CONF_OK;
 }
 
 
@@ -561,13 +553,24 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "ws_perf: without ws_perf_redis inboxes, "
                            "history, acks, dead letters and scheduled "
-                           "messages are kept in memory, per worker, "
-                           "bounded, and lost on restart or reload");
+                           "messages are kept in ws_perf_shm_zone, shared "
+                           "by the workers, bounded, kept across reloads "
+                           "and lost on restart");
     }
 
     if (wmcf->redis.len == 0 && wmcf->offline_max == NGX_CONF_UNSET_UINT) {
-        /* kept in the worker's own memory: only when asked for */
+        /* kept in the zone, which is not Redis: only when asked for */
         wmcf->offline_max = 0;
+    }
+
+    if (wmcf->redis.len == 0 && wmcf->shm_zone == NULL
+        && (wmcf->pubsub_line || wmcf->store_line))
+    {
+        wmcf->shm_zone = ngx_ws_perf_shm_zone_add(cf, &ngx_ws_perf_shm_name,
+                                                  32 * 1024 * 1024);
+        if (wmcf->shm_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     ngx_conf_init_uint_value(wmcf->offline_max, 1000);
@@ -1137,6 +1140,18 @@ ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         wmcf->ack_priorities |= (ngx_uint_t) 1 << prio;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "\"ws_perf_per_worker_delivery\" is deprecated and "
+                       "ignored: without ws_perf_redis every worker "
+                       "delivers every message through ws_perf_shm_zone");
 
     return NGX_CONF_OK;
 }

@@ -16,6 +16,14 @@ static uint8_t *ngx_ws_perf_base64(uint8_t *dst, const uint8_t *p,
 static uint8_t *ngx_ws_perf_cpy(uint8_t *dst, const char *s);
 static int ngx_ws_perf_msg_when(json_t *obj, ngx_ws_perf_msg_t *m,
     const char **err);
+static int ngx_ws_perf_msg_json_target(json_t *obj, ngx_ws_perf_msg_t *m,
+    const char **err);
+static int ngx_ws_perf_msg_json_options(json_t *obj, ngx_ws_perf_msg_t *m,
+    const char **err);
+static int ngx_ws_perf_msg_json_data(json_t *obj, ngx_ws_perf_msg_t *m,
+    char **dump, const char **err);
+static const uint8_t *ngx_ws_perf_msg_read_flags(const uint8_t *p,
+    const uint8_t *last, ngx_ws_perf_msg_t *m);
 
 
 static const char  *ngx_ws_perf_priority_names[NGX_WS_PERF_PRIO_N] = {
@@ -188,35 +196,9 @@ ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
 
     m->ts = ts;
 
-    /* the flags */
-    m->ack = 0;
-    m->binary = 0;
-    m->lz4 = 0;
-    m->json = NULL;
-    m->json_len = 0;
+    p = ngx_ws_perf_msg_read_flags(p + 1, last, m);
 
-    for (p++, end = p; p < last && *p != '\n'; p++) {
-        switch (*p) {
-        case 'j':
-            m->json = (const uint8_t *) "";
-            break;
-        case 'b':
-            m->binary = 1;
-            break;
-        case 'a':
-            m->ack = 1;
-            break;
-        case 'z':
-            m->lz4 = 1;
-            break;
-        case '-':
-            break;
-        default:
-            return -1;
-        }
-    }
-
-    if (p == last || p == end || (m->json && m->binary)) {
+    if (p == NULL) {
         return -1;
     }
 
@@ -235,6 +217,52 @@ ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
     }
 
     return 0;
+}
+
+
+/*
+ * The flags of a wire form, up to its newline: j(son), b(inary), a(ck),
+ * z (lz4), or "-" for none.  The newline, or NULL.
+ */
+
+static const uint8_t *
+ngx_ws_perf_msg_read_flags(const uint8_t *p, const uint8_t *last,
+    ngx_ws_perf_msg_t *m)
+{
+    const uint8_t  *start;
+
+    m->ack = 0;
+    m->binary = 0;
+    m->lz4 = 0;
+    m->json = NULL;
+    m->json_len = 0;
+
+    for (start = p; p < last && *p != '\n'; p++) {
+        switch (*p) {
+        case 'j':
+            m->json = (const uint8_t *) "";
+            break;
+        case 'b':
+            m->binary = 1;
+            break;
+        case 'a':
+            m->ack = 1;
+            break;
+        case 'z':
+            m->lz4 = 1;
+            break;
+        case '-':
+            break;
+        default:
+            return NULL;
+        }
+    }
+
+    if (p == last || p == start || (m->json && m->binary)) {
+        return NULL;
+    }
+
+    return p;
 }
 
 
@@ -312,10 +340,6 @@ int
 ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
     const char **err)
 {
-    int          prio;
-    json_t      *v, *channel, *user;
-    const char  *s;
-
     *dump = NULL;
     memset(m, 0, sizeof(ngx_ws_perf_msg_t));
     m->priority = NGX_WS_PERF_PRIO_NORMAL;
@@ -324,6 +348,25 @@ ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
         *err = "a message must be a JSON object";
         return -1;
     }
+
+    if (ngx_ws_perf_msg_json_target(obj, m, err) != 0
+        || ngx_ws_perf_msg_json_options(obj, m, err) != 0
+        || ngx_ws_perf_msg_when(obj, m, err) != 0)
+    {
+        return -1;
+    }
+
+    return ngx_ws_perf_msg_json_data(obj, m, dump, err);
+}
+
+
+/* exactly one of "channel" and "user", a valid name */
+
+static int
+ngx_ws_perf_msg_json_target(json_t *obj, ngx_ws_perf_msg_t *m,
+    const char **err)
+{
+    json_t  *v, *channel, *user;
 
     channel = json_object_get(obj, "channel");
     user = json_object_get(obj, "user");
@@ -346,6 +389,20 @@ ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
 
     m->name = (const uint8_t *) json_string_value(v);
     m->name_len = json_string_length(v);
+
+    return 0;
+}
+
+
+/* "priority", "id" and "ack", each optional */
+
+static int
+ngx_ws_perf_msg_json_options(json_t *obj, ngx_ws_perf_msg_t *m,
+    const char **err)
+{
+    int          prio;
+    json_t      *v;
+    const char  *s;
 
     v = json_object_get(obj, "priority");
 
@@ -389,9 +446,17 @@ ngx_ws_perf_msg_from_json(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
         m->ack = json_is_true(v);
     }
 
-    if (ngx_ws_perf_msg_when(obj, m, err) != 0) {
-        return -1;
-    }
+    return 0;
+}
+
+
+/* "data": a string as it is, anything else as its compact JSON text */
+
+static int
+ngx_ws_perf_msg_json_data(json_t *obj, ngx_ws_perf_msg_t *m, char **dump,
+    const char **err)
+{
+    json_t  *v;
 
     v = json_object_get(obj, "data");
 

@@ -1335,7 +1335,7 @@ GET /t
 --- response_body
 ok
 --- error_log eval
-qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in memory, per worker, bounded, and lost on restart or reload/
+qr/\[warn\] .*ws_perf: without ws_perf_redis inboxes, history, acks, dead letters and scheduled messages are kept in ws_perf_shm_zone, shared by the workers, bounded, kept across reloads and lost on restart/
 
 
 
@@ -1349,7 +1349,7 @@ GET /dlq
 --- error_code: 200
 --- response_body_like: "entries":\[\]
 --- error_log eval
-qr/\[warn\] .*ws_perf: without ws_perf_redis the dead letters of ws_perf_dlq in \S+nginx\.conf:\d+ are kept in memory, per worker, bounded, and lost on restart or reload/
+qr/\[warn\] .*ws_perf: without ws_perf_redis the dead letters of ws_perf_dlq in \S+nginx\.conf:\d+ are kept in ws_perf_shm_zone "ws_perf", shared by the workers, bounded, kept across reloads and lost on restart/
 
 
 

@@ -3,6 +3,7 @@
 # order within a priority, with the id the publisher was given.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);
@@ -28,7 +29,7 @@ GET /pub?channel=lonely
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-qq{{"channel":"lonely","subscribers":0,"messages":0}\r\n}
+qq{{"channel":"lonely","subscribers":0,"workers":0,"messages":0}\r\n}
 
 
 
@@ -47,7 +48,7 @@ envelopes are the ids the 202 answers gave.
 --- request
 GET /pub?channel=fan
 --- response_body eval
-qq{{"channel":"fan","subscribers":0,"messages":0}\r\n}
+qq{{"channel":"fan","subscribers":0,"workers":0,"messages":0}\r\n}
 --- pubsub
 fanout subs=50 msgs=200 channel=fan
 --- pubsub_out
@@ -62,7 +63,7 @@ every subscriber got every message once, in publish order, with the ids the publ
 --- request
 GET /pub?channel=prio
 --- response_body eval
-qq{{"channel":"prio","subscribers":0,"messages":0}\r\n}
+qq{{"channel":"prio","subscribers":0,"workers":0,"messages":0}\r\n}
 --- pubsub
 fanout-priorities subs=10 msgs=400 channel=prio
 --- pubsub_out

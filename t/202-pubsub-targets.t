@@ -4,6 +4,7 @@
 # the handshake (400, 429).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);

@@ -4,6 +4,7 @@
 # channel's info.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);
@@ -290,7 +291,7 @@ GET /pub?channel=inf
 --- pubsub
 info-counts channel=inf
 --- pubsub_out
-3 connected, 6 published: {"channel": "inf", "messages": 6, "subscribers": 3}
+3 connected, 6 published: {"channel": "inf", "messages": 6, "subscribers": 3, "workers": 1}
 one left: subscribers 2
 
 
@@ -299,7 +300,7 @@ one left: subscribers 2
 --- request
 GET /pub?user=bob
 --- response_body eval
-qq{{"user":"bob","subscribers":0,"messages":0}\r\n}
+qq{{"user":"bob","subscribers":0,"workers":0,"messages":0}\r\n}
 
 
 
@@ -307,7 +308,7 @@ qq{{"user":"bob","subscribers":0,"messages":0}\r\n}
 --- request
 GET /pubraw/abc
 --- response_body eval
-qq{{"channel":"abc","subscribers":0,"messages":0}\r\n}
+qq{{"channel":"abc","subscribers":0,"workers":0,"messages":0}\r\n}
 
 
 

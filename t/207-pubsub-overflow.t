@@ -11,6 +11,7 @@
 # comes after that, which is what nginx kept queued for it.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 worker_connections(1024);

@@ -5,6 +5,7 @@
 # on the JSON status with deadlines.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 $WsPerf::PubSub::CLIENT = 't/obs/client.py';
@@ -34,8 +35,8 @@ __DATA__
 GET /status
 --- response_headers
 Content-Type: text/plain
---- response_body_like
-\AActive connections: 0
+--- response_body_like eval
+q{\AActive connections: 0
 connections opened closed errors
  0 0 0
 handshakes accepted rejected
@@ -51,7 +52,10 @@ delivery latency ms p50 p95 p99 p99\.9 count
 last \d+s per second published delivered dropped
  0\.000 0\.000 0\.000
 workers 1 uptime \d+s
-redis not configured
+} . by_engine(shm => q{redis not configured
+}, redis => q{redis workers up reconnects pending dropped bad_replies
+ [01]/1 0 \d+ 0 0
+})
 
 
 
@@ -80,7 +84,7 @@ GET /status?format=json
 --- response_headers
 Content-Type: application/json
 --- response_body_like eval
-qr/\A\{"version":1,"time":\d+,"uptime":\d+,"metrics":true,"connections":\{"current":0,"opened":0,"closed":0,"closed_by_code":\{"1000":0,.*"handshakes":\{.*"messages":\{.*"redelivered":0,"dead_lettered":0,"scheduled_pending":0\},"bytes":\{"in":0,"out":0\},"send_queue":\{"bytes":0,"max_bytes":0\},"latency":\{"what":"hub to socket write","unit":"ms",.*"window":\{"seconds":\d+,.*"redis":\{"configured":false,.*"workers":\[\{"slot":0,"pid":\d+,"started":\d+,"rss":[1-9]\d*,"cpu_seconds":\d+\.\d{3},.*\],"live_workers":1,"alerts":\[\]\}\n\z/s
+qr/\A\{"version":1,"time":\d+,"uptime":\d+,"metrics":true,"connections":\{"current":0,"opened":0,"closed":0,"closed_by_code":\{"1000":0,.*"handshakes":\{.*"messages":\{.*"redelivered":0,"dead_lettered":0,"scheduled_pending":0\},"bytes":\{"in":0,"out":0\},"send_queue":\{"bytes":0,"max_bytes":0\},"latency":\{"what":"hub to socket write","unit":"ms",.*"window":\{"seconds":\d+,.*"redis":\{"configured":${\ by_engine(shm => 'false', redis => 'true')},.*"workers":\[\{"slot":0,"pid":\d+,"started":\d+,"rss":[1-9]\d*,"cpu_seconds":\d+\.\d{3},.*\],"live_workers":1,"alerts":\[\]\}\n\z/s
 
 
 
@@ -95,7 +99,7 @@ qr/^ws_perf_connections 0$/m
 prometheus
 --- pubsub_out
 content type: text/plain; version=0.0.4; charset=utf-8
-parsed by prometheus_client: 28 families; names, types, HELP, _total and histograms as expected
+parsed by prometheus_client: 32 families; names, types, HELP, _total and histograms as expected
 values agree with the JSON status: yes
 promtool check metrics: clean
 Accept: application/json gives application/json

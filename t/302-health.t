@@ -4,6 +4,7 @@
 # through ngx_ws_perf_metrics_redis_*(); its tests cover the 503 answers).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 
 no_shuffle();
 

@@ -3,6 +3,7 @@
 # transition is a warn line in the error log.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 $WsPerf::PubSub::CLIENT = 't/obs/client.py';

@@ -4,6 +4,7 @@
 # (one worker: without Redis a publish reaches its own worker only).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::PubSub;
 
 $WsPerf::PubSub::CLIENT = 't/obs/client.py';

@@ -3,6 +3,7 @@
 # dead-letter admin API, the cap on unacked messages, scheduled delivery.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine 'redis';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 
@@ -133,6 +134,9 @@ PUT: 400
 
 
 === TEST 6: ws_perf_max_pending_acks: more unacked messages are refused with 429
+Redis only: its reason carries the Lua error code (t/406-local-reliable.t
+TEST 5 is the same check on both engines).
+--- engine: redis
 --- request
 GET /t
 --- response_body
@@ -146,6 +150,7 @@ one without an ack: accepted
 
 
 === TEST 7: scheduled messages: due ones in priority order, once, cancel, another node
+--- engine: redis
 --- request
 GET /t
 --- response_body

@@ -11,6 +11,7 @@
 # wait for.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine 'redis';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 
@@ -113,6 +114,7 @@ runtime error:
 
 
 === TEST 4: and redis (AOF, appendfsync always) restarts halfway
+--- engine: redis
 --- request
 GET /t
 --- response_body

@@ -2,6 +2,7 @@
 # and contexts stopping nginx with "[emerg] ... in .../nginx.conf:LINE".
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 
 add_block_preprocessor(sub {
     my $block = shift;

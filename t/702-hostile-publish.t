@@ -9,6 +9,7 @@
 # schedule, or publish critical messages unless ws_perf_client_critical.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
 use WsPerf::Client;
 
 use JSON::PP ();
@@ -235,6 +236,7 @@ publish rejected with 413
 
 
 === TEST 5: a batch of more scheduled messages than local mode has room for: 429, none scheduled
+--- engine: shm
 --- request eval
 "POST /pub\n" . '[' . CORE::join(',', map { '{"channel":"room.e","data":"s","delay":60000}' } 1 .. 10001) . ']'
 --- error_code: 429

@@ -17,14 +17,19 @@ master_on();
 worker_connections(1024);
 no_shuffle();
 
-our $LOCAL = <<'_EOC_';
+our $COMMON = <<'_EOC_';
     ws_perf_offline_max 10;
     ws_perf_history 60;
     ws_perf_ack_timeout 10s;
     ws_perf_max_pending_acks 2;
 _EOC_
 
-our $REDIS = $LOCAL . <<'_EOC_';
+# a history of 60 messages of 900 KB does not fit the default 32m zone
+our $LOCAL = $COMMON . <<'_EOC_';
+    ws_perf_shm_zone ws_perf 96m;
+_EOC_
+
+our $REDIS = $COMMON . <<'_EOC_';
     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
 _EOC_
 

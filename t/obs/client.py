@@ -169,6 +169,10 @@ PROM_FAMILIES = {
     "ws_perf_redis_reconnects": "counter",
     "ws_perf_redis_pending_commands": "gauge",
     "ws_perf_redis_command_latency_seconds": "histogram",
+    "ws_perf_shm_size_bytes": "gauge",
+    "ws_perf_shm_used_bytes": "gauge",
+    "ws_perf_shm_repairs": "counter",
+    "ws_perf_shm_bus_latency_seconds": "histogram",
     "ws_perf_worker_resident_memory_bytes": "gauge",
     "ws_perf_worker_cpu_seconds": "counter",
 }

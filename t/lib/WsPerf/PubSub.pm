@@ -157,7 +157,10 @@ sub canonical_json {
     if (defined $v->{ts} && !ref $v->{ts} && $v->{ts} =~ /\A\d{13}\z/) {
         $v->{ts} = '<ts>';
     }
-    if (defined $v->{id} && !ref $v->{id} && $v->{id} =~ /\A\d+-\d+-\d+\z/) {
+    # ids of the memory engine ("<ms>-<worker>-<seq>") and of Redis
+    if (defined $v->{id} && !ref $v->{id}
+        && $v->{id} =~ /\A(?:\d+-\d+-\d+|\d{16,})\z/)
+    {
         $v->{id} = '<id>';
     }
     if (defined $v->{reason} && !ref $v->{reason} && length $v->{reason}) {

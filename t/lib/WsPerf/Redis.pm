@@ -36,6 +36,9 @@ my $started;
 
 sub port { $ENV{TEST_NGINX_REDIS_PORT} }
 
+# whether redis_start() has started the file's server
+sub running { $started ? 1 : 0 }
+
 # one command in RESP; the reply's first line, undef when nothing answers
 sub redis_command {
     my @args = @_;

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""The tables of a TLS run of bench/run.sh: medians over the runs of every
-server over TLS and its plain twin, the ratios against nchan and against
-plain, and every run's numbers.
+"""The tables of a twin run of bench/run.sh: medians over the runs of every
+server and its twin, the ratios against nchan and against the twin, and
+every run's numbers.
 
-    tls_table.py RESULTS_DIR RUNS "SCENARIOS" "SERVERS" summary|runs
+    twin_table.py RESULTS_DIR RUNS "SCENARIOS" "SERVERS" summary|runs [KIND]
 
-RESULTS_DIR holds <server>-<scenario>-r<run>.json as wsbench wrote them;
-SCENARIOS are the TLS ones (fanout-tls ...), a plain twin runs the same
-name without "-tls"; SERVERS are the TLS servers (ws_perf_tls nchan_tls).
+RESULTS_DIR holds <server>-<scenario>-r<run>.json as wsbench wrote them.
+KIND "tls" (the default): SCENARIOS are the TLS ones (fanout-tls ...), a
+plain twin runs the same name without "-tls"; SERVERS are the TLS servers
+(ws_perf_tls nchan_tls), their twins the same names without "_tls".
+KIND "2w": SERVERS run two workers (ws_perf_2w nchan_2w), their twins one
+(ws_perf nchan), the same scenarios.
 """
 
 import json
@@ -79,20 +82,35 @@ def ratio(a, b):
     return "{:.2f}".format(a / b)
 
 
+# the twin's name suffix, the scenario suffix, and how pairs are labelled
+KINDS = {
+    "tls": ("_tls", "-tls", "over TLS", "plain", "what TLS costs"),
+    "2w": ("_2w", "", "two workers", "one worker", "what a 2nd worker gives"),
+}
+KIND = KINDS["tls"]
+
+
+def twin(server):
+    return server[:-len(KIND[0])]
+
+
 def plain(scenario):
-    return scenario[:-4] if scenario.endswith("-tls") else scenario
+    if KIND[1] and scenario.endswith(KIND[1]):
+        return scenario[:-len(KIND[1])]
+    return scenario
 
 
 def summary(res, runs, scenarios, servers):
     for sc in scenarios:
         cols = " | ".join(c[0] for c in COLUMNS)
-        print("### %s (plain: %s), medians of %d runs" % (sc, plain(sc), runs))
+        print("### %s (%s: %s), medians of %d runs"
+              % (sc, KIND[3], plain(sc), runs))
         print()
         print("| server | " + cols + " |")
         print("|---|" + "---:|" * len(COLUMNS))
         data = {}
         for s in servers:
-            for name, scen in ((s, sc), (s[:-4], plain(sc))):
+            for name, scen in ((s, sc), (twin(s), plain(sc))):
                 data[name] = load(res, name, scen, runs)
                 n = sum(1 for x in data[name] if x is not None)
                 label = name + ("" if n == runs else " (%d runs)" % n)
@@ -103,12 +121,12 @@ def summary(res, runs, scenarios, servers):
         pairs = []
         if len(servers) > 1:
             a, b = servers[0], servers[1]
-            pairs.append(("%s / %s (over TLS)" % (a, b), a, b))
-            pairs.append(("%s / %s (plain)" % (a[:-4], b[:-4]),
-                          a[:-4], b[:-4]))
+            pairs.append(("%s / %s (%s)" % (a, b, KIND[2]), a, b))
+            pairs.append(("%s / %s (%s)" % (twin(a), twin(b), KIND[3]),
+                          twin(a), twin(b)))
         for s in servers:
-            pairs.append(("%s / %s (what TLS costs)" % (s, s[:-4]),
-                          s, s[:-4]))
+            pairs.append(("%s / %s (%s)" % (s, twin(s), KIND[4]),
+                          s, twin(s)))
         print("| ratio of medians | "
               + " | ".join(r[0] for r in RATIOS) + " |")
         print("|---|" + "---:|" * len(RATIOS))
@@ -125,7 +143,7 @@ def every_run(res, runs, scenarios, servers):
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for sc in scenarios:
         for s in servers:
-            for name, scen in ((s, sc), (s[:-4], plain(sc))):
+            for name, scen in ((s, sc), (twin(s), plain(sc))):
                 for r, x in enumerate(load(res, name, scen, runs), 1):
                     if x is None:
                         print("| %s | %s | %d | not measured |||||||"
@@ -143,9 +161,12 @@ def every_run(res, runs, scenarios, servers):
 
 
 def main():
-    if len(sys.argv) != 6:
+    global KIND
+    if len(sys.argv) not in (6, 7) or sys.argv[6:] and \
+            sys.argv[6] not in KINDS:
         print(__doc__, file=sys.stderr)
         return 2
+    KIND = KINDS[sys.argv[6] if len(sys.argv) == 7 else "tls"]
     res, runs = sys.argv[1], int(sys.argv[2])
     scenarios, servers = sys.argv[3].split(), sys.argv[4].split()
     if sys.argv[5] == "summary":
