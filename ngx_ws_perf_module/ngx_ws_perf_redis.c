@@ -1556,10 +1556,17 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         ngx_str_set(&text, "redis connection lost before it answered");
 
     } else if (r->type == REDIS_REPLY_ERROR) {
-        /* "BUSY ...": the user's unacked messages are at their cap */
-        rc = (r->len > 5 && ngx_strncmp(r->str, "BUSY ", 5) == 0)
-             ? NGX_HTTP_TOO_MANY_REQUESTS : NGX_HTTP_SERVICE_UNAVAILABLE;
         ngx_ws_perf_redis_error_text(r, &text);
+
+        /* "BUSY ...": the user's unacked messages are at their cap */
+        if (text.len > 5 && ngx_strncmp(text.data, "BUSY ", 5) == 0) {
+            rc = NGX_HTTP_TOO_MANY_REQUESTS;
+            text.data += 5;
+            text.len -= 5;
+
+        } else {
+            rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
 
     } else if (ngx_ws_perf_reply_published(r) == 0) {
         rc = NGX_OK;

@@ -1052,6 +1052,7 @@ ngx_ws_perf_shm_copy(ngx_ws_perf_msg_t *m, uint64_t seq)
     c->refs = 1;
     c->seq = seq;
     c->ts = m->ts;
+    c->worker = ngx_worker;
     c->id_len = id_len;
     c->name_len = m->name_len;
     c->data_len = data_len;

@@ -24,7 +24,7 @@
  */
 
 
-#define NGX_WS_PERF_SHM_MAGIC         0x77737004  /* the layout's version */
+#define NGX_WS_PERF_SHM_MAGIC         0x77737005  /* the layout's version */
 #define NGX_WS_PERF_SHM_MIN_SIZE      (256 * 1024)
 #define NGX_WS_PERF_SHM_SCHED_MAX     10000
 
@@ -48,6 +48,7 @@ typedef struct {
     ngx_uint_t                  refs;
     uint64_t                    seq;        /* the zone's number */
     int64_t                     ts;
+    ngx_uint_t                  worker;     /* the ngx_worker numbering it */
     size_t                      id_len;     /* 0: none (scheduled) */
     size_t                      name_len;
     size_t                      data_len;
@@ -108,6 +109,7 @@ typedef struct {
     uint64_t                    trimmed;    /* the highest seq let go */
     uint64_t                    last_seq;
     int64_t                     last_ts;
+    ngx_uint_t                  last_worker;
     int64_t                     used;       /* the last append, Unix ms */
     ngx_queue_t                 lru;
 } ngx_ws_perf_shm_topic_t;

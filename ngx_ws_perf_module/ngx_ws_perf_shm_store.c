@@ -230,6 +230,7 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
             t->published++;
             t->last_seq = c->seq;
             t->last_ts = c->ts;
+            t->last_worker = c->worker;
             t->trimmed = c->seq;
         }
 
@@ -277,6 +278,7 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
     t->published++;
     t->last_seq = c->seq;
     t->last_ts = c->ts;
+    t->last_worker = c->worker;
     t->used = now;
     ngx_queue_remove(&t->lru);
     ngx_queue_insert_tail(&ngx_ws_perf_shm->lru, &t->lru);
@@ -382,6 +384,7 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     uint64_t                   v[3], last_seq, cut_seq;
     ngx_int_t                  rc;
     ngx_uint_t                 i, foreign, gap, sent, found, kept, cut;
+    ngx_uint_t                 last_worker, cut_worker;
     ngx_array_t                bus, hist;
     ngx_queue_t               *q;
     ngx_ws_perf_msg_t          m;
@@ -414,6 +417,7 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     cut = 0;
     cut_ts = 0;
     cut_seq = 0;
+    cut_worker = 0;
 
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
 
@@ -429,6 +433,7 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     kept = (t != NULL && t->nkept != 0);
     last_ts = t ? t->last_ts : 0;
     last_seq = t ? t->last_seq : 0;
+    last_worker = t ? t->last_worker : 0;
 
     gap = (foreign || !found || v[2] > last_seq || t->trimmed > v[2]);
 
@@ -484,7 +489,7 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
                         &topic->sn.str, since);
 
         if (found) {
-            p = ngx_sprintf(p, "%L-%ui-%uL\"}", last_ts, ngx_worker,
+            p = ngx_sprintf(p, "%L-%ui-%uL\"}", last_ts, last_worker,
                             last_seq);
 
         } else {
@@ -513,6 +518,7 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
             sent += (rc == NGX_OK);
             cut_ts = c[i]->ts;
             cut_seq = c[i]->seq;
+            cut_worker = c[i]->worker;
         }
 
         ngx_free(c[i]);
@@ -525,14 +531,14 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
                         &topic->sn.str);
 
         if (cut_seq) {
-            p = ngx_sprintf(p, "%L-%ui-%uL", cut_ts, ngx_worker, cut_seq);
+            p = ngx_sprintf(p, "%L-%ui-%uL", cut_ts, cut_worker, cut_seq);
 
         } else {
             p = ngx_sprintf(p, "%V", since);
         }
 
         p = ngx_sprintf(p, "\",\"last\":\"%L-%ui-%uL\",\"more\":true}",
-                        last_ts, ngx_worker, last_seq);
+                        last_ts, last_worker, last_seq);
         (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
                                          NGX_WS_PERF_PRIO_HIGH,
                                          peer->connection->log);

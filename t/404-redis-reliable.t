@@ -133,10 +133,7 @@ PUT: 400
 
 
 
-=== TEST 6: ws_perf_max_pending_acks: more unacked messages are refused with 429
-Redis only: its reason carries the Lua error code (t/406-local-reliable.t
-TEST 5 is the same check on both engines).
---- engine: redis
+=== TEST 6: ws_perf_max_pending_acks: more unacked messages are refused with 429, the reason without Redis's error code
 --- request
 GET /t
 --- response_body
@@ -144,7 +141,7 @@ ok
 --- pubsub
 pending-cap user=erin cap=3
 --- pubsub_out
-one more: 429, BUSY the user has 3 messages awaiting an ack (ws_perf_max_pending_acks)
+one more: 429, the user has 3 messages awaiting an ack (ws_perf_max_pending_acks)
 one without an ack: accepted
 
 

@@ -113,7 +113,6 @@ PUT: 400
 
 
 === TEST 5: ws_perf_max_pending_acks: more unacked messages are refused with 429
---- engine_todo: redis: the 429's reason starts with the Lua error code "BUSY "
 --- request
 GET /t
 --- response_body

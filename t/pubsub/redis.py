@@ -232,9 +232,12 @@ def ledger(c, end):
 
 
 def numeric_increasing(ids):
+    """Redis ids are numbers; the memory engine's "<ms>-<worker>-<seq>"
+    increase by their zone-wide seq, whichever worker numbered them"""
     try:
-        nums = [int(i) for i in ids]
-    except (TypeError, ValueError):
+        nums = [int(i.rsplit("-", 1)[-1]) if "-" in i else int(i)
+                for i in ids]
+    except (AttributeError, TypeError, ValueError):
         return False
     return all(a < b for a, b in zip(nums, nums[1:]))
 
@@ -365,7 +368,7 @@ def client_publish(port, ws="", channel="room.1"):
     rid = r.get("id")
     # Redis ids are numbers, the memory engine's "<ms>-<worker>-<seq>"
     out("publisher: %s, id %s" % (r.get("type"), "numeric"
-                                  if numeric_increasing([rid])
+                                  if re.fullmatch(r"\d+", str(rid))
                                   else "ms-worker-seq"
                                   if re.fullmatch(r"\d+-\d+-\d+", str(rid))
                                   else rid))
@@ -406,7 +409,7 @@ def direct(port, channel="direct"):
     collect([c], "end")
     got = [(m.get("data"), m.get("priority"), m.get("id"))
            for m in c.messages()]
-    got = [(d, p, "<id>" if numeric_increasing([i]) else i)
+    got = [(d, p, "<id>" if re.fullmatch(r"\d+", str(i)) else i)
            for d, p, i in got]
     out("subscriber got: %s" % json.dumps(got[:-1]))
     c.abort()
