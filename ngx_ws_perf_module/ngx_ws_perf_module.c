@@ -28,6 +28,12 @@ static char *ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_redis_prefix_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_ws_perf_redis_unix(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *url);
+static char *ngx_ws_perf_redis_userinfo(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, u_char **pp, u_char *last);
+static char *ngx_ws_perf_redis_host(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, u_char *p, u_char *last);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -598,10 +604,10 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ws_perf_main_conf_t *wmcf = conf;
 
-    u_char     *p, *last, *at, *colon, *slash;
-    ngx_str_t  *value, host;
+    u_char     *p, *last, *slash;
+    char       *rv;
+    ngx_str_t  *value;
     ngx_int_t   db;
-    ngx_url_t   u;
 
     if (wmcf->redis.data) {
         return "is duplicate";
@@ -620,23 +626,7 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     last = p + value[1].len;
 
     if (value[1].len > 5 && ngx_strncmp(p, "unix:", 5) == 0) {
-        if (value[1].len == 5 || p[5] != '/') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\": a unix socket needs an absolute "
-                               "path, e.g. \"unix:/run/redis/redis.sock\"",
-                               &wmcf->redis);
-            return NGX_CONF_ERROR;
-        }
-
-        wmcf->redis_host = ngx_pnalloc(cf->pool, value[1].len - 4);
-        if (wmcf->redis_host == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        (void) ngx_cpystrn(wmcf->redis_host, p + 5, value[1].len - 4);
-        wmcf->redis_port = 0;
-
-        return NGX_CONF_OK;
+        return ngx_ws_perf_redis_unix(cf, wmcf, &value[1]);
     }
 
     if (value[1].len < 8 || ngx_strncmp(p, "redis://", 8) != 0) {
@@ -649,25 +639,9 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     p += 8;
 
-    at = ngx_strlchr(p, last, '@');
-
-    if (at) {
-        colon = ngx_strlchr(p, at, ':');
-
-        if (colon == NULL || colon + 1 == at) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid redis address \"%V\": write the "
-                               "password as \":password@\" or "
-                               "\"user:password@\"", &wmcf->redis);
-            return NGX_CONF_ERROR;
-        }
-
-        wmcf->redis_user.data = p;
-        wmcf->redis_user.len = colon - p;
-        wmcf->redis_password.data = colon + 1;
-        wmcf->redis_password.len = at - colon - 1;
-
-        p = at + 1;
+    rv = ngx_ws_perf_redis_userinfo(cf, wmcf, &p, last);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     slash = ngx_strlchr(p, last, '/');
@@ -686,12 +660,84 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         last = slash;
     }
 
-    host.data = p;
-    host.len = last - p;
+    return ngx_ws_perf_redis_host(cf, wmcf, p, last);
+}
+
+
+/* "unix:/path" */
+
+static char *
+ngx_ws_perf_redis_unix(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
+    ngx_str_t *url)
+{
+    if (url->len == 5 || url->data[5] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": a unix socket needs an absolute "
+                           "path, e.g. \"unix:/run/redis/redis.sock\"",
+                           &wmcf->redis);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_host = ngx_pnalloc(cf->pool, url->len - 4);
+    if (wmcf->redis_host == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(wmcf->redis_host, url->data + 5, url->len - 4);
+    wmcf->redis_port = 0;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "[user]:password@" at *pp, if there is one: *pp moves past it */
+
+static char *
+ngx_ws_perf_redis_userinfo(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
+    u_char **pp, u_char *last)
+{
+    u_char  *p, *at, *colon;
+
+    p = *pp;
+    at = ngx_strlchr(p, last, '@');
+
+    if (at == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    colon = ngx_strlchr(p, at, ':');
+
+    if (colon == NULL || colon + 1 == at) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid redis address \"%V\": write the "
+                           "password as \":password@\" or "
+                           "\"user:password@\"", &wmcf->redis);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_user.data = p;
+    wmcf->redis_user.len = colon - p;
+    wmcf->redis_password.data = colon + 1;
+    wmcf->redis_password.len = at - colon - 1;
+
+    *pp = at + 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "host[:port]", resolved now: the first address, as text */
+
+static char *
+ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
+    u_char *p, u_char *last)
+{
+    ngx_url_t  u;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
 
-    u.url = host;
+    u.url.data = p;
+    u.url.len = last - p;
     u.default_port = 6379;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
@@ -703,7 +749,6 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     wmcf->redis_port = u.port ? u.port : 6379;
 
-    /* the first address, as text without the port */
     wmcf->redis_host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
     if (wmcf->redis_host == NULL) {
         return NGX_CONF_ERROR;
