@@ -8,10 +8,10 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf.h"
+#include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_engine.h"
 #include "ngx_ws_perf_http.h"
-#include "ngx_ws_perf_pubsub.h"
 
 
 /* how far ahead a message may be scheduled, ms: a year, as for "delay" */

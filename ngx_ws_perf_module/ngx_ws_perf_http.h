@@ -31,6 +31,9 @@ ngx_int_t ngx_ws_perf_publish_handler(ngx_http_request_t *r);
 ngx_int_t ngx_ws_perf_dlq_handler(ngx_http_request_t *r);
 size_t ngx_ws_perf_publish_too_big(ngx_ws_perf_msg_t *m);
 
+ngx_int_t ngx_ws_perf_split_names(ngx_pool_t *pool, ngx_str_t *value,
+    ngx_array_t *names);
+
 /* responses (ngx_ws_perf_http.c) */
 ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);

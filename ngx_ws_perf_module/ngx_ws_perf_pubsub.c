@@ -227,50 +227,6 @@ ngx_ws_perf_stars(ngx_str_t *s)
 }
 
 
-/* splits a list separated by commas or spaces; NGX_DECLINED: a bad name */
-
-ngx_int_t
-ngx_ws_perf_split_names(ngx_pool_t *pool, ngx_str_t *value,
-    ngx_array_t *names)
-{
-    u_char     *p, *last, *start;
-    ngx_str_t  *name;
-
-    p = value->data;
-    last = p + value->len;
-
-    while (p < last) {
-        while (p < last && (*p == ',' || *p == ' ')) {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ',' && *p != ' ') {
-            p++;
-        }
-
-        if (p == start) {
-            break;
-        }
-
-        if (!ngx_ws_perf_msg_valid_name(start, p - start)) {
-            return NGX_DECLINED;
-        }
-
-        name = ngx_array_push(names);
-        if (name == NULL) {
-            return NGX_ERROR;
-        }
-
-        name->data = start;
-        name->len = p - start;
-    }
-
-    return NGX_OK;
-}
-
-
 ngx_int_t
 ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_targets_t *t)

@@ -16,8 +16,6 @@
 
 ngx_int_t ngx_ws_perf_targets(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_targets_t *t, char **reason);
-ngx_int_t ngx_ws_perf_split_names(ngx_pool_t *pool, ngx_str_t *value,
-    ngx_array_t *names);
 ngx_int_t ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_targets_t *t);
 ngx_int_t ngx_ws_perf_command(ngx_ws_perf_conn_t *wc, u_char *p, size_t len);
