@@ -8,6 +8,42 @@
 # It writes the part of bench/RESULTS.md between the two-workers markers,
 # nothing else.
 
+# ws_perf's own measure of crossing workers: from one worker putting a
+# message on the zone's bus to another taking it (its status, shm)
+twin_after() {
+    case $1 in
+    ws_perf_2w)
+        curl -s -m 5 "http://127.0.0.1:8090/status?format=json" \
+            >"$res/$1-$2-r$3.status.json" 2>/dev/null
+        ;;
+    esac
+}
+
+# the bus latency of each scenario, medians over the runs
+bus_latency() {
+    python3 - "$res" "$runs" $w2_scenarios <<'END'
+import json, statistics, sys
+res, runs, scenarios = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+print("| scenario | bus latencies | p50 ms | p99 ms | p99.9 ms |")
+print("|---|---:|---:|---:|---:|")
+for sc in scenarios:
+    vals = []
+    for r in range(1, runs + 1):
+        try:
+            with open("%s/ws_perf_2w-%s-r%d.status.json" % (res, sc, r)) as f:
+                vals.append(json.load(f)["shm"]["bus_latency"])
+        except (OSError, ValueError, KeyError):
+            pass
+    if not vals:
+        print("| %s | not measured |||" % sc)
+        continue
+    med = lambda k: statistics.median(v[k] for v in vals)
+    print("| %s | %s | %.3f | %.3f | %.3f |" % (
+        sc, "{:,.0f}".format(med("count")), med("p50"), med("p99"),
+        med("p99_9")))
+END
+}
+
 twins_setup _2w
 twins_run "$w2_scenarios" 2w-load.txt
 
@@ -55,6 +91,15 @@ table="python3 bench/twin_table.py $res $runs"
     echo
     $table "$w2_scenarios" "$servers" summary 2w \
         | sed 's/^### /### Two workers: /'
+    echo "### Crossing workers: ws_perf's bus latency, medians of $runs runs"
+    echo
+    echo "From one worker putting a message on the shared-memory bus to the"
+    echo "other taking it, as ws_perf_2w's status counted it in each run"
+    echo "(JSON \`shm.bus_latency\`); the hub-to-socket write and the"
+    echo "network come after it, and are in the p99 above."
+    echo
+    bus_latency
+    echo
     echo "<details><summary>Every run</summary>"
     echo
     $table "$w2_scenarios" "$servers" runs 2w

@@ -319,6 +319,10 @@ twins_run() {
                     --json="$res/$m-$msc-r$r.json" \
                     >"$res/$m-$msc-r$r.txt" 2>&1
                 grep '^==' "$res/$m-$msc-r$r.txt" >&2
+                # a twin run may read the server before it stops
+                if declare -F twin_after >/dev/null; then
+                    twin_after "$m" "$msc" "$r"
+                fi
                 server_stop "$m"
             done
         done
