@@ -813,14 +813,15 @@ ngx_ws_perf_shm_take_one(ngx_array_t *out, ngx_ws_perf_shm_rec_t *rec)
 
     size = ngx_ws_perf_shm_msg_size(rec->msg);
 
-    c = ngx_alloc(size, ngx_cycle->log);
     slot = ngx_array_push(out);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
 
-    if (c == NULL || slot == NULL) {
-        if (c) {
-            ngx_free(c);
-        }
-
+    c = ngx_alloc(size, ngx_cycle->log);
+    if (c == NULL) {
+        /* no slot left behind for ngx_ws_perf_shm_deliver() to free */
+        out->nelts--;
         return NGX_ERROR;
     }
 
