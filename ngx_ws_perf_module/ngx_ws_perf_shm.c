@@ -48,8 +48,15 @@ static void ngx_ws_perf_shm_wakeup(ngx_event_t *ev);
 static void ngx_ws_perf_shm_drain_handler(ngx_event_t *ev);
 static void ngx_ws_perf_shm_tick(ngx_event_t *ev);
 static void ngx_ws_perf_shm_arm(int64_t at);
+static ngx_ws_perf_shm_worker_t *ngx_ws_perf_shm_self(void);
+static ngx_queue_t *ngx_ws_perf_shm_after(uint64_t cursor);
+static ngx_int_t ngx_ws_perf_shm_take_one(ngx_array_t *out,
+    ngx_ws_perf_shm_rec_t *rec);
 static void ngx_ws_perf_shm_gc(ngx_uint_t check);
 static ngx_uint_t ngx_ws_perf_shm_alive(ngx_pid_t pid);
+static uint64_t ngx_ws_perf_shm_number(ngx_ws_perf_msg_t *m, u_char *idbuf);
+static ngx_int_t ngx_ws_perf_shm_post_copy(ngx_ws_perf_shm_msg_t *c,
+    ngx_str_t *reason);
 static void ngx_ws_perf_shm_signal(void);
 static void ngx_ws_perf_shm_first(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_shm_last(ngx_uint_t target, ngx_str_t *name);
@@ -702,26 +709,14 @@ ngx_ws_perf_shm_drain(void)
 ngx_int_t
 ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
 {
-    size_t                     size;
     uint64_t                   now;
     ngx_uint_t                 n;
     ngx_queue_t               *q;
     ngx_ws_perf_shm_rec_t     *rec;
-    ngx_ws_perf_shm_msg_t     *c, **slot;
     ngx_ws_perf_shm_worker_t  *w;
 
-    w = &ngx_ws_perf_shm->workers[ngx_ws_perf_shm_slot];
+    w = ngx_ws_perf_shm_self();
     now = ngx_ws_perf_metrics_now();
-
-    if (w->pid != ngx_pid) {
-        /* the table was made anew, or a stale check dropped this worker */
-        w->pid = ngx_pid;
-        w->cursor = ngx_ws_perf_shm->bus_n;
-
-        if (ngx_ws_perf_shm->nslots <= ngx_ws_perf_shm_slot) {
-            ngx_ws_perf_shm->nslots = ngx_ws_perf_shm_slot + 1;
-        }
-    }
 
     w->signalled = 0;
 
@@ -729,20 +724,7 @@ ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
         return NGX_OK;
     }
 
-    /* the first record after the cursor, found from the newest end */
-    q = ngx_queue_last(&ngx_ws_perf_shm->bus);
-
-    while (q != ngx_queue_sentinel(&ngx_ws_perf_shm->bus)) {
-        rec = ngx_queue_data(q, ngx_ws_perf_shm_rec_t, queue);
-
-        if (rec->n <= w->cursor) {
-            break;
-        }
-
-        q = ngx_queue_prev(q);
-    }
-
-    q = ngx_queue_next(q);
+    q = ngx_ws_perf_shm_after(w->cursor);
     n = 0;
 
     while (q != ngx_queue_sentinel(&ngx_ws_perf_shm->bus)) {
@@ -752,22 +734,12 @@ ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
         }
 
         rec = ngx_queue_data(q, ngx_ws_perf_shm_rec_t, queue);
-        size = ngx_ws_perf_shm_msg_size(rec->msg);
 
-        c = ngx_alloc(size, ngx_cycle->log);
-        slot = ngx_array_push(out);
-
-        if (c == NULL || slot == NULL) {
+        if (ngx_ws_perf_shm_take_one(out, rec) != NGX_OK) {
             /* delivered later; the 1s timer comes back for it */
-            if (c) {
-                ngx_free(c);
-            }
-
             break;
         }
 
-        ngx_memcpy(c, rec->msg, size);
-        *slot = c;
         w->cursor = rec->n;
         n++;
 
@@ -779,6 +751,82 @@ ngx_ws_perf_shm_take(ngx_array_t *out, ngx_uint_t max)
     }
 
     ngx_ws_perf_shm_gc(0);
+
+    return NGX_OK;
+}
+
+
+/* under the lock: this worker's slot, its own again if it was not */
+
+static ngx_ws_perf_shm_worker_t *
+ngx_ws_perf_shm_self(void)
+{
+    ngx_ws_perf_shm_worker_t  *w;
+
+    w = &ngx_ws_perf_shm->workers[ngx_ws_perf_shm_slot];
+
+    if (w->pid != ngx_pid) {
+        /* the table was made anew, or a stale check dropped this worker */
+        w->pid = ngx_pid;
+        w->cursor = ngx_ws_perf_shm->bus_n;
+
+        if (ngx_ws_perf_shm->nslots <= ngx_ws_perf_shm_slot) {
+            ngx_ws_perf_shm->nslots = ngx_ws_perf_shm_slot + 1;
+        }
+    }
+
+    return w;
+}
+
+
+/* under the lock: the first bus record after cursor, from the newest end */
+
+static ngx_queue_t *
+ngx_ws_perf_shm_after(uint64_t cursor)
+{
+    ngx_queue_t            *q;
+    ngx_ws_perf_shm_rec_t  *rec;
+
+    q = ngx_queue_last(&ngx_ws_perf_shm->bus);
+
+    while (q != ngx_queue_sentinel(&ngx_ws_perf_shm->bus)) {
+        rec = ngx_queue_data(q, ngx_ws_perf_shm_rec_t, queue);
+
+        if (rec->n <= cursor) {
+            break;
+        }
+
+        q = ngx_queue_prev(q);
+    }
+
+    return ngx_queue_next(q);
+}
+
+
+/* a copy of rec's message, out of the zone, into out; NGX_ERROR: no memory */
+
+static ngx_int_t
+ngx_ws_perf_shm_take_one(ngx_array_t *out, ngx_ws_perf_shm_rec_t *rec)
+{
+    size_t                  size;
+    ngx_ws_perf_shm_msg_t  *c, **slot;
+
+    size = ngx_ws_perf_shm_msg_size(rec->msg);
+
+    slot = ngx_array_push(out);
+    if (slot == NULL) {
+        return NGX_ERROR;
+    }
+
+    c = ngx_alloc(size, ngx_cycle->log);
+    if (c == NULL) {
+        /* no slot left behind for ngx_ws_perf_shm_deliver() to free */
+        out->nelts--;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(c, rec->msg, size);
+    *slot = c;
 
     return NGX_OK;
 }
@@ -950,7 +998,6 @@ ngx_ws_perf_shm_bus_full(void)
 ngx_int_t
 ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
 {
-    u_char                   *p;
     uint64_t                  seq;
     ngx_int_t                 rc;
     ngx_slab_pool_t          *pool;
@@ -962,17 +1009,7 @@ ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
 
     ngx_ws_perf_msg_ack_needed(m, wmcf->ack_priorities);
 
-    m->ts = ngx_ws_perf_shm_now();
-
-    /* every message takes a number: resume compares them */
-    seq = ++ngx_ws_perf_shm->seq;
-
-    if (m->id == NULL) {
-        p = ngx_snprintf(idbuf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
-                         m->ts, ngx_worker, seq);
-        m->id = idbuf;
-        m->id_len = p - idbuf;
-    }
+    seq = ngx_ws_perf_shm_number(m, idbuf);
 
     /* a reserve of free pages stays for redeliveries and bus records */
     pool = ngx_ws_perf_shm_pool;
@@ -1004,6 +1041,51 @@ ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
+    rc = ngx_ws_perf_shm_post_copy(c, reason);
+
+    ngx_ws_perf_shm_unref(c);
+
+    return rc;
+}
+
+
+/*
+ * Under the lock: m timed, and numbered (resume compares the numbers);
+ * its id, unless it has one, "<ms>-<worker>-<seq>" in idbuf.  Returns
+ * the number.
+ */
+
+static uint64_t
+ngx_ws_perf_shm_number(ngx_ws_perf_msg_t *m, u_char *idbuf)
+{
+    u_char    *p;
+    uint64_t   seq;
+
+    m->ts = ngx_ws_perf_shm_now();
+
+    seq = ++ngx_ws_perf_shm->seq;
+
+    if (m->id == NULL) {
+        p = ngx_snprintf(idbuf, NGX_WS_PERF_ID_MAX, "%L-%ui-%uL",
+                         m->ts, ngx_worker, seq);
+        m->id = idbuf;
+        m->id_len = p - idbuf;
+    }
+
+    return seq;
+}
+
+
+/*
+ * Under the lock: the copy c kept as reliable delivery needs, then on
+ * the bus.  NGX_OK, or the HTTP status of ngx_ws_perf_shm_post().
+ */
+
+static ngx_int_t
+ngx_ws_perf_shm_post_copy(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
+{
+    ngx_int_t  rc;
+
     rc = ngx_ws_perf_shm_append(c, reason);
 
     if (rc == NGX_OK) {
@@ -1025,8 +1107,6 @@ ngx_ws_perf_shm_post(ngx_ws_perf_msg_t *m, u_char *idbuf, ngx_str_t *reason)
         *reason = *ngx_ws_perf_shm_full();
         rc = NGX_HTTP_INSUFFICIENT_STORAGE;
     }
-
-    ngx_ws_perf_shm_unref(c);
 
     return rc;
 }

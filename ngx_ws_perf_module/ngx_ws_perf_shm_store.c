@@ -34,14 +34,56 @@ typedef struct {
 } ngx_ws_perf_shm_replay_t;
 
 
+/* a resume while it is given: what the zone held, and how far it went */
+typedef struct {
+    ngx_ws_perf_peer_t         *peer;
+    ngx_ws_perf_topic_t        *topic;
+    ngx_str_t                  *since;
+    uint64_t                    v[3];       /* since's parts */
+    size_t                      room;       /* in the peer's send queue */
+    ngx_array_t                 bus;        /* taken off the bus first */
+    ngx_array_t                 hist;       /* copies of the kept ones */
+    int64_t                     last_ts;    /* the topic's newest */
+    uint64_t                    last_seq;
+    ngx_uint_t                  last_worker;
+    int64_t                     cut_ts;     /* the last one passed */
+    uint64_t                    cut_seq;
+    ngx_uint_t                  cut_worker;
+    ngx_uint_t                  sent;
+    unsigned                    foreign:1;  /* since is older than the zone */
+    unsigned                    found:1;    /* the topic had a message */
+    unsigned                    kept:1;
+    unsigned                    gap:1;
+    unsigned                    more:1;     /* the peer gets not all */
+} ngx_ws_perf_shm_resume_t;
+
+
 static void ngx_ws_perf_shm_drop_kept(ngx_ws_perf_shm_topic_t *t,
     ngx_uint_t keep);
 static void ngx_ws_perf_shm_free_topic(ngx_ws_perf_shm_topic_t *t);
 static void ngx_ws_perf_shm_unpend(ngx_ws_perf_shm_pending_t *p,
     ngx_uint_t in_tree);
+static void ngx_ws_perf_shm_published(ngx_ws_perf_shm_topic_t *t,
+    ngx_ws_perf_shm_msg_t *c);
+static ngx_int_t ngx_ws_perf_shm_acks_busy(ngx_ws_perf_main_conf_t *wmcf,
+    ngx_str_t *reason);
+static void ngx_ws_perf_shm_record(ngx_ws_perf_shm_topic_t *t,
+    ngx_ws_perf_shm_msg_t *c, ngx_ws_perf_shm_kept_t *k, ngx_uint_t keep,
+    ngx_ws_perf_shm_pending_t *pd, ngx_msec_t ack_timeout);
 static ngx_int_t ngx_ws_perf_shm_parse_id(ngx_str_t *s, uint64_t *v,
     ngx_uint_t parts);
+static void ngx_ws_perf_shm_resume_look(ngx_ws_perf_shm_resume_t *rs);
+static void ngx_ws_perf_shm_resume_copy(ngx_ws_perf_shm_resume_t *rs,
+    ngx_ws_perf_shm_topic_t *t);
+static void ngx_ws_perf_shm_resume_gap(ngx_ws_perf_shm_resume_t *rs);
+static void ngx_ws_perf_shm_resume_push(ngx_ws_perf_shm_resume_t *rs);
+static void ngx_ws_perf_shm_resume_more(ngx_ws_perf_shm_resume_t *rs);
+static void ngx_ws_perf_shm_resumed(ngx_ws_perf_shm_resume_t *rs);
 static void ngx_ws_perf_shm_redeliver(int64_t now);
+static ngx_uint_t ngx_ws_perf_shm_take_due(int64_t now,
+    ngx_ws_perf_shm_pending_t **due);
+static ngx_uint_t ngx_ws_perf_shm_retry(ngx_ws_perf_shm_pending_t *pd,
+    int64_t now, ngx_msec_t ack_timeout);
 static void ngx_ws_perf_shm_release(int64_t now);
 static void ngx_ws_perf_shm_sweep(int64_t now);
 static void ngx_ws_perf_shm_bury(ngx_ws_perf_shm_msg_t *c,
@@ -51,10 +93,20 @@ static ngx_int_t ngx_ws_perf_shm_prio_cmp(const void *a, const void *b);
 static ngx_int_t ngx_ws_perf_shm_sched_cmp(const void *a, const void *b);
 static ngx_int_t ngx_ws_perf_shm_dead_cmp(const void *a, const void *b);
 static ngx_ws_perf_shm_dead_t *ngx_ws_perf_shm_find_dead(ngx_str_t *id);
+static ngx_uint_t ngx_ws_perf_shm_dlq_pick(ngx_str_t *id,
+    ngx_ws_perf_shm_dead_t **list);
+static ngx_int_t ngx_ws_perf_shm_replay_one(ngx_ws_perf_shm_dead_t *d,
+    ngx_ws_perf_shm_replay_t *rp);
 static ngx_ws_perf_shm_pending_t *ngx_ws_perf_shm_detach(
     ngx_ws_perf_shm_msg_t *c, ngx_queue_t **prev);
 static void ngx_ws_perf_shm_reattach(ngx_ws_perf_shm_pending_t *pd,
     ngx_queue_t *prev);
+static ngx_uint_t ngx_ws_perf_shm_dlq_select(ngx_ws_perf_dlq_query_t *qr,
+    uint64_t *after, ngx_ws_perf_shm_dead_t **out, size_t *len);
+static ngx_uint_t ngx_ws_perf_shm_dlq_match(ngx_ws_perf_shm_dead_t *d,
+    ngx_ws_perf_dlq_query_t *qr);
+static u_char *ngx_ws_perf_shm_dlq_write(u_char *p,
+    ngx_ws_perf_shm_dead_t **out, ngx_uint_t n, ngx_uint_t count);
 static size_t ngx_ws_perf_shm_entry_size(ngx_ws_perf_shm_dead_t *d);
 static u_char *ngx_ws_perf_shm_entry(u_char *p, ngx_ws_perf_shm_dead_t *d);
 
@@ -207,9 +259,7 @@ ngx_ws_perf_shm_unpend(ngx_ws_perf_shm_pending_t *p, ngx_uint_t in_tree)
 ngx_int_t
 ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
 {
-    u_char                     *p;
-    int64_t                     now;
-    ngx_uint_t                  keep, ack, workers;
+    ngx_uint_t                  keep, ack;
     ngx_ws_perf_shm_kept_t     *k;
     ngx_ws_perf_shm_topic_t    *t;
     ngx_ws_perf_main_conf_t    *wmcf;
@@ -227,10 +277,7 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
     if (keep == 0 && !ack) {
         /* nothing to keep: plain pub/sub pays for no record */
         if (t) {
-            t->published++;
-            t->last_seq = c->seq;
-            t->last_ts = c->ts;
-            t->last_worker = c->worker;
+            ngx_ws_perf_shm_published(t, c);
             t->trimmed = c->seq;
         }
 
@@ -238,13 +285,7 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
     }
 
     if (ack && t && t->npending >= wmcf->max_pending_acks) {
-        p = ngx_snprintf(ngx_ws_perf_shm_busy, sizeof(ngx_ws_perf_shm_busy),
-                         "the user has %ui messages awaiting an ack "
-                         "(ws_perf_max_pending_acks)",
-                         wmcf->max_pending_acks);
-        reason->data = ngx_ws_perf_shm_busy;
-        reason->len = p - ngx_ws_perf_shm_busy;
-        return NGX_BUSY;
+        return ngx_ws_perf_shm_acks_busy(wmcf, reason);
     }
 
     if (t == NULL) {
@@ -273,12 +314,70 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
         }
     }
 
-    now = ngx_ws_perf_shm_now();
+    ngx_ws_perf_shm_record(t, c, k, keep, pd, wmcf->ack_timeout);
 
+    return NGX_OK;
+
+failed:
+
+    if (k) {
+        ngx_ws_perf_shm_free(k);
+    }
+
+    ngx_ws_perf_shm_topic_unused(t);
+
+    return NGX_ERROR;
+}
+
+
+/* the topic's newest message is c */
+
+static void
+ngx_ws_perf_shm_published(ngx_ws_perf_shm_topic_t *t,
+    ngx_ws_perf_shm_msg_t *c)
+{
     t->published++;
     t->last_seq = c->seq;
     t->last_ts = c->ts;
     t->last_worker = c->worker;
+}
+
+
+/* NGX_BUSY, *reason: the user has ws_perf_max_pending_acks waiting */
+
+static ngx_int_t
+ngx_ws_perf_shm_acks_busy(ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *reason)
+{
+    u_char  *p;
+
+    p = ngx_snprintf(ngx_ws_perf_shm_busy, sizeof(ngx_ws_perf_shm_busy),
+                     "the user has %ui messages awaiting an ack "
+                     "(ws_perf_max_pending_acks)",
+                     wmcf->max_pending_acks);
+    reason->data = ngx_ws_perf_shm_busy;
+    reason->len = p - ngx_ws_perf_shm_busy;
+
+    return NGX_BUSY;
+}
+
+
+/*
+ * With k (when keep) and pd (when the message needs an ack) allocated:
+ * c in the topic's inbox or history, and waiting for an ack, which
+ * cannot fail.
+ */
+
+static void
+ngx_ws_perf_shm_record(ngx_ws_perf_shm_topic_t *t, ngx_ws_perf_shm_msg_t *c,
+    ngx_ws_perf_shm_kept_t *k, ngx_uint_t keep, ngx_ws_perf_shm_pending_t *pd,
+    ngx_msec_t ack_timeout)
+{
+    int64_t     now;
+    ngx_uint_t  workers;
+
+    now = ngx_ws_perf_shm_now();
+
+    ngx_ws_perf_shm_published(t, c);
     t->used = now;
     ngx_queue_remove(&t->lru);
     ngx_queue_insert_tail(&ngx_ws_perf_shm->lru, &t->lru);
@@ -294,30 +393,18 @@ ngx_ws_perf_shm_append(ngx_ws_perf_shm_msg_t *c, ngx_str_t *reason)
         t->trimmed = c->seq;
     }
 
-    if (ack) {
+    if (pd) {
         pd->topic = t;
         pd->msg = c;
         c->refs++;
         pd->tries = ngx_ws_perf_shm_present(t, &workers) ? 1 : 0;
         pd->first = now;
-        pd->node.key = now + wmcf->ack_timeout;
+        pd->node.key = now + ack_timeout;
 
         ngx_queue_insert_tail(&t->pending, &pd->queue);
         t->npending++;
         ngx_rbtree_insert(&ngx_ws_perf_shm->due, &pd->node);
     }
-
-    return NGX_OK;
-
-failed:
-
-    if (k) {
-        ngx_ws_perf_shm_free(k);
-    }
-
-    ngx_ws_perf_shm_topic_unused(t);
-
-    return NGX_ERROR;
 }
 
 
@@ -378,72 +465,122 @@ ngx_int_t
 ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     ngx_str_t *since)
 {
-    u_char                    *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
-    size_t                     room, size;
-    int64_t                    last_ts, cut_ts;
-    uint64_t                   v[3], last_seq, cut_seq;
-    ngx_int_t                  rc;
-    ngx_uint_t                 i, foreign, gap, sent, found, kept, cut;
-    ngx_uint_t                 last_worker, cut_worker;
-    ngx_array_t                bus, hist;
-    ngx_queue_t               *q;
-    ngx_ws_perf_msg_t          m;
-    ngx_ws_perf_topic_t       *topic;
-    ngx_ws_perf_shm_msg_t    **c, **slot;
-    ngx_ws_perf_shm_kept_t    *k;
-    ngx_ws_perf_shm_topic_t   *t;
+    ngx_ws_perf_shm_resume_t  rs;
+
+    ngx_memzero(&rs, sizeof(ngx_ws_perf_shm_resume_t));
 
     if (since->len > NGX_WS_PERF_ID_MAX
-        || ngx_ws_perf_shm_parse_id(since, v, 3) != NGX_OK)
+        || ngx_ws_perf_shm_parse_id(since, rs.v, 3) != NGX_OK)
     {
         return ngx_ws_perf_hub_error(peer, 400, "\"since\" must be the id "
                                      "of a message the server numbered",
                                      0, NULL);
     }
 
-    if (ngx_array_init(&bus, peer->connection->pool, 16,
+    if (ngx_array_init(&rs.bus, peer->connection->pool, 16,
                        sizeof(ngx_ws_perf_shm_msg_t *))
         != NGX_OK
-        || ngx_array_init(&hist, peer->connection->pool, 16,
+        || ngx_array_init(&rs.hist, peer->connection->pool, 16,
                           sizeof(ngx_ws_perf_shm_msg_t *))
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    topic = sub->topic;
-    room = ngx_ws_perf_hub_room(peer);
-    size = 0;
-    cut = 0;
-    cut_ts = 0;
-    cut_seq = 0;
-    cut_worker = 0;
+    rs.peer = peer;
+    rs.topic = sub->topic;
+    rs.since = since;
+    rs.room = ngx_ws_perf_hub_room(peer);
 
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
 
-    (void) ngx_ws_perf_shm_take(&bus, 0);
+    (void) ngx_ws_perf_shm_take(&rs.bus, 0);
+    ngx_ws_perf_shm_resume_look(&rs);
 
-    t = ngx_ws_perf_shm_topic(topic->target, topic->sn.str.data,
-                              topic->sn.str.len, 0);
+    ngx_ws_perf_shm_unlock();
+
+    ngx_ws_perf_shm_deliver(&rs.bus);
+
+    if (rs.kept) {
+        /* what is queued and not yet sent comes again, in order, below */
+        ngx_ws_perf_hub_forget_queued(sub);
+    }
+
+    if (rs.gap) {
+        ngx_ws_perf_shm_resume_gap(&rs);
+    }
+
+    ngx_ws_perf_shm_resume_push(&rs);
+
+    if (rs.more) {
+        ngx_ws_perf_shm_resume_more(&rs);
+    }
+
+    ngx_ws_perf_shm_resumed(&rs);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Under the lock: what the zone knows of the topic, whether the client
+ * missed anything, and copies of the kept messages it has not seen.
+ */
+
+static void
+ngx_ws_perf_shm_resume_look(ngx_ws_perf_shm_resume_t *rs)
+{
+    ngx_ws_perf_shm_topic_t  *t;
+
+    t = ngx_ws_perf_shm_topic(rs->topic->target, rs->topic->sn.str.data,
+                              rs->topic->sn.str.len, 0);
 
     /* an id from before this zone was made (or made anew) */
-    foreign = ((int64_t) v[0] < ngx_ws_perf_shm->epoch);
+    rs->foreign = ((int64_t) rs->v[0] < ngx_ws_perf_shm->epoch);
 
-    found = (t != NULL && t->last_seq != 0);
-    kept = (t != NULL && t->nkept != 0);
-    last_ts = t ? t->last_ts : 0;
-    last_seq = t ? t->last_seq : 0;
-    last_worker = t ? t->last_worker : 0;
+    if (t == NULL) {
+        rs->gap = 1;
+        return;
+    }
 
-    gap = (foreign || !found || v[2] > last_seq || t->trimmed > v[2]);
+    rs->found = (t->last_seq != 0);
+    rs->kept = (t->nkept != 0);
+    rs->last_ts = t->last_ts;
+    rs->last_seq = t->last_seq;
+    rs->last_worker = t->last_worker;
 
-    for (q = t ? ngx_queue_head(&t->kept) : NULL;
-         q && q != ngx_queue_sentinel(&t->kept);
+    rs->gap = (rs->foreign || !rs->found || rs->v[2] > t->last_seq
+               || t->trimmed > rs->v[2]);
+
+    ngx_ws_perf_shm_resume_copy(rs, t);
+}
+
+
+/*
+ * Under the lock: copies, out of the zone, of the kept messages newer
+ * than since, as many as the peer's send queue has room for; rs->more
+ * when it stopped short.
+ */
+
+static void
+ngx_ws_perf_shm_resume_copy(ngx_ws_perf_shm_resume_t *rs,
+    ngx_ws_perf_shm_topic_t *t)
+{
+    size_t                   size;
+    ngx_queue_t             *q;
+    ngx_ws_perf_msg_t        m;
+    ngx_ws_perf_shm_msg_t  **slot;
+    ngx_ws_perf_shm_kept_t  *k;
+
+    size = 0;
+
+    for (q = ngx_queue_head(&t->kept);
+         q != ngx_queue_sentinel(&t->kept);
          q = ngx_queue_next(q))
     {
         k = ngx_queue_data(q, ngx_ws_perf_shm_kept_t, queue);
 
-        if (!foreign && k->msg->seq <= v[2]) {
+        if (!rs->foreign && k->msg->seq <= rs->v[2]) {
             continue;
         }
 
@@ -451,107 +588,143 @@ ngx_ws_perf_shm_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
         size += NGX_WS_PERF_FRAME_HEADER_MAX
                 + ngx_ws_perf_msg_envelope_size(&m);
 
-        if (size > room) {
+        if (size > rs->room) {
             /* the rest waits for the next resume: copied no further */
-            cut = 1;
+            rs->more = 1;
             break;
         }
 
-        slot = ngx_array_push(&hist);
+        slot = ngx_array_push(&rs->hist);
         if (slot == NULL) {
-            cut = 1;
+            rs->more = 1;
             break;
         }
 
         *slot = ngx_alloc(ngx_ws_perf_shm_msg_size(k->msg), ngx_cycle->log);
         if (*slot == NULL) {
-            hist.nelts--;
-            cut = 1;
+            rs->hist.nelts--;
+            rs->more = 1;
             break;
         }
 
         ngx_memcpy(*slot, k->msg, ngx_ws_perf_shm_msg_size(k->msg));
     }
+}
 
-    ngx_ws_perf_shm_unlock();
 
-    ngx_ws_perf_shm_deliver(&bus);
+/*
+ * {"type":"gap",...,"since":SINCE,"last":LAST}: messages after SINCE up
+ * to LAST, the newest the topic had ("0": none), are gone.
+ */
 
-    if (kept) {
-        /* what is queued and not yet sent comes again, in order, below */
-        ngx_ws_perf_hub_forget_queued(sub);
+static void
+ngx_ws_perf_shm_resume_gap(ngx_ws_perf_shm_resume_t *rs)
+{
+    u_char  *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
+
+    p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
+                    "\"since\":\"%V\",\"last\":\"",
+                    rs->topic->target ? "user" : "channel",
+                    &rs->topic->sn.str, rs->since);
+
+    if (rs->found) {
+        p = ngx_sprintf(p, "%L-%ui-%uL\"}", rs->last_ts, rs->last_worker,
+                        rs->last_seq);
+
+    } else {
+        p = ngx_cpymem(p, "0\"}", 3);
     }
 
-    if (gap) {
-        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
-                        "\"since\":\"%V\",\"last\":\"",
-                        topic->target ? "user" : "channel",
-                        &topic->sn.str, since);
+    (void) ngx_ws_perf_hub_push_text(rs->peer, buf, p - buf,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     rs->peer->connection->log);
+}
 
-        if (found) {
-            p = ngx_sprintf(p, "%L-%ui-%uL\"}", last_ts, last_worker,
-                            last_seq);
 
-        } else {
-            p = ngx_cpymem(p, "0\"}", 3);
-        }
+/*
+ * The copies to the peer as far as its send queue takes them, all freed;
+ * rs->more when it took not all, and rs->cut_* the last one passed.
+ */
 
-        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                         NGX_WS_PERF_PRIO_HIGH,
-                                         peer->connection->log);
-    }
+static void
+ngx_ws_perf_shm_resume_push(ngx_ws_perf_shm_resume_t *rs)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               i;
+    ngx_ws_perf_msg_t        m;
+    ngx_ws_perf_shm_msg_t  **c;
 
-    sent = 0;
     rc = NGX_OK;
-    c = hist.elts;
+    c = rs->hist.elts;
 
-    for (i = 0; i < hist.nelts; i++) {
+    for (i = 0; i < rs->hist.nelts; i++) {
         ngx_ws_perf_shm_msg(c[i], &m);
 
         if (rc != NGX_BUSY) {
-            rc = ngx_ws_perf_hub_push(peer, &m, NGX_WS_PERF_PRIO_HIGH,
-                                      peer->connection->log);
+            rc = ngx_ws_perf_hub_push(rs->peer, &m, NGX_WS_PERF_PRIO_HIGH,
+                                      rs->peer->connection->log);
         }
 
         if (rc != NGX_BUSY) {
             /* one that can never fit is passed over, as live delivery */
-            sent += (rc == NGX_OK);
-            cut_ts = c[i]->ts;
-            cut_seq = c[i]->seq;
-            cut_worker = c[i]->worker;
+            rs->sent += (rc == NGX_OK);
+            rs->cut_ts = c[i]->ts;
+            rs->cut_seq = c[i]->seq;
+            rs->cut_worker = c[i]->worker;
         }
 
         ngx_free(c[i]);
     }
 
-    if (rc == NGX_BUSY || cut) {
-        /* where to resume from for the rest */
-        p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
-                        "\"since\":\"", topic->target ? "user" : "channel",
-                        &topic->sn.str);
+    if (rc == NGX_BUSY) {
+        rs->more = 1;
+    }
+}
 
-        if (cut_seq) {
-            p = ngx_sprintf(p, "%L-%ui-%uL", cut_ts, cut_worker, cut_seq);
 
-        } else {
-            p = ngx_sprintf(p, "%V", since);
-        }
+/*
+ * {"type":"gap",...,"since":CUT,"last":LAST,"more":true}: where to
+ * resume from for the rest (since itself when none was passed).
+ */
 
-        p = ngx_sprintf(p, "\",\"last\":\"%L-%ui-%uL\",\"more\":true}",
-                        last_ts, last_worker, last_seq);
-        (void) ngx_ws_perf_hub_push_text(peer, buf, p - buf,
-                                         NGX_WS_PERF_PRIO_HIGH,
-                                         peer->connection->log);
+static void
+ngx_ws_perf_shm_resume_more(ngx_ws_perf_shm_resume_t *rs)
+{
+    u_char  *p, buf[NGX_WS_PERF_NAME_MAX + 4 * 64];
+
+    p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
+                    "\"since\":\"", rs->topic->target ? "user" : "channel",
+                    &rs->topic->sn.str);
+
+    if (rs->cut_seq) {
+        p = ngx_sprintf(p, "%L-%ui-%uL", rs->cut_ts, rs->cut_worker,
+                        rs->cut_seq);
+
+    } else {
+        p = ngx_sprintf(p, "%V", rs->since);
     }
 
-    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
-                    "\"count\":%ui}", topic->target ? "user" : "channel",
-                    &topic->sn.str, sent);
-    (void) ngx_ws_perf_hub_resumed(peer, topic, buf, p - buf,
-                                   NGX_WS_PERF_PRIO_HIGH,
-                                   peer->connection->log);
+    p = ngx_sprintf(p, "\",\"last\":\"%L-%ui-%uL\",\"more\":true}",
+                    rs->last_ts, rs->last_worker, rs->last_seq);
+    (void) ngx_ws_perf_hub_push_text(rs->peer, buf, p - buf,
+                                     NGX_WS_PERF_PRIO_HIGH,
+                                     rs->peer->connection->log);
+}
 
-    return NGX_OK;
+
+/* {"type":"resumed",...,"count":N}: the end, N of the kept ones given */
+
+static void
+ngx_ws_perf_shm_resumed(ngx_ws_perf_shm_resume_t *rs)
+{
+    u_char  *p, buf[NGX_WS_PERF_NAME_MAX + 64];
+
+    p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
+                    "\"count\":%ui}", rs->topic->target ? "user" : "channel",
+                    &rs->topic->sn.str, rs->sent);
+    (void) ngx_ws_perf_hub_resumed(rs->peer, rs->topic, buf, p - buf,
+                                   NGX_WS_PERF_PRIO_HIGH,
+                                   rs->peer->connection->log);
 }
 
 
@@ -797,26 +970,11 @@ ngx_ws_perf_shm_store_tick(int64_t now)
 static void
 ngx_ws_perf_shm_redeliver(int64_t now)
 {
-    ngx_uint_t                  i, n, sent, dead, reason, shift, workers;
-    ngx_rbtree_node_t          *node;
+    ngx_uint_t                  i, n, sent, dead, reason;
     ngx_ws_perf_main_conf_t    *wmcf;
     ngx_ws_perf_shm_pending_t  *due[NGX_WS_PERF_SHM_BATCH], *pd;
 
-    n = 0;
-
-    while (n < NGX_WS_PERF_SHM_BATCH
-           && ngx_ws_perf_shm->due.root != &ngx_ws_perf_shm->due_s)
-    {
-        node = ngx_rbtree_min(ngx_ws_perf_shm->due.root,
-                              &ngx_ws_perf_shm->due_s);
-
-        if ((int64_t) node->key > now) {
-            break;
-        }
-
-        ngx_rbtree_delete(&ngx_ws_perf_shm->due, node);
-        due[n++] = (ngx_ws_perf_shm_pending_t *) node;
-    }
+    n = ngx_ws_perf_shm_take_due(now, due);
 
     if (n == 0) {
         return;
@@ -839,26 +997,7 @@ ngx_ws_perf_shm_redeliver(int64_t now)
             reason = NGX_WS_PERF_DEAD_MAX_ATTEMPTS;
 
         } else {
-            pd->node.key = now + wmcf->ack_timeout;
-
-            /* an attempt counts when the user had a connection to get it */
-            if (ngx_ws_perf_shm_present(pd->topic, &workers)) {
-
-                if (ngx_ws_perf_shm_bus_add(pd->msg) != NGX_OK) {
-                    /* the bus is full: again in a moment */
-                    pd->node.key = now + 100;
-                    ngx_rbtree_insert(&ngx_ws_perf_shm->due, &pd->node);
-                    continue;
-                }
-
-                pd->tries++;
-                shift = ngx_min(pd->tries - 1, 6);
-                pd->node.key = now + wmcf->ack_timeout * ((ngx_uint_t) 1
-                                                          << shift);
-                sent++;
-            }
-
-            ngx_rbtree_insert(&ngx_ws_perf_shm->due, &pd->node);
+            sent += ngx_ws_perf_shm_retry(pd, now, wmcf->ack_timeout);
             continue;
         }
 
@@ -874,6 +1013,71 @@ ngx_ws_perf_shm_redeliver(int64_t now)
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "ws_perf: %ui messages dead-lettered", dead);
     }
+}
+
+
+/* the waits for an ack that are due (a batch at most), out of the tree */
+
+static ngx_uint_t
+ngx_ws_perf_shm_take_due(int64_t now, ngx_ws_perf_shm_pending_t **due)
+{
+    ngx_uint_t          n;
+    ngx_rbtree_node_t  *node;
+
+    n = 0;
+
+    while (n < NGX_WS_PERF_SHM_BATCH
+           && ngx_ws_perf_shm->due.root != &ngx_ws_perf_shm->due_s)
+    {
+        node = ngx_rbtree_min(ngx_ws_perf_shm->due.root,
+                              &ngx_ws_perf_shm->due_s);
+
+        if ((int64_t) node->key > now) {
+            break;
+        }
+
+        ngx_rbtree_delete(&ngx_ws_perf_shm->due, node);
+        due[n++] = (ngx_ws_perf_shm_pending_t *) node;
+    }
+
+    return n;
+}
+
+
+/*
+ * pd on the bus again if its user has a connection, and back in the due
+ * tree: after ack_timeout, doubled with each attempt.  Returns 1 when an
+ * attempt went on the bus.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_shm_retry(ngx_ws_perf_shm_pending_t *pd, int64_t now,
+    ngx_msec_t ack_timeout)
+{
+    ngx_uint_t  sent, shift, workers;
+
+    sent = 0;
+    pd->node.key = now + ack_timeout;
+
+    /* an attempt counts when the user had a connection to get it */
+    if (ngx_ws_perf_shm_present(pd->topic, &workers)) {
+
+        if (ngx_ws_perf_shm_bus_add(pd->msg) != NGX_OK) {
+            /* the bus is full: again in a moment */
+            pd->node.key = now + 100;
+            ngx_rbtree_insert(&ngx_ws_perf_shm->due, &pd->node);
+            return 0;
+        }
+
+        pd->tries++;
+        shift = ngx_min(pd->tries - 1, 6);
+        pd->node.key = now + ack_timeout * ((ngx_uint_t) 1 << shift);
+        sent = 1;
+    }
+
+    ngx_rbtree_insert(&ngx_ws_perf_shm->due, &pd->node);
+
+    return sent;
 }
 
 
@@ -1124,75 +1328,35 @@ ngx_ws_perf_shm_find_dead(ngx_str_t *id)
 ngx_int_t
 ngx_ws_perf_shm_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *qr)
 {
-    char                     *name;
-    u_char                   *p, *buf, tbuf[NGX_WS_PERF_NAME_MAX + 3];
+    u_char                   *p, *buf;
     size_t                    len;
-    uint64_t                  after[2];
-    ngx_uint_t                i, n, count, has_after;
-    ngx_queue_t              *q;
-    ngx_ws_perf_shm_t        *sh;
-    ngx_ws_perf_shm_dead_t   *d, **out;
+    uint64_t                  v[2], *after;
+    ngx_uint_t                n;
+    ngx_ws_perf_shm_dead_t  **out;
 
-    count = qr->count;
-    has_after = 0;
+    after = NULL;
 
     if (qr->after.len) {
-        if (ngx_ws_perf_shm_parse_id(&qr->after, after, 2) != NGX_OK) {
+        if (ngx_ws_perf_shm_parse_id(&qr->after, v, 2) != NGX_OK) {
             return ngx_ws_perf_send_json(r, NGX_HTTP_BAD_REQUEST,
                        "{\"error\":\"after must be the id of a dead "
                        "letter\"}");
         }
 
-        has_after = 1;
+        after = &v[1];
     }
 
-    out = ngx_palloc(r->pool, count * sizeof(ngx_ws_perf_shm_dead_t *));
+    out = ngx_palloc(r->pool, qr->count * sizeof(ngx_ws_perf_shm_dead_t *));
     if (out == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = 0;
     len = sizeof("{\"next\":null,\"counts\":{},\"entries\":[]}" CRLF)
           + 2 * NGX_INT64_LEN + 4 + 3 * (32 + NGX_INT64_LEN);
 
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_DLQ);
 
-    sh = ngx_ws_perf_shm;
-
-    for (q = ngx_queue_head(&sh->dead);
-         q != ngx_queue_sentinel(&sh->dead) && n < count;
-         q = ngx_queue_next(q))
-    {
-        d = ngx_queue_data(q, ngx_ws_perf_shm_dead_t, queue);
-
-        if (has_after && d->n <= after[1]) {
-            continue;
-        }
-
-        name = ngx_ws_perf_shm_reasons[d->reason];
-
-        if (qr->reason.len
-            && (ngx_strlen(name) != qr->reason.len
-                || ngx_strncmp(qr->reason.data, name, qr->reason.len) != 0))
-        {
-            continue;
-        }
-
-        if (qr->target.len) {
-            p = ngx_sprintf(tbuf, "%s:%*s", d->msg->target ? "u" : "ch",
-                            ngx_min(d->msg->name_len, NGX_WS_PERF_NAME_MAX),
-                            ngx_ws_perf_shm_msg_name(d->msg));
-
-            if ((size_t) (p - tbuf) != qr->target.len
-                || ngx_memcmp(tbuf, qr->target.data, qr->target.len) != 0)
-            {
-                continue;
-            }
-        }
-
-        out[n++] = d;
-        len += ngx_ws_perf_shm_entry_size(d) + 1;
-    }
+    n = ngx_ws_perf_shm_dlq_select(qr, after, out, &len);
 
     buf = ngx_pnalloc(r->pool, len);
     if (buf == NULL) {
@@ -1200,12 +1364,103 @@ ngx_ws_perf_shm_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *qr)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    p = ngx_ws_perf_shm_dlq_write(buf, out, n, qr->count);
+
+    ngx_ws_perf_shm_unlock();
+
+    p = ngx_cpymem(p, "]}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
+}
+
+
+/*
+ * Under the lock: the first qr->count dead letters after the one
+ * numbered *after (when given) that match the query, into out; *len
+ * grows by what their entries take.  Returns how many.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_shm_dlq_select(ngx_ws_perf_dlq_query_t *qr, uint64_t *after,
+    ngx_ws_perf_shm_dead_t **out, size_t *len)
+{
+    ngx_uint_t               n;
+    ngx_queue_t             *q;
+    ngx_ws_perf_shm_dead_t  *d;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_ws_perf_shm->dead);
+         q != ngx_queue_sentinel(&ngx_ws_perf_shm->dead) && n < qr->count;
+         q = ngx_queue_next(q))
+    {
+        d = ngx_queue_data(q, ngx_ws_perf_shm_dead_t, queue);
+
+        if ((after && d->n <= *after) || !ngx_ws_perf_shm_dlq_match(d, qr)) {
+            continue;
+        }
+
+        out[n++] = d;
+        *len += ngx_ws_perf_shm_entry_size(d) + 1;
+    }
+
+    return n;
+}
+
+
+/* whether d has the reason and the target the query asks for, if any */
+
+static ngx_uint_t
+ngx_ws_perf_shm_dlq_match(ngx_ws_perf_shm_dead_t *d,
+    ngx_ws_perf_dlq_query_t *qr)
+{
+    char    *name;
+    u_char  *p, tbuf[NGX_WS_PERF_NAME_MAX + 3];
+
+    name = ngx_ws_perf_shm_reasons[d->reason];
+
+    if (qr->reason.len
+        && (ngx_strlen(name) != qr->reason.len
+            || ngx_strncmp(qr->reason.data, name, qr->reason.len) != 0))
+    {
+        return 0;
+    }
+
+    if (qr->target.len == 0) {
+        return 1;
+    }
+
+    p = ngx_sprintf(tbuf, "%s:%*s", d->msg->target ? "u" : "ch",
+                    ngx_min(d->msg->name_len, NGX_WS_PERF_NAME_MAX),
+                    ngx_ws_perf_shm_msg_name(d->msg));
+
+    return (size_t) (p - tbuf) == qr->target.len
+           && ngx_memcmp(tbuf, qr->target.data, qr->target.len) == 0;
+}
+
+
+/*
+ * Under the lock: {"next":ID|null,"counts":{...},"entries":[ENTRY,...
+ * into p, the closing "]}" left to the caller; next when the page is
+ * full (count entries).
+ */
+
+static u_char *
+ngx_ws_perf_shm_dlq_write(u_char *p, ngx_ws_perf_shm_dead_t **out,
+    ngx_uint_t n, ngx_uint_t count)
+{
+    ngx_uint_t          i;
+    ngx_ws_perf_shm_t  *sh;
+
+    sh = ngx_ws_perf_shm;
+
     if (n == count) {
-        p = ngx_sprintf(buf, "{\"next\":\"%L-%uL\"", out[n - 1]->ms,
+        p = ngx_sprintf(p, "{\"next\":\"%L-%uL\"", out[n - 1]->ms,
                         out[n - 1]->n);
 
     } else {
-        p = ngx_cpymem(buf, "{\"next\":null", 12);
+        p = ngx_cpymem(p, "{\"next\":null", 12);
     }
 
     p = ngx_cpymem(p, ",\"counts\":{", 11);
@@ -1226,12 +1481,7 @@ ngx_ws_perf_shm_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *qr)
         p = ngx_ws_perf_shm_entry(p, out[i]);
     }
 
-    ngx_ws_perf_shm_unlock();
-
-    p = ngx_cpymem(p, "]}" CRLF, 4);
-
-    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
-                                     p - buf);
+    return p;
 }
 
 
@@ -1284,19 +1534,12 @@ ngx_ws_perf_shm_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
 ngx_int_t
 ngx_ws_perf_shm_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
 {
-    u_char                      idbuf[NGX_WS_PERF_ID_MAX];
-    ngx_int_t                   rc;
-    ngx_str_t                   reason;
-    ngx_uint_t                  i, n, replayed;
-    ngx_queue_t                *q, *prev;
-    ngx_ws_perf_msg_t           m;
-    ngx_ws_perf_shm_dead_t     *d, **list;
-    ngx_ws_perf_shm_replay_t    rp;
-    ngx_ws_perf_shm_pending_t  *pd;
+    ngx_uint_t                i, n, replayed;
+    ngx_ws_perf_shm_dead_t  **list;
+    ngx_ws_perf_shm_replay_t  rp;
 
     ngx_str_null(&rp.why);
     replayed = 0;
-    n = 0;
 
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_DLQ);
 
@@ -1307,55 +1550,15 @@ ngx_ws_perf_shm_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (id->len == 3 && ngx_strncmp(id->data, "all", 3) == 0) {
-        for (q = ngx_queue_head(&ngx_ws_perf_shm->dead);
-             q != ngx_queue_sentinel(&ngx_ws_perf_shm->dead);
-             q = ngx_queue_next(q))
-        {
-            list[n++] = ngx_queue_data(q, ngx_ws_perf_shm_dead_t, queue);
-        }
-
-    } else {
-        list[0] = ngx_ws_perf_shm_find_dead(id);
-        n = list[0] ? 1 : 0;
-    }
+    n = ngx_ws_perf_shm_dlq_pick(id, list);
 
     ngx_sort(list, n, sizeof(ngx_ws_perf_shm_dead_t *),
              ngx_ws_perf_shm_dead_cmp);
 
     for (i = 0; i < n; i++) {
-        d = list[i];
-
-        /* whatever still waits for an ack under this id is replaced */
-        pd = ngx_ws_perf_shm_detach(d->msg, &prev);
-
-        ngx_ws_perf_shm_msg(d->msg, &m);
-
-        rc = ngx_ws_perf_shm_post(&m, idbuf, &reason);
-
-        if (rc != NGX_OK) {
-            if (pd) {
-                ngx_ws_perf_shm_reattach(pd, prev);
-            }
-
-            if (rc == NGX_HTTP_TOO_MANY_REQUESTS && rp.why.len == 0) {
-                rp.why.len = ngx_min(reason.len, sizeof(rp.text));
-                rp.why.data = rp.text;
-                ngx_memcpy(rp.text, reason.data, rp.why.len);
-            }
-
-            continue;
+        if (ngx_ws_perf_shm_replay_one(list[i], &rp) == NGX_OK) {
+            replayed++;
         }
-
-        ngx_ws_perf_metrics_inc(published);
-
-        if (pd) {
-            ngx_ws_perf_shm_unref(pd->msg);
-            ngx_ws_perf_shm_free(pd);
-        }
-
-        ngx_ws_perf_shm_drop_dead(d);
-        replayed++;
     }
 
     ngx_ws_perf_shm_unlock();
@@ -1365,6 +1568,83 @@ ngx_ws_perf_shm_dlq_replay(ngx_http_request_t *r, ngx_str_t *id)
 
     return ngx_ws_perf_dlq_replayed(r, replayed, n - replayed,
                                     rp.why.len ? &rp.why : NULL);
+}
+
+
+/* under the lock: the dead letters id ("all", or one's) names; how many */
+
+static ngx_uint_t
+ngx_ws_perf_shm_dlq_pick(ngx_str_t *id, ngx_ws_perf_shm_dead_t **list)
+{
+    ngx_uint_t    n;
+    ngx_queue_t  *q;
+
+    if (id->len != 3 || ngx_strncmp(id->data, "all", 3) != 0) {
+        list[0] = ngx_ws_perf_shm_find_dead(id);
+        return list[0] ? 1 : 0;
+    }
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_ws_perf_shm->dead);
+         q != ngx_queue_sentinel(&ngx_ws_perf_shm->dead);
+         q = ngx_queue_next(q))
+    {
+        list[n++] = ngx_queue_data(q, ngx_ws_perf_shm_dead_t, queue);
+    }
+
+    return n;
+}
+
+
+/*
+ * Under the lock: d published again and let go.  NGX_OK; NGX_DECLINED:
+ * it could not be and is kept, rp->why says why if it was the first
+ * one the user's ack waits refused.
+ */
+
+static ngx_int_t
+ngx_ws_perf_shm_replay_one(ngx_ws_perf_shm_dead_t *d,
+    ngx_ws_perf_shm_replay_t *rp)
+{
+    u_char                      idbuf[NGX_WS_PERF_ID_MAX];
+    ngx_int_t                   rc;
+    ngx_str_t                   reason;
+    ngx_queue_t                *prev;
+    ngx_ws_perf_msg_t           m;
+    ngx_ws_perf_shm_pending_t  *pd;
+
+    /* whatever still waits for an ack under this id is replaced */
+    pd = ngx_ws_perf_shm_detach(d->msg, &prev);
+
+    ngx_ws_perf_shm_msg(d->msg, &m);
+
+    rc = ngx_ws_perf_shm_post(&m, idbuf, &reason);
+
+    if (rc != NGX_OK) {
+        if (pd) {
+            ngx_ws_perf_shm_reattach(pd, prev);
+        }
+
+        if (rc == NGX_HTTP_TOO_MANY_REQUESTS && rp->why.len == 0) {
+            rp->why.len = ngx_min(reason.len, sizeof(rp->text));
+            rp->why.data = rp->text;
+            ngx_memcpy(rp->text, reason.data, rp->why.len);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    ngx_ws_perf_metrics_inc(published);
+
+    if (pd) {
+        ngx_ws_perf_shm_unref(pd->msg);
+        ngx_ws_perf_shm_free(pd);
+    }
+
+    ngx_ws_perf_shm_drop_dead(d);
+
+    return NGX_OK;
 }
 
 
