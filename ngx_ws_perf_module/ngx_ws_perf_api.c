@@ -80,7 +80,6 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
 {
     ngx_int_t                rc;
     ngx_str_t                id;
-    ngx_table_elt_t         *h;
     ngx_ws_perf_loc_conf_t  *wlcf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_perf_module);
@@ -106,14 +105,11 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & NGX_HTTP_POST)) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_ws_perf_http_header(r, "Allow", "GET, POST, DELETE")
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, POST, DELETE");
 
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -869,10 +865,9 @@ static ngx_int_t
 ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
     char *fmt, ...)
 {
-    u_char           *p, *last, *buf;
-    size_t            len;
-    va_list           args;
-    ngx_table_elt_t  *h;
+    u_char   *p, *last, *buf;
+    size_t    len;
+    va_list   args;
 
     len = 512;
 
@@ -906,14 +901,9 @@ ngx_ws_perf_api_error(ngx_http_request_t *r, ngx_uint_t status,
         || status == NGX_HTTP_TOO_MANY_REQUESTS)
     {
         /* the engine logs its state changes; a retry may succeed */
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_ws_perf_http_header(r, "Retry-After", "1") != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, "1");
 
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -421,10 +421,9 @@ static ngx_int_t
 ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
     char *name, char *value)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    u_char     *p;
+    size_t      len;
+    ngx_int_t   rc;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "websocket handshake rejected: %s", reason + 11);
@@ -444,17 +443,8 @@ ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
     ngx_memcpy(p, reason, len);
     p[len] = LF;
 
-    if (name) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        h->key.data = (u_char *) name;
-        h->key.len = ngx_strlen(name);
-        h->value.data = (u_char *) value;
-        h->value.len = ngx_strlen(value);
+    if (name && ngx_ws_perf_http_header(r, name, value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (status == 426) {

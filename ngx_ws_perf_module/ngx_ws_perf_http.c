@@ -21,6 +21,28 @@
 static void ngx_ws_perf_http_gone(void *data);
 
 
+/* a response header; name and value are constants.  NGX_OK, NGX_ERROR */
+
+ngx_int_t
+ngx_ws_perf_http_header(ngx_http_request_t *r, char *name, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
 /* a whole response from one buffer that lives as long as the request */
 
 ngx_int_t
@@ -96,8 +118,7 @@ ngx_int_t
 ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
     ngx_uint_t kept, ngx_str_t *why)
 {
-    u_char           *p, *buf;
-    ngx_table_elt_t  *h;
+    u_char  *p, *buf;
 
     if (replayed + kept == 0) {
         return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
@@ -110,14 +131,9 @@ ngx_ws_perf_dlq_replayed(ngx_http_request_t *r, ngx_uint_t replayed,
                                      replayed, kept);
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_ws_perf_http_header(r, "Retry-After", "1") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "1");
 
     buf = ngx_pnalloc(r->pool, 6 * 200 + 2 * NGX_INT_T_LEN + 64);
     if (buf == NULL) {

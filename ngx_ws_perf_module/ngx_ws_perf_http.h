@@ -35,6 +35,8 @@ ngx_int_t ngx_ws_perf_split_names(ngx_pool_t *pool, ngx_str_t *value,
     ngx_array_t *names);
 
 /* responses (ngx_ws_perf_http.c) */
+ngx_int_t ngx_ws_perf_http_header(ngx_http_request_t *r, char *name,
+    char *value);
 ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);
 ngx_int_t ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,

@@ -1343,16 +1343,9 @@ ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
 static ngx_int_t
 ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_ws_perf_http_header(r, "Retry-After", "1") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "1");
 
     if (rc == NGX_BUSY) {
         return ngx_ws_perf_send_json(r, NGX_HTTP_TOO_MANY_REQUESTS,
