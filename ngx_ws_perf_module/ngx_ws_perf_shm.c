@@ -1147,7 +1147,11 @@ ngx_ws_perf_shm_copy(ngx_ws_perf_msg_t *m, uint64_t seq)
     }
 
     ngx_memcpy(ngx_ws_perf_shm_msg_name(c), m->name, m->name_len);
-    ngx_memcpy(ngx_ws_perf_shm_msg_data(c), data, data_len);
+
+    /* an empty raw body has no data pointer */
+    if (data_len) {
+        ngx_memcpy(ngx_ws_perf_shm_msg_data(c), data, data_len);
+    }
 
     return c;
 }
