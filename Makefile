@@ -6,7 +6,7 @@ NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      ?= build
 FUZZ_TIME  ?= 20
 FUZZ_RUNS  ?= 10000000
-FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply
+FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply slots
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
@@ -124,12 +124,21 @@ $(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h \
 	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
 	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
 
+$(BUILD)/test_slots: t/unit/test_slots.c t/unit/check.h \
+                     ngx_ws_perf_module/ngx_ws_perf_slots.c \
+                     ngx_ws_perf_module/ngx_ws_perf_slots.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_slots.c \
+	    ngx_ws_perf_module/ngx_ws_perf_slots.c -lhiredis
+
 unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
-      $(BUILD)/test_lz4 $(BUILD)/test_cmd $(BUILD)/test_reply
+      $(BUILD)/test_lz4 $(BUILD)/test_cmd $(BUILD)/test_reply \
+      $(BUILD)/test_slots
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
 	$(BUILD)/test_cmd
 	$(BUILD)/test_reply
+	$(BUILD)/test_slots
 	$(BUILD)/test_hist
 	$(BUILD)/test_lz4
 
@@ -182,6 +191,12 @@ $(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c 
 	    ngx_ws_perf_module/ngx_ws_perf_msg.c \
 	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
 	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
+
+$(BUILD)/fuzz_slots: t/fuzz/fuzz_slots.c ngx_ws_perf_module/ngx_ws_perf_slots.c \
+                     ngx_ws_perf_module/ngx_ws_perf_slots.h
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_slots.c \
+	    ngx_ws_perf_module/ngx_ws_perf_slots.c -lhiredis
 
 # each target runs from its kept corpus t/fuzz/corpus/NAME and its seeds;
 # what it finds goes to $(BUILD)/fuzz-corpus/NAME, and fuzz-merge keeps
