@@ -32,6 +32,7 @@ typedef struct {
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
     ngx_str_t                   redis_prefix;
+    ngx_uint_t                  redis_shards;   /* a cluster's; 0: one */
     ngx_msec_t                  redis_connect_timeout;
     ngx_msec_t                  redis_command_timeout;
     ngx_msec_t                  redis_reconnect_min;

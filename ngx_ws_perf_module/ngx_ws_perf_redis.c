@@ -13,6 +13,7 @@
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_reply.h"
+#include "ngx_ws_perf_slots.h"
 
 
 /*
@@ -1925,7 +1926,11 @@ ngx_ws_perf_redis_arg_msg(ngx_ws_perf_redis_args_t *a, ngx_ws_perf_msg_t *m)
 }
 
 
-/* "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>" */
+/*
+ * "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>"; in a Redis
+ * Cluster "<prefix>{<shard>}<kind>ch:<name>", so that a target's keys and
+ * its shard's sets share one slot
+ */
 
 size_t
 ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
@@ -1935,6 +1940,12 @@ ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
 
     p = ngx_cpymem(buf, ngx_ws_perf_redis_conf->redis_prefix.data,
                    ngx_ws_perf_redis_conf->redis_prefix.len);
+
+    if (ngx_ws_perf_redis_conf->redis_shards) {
+        p = ngx_sprintf(p, "{%ui}", ngx_ws_perf_redis_shard(target, name,
+                                                            len));
+    }
+
     p = ngx_cpymem(p, kind, ngx_strlen(kind));
     p = target ? ngx_cpymem(p, "u:", 2) : ngx_cpymem(p, "ch:", 3);
     p = ngx_cpymem(p, name, len);
@@ -2060,13 +2071,6 @@ ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply, void *data)
 }
 
 
-ngx_str_t *
-ngx_ws_perf_redis_prefix(void)
-{
-    return &ngx_ws_perf_redis_conf->redis_prefix;
-}
-
-
 /* the limits the Lua functions apply, as this node configured them */
 
 static void
@@ -2097,4 +2101,57 @@ ngx_ws_perf_redis_send_config(void)
 
     (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
                                      ngx_ws_perf_redis_ignore, NULL, &a);
+}
+
+
+/* 0 for one Redis server, or the shards of a Redis Cluster */
+
+ngx_uint_t
+ngx_ws_perf_redis_shards(void)
+{
+    return ngx_ws_perf_redis_conf ? ngx_ws_perf_redis_conf->redis_shards : 0;
+}
+
+
+/* the shard of a target: its keys and its sets' entries live there */
+
+ngx_uint_t
+ngx_ws_perf_redis_shard(ngx_uint_t target, u_char *name, size_t len)
+{
+    u_char      key[3 + NGX_WS_PERF_NAME_MAX];
+    size_t      n;
+    ngx_uint_t  shards;
+
+    shards = ngx_ws_perf_redis_shards();
+
+    if (shards == 0) {
+        return 0;
+    }
+
+    len = ngx_min(len, NGX_WS_PERF_NAME_MAX);
+    n = target ? 2 : 3;
+
+    ngx_memcpy(key, target ? "u:" : "ch:", n);
+    ngx_memcpy(key + n, name, len);
+
+    return ngx_ws_perf_slot(key, n + len) % shards;
+}
+
+
+/* a set of the module's own, "<prefix>name" or "<prefix>{<shard>}name" */
+
+void
+ngx_ws_perf_redis_arg_shared(ngx_ws_perf_redis_args_t *a, const char *name,
+    ngx_uint_t shard)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_ws_perf_redis_conf->redis_prefix;
+
+    if (ngx_ws_perf_redis_conf->redis_shards) {
+        ngx_ws_perf_redis_argf(a, "%V{%ui}%s", prefix, shard, name);
+
+    } else {
+        ngx_ws_perf_redis_argf(a, "%V%s", prefix, name);
+    }
 }

@@ -61,6 +61,7 @@ typedef struct {
     ngx_ws_perf_publish_pt      handler;
     void                       *data;
     ngx_uint_t                  tag;
+    ngx_uint_t                  shard;      /* a schedule's, in a cluster */
 } ngx_ws_perf_store_pub_t;
 
 
@@ -104,6 +105,8 @@ static ngx_int_t ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r,
 static ngx_int_t ngx_ws_perf_store_init(ngx_cycle_t *cycle);
 static void ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic);
 static void ngx_ws_perf_store_tick(ngx_event_t *ev);
+static void ngx_ws_perf_store_sweep(const char *function, const char *set,
+    ngx_uint_t shard);
 static void ngx_ws_perf_store_ticked(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer,
     ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req);
@@ -262,12 +265,13 @@ ngx_ws_perf_store_init(ngx_cycle_t *cycle)
  * Every 50 ms: release the scheduled messages that are due; every 200 ms:
  * send again those that wait for an ack past their time.  Any worker may
  * do either: the Lua functions take each message off its set atomically.
+ * In a Redis Cluster each shard has its own sets, on its own master.
  */
 
 static void
 ngx_ws_perf_store_tick(ngx_event_t *ev)
 {
-    ngx_ws_perf_redis_args_t  a;
+    ngx_uint_t  s, n, redeliver;
 
     ngx_add_timer(ev, NGX_WS_PERF_STORE_TICK);
 
@@ -275,20 +279,29 @@ ngx_ws_perf_store_tick(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY == 0) {
-        ngx_ws_perf_redis_fcall(&a, "ws_perf_redeliver", 1);
-        ngx_ws_perf_redis_argf(&a, "%Vdue", ngx_ws_perf_redis_prefix());
-        ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
+    redeliver = (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY
+                 == 0);
 
-        if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
-            == NGX_AGAIN)
-        {
-            ngx_ws_perf_store_busy++;
+    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
+
+    for (s = 0; s < n; s++) {
+        if (redeliver) {
+            ngx_ws_perf_store_sweep("ws_perf_redeliver", "due", s);
         }
-    }
 
-    ngx_ws_perf_redis_fcall(&a, "ws_perf_release", 1);
-    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+        ngx_ws_perf_store_sweep("ws_perf_release", "sched", s);
+    }
+}
+
+
+static void
+ngx_ws_perf_store_sweep(const char *function, const char *set,
+    ngx_uint_t shard)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    ngx_ws_perf_redis_fcall(&a, function, 1);
+    ngx_ws_perf_redis_arg_shared(&a, set, shard);
     ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
 
     if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
@@ -873,6 +886,8 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     pub->handler = handler;
     pub->data = data;
     pub->tag = tag;
+    pub->shard = ngx_ws_perf_redis_shard(m->target, (u_char *) m->name,
+                                         m->name_len);
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_schedule", 1);
     ngx_ws_perf_redis_arg_msg(&a, m);
@@ -895,16 +910,26 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 {
     ngx_ws_perf_store_pub_t *pub = data;
 
+    u_char       id[NGX_WS_PERF_ID_MAX];
     redisReply  *r = reply;
     ngx_str_t    text;
     ngx_int_t    rc;
 
     if (r && r->type == REDIS_REPLY_STRING
-        && ngx_ws_perf_msg_valid_id((u_char *) r->str, r->len))
+        && ngx_ws_perf_msg_valid_id((u_char *) r->str, r->len)
+        && r->len + NGX_INT_T_LEN + 1 < NGX_WS_PERF_ID_MAX)
     {
         rc = NGX_OK;
         text.data = (u_char *) r->str;
         text.len = r->len;
+
+        /* in a cluster the id says the shard, which a cancel needs */
+        if (ngx_ws_perf_redis_shards()) {
+            text.data = id;
+            text.len = ngx_sprintf(id, "%ui.%*s", pub->shard,
+                                   (size_t) r->len, r->str)
+                       - id;
+        }
 
         ngx_ws_perf_metrics_scheduled(1);
 
@@ -933,10 +958,31 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 static ngx_int_t
 ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_ws_perf_redis_args_t  a;
+    u_char                    *dot;
+    ngx_int_t                  shard;
+    ngx_ws_perf_redis_args_t   a;
+
+    shard = 0;
+
+    /* "<shard>.<id>" in a cluster */
+    if (ngx_ws_perf_redis_shards()) {
+        dot = ngx_strlchr(id->data, id->data + id->len, '.');
+        shard = dot ? ngx_atoi(id->data, dot - id->data) : NGX_ERROR;
+
+        if (shard == NGX_ERROR
+            || (ngx_uint_t) shard >= ngx_ws_perf_redis_shards())
+        {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"error\":\"no scheduled "
+                                         "message has this id\"}");
+        }
+
+        id->len -= dot + 1 - id->data;
+        id->data = dot + 1;
+    }
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_cancel", 1);
-    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_arg_shared(&a, "sched", (ngx_uint_t) shard);
     ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
     return ngx_ws_perf_store_http(r, NGX_WS_PERF_CANCEL, &a);
@@ -951,7 +997,7 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 static void
 ngx_ws_perf_store_dlq_key(ngx_ws_perf_redis_args_t *a)
 {
-    ngx_ws_perf_redis_argf(a, "%Vdlq", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_arg_shared(a, "dlq", 0);
 }
 
 
