@@ -38,6 +38,7 @@ typedef struct {
     ngx_msec_t                  redis_reconnect_min;
     ngx_msec_t                  redis_reconnect_max;
     ngx_uint_t                  redis_max_pending;
+    ngx_msec_t                  redis_worker_ttl;
 
     ngx_uint_t                  offline_max;
     ngx_msec_t                  offline_ttl;

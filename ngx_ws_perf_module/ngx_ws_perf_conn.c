@@ -133,6 +133,9 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     c->read->handler = ngx_ws_perf_upgrade_handler;
     ngx_post_event(c->write, &ngx_posted_events);
 
+    /* the user's slot is the connection's from now: it goes at finalize */
+    wc->admitted = (targets && targets->admitted);
+
     ngx_ws_perf_metrics_inc(hs_accepted);
 
     return NGX_DONE;
@@ -898,6 +901,10 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
 
     ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
     ngx_ws_perf_queue_free(&wc->queue);
+
+    if (wc->admitted) {
+        ngx_ws_perf_leave(&wc->user);
+    }
 
     if (wc->peer.resumed) {
         ngx_ws_perf_out_release(wc->peer.resumed);

@@ -23,6 +23,7 @@ typedef struct {
     ngx_array_t                 channels;           /* of ngx_str_t */
     ngx_str_t                   user;
     ngx_array_t                *allowed;            /* of ngx_str_t */
+    ngx_uint_t                  admitted;   /* the user's slot is taken */
 } ngx_ws_perf_targets_t;
 
 
@@ -54,6 +55,7 @@ typedef struct {
     unsigned                    draining:1; /* close frame sent; await EOF */
     unsigned                    peer_closed:1;  /* the client's close came */
     unsigned                    read_paused:1;
+    unsigned                    admitted:1; /* holds a slot of its user */
 } ngx_ws_perf_conn_t;
 
 

@@ -103,6 +103,17 @@ typedef struct {
     ngx_int_t                 (*ack)(ngx_ws_perf_peer_t *peer,
                                      ngx_str_t *id);
 
+    /*
+     * A connection of user takes one of the user's max slots, counted on
+     * every worker (and, with Redis, every node): NGX_OK taken,
+     * NGX_DECLINED the user has max already, NGX_AGAIN the handler will
+     * be called with one of those, NGX_ERROR.  leave() gives a slot back.
+     */
+    ngx_int_t                 (*admit)(ngx_str_t *user, ngx_uint_t max,
+                                       ngx_ws_perf_admit_pt handler,
+                                       void *data);
+    void                      (*leave)(ngx_str_t *user);
+
     /* the dead letters, on a ws_perf_dlq location: each answers r */
     ngx_int_t                 (*dlq_list)(ngx_http_request_t *r,
                                           ngx_ws_perf_dlq_query_t *q);

@@ -29,6 +29,18 @@ typedef struct {
 } ngx_ws_perf_handshake_t;
 
 
+/* a handshake whose user waits for the engine's count of its connections */
+typedef struct {
+    ngx_ws_perf_http_wait_t     wait;       /* first */
+    ngx_ws_perf_loc_conf_t     *conf;
+    ngx_ws_perf_handshake_t     hs;
+    ngx_ws_perf_targets_t       targets;
+    ngx_int_t                   rc;         /* the answer, if it came */
+    ngx_uint_t                  calling;    /* while the engine is asked */
+    u_char                      user[NGX_WS_PERF_NAME_MAX];
+} ngx_ws_perf_handshake_wait_t;
+
+
 /* why a handshake is refused: the counter, the status, the reason */
 typedef struct {
     ngx_uint_t                  metric;
@@ -39,6 +51,15 @@ typedef struct {
 } ngx_ws_perf_refusal_t;
 
 
+static ngx_int_t ngx_ws_perf_handshake_admit(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs,
+    ngx_ws_perf_targets_t *t);
+static void ngx_ws_perf_handshake_admitted(void *data, ngx_int_t rc);
+static ngx_int_t ngx_ws_perf_handshake_user(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_wait_t *w, ngx_int_t rc);
+static ngx_int_t ngx_ws_perf_accept(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs,
+    ngx_ws_perf_targets_t *t);
 static ngx_ws_perf_refusal_t *ngx_ws_perf_handshake_check(
     ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_ws_perf_handshake_t *hs);
@@ -84,7 +105,6 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
 {
     char                     *reason;
     ngx_int_t                 rc;
-    ngx_ws_perf_out_t        *response;
     ngx_ws_perf_targets_t     targets;
     ngx_ws_perf_handshake_t   hs;
     ngx_ws_perf_refusal_t    *refusal;
@@ -99,35 +119,163 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                   refusal->header, refusal->value);
     }
 
-    if (wlcf->mode == NGX_WS_PERF_MODE_PUBSUB) {
-        rc = ngx_ws_perf_targets(r, wlcf, &targets, &reason);
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (rc != NGX_OK) {
-            ngx_ws_perf_metrics_rejected(rc == NGX_HTTP_TOO_MANY_REQUESTS
-                                         ? NGX_WS_PERF_M_HS_USER_LIMIT
-                                         : NGX_WS_PERF_M_HS_TARGET);
-            return ngx_ws_perf_reject(r, rc, reason, NULL, NULL);
-        }
+    if (wlcf->mode != NGX_WS_PERF_MODE_PUBSUB) {
+        return ngx_ws_perf_accept(r, wlcf, &hs, NULL);
     }
 
-    response = ngx_ws_perf_response(r, &hs);
-    if (response == NULL) {
+    rc = ngx_ws_perf_targets(r, wlcf, &targets, &reason);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_ws_perf_conn_upgrade(r, wlcf, response,
-                                  wlcf->mode == NGX_WS_PERF_MODE_PUBSUB
-                                  ? &targets : NULL);
+    if (rc != NGX_OK) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_TARGET);
+        return ngx_ws_perf_reject(r, rc, reason, NULL, NULL);
+    }
 
-    if (rc != NGX_DONE) {
+    if (targets.user.len == 0) {
+        return ngx_ws_perf_accept(r, wlcf, &hs, &targets);
+    }
+
+    return ngx_ws_perf_handshake_admit(r, wlcf, &hs, &targets);
+}
+
+
+/*
+ * The user's connections are counted by the engine, with Redis on every
+ * node: the 101 waits for its answer, the request held meanwhile.
+ */
+
+static ngx_int_t
+ngx_ws_perf_handshake_admit(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs,
+    ngx_ws_perf_targets_t *t)
+{
+    ngx_int_t                      rc;
+    ngx_ws_perf_handshake_wait_t  *w;
+
+    w = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_handshake_wait_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w->conf = wlcf;
+    w->hs = *hs;
+    w->targets = *t;
+
+    /* a slot taken for a request that went is given back by this name */
+    ngx_memcpy(w->user, t->user.data, t->user.len);
+    w->targets.user.data = w->user;
+
+    w->rc = NGX_AGAIN;
+    w->calling = 1;
+
+    rc = ngx_ws_perf_admit(wlcf, &w->targets.user,
+                           ngx_ws_perf_handshake_admitted, w);
+
+    w->calling = 0;
+
+    if (rc == NGX_AGAIN) {
+        if (w->rc == NGX_AGAIN) {
+            return ngx_ws_perf_http_hold(w);
+        }
+
+        /* answered before the engine returned: a link that failed at once */
+        rc = w->rc;
+    }
+
+    (void) ngx_ws_perf_http_waited(w);
+
+    rc = ngx_ws_perf_handshake_user(r, w, rc);
+
+    ngx_free(w);
+
+    return rc;
+}
+
+
+static void
+ngx_ws_perf_handshake_admitted(void *data, ngx_int_t rc)
+{
+    ngx_ws_perf_handshake_wait_t *w = data;
+
+    ngx_http_request_t  *r;
+
+    if (w->calling) {
+        w->rc = rc;
+        return;
+    }
+
+    r = ngx_ws_perf_http_waited(w);
+
+    if (r == NULL) {
+        if (rc == NGX_OK) {
+            ngx_ws_perf_leave(&w->targets.user);
+        }
+
+        ngx_free(w);
+        return;
+    }
+
+    rc = ngx_ws_perf_handshake_user(r, w, rc);
+
+    ngx_free(w);
+
+    ngx_ws_perf_http_answer(r, rc);
+}
+
+
+/* the engine's answer: the 101, or 429 when the user has every slot */
+
+static ngx_int_t
+ngx_ws_perf_handshake_user(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_wait_t *w, ngx_int_t rc)
+{
+    if (rc == NGX_DECLINED) {
+        ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_USER_LIMIT);
+        return ngx_ws_perf_reject(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                  "websocket: too many connections for "
+                                  "this user", NULL, NULL);
+    }
+
+    if (rc != NGX_OK) {
         ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_INTERNAL);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    } else {
-        ngx_ws_perf_compress_accept(r, &hs.protocol);
+    w->targets.admitted = 1;
+
+    return ngx_ws_perf_accept(r, w->conf, &w->hs, &w->targets);
+}
+
+
+/*
+ * The 101 and the connection handed over; a user's slot taken for it goes
+ * back when that fails.
+ */
+
+static ngx_int_t
+ngx_ws_perf_accept(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_handshake_t *hs, ngx_ws_perf_targets_t *t)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *response;
+
+    response = ngx_ws_perf_response(r, hs);
+
+    rc = (response == NULL) ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : ngx_ws_perf_conn_upgrade(r, wlcf, response, t);
+
+    if (rc == NGX_DONE) {
+        ngx_ws_perf_compress_accept(r, &hs->protocol);
+        return rc;
+    }
+
+    ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_INTERNAL);
+
+    if (t && t->admitted) {
+        ngx_ws_perf_leave(&t->user);
     }
 
     return rc;

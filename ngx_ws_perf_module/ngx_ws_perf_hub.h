@@ -92,6 +92,9 @@ typedef void (*ngx_ws_perf_hub_hook_pt)(ngx_uint_t target, ngx_str_t *name);
 typedef void (*ngx_ws_perf_hub_walk_pt)(ngx_ws_perf_topic_t *topic,
     void *data);
 
+/* a user's connection admitted (NGX_OK) or refused (NGX_DECLINED) */
+typedef void (*ngx_ws_perf_admit_pt)(void *data, ngx_int_t rc);
+
 
 typedef struct {
     uint64_t                    published;

@@ -53,6 +53,8 @@ static char *ngx_ws_perf_positive_size(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_ws_perf_worker_ttl(ngx_conf_t *cf, void *post,
+    void *data);
 
 
 static ngx_conf_post_handler_pt  ngx_ws_perf_positive_size_p =
@@ -65,6 +67,8 @@ static ngx_conf_post_handler_pt  ngx_ws_perf_per_worker_deprecated =
 
 static ngx_conf_post_handler_pt  ngx_ws_perf_positive_num_p =
     ngx_ws_perf_positive_num;
+static ngx_conf_post_handler_pt  ngx_ws_perf_worker_ttl_p =
+    ngx_ws_perf_worker_ttl;
 
 
 static ngx_conf_enum_t  ngx_ws_perf_formats[] = {
@@ -138,6 +142,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_max_pending),
       &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_redis_worker_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, redis_worker_ttl),
+      &ngx_ws_perf_worker_ttl_p },
 
     { ngx_string("ws_perf_dlq"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -515,6 +526,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->redis_reconnect_min = NGX_CONF_UNSET_MSEC;
     conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
     conf->redis_max_pending = NGX_CONF_UNSET_UINT;
+    conf->redis_worker_ttl = NGX_CONF_UNSET_MSEC;
     conf->offline_max = NGX_CONF_UNSET_UINT;
     conf->offline_ttl = NGX_CONF_UNSET_MSEC;
     conf->history = NGX_CONF_UNSET_UINT;
@@ -545,6 +557,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+    ngx_conf_init_msec_value(wmcf->redis_worker_ttl, 30000);
 
     if (wmcf->redis.len == 0
         && (wmcf->offline_max != NGX_CONF_UNSET_UINT
@@ -1136,6 +1149,21 @@ ngx_ws_perf_positive_num(ngx_conf_t *cf, void *post, void *data)
 
     if (*np <= 0) {
         return "must be greater than zero";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a worker's key in Redis is refreshed every third of it, in 500 ms ticks */
+
+static char *
+ngx_ws_perf_worker_ttl(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t *mp = data;
+
+    if (*mp < 2000) {
+        return "must be at least 2s";
     }
 
     return NGX_CONF_OK;

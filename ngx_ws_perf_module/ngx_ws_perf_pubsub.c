@@ -69,7 +69,7 @@ static ngx_ws_perf_command_pt  ngx_ws_perf_commands[] = {
 
 /*
  * Evaluates the endpoint's channels, user and channel patterns for this
- * request.  NGX_OK; NGX_ERROR; or the status (400, 429) to reject the
+ * request.  NGX_OK; NGX_ERROR; or the status (400) to reject the
  * handshake with, and *reason.
  */
 
@@ -88,6 +88,7 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     ngx_str_null(&t->user);
     t->allowed = NULL;
+    t->admitted = 0;
 
     if (wlcf->channels) {
         if (ngx_http_complex_value(r, wlcf->channels, &value) != NGX_OK) {
@@ -122,14 +123,12 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 }
 
 
-/* ws_perf_user's value: a valid name with room for one more connection */
+/* ws_perf_user's value: a valid name (its slot is ngx_ws_perf_admit's) */
 
 static ngx_int_t
 ngx_ws_perf_target_user(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_ws_perf_targets_t *t, char **reason)
 {
-    ngx_ws_perf_topic_t  *topic;
-
     if (ngx_http_complex_value(r, wlcf->user, &t->user) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -143,14 +142,29 @@ ngx_ws_perf_target_user(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    topic = ngx_ws_perf_hub_lookup(NGX_WS_PERF_TARGET_USER, &t->user);
-
-    if (topic && topic->nsubs >= wlcf->max_user_connections) {
-        *reason = "websocket: too many connections for this user";
-        return NGX_HTTP_TOO_MANY_REQUESTS;
-    }
-
     return NGX_OK;
+}
+
+
+/*
+ * One of the user's ws_perf_max_connections_per_user slots, which the
+ * engine counts on every worker (and node): NGX_OK taken, NGX_DECLINED
+ * the user has them all, NGX_AGAIN handler will be called, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_admit(ngx_ws_perf_loc_conf_t *wlcf, ngx_str_t *user,
+    ngx_ws_perf_admit_pt handler, void *data)
+{
+    return ngx_ws_perf_engine->admit(user, wlcf->max_user_connections,
+                                     handler, data);
+}
+
+
+void
+ngx_ws_perf_leave(ngx_str_t *user)
+{
+    ngx_ws_perf_engine->leave(user);
 }
 
 

@@ -30,8 +30,6 @@
 #define NGX_WS_PERF_REDIS_READY       2
 
 #define NGX_WS_PERF_REDIS_TICK        500
-#define NGX_WS_PERF_REDIS_ALIVE       "30000"     /* ms */
-#define NGX_WS_PERF_REDIS_ALIVE_EVERY 20
 #define NGX_WS_PERF_REDIS_BATCH       256
 
 
@@ -82,6 +80,16 @@ typedef struct {
     void                       *data;
     ngx_uint_t                  counted;
 } ngx_ws_perf_redis_call_t;
+
+
+/* a user's connection waiting to be admitted */
+typedef struct {
+    ngx_ws_perf_admit_pt        handler;
+    void                       *data;
+    ngx_uint_t                  max;
+    ngx_str_t                   user;
+    u_char                      name[NGX_WS_PERF_NAME_MAX];
+} ngx_ws_perf_redis_admit_t;
 
 
 static ngx_int_t ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link);
@@ -148,6 +156,11 @@ static ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m,
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
+static void ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_admitted(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_redis_admit_here(ngx_str_t *user,
+    ngx_uint_t max, const char *why);
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
@@ -164,6 +177,15 @@ static ngx_uint_t                 ngx_ws_perf_redis_exiting;
 /* this worker: "<host>:<pid>", and its key and heartbeat channel */
 static ngx_str_t                  ngx_ws_perf_redis_worker;
 static ngx_str_t                  ngx_ws_perf_redis_alive;
+
+/*
+ * What the worker's key holds: a number that grows each time the publish
+ * link is ready and the worker sends its users' connections anew, so
+ * that counts sent before (and maybe lost) stop counting at once
+ */
+static ngx_uint_t                 ngx_ws_perf_redis_session;
+static ngx_uint_t                 ngx_ws_perf_redis_alive_every;
+static ngx_uint_t                 ngx_ws_perf_redis_admit_warned;
 
 /* SUBSCRIBE confirmations awaited; a notice is due once they are in */
 static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
@@ -233,6 +255,12 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_redis_conf = wmcf;
     ngx_ws_perf_redis_on_subscribed = subscribed;
     ngx_ws_perf_redis_exiting = 0;
+
+    /* above what an earlier worker of the same pid may have left */
+    ngx_ws_perf_redis_session = (ngx_uint_t) ngx_time();
+    ngx_ws_perf_redis_alive_every = ngx_max(wmcf->redis_worker_ttl
+                                            / (3 * NGX_WS_PERF_REDIS_TICK),
+                                            1);
     ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
 
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
@@ -274,6 +302,7 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 {
     ngx_uint_t                 i;
     redisAsyncContext         *ac;
+    ngx_ws_perf_redis_args_t   a;
     ngx_ws_perf_redis_link_t  *link;
 
     if (ngx_ws_perf_redis_conf == NULL) {
@@ -281,6 +310,20 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
     }
 
     ngx_ws_perf_redis_exiting = 1;
+
+    /* its users' connections stop counting now, not when its key expires */
+    if (ngx_ws_perf_redis_cmd.state == NGX_WS_PERF_REDIS_READY) {
+        ngx_ws_perf_redis_args(&a, "DEL");
+        ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
+                              ngx_ws_perf_redis_alive.len);
+
+        if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                      ngx_ws_perf_redis_ignore, NULL, &a)
+            == NGX_OK)
+        {
+            ngx_ws_perf_redis_flush();
+        }
+    }
 
     for (i = 0; i < 2; i++) {
         link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
@@ -974,11 +1017,42 @@ ngx_ws_perf_redis_cmd_ready(ngx_ws_perf_redis_link_t *link)
 {
     ngx_ws_perf_redis_send_config();
 
+    /*
+     * its users' connections, under a new session that the worker's key
+     * names right after (the tick): what was counted before, or lost with
+     * the link, or admitted here while redis was away, counts as it is now
+     */
+    ngx_ws_perf_redis_session++;
+    ngx_ws_perf_redis_admit_warned = 0;
+    ngx_ws_perf_hub_walk(ngx_ws_perf_redis_recount, NULL);
+
     /* this worker's counts may be gone with a restarted redis: send all */
     ngx_ws_perf_hub_walk(ngx_ws_perf_redis_mark_changed, NULL);
 
     ngx_ws_perf_redis_ticks = 0;
     ngx_ws_perf_redis_tick(NULL);
+}
+
+
+static void
+ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic, void *data)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (topic->target != NGX_WS_PERF_TARGET_USER || topic->nsubs == 0) {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "HSET");
+    ngx_ws_perf_redis_argf(&a, "%Vu:%V#c",
+                           &ngx_ws_perf_redis_conf->redis_prefix,
+                           &topic->sn.str);
+    ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
+                           ngx_ws_perf_redis_session);
+    ngx_ws_perf_redis_argf(&a, "%ui", topic->nsubs);
+
+    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                     ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
@@ -1369,13 +1443,13 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_ws_perf_redis_ticks++ % NGX_WS_PERF_REDIS_ALIVE_EVERY == 0) {
+    if (ngx_ws_perf_redis_ticks++ % ngx_ws_perf_redis_alive_every == 0) {
         ngx_ws_perf_redis_args(&a, "SET");
         ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
                               ngx_ws_perf_redis_alive.len);
-        ngx_ws_perf_redis_arg_lit(&a, "1");
+        ngx_ws_perf_redis_argf(&a, "%ui", ngx_ws_perf_redis_session);
         ngx_ws_perf_redis_arg_lit(&a, "PX");
-        ngx_ws_perf_redis_arg_lit(&a, NGX_WS_PERF_REDIS_ALIVE);
+        ngx_ws_perf_redis_argf(&a, "%M", wmcf->redis_worker_ttl);
 
         (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
                                          ngx_ws_perf_redis_ignore, NULL, &a);
@@ -1665,6 +1739,160 @@ ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply, void *data)
     }
 
     ngx_free(req);
+}
+
+
+/*
+ * A user's connections, counted in Redis on every worker of every node
+ * (docs/redis.md, "Connections per user"): the hash <prefix>u:NAME#c
+ * holds each worker's count under "<host>:<pid>:<session>", and
+ * ws_perf_admit takes a slot only when the live ones leave room.  When
+ * redis cannot answer, the worker counts its own connections only.
+ */
+
+ngx_int_t
+ngx_ws_perf_redis_admit(ngx_str_t *user, ngx_uint_t max,
+    ngx_ws_perf_admit_pt handler, void *data)
+{
+    ngx_int_t                   rc;
+    ngx_ws_perf_redis_args_t    a;
+    ngx_ws_perf_redis_admit_t  *req;
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_redis_admit_t), ngx_cycle->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->handler = handler;
+    req->data = data;
+    req->max = max;
+    req->user.data = req->name;
+    req->user.len = ngx_min(user->len, NGX_WS_PERF_NAME_MAX);
+    ngx_memcpy(req->name, user->data, req->user.len);
+
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_admit", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_USER, user->data,
+                              user->len);
+    ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
+                           ngx_ws_perf_redis_session);
+    ngx_ws_perf_redis_argf(&a, "%ui", max);
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_redis_admitted, req, &a);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    ngx_free(req);
+
+    return ngx_ws_perf_redis_admit_here(user, max,
+                                        (rc == NGX_BUSY)
+                                        ? "has too many commands waiting"
+                                        : "is unavailable");
+}
+
+
+/* the answer of ws_perf_admit: {1, n} admitted, {0, n} refused */
+
+static void
+ngx_ws_perf_redis_admitted(void *data, void *reply)
+{
+    ngx_ws_perf_redis_admit_t *req = data;
+
+    void                  *d;
+    u_char                 why[NGX_WS_PERF_REASON_MAX + 32];
+    ngx_int_t              rc;
+    ngx_str_t              text;
+    redisReply            *r;
+    ngx_ws_perf_admit_pt   handler;
+
+    r = reply;
+
+    if (r && ngx_ws_perf_reply_counts(r, 2) == 0
+        && r->element[0]->integer <= 1)
+    {
+        rc = r->element[0]->integer ? NGX_OK : NGX_DECLINED;
+
+    } else if (r == NULL) {
+        rc = ngx_ws_perf_redis_admit_here(&req->user, req->max,
+                                          "did not answer");
+
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        (void) ngx_ws_perf_redis_error_text(r, &text);
+
+        ngx_snprintf(why, sizeof(why), "refused ws_perf_admit (\"%*s\")%Z",
+                     ngx_min(text.len, NGX_WS_PERF_REASON_MAX), text.data);
+
+        rc = ngx_ws_perf_redis_admit_here(&req->user, req->max,
+                                          (char *) why);
+
+    } else {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_admit");
+        rc = ngx_ws_perf_redis_admit_here(&req->user, req->max,
+                                          "answered what it never does");
+    }
+
+    handler = req->handler;
+    d = req->data;
+
+    ngx_free(req);
+
+    handler(d, rc);
+}
+
+
+/*
+ * Redis cannot count: the connections of this worker are counted, and
+ * the operator told once per outage.  A limit must not turn an outage of
+ * redis into one of the service.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_admit_here(ngx_str_t *user, ngx_uint_t max,
+    const char *why)
+{
+    ngx_ws_perf_topic_t  *topic;
+
+    if (!ngx_ws_perf_redis_admit_warned && !ngx_ws_perf_redis_exiting) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: redis %s: ws_perf_max_connections_per_user "
+                      "counts the connections of this worker only, until "
+                      "its publish link is up again", why);
+        ngx_ws_perf_redis_admit_warned = 1;
+    }
+
+    topic = ngx_ws_perf_hub_lookup(NGX_WS_PERF_TARGET_USER, user);
+
+    return (topic && topic->nsubs >= max) ? NGX_DECLINED : NGX_OK;
+}
+
+
+/* a connection that held a slot went: its worker's count less one */
+
+void
+ngx_ws_perf_redis_leave(ngx_str_t *user)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (ngx_ws_perf_redis_conf == NULL
+        || ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY)
+    {
+        /* the count goes whole with the next session */
+        return;
+    }
+
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_leave", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_USER, user->data,
+                              user->len);
+    ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
+                           ngx_ws_perf_redis_session);
+
+    /*
+     * written by the event loop: a write that failed here would answer
+     * the other waiting commands inside the connection's finalization
+     */
+    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                     ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 

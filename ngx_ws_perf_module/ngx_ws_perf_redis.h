@@ -68,6 +68,9 @@ ngx_int_t ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m,
     ngx_ws_perf_publish_pt handler, void *data, ngx_uint_t tag);
 ngx_int_t ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data);
+ngx_int_t ngx_ws_perf_redis_admit(ngx_str_t *user, ngx_uint_t max,
+    ngx_ws_perf_admit_pt handler, void *data);
+void ngx_ws_perf_redis_leave(ngx_str_t *user);
 ngx_uint_t ngx_ws_perf_redis_enabled(void);
 ngx_int_t ngx_ws_perf_redis_room(ngx_uint_t n);
 

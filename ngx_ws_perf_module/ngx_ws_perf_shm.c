@@ -71,6 +71,15 @@ static ngx_int_t ngx_ws_perf_shm_publish(ngx_ws_perf_msg_t *m,
     ngx_log_t *log);
 static ngx_int_t ngx_ws_perf_shm_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data);
+static ngx_ws_perf_shm_present_t *ngx_ws_perf_shm_own(
+    ngx_ws_perf_shm_topic_t *t, ngx_uint_t create);
+static void ngx_ws_perf_shm_let_go(ngx_ws_perf_shm_topic_t *t,
+    ngx_ws_perf_shm_present_t *pr);
+static ngx_int_t ngx_ws_perf_shm_admit(ngx_str_t *user, ngx_uint_t max,
+    ngx_ws_perf_admit_pt handler, void *data);
+static ngx_uint_t ngx_ws_perf_shm_connections(ngx_ws_perf_shm_topic_t *t,
+    ngx_uint_t max);
+static void ngx_ws_perf_shm_leave(ngx_str_t *user);
 static void ngx_ws_perf_shm_test_die(void);
 
 
@@ -85,6 +94,8 @@ ngx_ws_perf_engine_t  ngx_ws_perf_shm_engine = {
     ngx_ws_perf_shm_info,
     ngx_ws_perf_shm_resume,
     ngx_ws_perf_shm_ack,
+    ngx_ws_perf_shm_admit,
+    ngx_ws_perf_shm_leave,
     ngx_ws_perf_shm_dlq_list,
     ngx_ws_perf_shm_dlq_get,
     ngx_ws_perf_shm_dlq_replay,
@@ -1314,7 +1325,6 @@ static void
 ngx_ws_perf_shm_count(ngx_uint_t target, u_char *name, size_t len,
     ngx_uint_t nsubs)
 {
-    ngx_queue_t                *q;
     ngx_ws_perf_shm_topic_t    *t;
     ngx_ws_perf_shm_present_t  *pr;
 
@@ -1323,42 +1333,78 @@ ngx_ws_perf_shm_count(ngx_uint_t target, u_char *name, size_t len,
         return;
     }
 
+    /* no memory: the counts miss this worker's, nothing else goes wrong */
+    pr = ngx_ws_perf_shm_own(t, nsubs > 0);
+
+    if (pr) {
+        pr->nsubs = nsubs;
+    }
+
+    ngx_ws_perf_shm_let_go(t, pr);
+}
+
+
+/*
+ * Under the lock: this worker's entry of a topic, made when create is set
+ * and memory allows; one left by a dead worker of the same slot is reset
+ */
+
+static ngx_ws_perf_shm_present_t *
+ngx_ws_perf_shm_own(ngx_ws_perf_shm_topic_t *t, ngx_uint_t create)
+{
+    ngx_queue_t                *q;
+    ngx_ws_perf_shm_present_t  *pr;
+
     for (q = ngx_queue_head(&t->present);
          q != ngx_queue_sentinel(&t->present);
          q = ngx_queue_next(q))
     {
         pr = ngx_queue_data(q, ngx_ws_perf_shm_present_t, queue);
 
-        if (pr->slot == ngx_ws_perf_shm_slot) {
-            goto found;
+        if (pr->slot != ngx_ws_perf_shm_slot) {
+            continue;
         }
+
+        if (pr->pid != ngx_pid) {
+            pr->pid = ngx_pid;
+            pr->nsubs = 0;
+            pr->nconns = 0;
+        }
+
+        return pr;
     }
 
-    if (nsubs == 0) {
-        ngx_ws_perf_shm_topic_unused(t);
-        return;
+    if (!create) {
+        return NULL;
     }
 
-    /* no memory: the counts miss this worker's, nothing else goes wrong */
     pr = ngx_ws_perf_shm_alloc(sizeof(ngx_ws_perf_shm_present_t));
     if (pr == NULL) {
-        ngx_ws_perf_shm_topic_unused(t);
-        return;
+        return NULL;
     }
 
     pr->slot = ngx_ws_perf_shm_slot;
+    pr->pid = ngx_pid;
+    pr->nsubs = 0;
+    pr->nconns = 0;
     ngx_queue_insert_tail(&t->present, &pr->queue);
 
-found:
+    return pr;
+}
 
-    pr->pid = ngx_pid;
-    pr->nsubs = nsubs;
 
-    if (nsubs == 0) {
+/* under the lock: an entry that counts nothing goes, and then its topic */
+
+static void
+ngx_ws_perf_shm_let_go(ngx_ws_perf_shm_topic_t *t,
+    ngx_ws_perf_shm_present_t *pr)
+{
+    if (pr && pr->nsubs == 0 && pr->nconns == 0) {
         ngx_queue_remove(&pr->queue);
         ngx_ws_perf_shm_free(pr);
-        ngx_ws_perf_shm_topic_unused(t);
     }
+
+    ngx_ws_perf_shm_topic_unused(t);
 }
 
 
@@ -1393,7 +1439,7 @@ ngx_ws_perf_shm_present(ngx_ws_perf_shm_topic_t *t, ngx_uint_t *workers)
         }
 
         n += pr->nsubs;
-        nw++;
+        nw += (pr->nsubs > 0);
     }
 
     if (workers) {
@@ -1401,6 +1447,125 @@ ngx_ws_perf_shm_present(ngx_ws_perf_shm_topic_t *t, ngx_uint_t *workers)
     }
 
     return n;
+}
+
+
+/*
+ * A user's connections on every worker, in the entries of its topic: the
+ * check and the count change under the lock, so two workers cannot both
+ * take the last slot.  A zone too full to count one admits it uncounted.
+ */
+
+static ngx_int_t
+ngx_ws_perf_shm_admit(ngx_str_t *user, ngx_uint_t max,
+    ngx_ws_perf_admit_pt handler, void *data)
+{
+    ngx_int_t                   rc;
+    ngx_ws_perf_shm_topic_t    *t;
+    ngx_ws_perf_shm_present_t  *pr;
+
+    if (!ngx_ws_perf_shm_on) {
+        return NGX_OK;
+    }
+
+    ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
+
+    t = ngx_ws_perf_shm_topic(NGX_WS_PERF_TARGET_USER, user->data,
+                              user->len, 1);
+    if (t == NULL) {
+        ngx_ws_perf_shm_unlock();
+        return NGX_OK;
+    }
+
+    rc = NGX_DECLINED;
+
+    if (ngx_ws_perf_shm_connections(t, max) < max) {
+        rc = NGX_OK;
+        pr = ngx_ws_perf_shm_own(t, 1);
+
+        if (pr) {
+            pr->nconns++;
+        }
+    }
+
+    ngx_ws_perf_shm_topic_unused(t);
+    ngx_ws_perf_shm_unlock();
+
+    return rc;
+}
+
+
+/*
+ * Under the lock: the user's connections on live workers.  At max, the
+ * entries of workers whose process is gone (killed, their slot not yet
+ * given to another) are dropped first.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_shm_connections(ngx_ws_perf_shm_topic_t *t, ngx_uint_t max)
+{
+    ngx_uint_t                  n, check;
+    ngx_queue_t                *q, *next;
+    ngx_ws_perf_shm_present_t  *pr;
+
+    (void) ngx_ws_perf_shm_present(t, NULL);
+
+    for (check = 0; check < 2; check++) {
+        n = 0;
+
+        for (q = ngx_queue_head(&t->present);
+             q != ngx_queue_sentinel(&t->present);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            pr = ngx_queue_data(q, ngx_ws_perf_shm_present_t, queue);
+
+            if (check && pr->pid != ngx_pid
+                && !ngx_ws_perf_shm_alive(pr->pid))
+            {
+                ngx_queue_remove(q);
+                ngx_ws_perf_shm_free(pr);
+                continue;
+            }
+
+            n += pr->nconns;
+        }
+
+        if (n < max) {
+            break;
+        }
+    }
+
+    return n;
+}
+
+
+static void
+ngx_ws_perf_shm_leave(ngx_str_t *user)
+{
+    ngx_ws_perf_shm_topic_t    *t;
+    ngx_ws_perf_shm_present_t  *pr;
+
+    if (!ngx_ws_perf_shm_on) {
+        return;
+    }
+
+    ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
+
+    t = ngx_ws_perf_shm_topic(NGX_WS_PERF_TARGET_USER, user->data,
+                              user->len, 0);
+
+    if (t) {
+        pr = ngx_ws_perf_shm_own(t, 0);
+
+        if (pr && pr->nconns) {
+            pr->nconns--;
+        }
+
+        ngx_ws_perf_shm_let_go(t, pr);
+    }
+
+    ngx_ws_perf_shm_unlock();
 }
 
 

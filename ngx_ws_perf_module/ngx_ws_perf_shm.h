@@ -24,7 +24,7 @@
  */
 
 
-#define NGX_WS_PERF_SHM_MAGIC         0x77737005  /* the layout's version */
+#define NGX_WS_PERF_SHM_MAGIC         0x77737006  /* the layout's version */
 #define NGX_WS_PERF_SHM_MIN_SIZE      (256 * 1024)
 #define NGX_WS_PERF_SHM_SCHED_MAX     10000
 
@@ -87,12 +87,13 @@ typedef struct {
 } ngx_ws_perf_shm_worker_t;
 
 
-/* a worker's subscribers of one topic */
+/* a worker's subscribers of one topic, and a user's connections there */
 typedef struct {
     ngx_queue_t                 queue;
     ngx_uint_t                  slot;
     ngx_pid_t                   pid;
     ngx_uint_t                  nsubs;
+    ngx_uint_t                  nconns;     /* slots of the user it holds */
 } ngx_ws_perf_shm_present_t;
 
 

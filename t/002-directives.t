@@ -1461,3 +1461,12 @@ invalid number of arguments in "ws_perf_dlq" directive
 --- error_log
 invalid value "sometimes" in "ws_perf_client_critical" directive, it must be "on" or "off"
 --- emerg_at: ws_perf_client_critical sometimes;
+
+
+=== TEST 99: ws_perf_redis_worker_ttl below 2s is refused
+--- http_config
+    ws_perf_redis_worker_ttl 1500ms;
+--- must_die
+--- error_log
+"ws_perf_redis_worker_ttl" directive must be at least 2s
+--- emerg_at: ws_perf_redis_worker_ttl

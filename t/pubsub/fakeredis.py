@@ -16,8 +16,8 @@ reads lines "push RESP" on stdin and sends RESP on every subscribe link
 Unless a rule says otherwise it answers like a real server: AUTH (against
 the password given), SELECT, FUNCTION LOAD, PING, SUBSCRIBE and
 UNSUBSCRIBE, PUBLISH to its own subscribers, HSET/HDEL/SET, and the
-module's functions (ws_perf_publish publishes the wire form; the others
-answer "nothing there").  A rule is a glob over the command's words
+module's functions (ws_perf_publish publishes the wire form,
+ws_perf_admit admits; the others answer "nothing there").  A rule is a glob over the command's words
 joined by spaces (bytes as latin-1); its answer is sent instead of the
 real one, or the connection is closed when the answer is None.
 """
@@ -306,6 +306,8 @@ class FakeRedis:
             return bulk(b"s1")
         if fn == "ws_perf_dlq_list":
             return array([bulk(b""), b"*0\r\n"])
+        if fn == "ws_perf_admit":
+            return array([integer(1), integer(1)])
         return integer(0)
 
 

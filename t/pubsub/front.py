@@ -499,8 +499,10 @@ def run_failover(s, nodes, pub, nm, every, prefix_key):
                client.summary(extra))))
     out("nothing awaits an ack at the end; errors: %s" % (
         client.summary(e for u in s.users for e in u.errors) or "none"))
-    out("every moved user resumed within 10 s of the quit: %s"
-        % ("yes" if slow < 10 else "no, %.1f s" % slow))
+    # under valgrind every worker is many times slower (--slow)
+    bound = 10 if client.wsclient.SCALE == 1 else 40
+    out("every moved user resumed within 10 s of the quit (40 s under "
+        "valgrind): %s" % ("yes" if slow < bound else "no, %.1f s" % slow))
     sys.stderr.write(
         "%d users (%d moved, %d stayed); %d user messages and %d channel "
         "messages accepted, %d retried (429/503), %d uncertain; published "

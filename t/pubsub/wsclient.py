@@ -51,12 +51,16 @@ class WS:
     """One client connection; frames received pile up in self.frames."""
 
     def __init__(self, port, path, headers=(), unix=None, max_size=None,
-                 rcvbuf=None, tls=None):
+                 rcvbuf=None, tls=None, sock=None):
         """unix: the path of a unix socket nginx listens on, instead of
         the TCP port; rcvbuf: SO_RCVBUF, set before connecting; tls: an
-        ssl.SSLContext for wss:// (default: TLS)"""
+        ssl.SSLContext for wss:// (default: TLS); sock: a TCP connection
+        to the port made already (a keep-alive one that asked something
+        first), for the handshake"""
         self.path = path
-        if unix:
+        if sock is not None:
+            self.sock = sock
+        elif unix:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             addr = unix
         else:
@@ -65,7 +69,8 @@ class WS:
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10 * SCALE)
-        self.sock.connect(addr)
+        if sock is None:
+            self.sock.connect(addr)
         tls = tls or TLS
         if tls:
             self.sock = tls.wrap_socket(self.sock, server_hostname=HOST)
