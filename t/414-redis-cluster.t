@@ -199,3 +199,10 @@ publishes while its master was down: 2xx or 503 only
 every 2xx message reached every subscriber: True
 delivery resumed within 5 s of the promotion
 every subscriber got the reconnect notice
+--- error_log eval
+[qr/\[error\] .*ws_perf: redis publish link to "cluster master 127\.0\.0\.1:\d+" lost/,
+ qr/\[notice\] .*ws_perf: redis cluster master 127\.0\.0\.1:\d+ is no longer a master/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

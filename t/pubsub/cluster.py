@@ -265,8 +265,12 @@ def dlq_shards(port, users="6"):
     through all of them in the order they died, and a purge takes all."""
     ranges = masters()
     names, nm = spread_names("u", int(users), ranges)
+    conns = [connect(port, "/ws?user=" + name) for name in names]
+    for name in names:
+        rd.wait_info([port], "user=" + name, 1)
     for name in names:
         publish(port, {"user": name, "data": name, "ack": True})
+        time.sleep(0.01)
 
     def dead():
         _, _, body = request(port, "GET", "/dlq?count=100")
@@ -286,6 +290,8 @@ def dlq_shards(port, users="6"):
             int(x) for x in i.split("-")))))
     st, _, body = request(port, "DELETE", "/dlq?id=all")
     out("purge: %d %s" % (st, json.loads(body)))
+    for c in conns:
+        c.abort()
 
 
 @scenario
