@@ -52,7 +52,9 @@ ngx_ws_perf_reply_push(const redisReply *r, ngx_ws_perf_push_t *push)
     push->channel_len = r->element[1]->len;
 
     /* sharded pub/sub (a Redis Cluster) says the same with an "s" first */
-    push->sharded = (kind->len > 1 && kind->str[0] == 's');
+    push->sharded = ngx_ws_perf_reply_is(kind, "smessage")
+                    || ngx_ws_perf_reply_is(kind, "ssubscribe")
+                    || ngx_ws_perf_reply_is(kind, "sunsubscribe");
 
     if (ngx_ws_perf_reply_is(kind, "message")
         || ngx_ws_perf_reply_is(kind, "smessage"))

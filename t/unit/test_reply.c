@@ -88,7 +88,8 @@ test_push(void)
 
     r = reply(PUSH_MESSAGE);
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0);
-    CHECK(push.kind == NGX_WS_PERF_PUSH_MESSAGE && push.data == r->element[2]);
+    CHECK(push.kind == NGX_WS_PERF_PUSH_MESSAGE && push.data == r->element[2]
+          && !push.sharded);
 
     target = ngx_ws_perf_reply_target((const uint8_t *) "ws:", 3,
                                       push.channel, push.channel_len,
@@ -114,12 +115,12 @@ test_push(void)
 
     r = reply("*3\r\n$9\r\nsubscribe\r\n$4\r\nch:a\r\n:1\r\n");
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0
-          && push.kind == NGX_WS_PERF_PUSH_SUBSCRIBE);
+          && push.kind == NGX_WS_PERF_PUSH_SUBSCRIBE && !push.sharded);
     freeReplyObject(r);
 
     r = reply("*3\r\n$11\r\nunsubscribe\r\n$4\r\nch:a\r\n:0\r\n");
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0
-          && push.kind == NGX_WS_PERF_PUSH_UNSUBSCRIBE);
+          && push.kind == NGX_WS_PERF_PUSH_UNSUBSCRIBE && !push.sharded);
     freeReplyObject(r);
 
     /* a message of a number, a subscription counted by a string */
