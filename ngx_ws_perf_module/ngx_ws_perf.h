@@ -32,6 +32,9 @@ typedef struct {
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
     ngx_str_t                   redis_prefix;
+    ngx_uint_t                  redis_shards;   /* a cluster's; 0: one */
+    ngx_array_t                *redis_cluster;  /* its seeds, of */
+                                                /* ngx_ws_perf_slots_node_t */
     ngx_msec_t                  redis_connect_timeout;
     ngx_msec_t                  redis_command_timeout;
     ngx_msec_t                  redis_reconnect_min;

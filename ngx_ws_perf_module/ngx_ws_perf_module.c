@@ -14,6 +14,7 @@
 #include "ngx_ws_perf_shm.h"
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_slots.h"
 
 
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
@@ -26,6 +27,10 @@ static void *ngx_ws_perf_create_main_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_redis_cluster_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt);
 static char *ngx_ws_perf_redis_prefix_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_redis_unix(ngx_conf_t *cf,
@@ -104,6 +109,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
     { ngx_string("ws_perf_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_ws_perf_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_ws_perf_redis_cluster,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -622,6 +634,10 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t  *value;
     ngx_int_t   db;
 
+    if (wmcf->redis_cluster) {
+        return "is mutually exclusive with \"ws_perf_redis_cluster\"";
+    }
+
     if (wmcf->redis.data) {
         return "is duplicate";
     }
@@ -772,6 +788,147 @@ ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
                     NGX_SOCKADDR_STRLEN, 0)] = '\0';
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * ws_perf_redis_cluster host:port... [user=U] [password=P] [shards=N]:
+ * the seed nodes, resolved now (a worker never resolves a name); the
+ * masters are learned from them
+ */
+
+static char *
+ngx_ws_perf_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    u_char                    *p;
+    char                      *rv;
+    size_t                     len;
+    ngx_url_t                  u;
+    ngx_str_t                 *value;
+    ngx_uint_t                 i;
+    ngx_ws_perf_slots_node_t  *seed;
+
+    if (wmcf->redis_cluster) {
+        return "is duplicate";
+    }
+
+    if (wmcf->redis.data) {
+        return "is mutually exclusive with \"ws_perf_redis\"";
+    }
+
+    wmcf->redis_cluster = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(ngx_ws_perf_slots_node_t));
+    if (wmcf->redis_cluster == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
+            rv = ngx_ws_perf_redis_cluster_option(cf, wmcf, &value[i]);
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
+
+            continue;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[i];
+        u.default_port = 6379;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+            || u.family == AF_UNIX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in redis cluster node \"%V\"",
+                               u.err ? u.err : "host not found", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        seed = ngx_array_push(wmcf->redis_cluster);
+        if (seed == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                            (u_char *) seed->host,
+                            NGX_WS_PERF_SLOTS_HOST_MAX, 0);
+        seed->host[len] = '\0';
+        seed->port = u.port ? u.port : 6379;
+    }
+
+    if (wmcf->redis_cluster->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_perf_redis_cluster\" needs the address "
+                           "of at least one node of the cluster");
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->redis_shards == 0) {
+        wmcf->redis_shards = 16;
+    }
+
+    seed = wmcf->redis_cluster->elts;
+
+    p = ngx_pnalloc(cf->pool, sizeof("redis cluster []:65535")
+                              + NGX_WS_PERF_SLOTS_HOST_MAX);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis.data = p;
+    wmcf->redis.len = ngx_sprintf(p, "redis cluster %s:%ui", seed->host,
+                                  seed->port)
+                      - p;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_ws_perf_redis_cluster_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt)
+{
+    ngx_int_t  n;
+
+    if (opt->len > 5 && ngx_strncmp(opt->data, "user=", 5) == 0) {
+        wmcf->redis_user.data = opt->data + 5;
+        wmcf->redis_user.len = opt->len - 5;
+        return NGX_CONF_OK;
+    }
+
+    if (opt->len > 9 && ngx_strncmp(opt->data, "password=", 9) == 0) {
+        wmcf->redis_password.data = opt->data + 9;
+        wmcf->redis_password.len = opt->len - 9;
+        return NGX_CONF_OK;
+    }
+
+    if (opt->len > 7 && ngx_strncmp(opt->data, "shards=", 7) == 0) {
+        n = ngx_atoi(opt->data + 7, opt->len - 7);
+
+        if (n < 1 || n > 1024) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"shards=\" of "
+                               "\"ws_perf_redis_cluster\": 1 to 1024");
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_shards = (ngx_uint_t) n;
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "unknown option \"%*s\" of \"ws_perf_redis_cluster\": "
+                       "user=, password= or shards=",
+                       ngx_strlchr(opt->data, opt->data + opt->len, '=')
+                       - opt->data + 1, opt->data);
+
+    return NGX_CONF_ERROR;
 }
 
 

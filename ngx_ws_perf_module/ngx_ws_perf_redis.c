@@ -13,12 +13,16 @@
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_reply.h"
+#include "ngx_ws_perf_slots.h"
 
 
 /*
  * The Redis engine of one worker: a "publish" link for commands (pipelined)
  * and a "subscribe" link that holds a SUBSCRIBE for every channel and user
- * with local subscribers.  hiredis 0.14 has no timers of its own: every
+ * with local subscribers.  In a Redis Cluster (ws_perf_redis_cluster) the
+ * worker keeps the two for each master, a "cluster" link that asks for the
+ * map of slots, sends each command to the master of its key's slot, and
+ * follows MOVED and ASK.  hiredis 0.14 has no timers of its own: every
  * timeout is an nginx timer, and its socket is watched by an nginx
  * connection that never closes the fd (hiredis does).
  */
@@ -33,12 +37,19 @@
 
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
+typedef struct ngx_ws_perf_redis_node_s  ngx_ws_perf_redis_node_t;
 
 
-/* a command's callback, waiting for its reply */
+/*
+ * A command's callback, waiting for its reply; in a cluster with the
+ * command itself, to be sent again where a MOVED or an ASK says
+ */
 typedef struct {
     redisCallbackFn            *fn;
     void                       *data;
+    char                       *cmd;
+    size_t                      len;
+    ngx_uint_t                  moves;
 } ngx_ws_perf_redis_cb_t;
 
 
@@ -57,6 +68,19 @@ struct ngx_ws_perf_redis_link_s {
     ngx_uint_t                  logged;     /* the outage was logged */
     const char                 *name;
     void                      (*ready)(ngx_ws_perf_redis_link_t *link);
+    ngx_ws_perf_redis_node_t   *node;       /* a cluster's master */
+    ngx_str_t                   shown;      /* where, in log lines */
+};
+
+
+/* a master of a Redis Cluster, with its two links */
+struct ngx_ws_perf_redis_node_s {
+    ngx_ws_perf_redis_link_t    cmd;
+    ngx_ws_perf_redis_link_t    sub;
+    ngx_ws_perf_slots_node_t    addr;
+    ngx_uint_t                  index;
+    ngx_uint_t                  master;     /* in the map now */
+    ngx_msec_t                  heard;      /* its subscribe link's pong */
 };
 
 
@@ -117,7 +141,7 @@ static void ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link,
 static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
-static void ngx_ws_perf_redis_flush(void);
+static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
@@ -132,7 +156,8 @@ static void ngx_ws_perf_redis_resubscribe(ngx_ws_perf_topic_t *topic,
 static void ngx_ws_perf_redis_subscribe_batch(const char *verb);
 static void ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
-static ngx_int_t ngx_ws_perf_redis_push(redisReply *r);
+static ngx_int_t ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link,
+    redisReply *r);
 static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
 static void ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload);
@@ -155,6 +180,36 @@ static ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m,
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
+static ngx_uint_t ngx_ws_perf_redis_cluster(void);
+static void ngx_ws_perf_redis_arg_alive(ngx_ws_perf_redis_args_t *a,
+    ngx_uint_t shard);
+static void ngx_ws_perf_redis_arg_more(ngx_ws_perf_redis_args_t *a,
+    const char *text);
+static ngx_int_t ngx_ws_perf_redis_cluster_init(ngx_cycle_t *cycle);
+static void ngx_ws_perf_redis_link_init(ngx_ws_perf_redis_link_t *link,
+    const char *name, ngx_log_t *log);
+static void ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link);
+static ngx_ws_perf_redis_node_t *ngx_ws_perf_redis_node(
+    ngx_ws_perf_slots_node_t *addr);
+static void ngx_ws_perf_redis_map_ask(void);
+static void ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map);
+static void ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_map_ready(ngx_ws_perf_redis_link_t *link);
+static ngx_ws_perf_redis_node_t *ngx_ws_perf_redis_owner_of(u_char *key,
+    size_t len);
+static ngx_ws_perf_redis_link_t *ngx_ws_perf_redis_route(
+    ngx_ws_perf_redis_args_t *a);
+static ngx_int_t ngx_ws_perf_redis_send(redisCallbackFn *fn, void *data,
+    ngx_ws_perf_redis_args_t *a);
+static ngx_int_t ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_cb_t *cb, redisReply *r);
+static void ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic,
+    const char *verb);
+static ngx_int_t ngx_ws_perf_redis_sub_send(ngx_ws_perf_redis_args_t *a);
+static void ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive);
 static void ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_redis_admitted(void *data, void *reply);
@@ -166,6 +221,19 @@ static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
 static ngx_ws_perf_redis_topic_pt  ngx_ws_perf_redis_on_subscribed;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_cmd;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sub;
+
+/* a Redis Cluster: its masters, which of them owns each slot, the map */
+static ngx_ws_perf_redis_node_t  *ngx_ws_perf_redis_nodes[
+                                      NGX_WS_PERF_SLOTS_NODES];
+static ngx_uint_t                 ngx_ws_perf_redis_nnodes;
+static uint8_t                   *ngx_ws_perf_redis_owner;
+static uint8_t                   *ngx_ws_perf_redis_owned;  /* before */
+static ngx_ws_perf_slots_t       *ngx_ws_perf_redis_slots;
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_map;
+static ngx_uint_t                 ngx_ws_perf_redis_map_next;
+static ngx_uint_t                 ngx_ws_perf_redis_map_known;
+static ngx_uint_t                 ngx_ws_perf_redis_map_asked;
+static ngx_ws_perf_redis_link_t  *ngx_ws_perf_redis_replying;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
 
 /* what the timers' data points to: debug logging reads it as a connection */
@@ -222,8 +290,6 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
 {
     u_char                    *p;
     size_t                     len;
-    ngx_uint_t                 i;
-    ngx_ws_perf_redis_link_t  *link;
 
     len = cycle->hostname.len + 1 + NGX_INT64_LEN;
 
@@ -266,21 +332,19 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
     ngx_ws_perf_hub_track_changes = 1;
 
-    ngx_ws_perf_redis_cmd.name = "publish";
-    ngx_ws_perf_redis_cmd.ready = ngx_ws_perf_redis_cmd_ready;
-    ngx_ws_perf_redis_sub.name = "subscribe";
-    ngx_ws_perf_redis_sub.ready = ngx_ws_perf_redis_sub_ready;
+    if (ngx_ws_perf_redis_cluster()) {
+        if (ngx_ws_perf_redis_cluster_init(cycle) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    for (i = 0; i < 2; i++) {
-        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
+    } else {
+        ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_cmd, "publish",
+                                    cycle->log);
+        ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_sub, "subscribe",
+                                    cycle->log);
 
-        link->timer.handler = ngx_ws_perf_redis_timer_handler;
-        link->timer.data = &ngx_ws_perf_redis_dumb;
-        link->timer.log = cycle->log;
-        link->timer.cancelable = 1;
-        link->backoff = wmcf->redis_reconnect_min;
-
-        (void) ngx_ws_perf_redis_connect(link);
+        (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_cmd);
+        (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_sub);
     }
 
     ngx_ws_perf_redis_ticker.handler = ngx_ws_perf_redis_tick;
@@ -299,10 +363,9 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
 void
 ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                 i;
-    redisAsyncContext         *ac;
+    ngx_uint_t                 i, n;
     ngx_ws_perf_redis_args_t   a;
-    ngx_ws_perf_redis_link_t  *link;
+    ngx_ws_perf_redis_node_t  *node;
 
     if (ngx_ws_perf_redis_conf == NULL) {
         return;
@@ -311,43 +374,86 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
     ngx_ws_perf_redis_exiting = 1;
 
     /* its users' connections stop counting now, not when its key expires */
-    if (ngx_ws_perf_redis_cmd.state == NGX_WS_PERF_REDIS_READY) {
-        ngx_ws_perf_redis_args(&a, "DEL");
-        ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
-                              ngx_ws_perf_redis_alive.len);
+    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
 
-        if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                      ngx_ws_perf_redis_ignore, NULL, &a)
+    for (i = 0; i < n; i++) {
+        ngx_ws_perf_redis_args(&a, "DEL");
+        ngx_ws_perf_redis_arg_alive(&a, i);
+
+        if (ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a)
             == NGX_OK)
         {
-            ngx_ws_perf_redis_flush();
+            ngx_ws_perf_redis_flush(ngx_ws_perf_redis_route(&a));
         }
     }
 
-    for (i = 0; i < 2; i++) {
-        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_cmd);
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_sub);
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_map);
 
-        if (link->timer.timer_set) {
-            ngx_del_timer(&link->timer);
-        }
-
-        ac = link->ac;
-
-        if (ac) {
-            link->ac = NULL;
-            link->state = NGX_WS_PERF_REDIS_DOWN;
-            ngx_ws_perf_redis_cb_flush(link, ac);
-            redisAsyncFree(ac);
-        }
-
-        if (link->cbs) {
-            ngx_free(link->cbs);
-            link->cbs = NULL;
-            link->cb_size = 0;
-        }
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+        ngx_ws_perf_redis_close(&node->cmd);
+        ngx_ws_perf_redis_close(&node->sub);
+        ngx_free(node);
     }
 
+    ngx_ws_perf_redis_nnodes = 0;
     ngx_ws_perf_redis_conf = NULL;
+}
+
+
+static void
+ngx_ws_perf_redis_link_init(ngx_ws_perf_redis_link_t *link,
+    const char *name, ngx_log_t *log)
+{
+    link->name = name;
+    link->shown = ngx_ws_perf_redis_conf->redis;
+    link->timer.handler = ngx_ws_perf_redis_timer_handler;
+    link->timer.data = &ngx_ws_perf_redis_dumb;
+    link->timer.log = log;
+    link->timer.cancelable = 1;
+    link->backoff = ngx_ws_perf_redis_conf->redis_reconnect_min;
+
+    if (ngx_strcmp(name, "publish") == 0) {
+        link->ready = ngx_ws_perf_redis_cmd_ready;
+
+    } else if (ngx_strcmp(name, "subscribe") == 0) {
+        link->ready = ngx_ws_perf_redis_sub_ready;
+
+    } else {
+        link->ready = ngx_ws_perf_redis_map_ready;
+    }
+}
+
+
+/* the link's context goes, its waiting commands get NULL, it stays down */
+
+static void
+ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link)
+{
+    redisAsyncContext  *ac;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    ac = link->ac;
+
+    if (ac) {
+        link->ac = NULL;
+        link->state = NGX_WS_PERF_REDIS_DOWN;
+        ngx_ws_perf_redis_cb_flush(link, ac);
+        redisAsyncFree(ac);
+    }
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    if (link->cbs) {
+        ngx_free(link->cbs);
+        link->cbs = NULL;
+        link->cb_size = 0;
+    }
 }
 
 
@@ -356,15 +462,33 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
 {
-    redisAsyncContext        *ac;
-    ngx_ws_perf_main_conf_t  *wmcf;
+    ngx_uint_t                 i, n;
+    redisAsyncContext         *ac;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_slots_node_t  *seed;
 
     wmcf = ngx_ws_perf_redis_conf;
 
     link->attempts++;
     link->state = NGX_WS_PERF_REDIS_CONNECTING;
 
-    if (wmcf->redis_port) {
+    if (link->node) {
+        ac = redisAsyncConnect(link->node->addr.host,
+                               (int) link->node->addr.port);
+
+    } else if (link == &ngx_ws_perf_redis_map) {
+        /* the masters it knew, then the seeds, in turn */
+        n = ngx_ws_perf_redis_nnodes + wmcf->redis_cluster->nelts;
+        i = ngx_ws_perf_redis_map_next++ % n;
+
+        seed = (i < ngx_ws_perf_redis_nnodes)
+               ? &ngx_ws_perf_redis_nodes[i]->addr
+               : (ngx_ws_perf_slots_node_t *) wmcf->redis_cluster->elts
+                 + (i - ngx_ws_perf_redis_nnodes);
+
+        ac = redisAsyncConnect(seed->host, (int) seed->port);
+
+    } else if (wmcf->redis_port) {
         ac = redisAsyncConnect((char *) wmcf->redis_host, wmcf->redis_port);
 
     } else {
@@ -495,20 +619,34 @@ static void
 ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
     redisAsyncContext *ac, redisReply *r)
 {
-    ngx_ws_perf_redis_cb_t  *cb;
+    ngx_ws_perf_redis_cb_t  cb;
 
     if (link->cb_n) {
-        cb = &link->cbs[link->cb_head];
+        cb = link->cbs[link->cb_head];
         link->cb_head = (link->cb_head + 1) % link->cb_size;
         link->cb_n--;
 
-        cb->fn(ac, r, cb->data);
+        if (cb.cmd && r->type == REDIS_REPLY_ERROR
+            && ngx_ws_perf_redis_redirect(link, &cb, r) == NGX_OK)
+        {
+            /* sent again where the slot is served: the callback waits */
+            return;
+        }
+
+        ngx_ws_perf_redis_replying = link;
+        cb.fn(ac, r, cb.data);
+        ngx_ws_perf_redis_replying = NULL;
+
+        if (cb.cmd) {
+            redisFreeCommand(cb.cmd);
+        }
+
         return;
     }
 
-    if (link == &ngx_ws_perf_redis_sub
+    if (link->ready == ngx_ws_perf_redis_sub_ready
         && link->state == NGX_WS_PERF_REDIS_READY
-        && ngx_ws_perf_redis_push(r) == NGX_OK)
+        && ngx_ws_perf_redis_push(link, r) == NGX_OK)
     {
         return;
     }
@@ -556,6 +694,9 @@ ngx_ws_perf_redis_cb_push(ngx_ws_perf_redis_link_t *link,
     cbs = &link->cbs[(link->cb_head + link->cb_n) % link->cb_size];
     cbs->fn = fn;
     cbs->data = data;
+    cbs->cmd = NULL;
+    cbs->len = 0;
+    cbs->moves = 0;
     link->cb_n++;
 
     return NGX_OK;
@@ -576,6 +717,10 @@ ngx_ws_perf_redis_cb_flush(ngx_ws_perf_redis_link_t *link,
         link->cb_n--;
 
         cb.fn(ac, NULL, cb.data);
+
+        if (cb.cmd) {
+            redisFreeCommand(cb.cmd);
+        }
     }
 
     link->cb_head = 0;
@@ -715,7 +860,7 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
     if (link->state == NGX_WS_PERF_REDIS_READY) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" lost: %s; "
-                      "reconnecting", link->name, &wmcf->redis, reason);
+                      "reconnecting", link->name, &link->shown, reason);
         link->logged = 1;
         link->attempts = 0;
 
@@ -723,7 +868,7 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" failed: %s; "
                       "retrying every %M ms at most", link->name,
-                      &wmcf->redis, reason, wmcf->redis_reconnect_max);
+                      &link->shown, reason, wmcf->redis_reconnect_max);
         link->logged = 1;
 
     } else {
@@ -732,13 +877,19 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
                        link->name, reason);
     }
 
-    if (link == &ngx_ws_perf_redis_sub) {
+    if (link->ready == ngx_ws_perf_redis_sub_ready) {
+        /* in a cluster, the subscriptions on that master only */
         ngx_ws_perf_redis_sub_pending = 0;
-        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, NULL);
+        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, link->node);
 
         if (link->was_ready) {
             ngx_ws_perf_redis_resync = 1;
         }
+    }
+
+    if (link->node || link == &ngx_ws_perf_redis_map) {
+        /* a master that went may have a replica in its place by now */
+        ngx_ws_perf_redis_map_asked = 0;
     }
 
     link->state = NGX_WS_PERF_REDIS_DOWN;
@@ -809,17 +960,44 @@ static ngx_int_t
 ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
     void *data, ngx_ws_perf_redis_args_t *a)
 {
+    int                      len;
+    char                    *cmd;
+    ngx_ws_perf_redis_cb_t  *cb;
+
     if (link->ac == NULL || a->failed
         || ngx_ws_perf_redis_cb_push(link, fn, data) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (redisAppendCommandArgv(&link->ac->c, a->argc, a->argv, a->argvlen)
-        != REDIS_OK)
-    {
-        link->cb_n--;
-        return NGX_ERROR;
+    if (link->node == NULL || link != &link->node->cmd) {
+        if (redisAppendCommandArgv(&link->ac->c, a->argc, a->argv,
+                                   a->argvlen)
+            != REDIS_OK)
+        {
+            link->cb_n--;
+            return NGX_ERROR;
+        }
+
+    } else {
+        /* kept until the reply: a MOVED or an ASK sends it again */
+        len = redisFormatCommandArgv(&cmd, a->argc, a->argv, a->argvlen);
+
+        if (len < 0
+            || redisAppendFormattedCommand(&link->ac->c, cmd, len)
+               != REDIS_OK)
+        {
+            if (len >= 0) {
+                redisFreeCommand(cmd);
+            }
+
+            link->cb_n--;
+            return NGX_ERROR;
+        }
+
+        cb = &link->cbs[(link->cb_head + link->cb_n - 1) % link->cb_size];
+        cb->cmd = cmd;
+        cb->len = (size_t) len;
     }
 
     ngx_ws_perf_redis_add_write(link->ac->ev.data);
@@ -841,11 +1019,11 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
  */
 
 static void
-ngx_ws_perf_redis_flush(void)
+ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link)
 {
     redisAsyncContext  *ac;
 
-    ac = ngx_ws_perf_redis_cmd.ac;
+    ac = link ? link->ac : NULL;
 
     if (ac && !(ac->c.flags & REDIS_IN_CALLBACK)) {
         redisAsyncHandleWrite(ac);
@@ -910,7 +1088,16 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
         }
     }
 
-    if (link != &ngx_ws_perf_redis_cmd) {
+    if (link == &ngx_ws_perf_redis_map) {
+        ngx_ws_perf_redis_args(&a, "CLUSTER");
+        ngx_ws_perf_redis_arg_lit(&a, "SLOTS");
+
+        (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_map_reply,
+                                         link, &a);
+        return;
+    }
+
+    if (link->ready != ngx_ws_perf_redis_cmd_ready) {
         ngx_ws_perf_redis_args(&a, "PING");
 
         (void) ngx_ws_perf_redis_command(link,
@@ -989,7 +1176,7 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
     if (link->logged) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" is up again after "
-                      "%ui attempts", link->name, &wmcf->redis,
+                      "%ui attempts", link->name, &link->shown,
                       link->attempts);
         link->logged = 0;
 
@@ -1043,15 +1230,14 @@ ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic, void *data)
     }
 
     ngx_ws_perf_redis_args(&a, "HSET");
-    ngx_ws_perf_redis_argf(&a, "%Vu:%V#c",
-                           &ngx_ws_perf_redis_conf->redis_prefix,
-                           &topic->sn.str);
+    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->sn.str.data,
+                              topic->sn.str.len);
+    ngx_ws_perf_redis_arg_more(&a, "#c");
     ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
                            ngx_ws_perf_redis_session);
     ngx_ws_perf_redis_argf(&a, "%ui", topic->nsubs);
 
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+    (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
@@ -1065,6 +1251,18 @@ ngx_ws_perf_redis_mark_changed(ngx_ws_perf_topic_t *topic, void *data)
 static void
 ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic, void *data)
 {
+    u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
+    ngx_ws_perf_redis_node_t *node = data;
+
+    if (node
+        && ngx_ws_perf_redis_owner_of(key,
+               ngx_ws_perf_redis_key(key, "", topic->target,
+                                     topic->sn.str.data, topic->sn.str.len))
+           != node)
+    {
+        return;
+    }
+
     topic->subscribed = 0;
 }
 
@@ -1073,6 +1271,12 @@ static void
 ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
 {
     ngx_ws_perf_redis_heard = ngx_current_msec;
+
+    if (link->node) {
+        link->node->heard = ngx_current_msec;
+        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, link->node);
+        return;
+    }
 
     ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_alive.data;
     ngx_ws_perf_redis_argvlen[1] = ngx_ws_perf_redis_alive.len;
@@ -1147,6 +1351,18 @@ ngx_ws_perf_redis_subscribe_batch(const char *verb)
 static void
 ngx_ws_perf_redis_first(ngx_uint_t target, ngx_str_t *name)
 {
+    ngx_ws_perf_topic_t  *topic;
+
+    if (ngx_ws_perf_redis_cluster()) {
+        topic = ngx_ws_perf_hub_lookup(target, name);
+
+        if (topic) {
+            ngx_ws_perf_redis_ssubscribe(topic, "SSUBSCRIBE");
+        }
+
+        return;
+    }
+
     if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
         return;
     }
@@ -1166,7 +1382,12 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
 {
     ngx_ws_perf_redis_args_t  a;
 
-    if (ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY) {
+    if (ngx_ws_perf_redis_cluster()) {
+        ngx_ws_perf_redis_args(&a, "SUNSUBSCRIBE");
+        ngx_ws_perf_redis_arg_key(&a, "", target, name->data, name->len);
+        ngx_ws_perf_redis_sub_send(&a);
+
+    } else if (ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_argv[1] = (char *) ngx_ws_perf_redis_argbuf;
         ngx_ws_perf_redis_argvlen[1] = ngx_ws_perf_redis_key(
                                            ngx_ws_perf_redis_argbuf, "",
@@ -1176,17 +1397,12 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
         ngx_ws_perf_redis_subscribe_batch("UNSUBSCRIBE");
     }
 
-    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
-        return;
-    }
-
     ngx_ws_perf_redis_args(&a, "HDEL");
     ngx_ws_perf_redis_arg_key(&a, "n:", target, name->data, name->len);
     ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_worker.data,
                           ngx_ws_perf_redis_worker.len);
 
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+    (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
@@ -1197,15 +1413,37 @@ ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name)
  */
 
 static ngx_int_t
-ngx_ws_perf_redis_push(redisReply *r)
+ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 {
-    size_t               len;
-    ngx_str_t            name, *prefix;
-    ngx_uint_t           target;
-    const uint8_t       *p;
-    ngx_ws_perf_push_t   push;
+    size_t                len;
+    ngx_str_t             name, *prefix;
+    ngx_uint_t            target;
+    const uint8_t        *p;
+    ngx_ws_perf_push_t    push;
+    ngx_ws_perf_topic_t  *topic;
+
+    /* a PING on a link that holds no subscription yet: +PONG */
+    if (link->node && r->type == REDIS_REPLY_STATUS && r->len == 4
+        && ngx_strncmp(r->str, "PONG", 4) == 0)
+    {
+        link->node->heard = ngx_current_msec;
+        return NGX_OK;
+    }
 
     if (ngx_ws_perf_reply_push(r, &push) != 0) {
+        return NGX_ERROR;
+    }
+
+    if (push.kind == NGX_WS_PERF_PUSH_PONG) {
+        if (link->node == NULL) {
+            return NGX_ERROR;
+        }
+
+        link->node->heard = ngx_current_msec;
+        return NGX_OK;
+    }
+
+    if (push.sharded != (link->node != NULL)) {
         return NGX_ERROR;
     }
 
@@ -1237,6 +1475,25 @@ ngx_ws_perf_redis_push(redisReply *r)
 
     case NGX_WS_PERF_PUSH_SUBSCRIBE:
         ngx_ws_perf_redis_subscribed(target, &name);
+        break;
+
+    case NGX_WS_PERF_PUSH_UNSUBSCRIBE:
+        if (link->node == NULL
+            || (target != NGX_WS_PERF_TARGET_CHANNEL
+                && target != NGX_WS_PERF_TARGET_USER))
+        {
+            break;
+        }
+
+        /* the master gave up the slot: its new one is asked for */
+        topic = ngx_ws_perf_hub_lookup(target, &name);
+
+        if (topic && topic->nsubs && topic->subscribed) {
+            topic->subscribed = 0;
+            ngx_ws_perf_redis_resync = 1;
+            ngx_ws_perf_redis_map_asked = 0;
+        }
+
         break;
     }
 
@@ -1437,6 +1694,13 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         ngx_ws_perf_redis_report();
     }
 
+    if (ngx_ws_perf_redis_cluster()) {
+        ngx_ws_perf_redis_cluster_tick(ngx_ws_perf_redis_ticks++
+                                       % ngx_ws_perf_redis_alive_every
+                                       == 0);
+        return;
+    }
+
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
         return;
@@ -1499,8 +1763,7 @@ ngx_ws_perf_redis_flush_counts(void)
                               ngx_ws_perf_redis_worker.len);
         ngx_ws_perf_redis_argf(&a, "%ui", topic->nsubs);
 
-        if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                      ngx_ws_perf_redis_ignore, NULL, &a)
+        if (ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a)
             != NGX_OK)
         {
             ngx_ws_perf_hub_changed(topic);
@@ -1540,7 +1803,10 @@ ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply, void *data)
 ngx_int_t
 ngx_ws_perf_redis_room(ngx_uint_t n)
 {
-    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
+    if (ngx_ws_perf_redis_cluster()
+        ? !ngx_ws_perf_redis_map_known
+        : ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY)
+    {
         return NGX_DECLINED;
     }
 
@@ -1563,13 +1829,10 @@ ngx_int_t
 ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     void *data, ngx_uint_t tag)
 {
+    ngx_int_t                  rc;
     ngx_ws_perf_msg_t          packed;
     ngx_ws_perf_redis_pub_t   *req;
     ngx_ws_perf_redis_args_t   a;
-
-    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
-        return NGX_DECLINED;
-    }
 
     if (ngx_ws_perf_redis_requests
         >= ngx_ws_perf_redis_conf->redis_max_pending)
@@ -1598,17 +1861,16 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
         ngx_ws_perf_redis_arg(&a, m->id, m->id_len);
     }
 
-    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_published, req, &a)
-        != NGX_OK)
-    {
+    rc = ngx_ws_perf_redis_send(ngx_ws_perf_redis_published, req, &a);
+
+    if (rc != NGX_OK) {
         ngx_free(req);
-        return NGX_ERROR;
+        return rc;
     }
 
     ngx_ws_perf_redis_requests++;
 
-    ngx_ws_perf_redis_flush();
+    ngx_ws_perf_redis_flush(ngx_ws_perf_redis_route(&a));
 
     return NGX_AGAIN;
 }
@@ -1672,12 +1934,9 @@ ngx_int_t
 ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_info_pt handler, void *data)
 {
+    ngx_int_t                  rc;
     ngx_ws_perf_redis_args_t   a;
     ngx_ws_perf_redis_info_t  *req;
-
-    if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
-        return NGX_DECLINED;
-    }
 
     /* this worker's own count is exact: its HSETs go first */
     ngx_ws_perf_redis_flush_counts();
@@ -1693,14 +1952,15 @@ ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
     ngx_ws_perf_redis_fcall(&a, "ws_perf_info", 2);
     ngx_ws_perf_redis_arg_key(&a, "", target, name->data, name->len);
     ngx_ws_perf_redis_arg_key(&a, "n:", target, name->data, name->len);
-    ngx_ws_perf_redis_argf(&a, "%Vw:", &ngx_ws_perf_redis_conf->redis_prefix);
+    ngx_ws_perf_redis_arg_shared(&a, "w:",
+                                 ngx_ws_perf_redis_shard(target, name->data,
+                                                         name->len));
 
-    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_info_reply, req, &a)
-        != NGX_OK)
-    {
+    rc = ngx_ws_perf_redis_send(ngx_ws_perf_redis_info_reply, req, &a);
+
+    if (rc != NGX_OK) {
         ngx_free(req);
-        return NGX_ERROR;
+        return rc;
     }
 
     return NGX_AGAIN;
@@ -1873,13 +2133,11 @@ ngx_ws_perf_redis_leave(ngx_str_t *user)
 {
     ngx_ws_perf_redis_args_t  a;
 
-    if (ngx_ws_perf_redis_conf == NULL
-        || ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY)
-    {
-        /* the count goes whole with the next session */
+    if (ngx_ws_perf_redis_conf == NULL) {
         return;
     }
 
+    /* when the link is down, the count goes whole with the next session */
     ngx_ws_perf_redis_fcall(&a, "ws_perf_leave", 1);
     ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_USER, user->data,
                               user->len);
@@ -1890,8 +2148,7 @@ ngx_ws_perf_redis_leave(ngx_str_t *user)
      * written by the event loop: a write that failed here would answer
      * the other waiting commands inside the connection's finalization
      */
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+    (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
 }
 
 
@@ -1904,18 +2161,23 @@ ngx_ws_perf_redis_leave(ngx_str_t *user)
 void
 ngx_ws_perf_redis_bad_reply(const char *command)
 {
-    u_char  reason[128];
+    u_char                     reason[128];
+    ngx_ws_perf_redis_link_t  *link;
 
     ngx_ws_perf_metrics_inc(redis_bad_replies);
 
-    if (ngx_ws_perf_redis_cmd.ac == NULL) {
+    /* the link that is answering, in a cluster one master's */
+    link = ngx_ws_perf_redis_replying ? ngx_ws_perf_redis_replying
+                                      : &ngx_ws_perf_redis_cmd;
+
+    if (link->ac == NULL) {
         return;
     }
 
     ngx_snprintf(reason, sizeof(reason), "unexpected reply to %s%Z",
                  command);
 
-    ngx_ws_perf_redis_fail(&ngx_ws_perf_redis_cmd, (char *) reason);
+    ngx_ws_perf_redis_fail(link, (char *) reason);
 }
 
 
@@ -2153,7 +2415,11 @@ ngx_ws_perf_redis_arg_msg(ngx_ws_perf_redis_args_t *a, ngx_ws_perf_msg_t *m)
 }
 
 
-/* "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>" */
+/*
+ * "<prefix><kind>ch:<name>" or "<prefix><kind>u:<name>"; in a Redis
+ * Cluster "<prefix>{<shard>}<kind>ch:<name>", so that a target's keys and
+ * its shard's sets share one slot
+ */
 
 size_t
 ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
@@ -2163,6 +2429,12 @@ ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
 
     p = ngx_cpymem(buf, ngx_ws_perf_redis_conf->redis_prefix.data,
                    ngx_ws_perf_redis_conf->redis_prefix.len);
+
+    if (ngx_ws_perf_redis_conf->redis_shards) {
+        p = ngx_sprintf(p, "{%ui}", ngx_ws_perf_redis_shard(target, name,
+                                                            len));
+    }
+
     p = ngx_cpymem(p, kind, ngx_strlen(kind));
     p = target ? ngx_cpymem(p, "u:", 2) : ngx_cpymem(p, "ch:", 3);
     p = ngx_cpymem(p, name, len);
@@ -2176,10 +2448,29 @@ ngx_ws_perf_redis_key(u_char *buf, const char *kind, ngx_uint_t target,
 static void
 ngx_ws_perf_redis_report(void)
 {
-    ngx_uint_t  cmd, sub, state;
+    ngx_uint_t                 i, cmd, sub, state, pending;
+    ngx_ws_perf_redis_node_t  *node;
 
     cmd = ngx_ws_perf_redis_cmd.state;
     sub = ngx_ws_perf_redis_sub.state;
+    pending = ngx_ws_perf_redis_cmd.pending;
+
+    if (ngx_ws_perf_redis_cluster()) {
+        /* up when every master's links are */
+        cmd = ngx_ws_perf_redis_map_known ? NGX_WS_PERF_REDIS_READY
+                                          : ngx_ws_perf_redis_map.state;
+        sub = cmd;
+
+        for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+            node = ngx_ws_perf_redis_nodes[i];
+
+            if (node->master) {
+                cmd = ngx_min(cmd, node->cmd.state);
+                sub = ngx_min(sub, node->sub.state);
+                pending += node->cmd.pending;
+            }
+        }
+    }
 
     if (cmd == NGX_WS_PERF_REDIS_READY && sub == NGX_WS_PERF_REDIS_READY) {
         state = NGX_WS_PERF_M_REDIS_UP;
@@ -2197,7 +2488,7 @@ ngx_ws_perf_redis_report(void)
     ngx_ws_perf_metrics_redis_subscribed(state == NGX_WS_PERF_M_REDIS_UP
                                          && ngx_ws_perf_redis_sub_pending
                                             == 0);
-    ngx_ws_perf_metrics_redis_pending(ngx_ws_perf_redis_cmd.pending);
+    ngx_ws_perf_metrics_redis_pending(pending);
 }
 
 
@@ -2234,11 +2525,17 @@ ngx_ws_perf_redis_send_call(ngx_uint_t counted,
     ngx_ws_perf_redis_reply_pt handler, void *data,
     ngx_ws_perf_redis_args_t *a)
 {
+    ngx_int_t                  rc;
     ngx_ws_perf_redis_call_t  *call;
+    ngx_ws_perf_redis_link_t  *link;
 
-    if (ngx_ws_perf_redis_conf == NULL
-        || ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY)
-    {
+    if (ngx_ws_perf_redis_conf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    link = ngx_ws_perf_redis_route(a);
+
+    if (link == NULL || link->state != NGX_WS_PERF_REDIS_READY) {
         return NGX_DECLINED;
     }
 
@@ -2258,17 +2555,16 @@ ngx_ws_perf_redis_send_call(ngx_uint_t counted,
     call->data = data;
     call->counted = counted;
 
-    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                  ngx_ws_perf_redis_called, call, a)
-        != NGX_OK)
-    {
+    rc = ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_called, call, a);
+
+    if (rc != NGX_OK) {
         ngx_free(call);
         return NGX_ERROR;
     }
 
     ngx_ws_perf_redis_requests += counted;
 
-    ngx_ws_perf_redis_flush();
+    ngx_ws_perf_redis_flush(link);
 
     return NGX_AGAIN;
 }
@@ -2288,41 +2584,721 @@ ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply, void *data)
 }
 
 
-ngx_str_t *
-ngx_ws_perf_redis_prefix(void)
-{
-    return &ngx_ws_perf_redis_conf->redis_prefix;
-}
-
-
-/* the limits the Lua functions apply, as this node configured them */
+/*
+ * The limits the Lua functions apply, as this node configured them; in a
+ * cluster each shard's functions read their shard's copy
+ */
 
 static void
 ngx_ws_perf_redis_send_config(void)
 {
+    ngx_uint_t                 s, n;
     ngx_ws_perf_main_conf_t   *wmcf;
     ngx_ws_perf_redis_args_t   a;
 
     wmcf = ngx_ws_perf_redis_conf;
+    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
 
-    ngx_ws_perf_redis_args(&a, "HSET");
-    ngx_ws_perf_redis_argf(&a, "%Vconfig", &wmcf->redis_prefix);
+    for (s = 0; s < n; s++) {
+        ngx_ws_perf_redis_args(&a, "HSET");
+        ngx_ws_perf_redis_arg_shared(&a, "config", s);
 
-    ngx_ws_perf_redis_arg_lit(&a, "offline_max");
-    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->offline_max);
-    ngx_ws_perf_redis_arg_lit(&a, "offline_ttl");
-    ngx_ws_perf_redis_argf(&a, "%M", wmcf->offline_ttl);
-    ngx_ws_perf_redis_arg_lit(&a, "history");
-    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->history);
-    ngx_ws_perf_redis_arg_lit(&a, "ack_timeout");
-    ngx_ws_perf_redis_argf(&a, "%M", wmcf->ack_timeout);
-    ngx_ws_perf_redis_arg_lit(&a, "max_attempts");
-    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_attempts);
-    ngx_ws_perf_redis_arg_lit(&a, "max_pending_acks");
-    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_pending_acks);
-    ngx_ws_perf_redis_arg_lit(&a, "dlq_max");
-    ngx_ws_perf_redis_argf(&a, "%ui", wmcf->dlq_max);
+        ngx_ws_perf_redis_arg_lit(&a, "offline_max");
+        ngx_ws_perf_redis_argf(&a, "%ui", wmcf->offline_max);
+        ngx_ws_perf_redis_arg_lit(&a, "offline_ttl");
+        ngx_ws_perf_redis_argf(&a, "%M", wmcf->offline_ttl);
+        ngx_ws_perf_redis_arg_lit(&a, "history");
+        ngx_ws_perf_redis_argf(&a, "%ui", wmcf->history);
+        ngx_ws_perf_redis_arg_lit(&a, "ack_timeout");
+        ngx_ws_perf_redis_argf(&a, "%M", wmcf->ack_timeout);
+        ngx_ws_perf_redis_arg_lit(&a, "max_attempts");
+        ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_attempts);
+        ngx_ws_perf_redis_arg_lit(&a, "max_pending_acks");
+        ngx_ws_perf_redis_argf(&a, "%ui", wmcf->max_pending_acks);
+        ngx_ws_perf_redis_arg_lit(&a, "dlq_max");
+        ngx_ws_perf_redis_argf(&a, "%ui", wmcf->dlq_max);
 
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+        (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
+    }
+}
+
+
+/* 0 for one Redis server, or the shards of a Redis Cluster */
+
+ngx_uint_t
+ngx_ws_perf_redis_shards(void)
+{
+    return ngx_ws_perf_redis_conf ? ngx_ws_perf_redis_conf->redis_shards : 0;
+}
+
+
+/* the shard of a target: its keys and its sets' entries live there */
+
+ngx_uint_t
+ngx_ws_perf_redis_shard(ngx_uint_t target, u_char *name, size_t len)
+{
+    u_char      key[3 + NGX_WS_PERF_NAME_MAX];
+    size_t      n;
+    ngx_uint_t  shards;
+
+    shards = ngx_ws_perf_redis_shards();
+
+    if (shards == 0) {
+        return 0;
+    }
+
+    len = ngx_min(len, NGX_WS_PERF_NAME_MAX);
+    n = target ? 2 : 3;
+
+    ngx_memcpy(key, target ? "u:" : "ch:", n);
+    ngx_memcpy(key + n, name, len);
+
+    return ngx_ws_perf_slot(key, n + len) % shards;
+}
+
+
+/* a set of the module's own, "<prefix>name" or "<prefix>{<shard>}name" */
+
+void
+ngx_ws_perf_redis_arg_shared(ngx_ws_perf_redis_args_t *a, const char *name,
+    ngx_uint_t shard)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_ws_perf_redis_conf->redis_prefix;
+
+    if (ngx_ws_perf_redis_conf->redis_shards) {
+        ngx_ws_perf_redis_argf(a, "%V{%ui}%s", prefix, shard, name);
+
+    } else {
+        ngx_ws_perf_redis_argf(a, "%V%s", prefix, name);
+    }
+}
+
+
+/* "<prefix>w:<host>:<pid>", in a cluster "<prefix>{<shard>}w:..." */
+
+static void
+ngx_ws_perf_redis_arg_alive(ngx_ws_perf_redis_args_t *a, ngx_uint_t shard)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_ws_perf_redis_conf->redis_prefix;
+
+    if (ngx_ws_perf_redis_conf->redis_shards) {
+        ngx_ws_perf_redis_argf(a, "%V{%ui}w:%V", prefix, shard,
+                               &ngx_ws_perf_redis_worker);
+
+    } else {
+        ngx_ws_perf_redis_argf(a, "%Vw:%V", prefix,
+                               &ngx_ws_perf_redis_worker);
+    }
+}
+
+
+/* text added to the last argument, which was written into a's buffer */
+
+static void
+ngx_ws_perf_redis_arg_more(ngx_ws_perf_redis_args_t *a, const char *text)
+{
+    size_t  n;
+
+    n = ngx_strlen(text);
+
+    if (a->failed || a->argc == 0
+        || (u_char *) a->argv[a->argc - 1] + a->argvlen[a->argc - 1]
+           != a->last
+        || (size_t) (a->buf + sizeof(a->buf) - a->last) < n)
+    {
+        a->failed = 1;
+        return;
+    }
+
+    a->last = ngx_cpymem(a->last, text, n);
+    a->argvlen[a->argc - 1] += n;
+}
+
+
+/* Redis Cluster */
+
+static ngx_uint_t
+ngx_ws_perf_redis_cluster(void)
+{
+    return ngx_ws_perf_redis_conf->redis_cluster != NULL;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_redis_cluster_init(ngx_cycle_t *cycle)
+{
+    ngx_ws_perf_redis_owner = ngx_alloc(2 * NGX_WS_PERF_SLOTS
+                                        + sizeof(ngx_ws_perf_slots_t),
+                                        cycle->log);
+    if (ngx_ws_perf_redis_owner == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memset(ngx_ws_perf_redis_owner, NGX_WS_PERF_SLOTS_NONE,
+               2 * NGX_WS_PERF_SLOTS);
+    ngx_ws_perf_redis_owned = ngx_ws_perf_redis_owner + NGX_WS_PERF_SLOTS;
+    ngx_ws_perf_redis_slots = (ngx_ws_perf_slots_t *)
+                                  (ngx_ws_perf_redis_owned
+                                   + NGX_WS_PERF_SLOTS);
+
+    ngx_ws_perf_redis_nnodes = 0;
+    ngx_ws_perf_redis_map_known = 0;
+    ngx_ws_perf_redis_map_next = 0;
+
+    ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_map, "cluster",
+                                cycle->log);
+
+    (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_map);
+
+    return NGX_OK;
+}
+
+
+/* the master at addr: known, or made, and its links started */
+
+static ngx_ws_perf_redis_node_t *
+ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
+{
+    u_char                    *p;
+    ngx_uint_t                 i;
+    ngx_ws_perf_redis_node_t  *node;
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+
+        if (node->addr.port == addr->port
+            && ngx_strcmp(node->addr.host, addr->host) == 0)
+        {
+            return node;
+        }
+    }
+
+    if (ngx_ws_perf_redis_nnodes == NGX_WS_PERF_SLOTS_NODES) {
+        return NULL;
+    }
+
+    node = ngx_calloc(sizeof(ngx_ws_perf_redis_node_t)
+                      + sizeof("cluster master []:65535")
+                      + NGX_WS_PERF_SLOTS_HOST_MAX, ngx_cycle->log);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->addr = *addr;
+    node->index = ngx_ws_perf_redis_nnodes;
+    ngx_ws_perf_redis_nodes[ngx_ws_perf_redis_nnodes++] = node;
+
+    ngx_ws_perf_redis_link_init(&node->cmd, "publish", ngx_cycle->log);
+    ngx_ws_perf_redis_link_init(&node->sub, "subscribe", ngx_cycle->log);
+
+    node->cmd.node = node;
+    node->sub.node = node;
+
+    p = (u_char *) (node + 1);
+    node->cmd.shown.data = p;
+    node->cmd.shown.len = ngx_sprintf(p, "cluster master %s:%ui",
+                                      addr->host, addr->port)
+                          - p;
+    node->sub.shown = node->cmd.shown;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "ws_perf: redis %V joins", &node->cmd.shown);
+
+    (void) ngx_ws_perf_redis_connect(&node->cmd);
+    (void) ngx_ws_perf_redis_connect(&node->sub);
+
+    return node;
+}
+
+
+/* the map is asked for again, on the cluster link */
+
+static void
+ngx_ws_perf_redis_map_ask(void)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (ngx_ws_perf_redis_map.state != NGX_WS_PERF_REDIS_READY) {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "CLUSTER");
+    ngx_ws_perf_redis_arg_lit(&a, "SLOTS");
+
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_map,
+                                  ngx_ws_perf_redis_map_reply, NULL, &a)
+        == NGX_OK)
+    {
+        ngx_ws_perf_redis_map_asked = 1;
+    }
+}
+
+
+/* data is the link when the reply ends its handshake */
+
+static void
+ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    if (ngx_ws_perf_slots_parse(r, NULL, ngx_ws_perf_redis_slots) != 0
+        || ngx_ws_perf_redis_slots->nnodes == 0)
+    {
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_ws_perf_redis_fail(link, "CLUSTER SLOTS answered no map");
+        return;
+    }
+
+    if (ngx_ws_perf_redis_slots->covered != NGX_WS_PERF_SLOTS
+        || ngx_ws_perf_redis_slots->skipped)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws_perf: redis cluster: %uz of %d slots have a "
+                      "master, %uz ranges were not understood",
+                      ngx_ws_perf_redis_slots->covered, NGX_WS_PERF_SLOTS,
+                      ngx_ws_perf_redis_slots->skipped);
+    }
+
+    ngx_ws_perf_redis_map_apply(ngx_ws_perf_redis_slots);
+
+    if (data) {
+        ngx_ws_perf_redis_became_ready(link);
+    }
+}
+
+
+/*
+ * A new map: the masters it names get links, those it no longer names
+ * lose theirs (their waiting commands are answered as for a loss), and
+ * the topics of slots that moved are subscribed where they are now.
+ */
+
+static void
+ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
+{
+    uint8_t                    index[NGX_WS_PERF_SLOTS_NODES];
+    ngx_uint_t                 i, k, moved;
+    ngx_ws_perf_redis_node_t  *node;
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        ngx_ws_perf_redis_nodes[i]->master = 0;
+    }
+
+    for (k = 0; k < map->nnodes; k++) {
+        node = ngx_ws_perf_redis_node(&map->nodes[k]);
+        index[k] = node ? (uint8_t) node->index : NGX_WS_PERF_SLOTS_NONE;
+
+        if (node) {
+            node->master = 1;
+
+            if (node->cmd.state == NGX_WS_PERF_REDIS_DOWN
+                && node->cmd.ac == NULL && !node->cmd.timer.timer_set)
+            {
+                (void) ngx_ws_perf_redis_connect(&node->cmd);
+                (void) ngx_ws_perf_redis_connect(&node->sub);
+            }
+        }
+    }
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+
+        if (!node->master && (node->cmd.ac || node->cmd.timer.timer_set)) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "ws_perf: redis %V is no longer a master",
+                          &node->cmd.shown);
+            ngx_ws_perf_redis_close(&node->cmd);
+            ngx_ws_perf_redis_close(&node->sub);
+        }
+    }
+
+    ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
+               NGX_WS_PERF_SLOTS);
+
+    moved = 0;
+
+    for (i = 0; i < NGX_WS_PERF_SLOTS; i++) {
+        k = map->owner[i];
+        ngx_ws_perf_redis_owner[i] = (k < map->nnodes)
+                                     ? index[k] : NGX_WS_PERF_SLOTS_NONE;
+        moved += (ngx_ws_perf_redis_owner[i] != ngx_ws_perf_redis_owned[i]);
+    }
+
+    if (!ngx_ws_perf_redis_map_known) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws_perf: redis cluster: %uz masters",
+                      map->nnodes);
+    }
+
+    ngx_ws_perf_redis_map_known = 1;
+
+    if (moved) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis cluster: %ui slots moved", moved);
+
+        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+    }
+
+    ngx_ws_perf_redis_report();
+}
+
+
+/*
+ * A topic is subscribed where its slot is served: after the map moved
+ * its slot (data NULL), or when the master's subscribe link is ready
+ * (data is the master)
+ */
+
+static void
+ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
+{
+    u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
+    size_t                    len;
+    ngx_uint_t                slot;
+    ngx_ws_perf_redis_node_t *node = data;
+
+    if (topic->nsubs == 0) {
+        return;
+    }
+
+    len = ngx_ws_perf_redis_key(key, "", topic->target, topic->sn.str.data,
+                                topic->sn.str.len);
+    slot = ngx_ws_perf_slot(key, len);
+
+    if (node) {
+        if (ngx_ws_perf_redis_owner[slot] != node->index) {
+            return;
+        }
+
+    } else if (ngx_ws_perf_redis_owner[slot]
+               == ngx_ws_perf_redis_owned[slot]
+               && topic->subscribed)
+    {
+        return;
+    }
+
+    if (topic->subscribed) {
+        /* whatever came meanwhile may have gone to the old master */
+        topic->subscribed = 0;
+        ngx_ws_perf_redis_resync = 1;
+    }
+
+    ngx_ws_perf_redis_ssubscribe(topic, "SSUBSCRIBE");
+}
+
+
+static void
+ngx_ws_perf_redis_map_ready(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_redis_send_config();
+}
+
+
+static ngx_ws_perf_redis_node_t *
+ngx_ws_perf_redis_owner_of(u_char *key, size_t len)
+{
+    ngx_uint_t  n;
+
+    if (!ngx_ws_perf_redis_cluster()) {
+        return NULL;
+    }
+
+    n = ngx_ws_perf_redis_owner[ngx_ws_perf_slot(key, len)];
+
+    return (n < ngx_ws_perf_redis_nnodes) ? ngx_ws_perf_redis_nodes[n]
+                                          : NULL;
+}
+
+
+/*
+ * The link a command goes on: the publish link, or in a cluster that of
+ * the master of its key's slot (the first key of an FCALL), or NULL
+ */
+
+static ngx_ws_perf_redis_link_t *
+ngx_ws_perf_redis_route(ngx_ws_perf_redis_args_t *a)
+{
+    ngx_uint_t                 k;
+    ngx_ws_perf_redis_node_t  *node;
+
+    if (!ngx_ws_perf_redis_cluster()) {
+        return &ngx_ws_perf_redis_cmd;
+    }
+
+    k = (a->argc > 0 && a->argvlen[0] == 5
+         && ngx_strncmp(a->argv[0], "FCALL", 5) == 0)
+        ? 3 : 1;
+
+    if ((ngx_uint_t) a->argc <= k) {
+        return NULL;
+    }
+
+    node = ngx_ws_perf_redis_owner_of((u_char *) a->argv[k], a->argvlen[k]);
+
+    return node ? &node->cmd : NULL;
+}
+
+
+/* NGX_OK: sent; NGX_DECLINED: its link is not up; NGX_ERROR */
+
+static ngx_int_t
+ngx_ws_perf_redis_send(redisCallbackFn *fn, void *data,
+    ngx_ws_perf_redis_args_t *a)
+{
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = ngx_ws_perf_redis_route(a);
+
+    if (link == NULL || link->state != NGX_WS_PERF_REDIS_READY) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_ws_perf_redis_command(link, fn, data, a);
+}
+
+
+/*
+ * A MOVED or an ASK: the command goes again to the master that serves
+ * the slot now, its callback with it; a MOVED has the map asked for
+ * again.  NGX_DECLINED: the callback gets the error.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_cb_t *cb, redisReply *r)
+{
+    ngx_ws_perf_redis_cb_t         *to;
+    ngx_ws_perf_redis_node_t       *node;
+    ngx_ws_perf_redis_link_t       *target;
+    ngx_ws_perf_slots_redirect_t    rd;
+    static const char               asking[] = "*1\r\n$6\r\nASKING\r\n";
+
+    if (link->node == NULL || cb->moves >= 3
+        || ngx_ws_perf_slots_redirect(r->str, r->len, link->node->addr.host,
+                                      &rd)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    node = ngx_ws_perf_redis_node(&rd.node);
+
+    if (rd.kind == NGX_WS_PERF_SLOTS_MOVED) {
+        ngx_ws_perf_redis_map_asked = 0;
+
+        if (node) {
+            ngx_ws_perf_redis_owner[rd.slot] = (uint8_t) node->index;
+        }
+    }
+
+    if (node == NULL) {
+        return NGX_DECLINED;
+    }
+
+    target = &node->cmd;
+
+    if (target->state != NGX_WS_PERF_REDIS_READY || target->ac == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis %s of slot %ui to %V",
+                   rd.kind == NGX_WS_PERF_SLOTS_ASK ? "ASK" : "MOVED",
+                   (ngx_uint_t) rd.slot, &target->shown);
+
+    if (rd.kind == NGX_WS_PERF_SLOTS_ASK) {
+        if (ngx_ws_perf_redis_cb_push(target, ngx_ws_perf_redis_ignore, NULL)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        if (redisAppendFormattedCommand(&target->ac->c, asking,
+                                        sizeof(asking) - 1)
+            != REDIS_OK)
+        {
+            target->cb_n--;
+            return NGX_DECLINED;
+        }
+
+        target->pending++;
+    }
+
+    if (ngx_ws_perf_redis_cb_push(target, cb->fn, cb->data) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (redisAppendFormattedCommand(&target->ac->c, cb->cmd, cb->len)
+        != REDIS_OK)
+    {
+        target->cb_n--;
+        return NGX_DECLINED;
+    }
+
+    to = &target->cbs[(target->cb_head + target->cb_n - 1)
+                      % target->cb_size];
+    to->cmd = cb->cmd;
+    to->len = cb->len;
+    to->moves = cb->moves + 1;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (target->pending++ == 0) {
+        ngx_add_timer(&target->timer,
+                      ngx_ws_perf_redis_conf->redis_command_timeout);
+    }
+
+    ngx_ws_perf_redis_add_write(target->ac->ev.data);
+
+    return NGX_OK;
+}
+
+
+/* SSUBSCRIBE or SUNSUBSCRIBE of a topic, on its master's subscribe link */
+
+static void
+ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    ngx_ws_perf_redis_args(&a, verb);
+    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->sn.str.data,
+                              topic->sn.str.len);
+
+    if (ngx_ws_perf_redis_sub_send(&a) == NGX_OK && verb[1] == 'S') {
+        ngx_ws_perf_redis_sub_pending++;
+    }
+}
+
+
+/* a command whose replies are pushes, on the key's master's sub link */
+
+static ngx_int_t
+ngx_ws_perf_redis_sub_send(ngx_ws_perf_redis_args_t *a)
+{
+    ngx_ws_perf_redis_node_t  *node;
+    ngx_ws_perf_redis_link_t  *link;
+
+    if (a->failed || a->argc < 2) {
+        return NGX_ERROR;
+    }
+
+    node = ngx_ws_perf_redis_owner_of((u_char *) a->argv[1], a->argvlen[1]);
+
+    if (node == NULL || node->sub.state != NGX_WS_PERF_REDIS_READY) {
+        /* it is sent when the link is ready (ngx_ws_perf_redis_sub_ready) */
+        return NGX_DECLINED;
+    }
+
+    link = &node->sub;
+
+    if (redisAppendCommandArgv(&link->ac->c, a->argc, a->argv, a->argvlen)
+        != REDIS_OK)
+    {
+        ngx_ws_perf_redis_fail(link, "cannot send a subscription");
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_add_write(link->ac->ev.data);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A cluster's half second: the worker's keys in every shard now and then,
+ * the changed subscriber counts, a PING on each subscribe link (one that
+ * stops answering is replaced), and the map asked for again while a
+ * master's links are down or a redirection said it changed.
+ */
+
+static void
+ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
+{
+    ngx_uint_t                 i, s, down;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
+    ngx_ws_perf_redis_node_t  *node;
+    static const char          ping[] = "*1\r\n$4\r\nPING\r\n";
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (!ngx_ws_perf_redis_map_known) {
+        return;
+    }
+
+    if (alive) {
+        for (s = 0; s < wmcf->redis_shards; s++) {
+            ngx_ws_perf_redis_args(&a, "SET");
+            ngx_ws_perf_redis_arg_alive(&a, s);
+            ngx_ws_perf_redis_argf(&a, "%ui", ngx_ws_perf_redis_session);
+            ngx_ws_perf_redis_arg_lit(&a, "PX");
+            ngx_ws_perf_redis_argf(&a, "%M", wmcf->redis_worker_ttl);
+
+            (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL,
+                                          &a);
+        }
+    }
+
+    ngx_ws_perf_redis_flush_counts();
+
+    down = 0;
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+
+        if (!node->master) {
+            continue;
+        }
+
+        if (node->cmd.state != NGX_WS_PERF_REDIS_READY
+            || node->sub.state != NGX_WS_PERF_REDIS_READY)
+        {
+            down++;
+            continue;
+        }
+
+        if (ngx_current_msec - node->heard
+            > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK)
+        {
+            ngx_ws_perf_redis_fail(&node->sub, "PING not answered");
+            down++;
+            continue;
+        }
+
+        /* its answer is a push: {"pong", ""} */
+        if (redisAppendFormattedCommand(&node->sub.ac->c, ping,
+                                        sizeof(ping) - 1)
+            == REDIS_OK)
+        {
+            ngx_ws_perf_redis_add_write(node->sub.ac->ev.data);
+        }
+    }
+
+    if (down || !ngx_ws_perf_redis_map_asked
+        || ngx_ws_perf_redis_ticks % 10 == 0)
+    {
+        ngx_ws_perf_redis_map_ask();
+    }
+
+    /* what could not be subscribed before */
+    if (down == 0 && ngx_ws_perf_redis_resync) {
+        ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+    }
 }

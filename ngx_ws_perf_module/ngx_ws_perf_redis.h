@@ -24,8 +24,8 @@
  */
 
 
-/* prefix + "n:ch:" + name: the longest key of a channel or user */
-#define NGX_WS_PERF_REDIS_KEY_MAX   (64 + 8 + NGX_WS_PERF_NAME_MAX)
+/* prefix + "{shard}" + "n:ch:" + name: the longest key of a target */
+#define NGX_WS_PERF_REDIS_KEY_MAX   (64 + 8 + 8 + NGX_WS_PERF_NAME_MAX)
 
 #define NGX_WS_PERF_REDIS_ARGS      16
 #define NGX_WS_PERF_REDIS_ARGS_BUF  (2 * NGX_WS_PERF_REDIS_KEY_MAX       \
@@ -91,7 +91,6 @@ ngx_int_t ngx_ws_perf_redis_call(ngx_ws_perf_redis_reply_pt handler,
 ngx_int_t ngx_ws_perf_redis_chore(ngx_ws_perf_redis_reply_pt handler,
     void *data, ngx_ws_perf_redis_args_t *a);
 
-ngx_str_t *ngx_ws_perf_redis_prefix(void);
 ngx_int_t ngx_ws_perf_redis_url_mask(ngx_pool_t *pool, ngx_str_t *url,
     ngx_str_t *masked);
 void ngx_ws_perf_redis_bad_reply(const char *command);
@@ -101,6 +100,11 @@ ngx_int_t ngx_ws_perf_redis_message(ngx_ws_perf_msg_t *m, u_char *wire,
     size_t len, u_char **plain, const char *where);
 size_t ngx_ws_perf_redis_key(u_char *buf, const char *kind,
     ngx_uint_t target, u_char *name, size_t len);
+ngx_uint_t ngx_ws_perf_redis_shards(void);
+ngx_uint_t ngx_ws_perf_redis_shard(ngx_uint_t target, u_char *name,
+    size_t len);
+void ngx_ws_perf_redis_arg_shared(ngx_ws_perf_redis_args_t *a,
+    const char *name, ngx_uint_t shard);
 
 extern const char    ngx_ws_perf_lua_library[];
 extern const size_t  ngx_ws_perf_lua_library_len;

@@ -24,6 +24,20 @@ ngx_ws_perf_reply_push(const redisReply *r, ngx_ws_perf_push_t *push)
 {
     const redisReply  *kind, *data;
 
+    push->channel = NULL;
+    push->channel_len = 0;
+    push->data = NULL;
+    push->sharded = 0;
+
+    /* a PING on a subscribed link: {"pong", ""} */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+        && r->element[0]->type == REDIS_REPLY_STRING
+        && ngx_ws_perf_reply_is(r->element[0], "pong"))
+    {
+        push->kind = NGX_WS_PERF_PUSH_PONG;
+        return 0;
+    }
+
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING
         || r->element[1]->type != REDIS_REPLY_STRING)
@@ -36,9 +50,15 @@ ngx_ws_perf_reply_push(const redisReply *r, ngx_ws_perf_push_t *push)
 
     push->channel = (const uint8_t *) r->element[1]->str;
     push->channel_len = r->element[1]->len;
-    push->data = NULL;
 
-    if (ngx_ws_perf_reply_is(kind, "message")) {
+    /* sharded pub/sub (a Redis Cluster) says the same with an "s" first */
+    push->sharded = ngx_ws_perf_reply_is(kind, "smessage")
+                    || ngx_ws_perf_reply_is(kind, "ssubscribe")
+                    || ngx_ws_perf_reply_is(kind, "sunsubscribe");
+
+    if (ngx_ws_perf_reply_is(kind, "message")
+        || ngx_ws_perf_reply_is(kind, "smessage"))
+    {
         if (data->type != REDIS_REPLY_STRING) {
             return -1;
         }
@@ -52,12 +72,16 @@ ngx_ws_perf_reply_push(const redisReply *r, ngx_ws_perf_push_t *push)
         return -1;
     }
 
-    if (ngx_ws_perf_reply_is(kind, "subscribe")) {
+    if (ngx_ws_perf_reply_is(kind, "subscribe")
+        || ngx_ws_perf_reply_is(kind, "ssubscribe"))
+    {
         push->kind = NGX_WS_PERF_PUSH_SUBSCRIBE;
         return 0;
     }
 
-    if (ngx_ws_perf_reply_is(kind, "unsubscribe")) {
+    if (ngx_ws_perf_reply_is(kind, "unsubscribe")
+        || ngx_ws_perf_reply_is(kind, "sunsubscribe"))
+    {
         push->kind = NGX_WS_PERF_PUSH_UNSUBSCRIBE;
         return 0;
     }
@@ -70,6 +94,8 @@ unsigned
 ngx_ws_perf_reply_target(const uint8_t *prefix, size_t prefix_len,
     const uint8_t *p, size_t len, const uint8_t **name, size_t *name_len)
 {
+    size_t  i;
+
     *name = NULL;
     *name_len = 0;
 
@@ -79,6 +105,20 @@ ngx_ws_perf_reply_target(const uint8_t *prefix, size_t prefix_len,
 
     p += prefix_len;
     len -= prefix_len;
+
+    /* a shard's hash tag, "{<n>}", in a Redis Cluster */
+    if (len && p[0] == '{') {
+        for (i = 1; i < len && i <= 6 && p[i] >= '0' && p[i] <= '9'; i++) {
+            /* void */
+        }
+
+        if (i == 1 || i == len || p[i] != '}' || len - i - 1 < 3) {
+            return NGX_WS_PERF_REDIS_NONE;
+        }
+
+        p += i + 1;
+        len -= i + 1;
+    }
 
     if (len > 3 && memcmp(p, "ch:", 3) == 0) {
         *name = p + 3;

@@ -24,15 +24,20 @@
 #define NGX_WS_PERF_PUSH_MESSAGE      0
 #define NGX_WS_PERF_PUSH_SUBSCRIBE    1
 #define NGX_WS_PERF_PUSH_UNSUBSCRIBE  2
+#define NGX_WS_PERF_PUSH_PONG         3
 
 /* what a Redis channel is besides NGX_WS_PERF_TARGET_CHANNEL and _USER */
 #define NGX_WS_PERF_REDIS_WORKER      2
 #define NGX_WS_PERF_REDIS_NONE        3
 
 
-/* what the subscribe link hears: {kind, channel, count or data} */
+/*
+ * What the subscribe link hears: {kind, channel, count or data}, the
+ * sharded kinds too ("smessage"...), or {"pong", ""}
+ */
 typedef struct {
     unsigned              kind;
+    unsigned              sharded;
     const uint8_t        *channel;
     size_t                channel_len;
     const redisReply     *data;         /* the string of a message */
@@ -50,7 +55,10 @@ typedef uint8_t *(*ngx_ws_perf_dlq_message_pt)(uint8_t *p,
 
 int ngx_ws_perf_reply_push(const redisReply *r, ngx_ws_perf_push_t *push);
 
-/* a channel under prefix: a target with its name, _REDIS_WORKER or _NONE */
+/*
+ * A channel under prefix, in a Redis Cluster with its shard's "{<n>}"
+ * after it: a target with its name, _REDIS_WORKER or _NONE
+ */
 unsigned ngx_ws_perf_reply_target(const uint8_t *prefix, size_t prefix_len,
     const uint8_t *p, size_t len, const uint8_t **name, size_t *name_len);
 

@@ -61,6 +61,7 @@ typedef struct {
     ngx_ws_perf_publish_pt      handler;
     void                       *data;
     ngx_uint_t                  tag;
+    ngx_uint_t                  shard;      /* a schedule's, in a cluster */
 } ngx_ws_perf_store_pub_t;
 
 
@@ -69,6 +70,40 @@ typedef struct {
     ngx_ws_perf_http_wait_t     wait;       /* first */
     ngx_uint_t                  kind;
 } ngx_ws_perf_store_http_t;
+
+
+/*
+ * A dead-letter request in a Redis Cluster: one command per shard, the
+ * answers summed or merged as they come, the request answered by the last
+ */
+typedef struct {
+    ngx_ws_perf_http_wait_t     wait;       /* first */
+    ngx_uint_t                  kind;
+    ngx_uint_t                  waiting;    /* answers still to come */
+    ngx_uint_t                  answered;   /* a failure was answered */
+    ngx_uint_t                  count;      /* a list's page */
+    ngx_uint_t                  n;          /* replayed or deleted */
+    ngx_uint_t                  kept;
+    ngx_str_t                   why;
+    ngx_str_t                   next;       /* the smallest of a shard's */
+    ngx_str_t                   found;      /* a get's entry, as JSON */
+    ngx_array_t                 entries;    /* ngx_ws_perf_store_entry_t */
+    ngx_array_t                 counts;     /* ngx_ws_perf_store_count_t */
+} ngx_ws_perf_store_fan_t;
+
+
+typedef struct {
+    uint64_t                    ms;
+    uint64_t                    seq;
+    ngx_str_t                   id;
+    ngx_str_t                   json;
+} ngx_ws_perf_store_entry_t;
+
+
+typedef struct {
+    ngx_str_t                   reason;     /* JSON-escaped */
+    int64_t                     n;
+} ngx_ws_perf_store_count_t;
 
 
 #define NGX_WS_PERF_DLQ_LIST     0
@@ -104,6 +139,8 @@ static ngx_int_t ngx_ws_perf_store_dlq_delete(ngx_http_request_t *r,
 static ngx_int_t ngx_ws_perf_store_init(ngx_cycle_t *cycle);
 static void ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic);
 static void ngx_ws_perf_store_tick(ngx_event_t *ev);
+static void ngx_ws_perf_store_sweep(const char *function, const char *set,
+    ngx_uint_t shard);
 static void ngx_ws_perf_store_ticked(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_store_error(ngx_ws_perf_peer_t *peer,
     ngx_uint_t code, const char *reason, ngx_ws_perf_store_req_t *req);
@@ -135,6 +172,7 @@ static ngx_int_t ngx_ws_perf_store_http_error(ngx_http_request_t *r,
 static ngx_int_t ngx_ws_perf_store_bad_gateway(ngx_http_request_t *r);
 static ngx_int_t ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r,
     redisReply *reply);
+static ngx_uint_t ngx_ws_perf_dlq_replay_valid(redisReply *reply);
 static ngx_uint_t ngx_ws_perf_dlq_id(ngx_str_t *id);
 static ngx_uint_t ngx_ws_perf_dlq_text(redisReply *s);
 static ngx_int_t ngx_ws_perf_dlq_list(ngx_http_request_t *r,
@@ -145,6 +183,30 @@ static u_char *ngx_ws_perf_dlq_message(u_char *p, const redisReply *w,
     const redisReply *target);
 static ngx_int_t ngx_ws_perf_store_unavailable(ngx_http_request_t *r,
     ngx_int_t rc);
+static ngx_int_t ngx_ws_perf_store_fan(ngx_http_request_t *r,
+    ngx_uint_t kind, ngx_ws_perf_dlq_query_t *q, ngx_str_t *id);
+static void ngx_ws_perf_store_fan_args(ngx_ws_perf_redis_args_t *a,
+    ngx_uint_t kind, ngx_uint_t shard, ngx_ws_perf_dlq_query_t *q,
+    ngx_str_t *id);
+static void ngx_ws_perf_store_fan_reply(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_store_fan_take(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *reply, ngx_int_t *rc);
+static ngx_int_t ngx_ws_perf_store_fan_list(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *reply, ngx_int_t *rc);
+static ngx_int_t ngx_ws_perf_store_fan_counts(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *counts);
+static ngx_int_t ngx_ws_perf_store_fan_entry(ngx_http_request_t *r,
+    ngx_ws_perf_store_entry_t *entry, redisReply *e);
+static ngx_int_t ngx_ws_perf_store_fan_answer(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan);
+static ngx_int_t ngx_ws_perf_store_fan_page(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan);
+static int ngx_libc_cdecl ngx_ws_perf_store_entry_cmp(const void *one,
+    const void *two);
+static ngx_int_t ngx_ws_perf_store_id_cmp(u_char *a, size_t alen, u_char *b,
+    size_t blen);
+static void ngx_ws_perf_store_id_parse(u_char *p, size_t len, uint64_t *ms,
+    uint64_t *seq);
 
 
 ngx_ws_perf_engine_t  ngx_ws_perf_redis_engine = {
@@ -264,12 +326,13 @@ ngx_ws_perf_store_init(ngx_cycle_t *cycle)
  * Every 50 ms: release the scheduled messages that are due; every 200 ms:
  * send again those that wait for an ack past their time.  Any worker may
  * do either: the Lua functions take each message off its set atomically.
+ * In a Redis Cluster each shard has its own sets, on its own master.
  */
 
 static void
 ngx_ws_perf_store_tick(ngx_event_t *ev)
 {
-    ngx_ws_perf_redis_args_t  a;
+    ngx_uint_t  s, n, redeliver;
 
     ngx_add_timer(ev, NGX_WS_PERF_STORE_TICK);
 
@@ -277,20 +340,29 @@ ngx_ws_perf_store_tick(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY == 0) {
-        ngx_ws_perf_redis_fcall(&a, "ws_perf_redeliver", 1);
-        ngx_ws_perf_redis_argf(&a, "%Vdue", ngx_ws_perf_redis_prefix());
-        ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
+    redeliver = (ngx_ws_perf_store_ticks++ % NGX_WS_PERF_REDELIVER_EVERY
+                 == 0);
 
-        if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
-            == NGX_AGAIN)
-        {
-            ngx_ws_perf_store_busy++;
+    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
+
+    for (s = 0; s < n; s++) {
+        if (redeliver) {
+            ngx_ws_perf_store_sweep("ws_perf_redeliver", "due", s);
         }
-    }
 
-    ngx_ws_perf_redis_fcall(&a, "ws_perf_release", 1);
-    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+        ngx_ws_perf_store_sweep("ws_perf_release", "sched", s);
+    }
+}
+
+
+static void
+ngx_ws_perf_store_sweep(const char *function, const char *set,
+    ngx_uint_t shard)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    ngx_ws_perf_redis_fcall(&a, function, 1);
+    ngx_ws_perf_redis_arg_shared(&a, set, shard);
     ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_STORE_BATCH);
 
     if (ngx_ws_perf_redis_chore(ngx_ws_perf_store_ticked, NULL, &a)
@@ -875,6 +947,8 @@ ngx_ws_perf_store_schedule(ngx_ws_perf_msg_t *m, int64_t at,
     pub->handler = handler;
     pub->data = data;
     pub->tag = tag;
+    pub->shard = ngx_ws_perf_redis_shard(m->target, (u_char *) m->name,
+                                         m->name_len);
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_schedule", 1);
     ngx_ws_perf_redis_arg_msg(&a, m);
@@ -897,16 +971,26 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 {
     ngx_ws_perf_store_pub_t *pub = data;
 
+    u_char       id[NGX_WS_PERF_ID_MAX];
     redisReply  *r = reply;
     ngx_str_t    text;
     ngx_int_t    rc;
 
     if (r && r->type == REDIS_REPLY_STRING
-        && ngx_ws_perf_msg_valid_id((u_char *) r->str, r->len))
+        && ngx_ws_perf_msg_valid_id((u_char *) r->str, r->len)
+        && r->len + NGX_INT_T_LEN + 1 < NGX_WS_PERF_ID_MAX)
     {
         rc = NGX_OK;
         text.data = (u_char *) r->str;
         text.len = r->len;
+
+        /* in a cluster the id says the shard, which a cancel needs */
+        if (ngx_ws_perf_redis_shards()) {
+            text.data = id;
+            text.len = ngx_sprintf(id, "%ui.%*s", pub->shard,
+                                   (size_t) r->len, r->str)
+                       - id;
+        }
 
         ngx_ws_perf_metrics_scheduled(1);
 
@@ -935,10 +1019,31 @@ ngx_ws_perf_store_scheduled(void *data, void *reply)
 static ngx_int_t
 ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_ws_perf_redis_args_t  a;
+    u_char                    *dot;
+    ngx_int_t                  shard;
+    ngx_ws_perf_redis_args_t   a;
+
+    shard = 0;
+
+    /* "<shard>.<id>" in a cluster */
+    if (ngx_ws_perf_redis_shards()) {
+        dot = ngx_strlchr(id->data, id->data + id->len, '.');
+        shard = dot ? ngx_atoi(id->data, dot - id->data) : NGX_ERROR;
+
+        if (shard == NGX_ERROR
+            || (ngx_uint_t) shard >= ngx_ws_perf_redis_shards())
+        {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"error\":\"no scheduled "
+                                         "message has this id\"}");
+        }
+
+        id->len -= dot + 1 - id->data;
+        id->data = dot + 1;
+    }
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_cancel", 1);
-    ngx_ws_perf_redis_argf(&a, "%Vsched", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_arg_shared(&a, "sched", (ngx_uint_t) shard);
     ngx_ws_perf_redis_arg(&a, id->data, id->len);
 
     return ngx_ws_perf_store_http(r, NGX_WS_PERF_CANCEL, &a);
@@ -953,7 +1058,7 @@ ngx_ws_perf_store_cancel(ngx_http_request_t *r, ngx_str_t *id)
 static void
 ngx_ws_perf_store_dlq_key(ngx_ws_perf_redis_args_t *a)
 {
-    ngx_ws_perf_redis_argf(a, "%Vdlq", ngx_ws_perf_redis_prefix());
+    ngx_ws_perf_redis_arg_shared(a, "dlq", 0);
 }
 
 
@@ -961,6 +1066,10 @@ static ngx_int_t
 ngx_ws_perf_store_dlq_list(ngx_http_request_t *r, ngx_ws_perf_dlq_query_t *q)
 {
     ngx_ws_perf_redis_args_t  a;
+
+    if (ngx_ws_perf_redis_shards()) {
+        return ngx_ws_perf_store_fan(r, NGX_WS_PERF_DLQ_LIST, q, NULL);
+    }
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_dlq_list", 1);
     ngx_ws_perf_store_dlq_key(&a);
@@ -984,6 +1093,10 @@ ngx_ws_perf_store_dlq_get(ngx_http_request_t *r, ngx_str_t *id)
                                      "this id\"}");
     }
 
+    if (ngx_ws_perf_redis_shards()) {
+        return ngx_ws_perf_store_fan(r, NGX_WS_PERF_DLQ_GET, NULL, id);
+    }
+
     ngx_ws_perf_redis_args(&a, "XRANGE");
     ngx_ws_perf_store_dlq_key(&a);
     ngx_ws_perf_redis_arg(&a, id->data, id->len);
@@ -1000,6 +1113,10 @@ ngx_ws_perf_store_dlq_call(ngx_http_request_t *r, ngx_uint_t kind,
     ngx_str_t *id)
 {
     ngx_ws_perf_redis_args_t  a;
+
+    if (ngx_ws_perf_redis_shards()) {
+        return ngx_ws_perf_store_fan(r, kind, NULL, id);
+    }
 
     ngx_ws_perf_redis_fcall(&a, (kind == NGX_WS_PERF_DLQ_REPLAY)
                                 ? "ws_perf_dlq_replay"
@@ -1179,14 +1296,7 @@ ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r, redisReply *reply)
     ngx_str_t    why;
     redisReply  *n, *kept;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[0]->integer < 0
-        || reply->element[1]->type != REDIS_REPLY_INTEGER
-        || reply->element[1]->integer < 0
-        || reply->element[2]->type != REDIS_REPLY_STRING
-        || !ngx_ws_perf_dlq_text(reply->element[2]))
-    {
+    if (!ngx_ws_perf_dlq_replay_valid(reply)) {
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_replay");
         return ngx_ws_perf_store_bad_gateway(r);
     }
@@ -1202,6 +1312,19 @@ ngx_ws_perf_dlq_replay_reply(ngx_http_request_t *r, redisReply *reply)
 }
 
 
+
+
+static ngx_uint_t
+ngx_ws_perf_dlq_replay_valid(redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+           && reply->element[0]->type == REDIS_REPLY_INTEGER
+           && reply->element[0]->integer >= 0
+           && reply->element[1]->type == REDIS_REPLY_INTEGER
+           && reply->element[1]->integer >= 0
+           && reply->element[2]->type == REDIS_REPLY_STRING
+           && ngx_ws_perf_dlq_text(reply->element[2]);
+}
 
 
 /* "<ms>-<n>", as the ids of the dead letters are */
@@ -1357,4 +1480,571 @@ ngx_ws_perf_store_unavailable(ngx_http_request_t *r, ngx_int_t rc)
 
     return ngx_ws_perf_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                  "{\"error\":\"redis is unavailable\"}");
+}
+
+
+/*
+ * The dead letters of a Redis Cluster: each shard keeps its own (they are
+ * written by the functions that run in the shard's slot), so a request
+ * asks every shard.  A list is merged in the order of the entries' ids,
+ * and its "next" is the last id of the page: the next page asks every
+ * shard for what comes after it.
+ */
+
+static ngx_int_t
+ngx_ws_perf_store_fan(ngx_http_request_t *r, ngx_uint_t kind,
+    ngx_ws_perf_dlq_query_t *q, ngx_str_t *id)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 s, shards;
+    ngx_ws_perf_store_fan_t   *fan;
+    ngx_ws_perf_redis_args_t   a;
+
+    if (id && !ngx_ws_perf_dlq_id(id)
+        && !(kind != NGX_WS_PERF_DLQ_GET
+             && id->len == 3 && ngx_strncmp(id->data, "all", 3) == 0))
+    {
+        return kind == NGX_WS_PERF_DLQ_REPLAY
+               ? ngx_ws_perf_dlq_replayed(r, 0, 0, NULL)
+               : ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                       kind == NGX_WS_PERF_DLQ_GET
+                                       ? "{\"error\":\"no dead letter has "
+                                         "this id\"}"
+                                       : "{\"deleted\":0}");
+    }
+
+    shards = ngx_ws_perf_redis_shards();
+
+    rc = ngx_ws_perf_redis_room(shards);
+    if (rc != NGX_OK) {
+        return ngx_ws_perf_store_unavailable(r, rc);
+    }
+
+    fan = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_store_fan_t));
+    if (fan == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero((u_char *) fan + sizeof(ngx_ws_perf_http_wait_t),
+                sizeof(ngx_ws_perf_store_fan_t)
+                - sizeof(ngx_ws_perf_http_wait_t));
+
+    fan->kind = kind;
+    fan->count = q ? q->count : 0;
+
+    if (ngx_array_init(&fan->entries, r->pool, 16,
+                       sizeof(ngx_ws_perf_store_entry_t))
+        != NGX_OK
+        || ngx_array_init(&fan->counts, r->pool, 4,
+                          sizeof(ngx_ws_perf_store_count_t))
+           != NGX_OK)
+    {
+        (void) ngx_ws_perf_http_waited(fan);
+        ngx_free(fan);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (s = 0; s < shards; s++) {
+        ngx_ws_perf_store_fan_args(&a, kind, s, q, id);
+
+        if (ngx_ws_perf_redis_call(ngx_ws_perf_store_fan_reply, fan, &a)
+            != NGX_AGAIN)
+        {
+            break;
+        }
+
+        fan->waiting++;
+    }
+
+    if (s < shards) {
+        /* those sent answer to a request that is no longer theirs */
+        (void) ngx_ws_perf_http_waited(fan);
+        fan->wait.request = NULL;
+
+        if (fan->waiting == 0) {
+            ngx_free(fan);
+        }
+
+        return ngx_ws_perf_store_unavailable(r, NGX_DECLINED);
+    }
+
+    return ngx_ws_perf_http_hold(fan);
+}
+
+
+static void
+ngx_ws_perf_store_fan_args(ngx_ws_perf_redis_args_t *a, ngx_uint_t kind,
+    ngx_uint_t shard, ngx_ws_perf_dlq_query_t *q, ngx_str_t *id)
+{
+    switch (kind) {
+
+    case NGX_WS_PERF_DLQ_LIST:
+        ngx_ws_perf_redis_fcall(a, "ws_perf_dlq_list", 1);
+        ngx_ws_perf_redis_arg_shared(a, "dlq", shard);
+        ngx_ws_perf_redis_arg(a, q->after.data, q->after.len);
+        ngx_ws_perf_redis_argf(a, "%ui", q->count);
+        ngx_ws_perf_redis_arg(a, q->reason.data, q->reason.len);
+        ngx_ws_perf_redis_arg(a, q->target.data, q->target.len);
+        break;
+
+    case NGX_WS_PERF_DLQ_GET:
+        ngx_ws_perf_redis_args(a, "XRANGE");
+        ngx_ws_perf_redis_arg_shared(a, "dlq", shard);
+        ngx_ws_perf_redis_arg(a, id->data, id->len);
+        ngx_ws_perf_redis_arg(a, id->data, id->len);
+        break;
+
+    default: /* NGX_WS_PERF_DLQ_REPLAY, NGX_WS_PERF_DLQ_DELETE */
+        ngx_ws_perf_redis_fcall(a, kind == NGX_WS_PERF_DLQ_REPLAY
+                                   ? "ws_perf_dlq_replay"
+                                   : "ws_perf_dlq_delete", 1);
+        ngx_ws_perf_redis_arg_shared(a, "dlq", shard);
+        ngx_ws_perf_redis_arg(a, id->data, id->len);
+        break;
+    }
+}
+
+
+static void
+ngx_ws_perf_store_fan_reply(void *data, void *reply)
+{
+    ngx_ws_perf_store_fan_t *fan = data;
+
+    ngx_int_t            rc;
+    redisReply          *r = reply;
+    ngx_http_request_t  *req;
+
+    fan->waiting--;
+
+    req = fan->answered ? NULL : fan->wait.request;
+
+    if (req) {
+        if (r == NULL) {
+            rc = ngx_ws_perf_store_unavailable(req, NGX_DECLINED);
+
+        } else if (ngx_ws_perf_store_fan_take(req, fan, r, &rc)
+                   == NGX_AGAIN)
+        {
+            if (fan->waiting) {
+                return;
+            }
+
+            rc = ngx_ws_perf_store_fan_answer(req, fan);
+        }
+
+        fan->answered = 1;
+        (void) ngx_ws_perf_http_waited(fan);
+
+        if (fan->waiting == 0) {
+            ngx_free(fan);
+        }
+
+        ngx_ws_perf_http_answer(req, rc);
+        return;
+    }
+
+    if (fan->waiting == 0) {
+        if (!fan->answered) {
+            (void) ngx_ws_perf_http_waited(fan);
+        }
+
+        ngx_free(fan);
+    }
+}
+
+
+/*
+ * One shard's answer, taken in: NGX_AGAIN; or it failed, and the request
+ * is answered: what to finalize it with, in *rc
+ */
+
+static ngx_int_t
+ngx_ws_perf_store_fan_take(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *reply, ngx_int_t *rc)
+{
+    size_t       len;
+    redisReply  *w;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        *rc = ngx_ws_perf_store_http_error(r, reply);
+        return NGX_DONE;
+    }
+
+    switch (fan->kind) {
+
+    case NGX_WS_PERF_DLQ_LIST:
+        return ngx_ws_perf_store_fan_list(r, fan, reply, rc);
+
+    case NGX_WS_PERF_DLQ_GET:
+        if (ngx_ws_perf_reply_dlq_get(reply) != 0) {
+            ngx_ws_perf_redis_bad_reply("XRANGE of the dead letters");
+            *rc = ngx_ws_perf_store_bad_gateway(r);
+            return NGX_DONE;
+        }
+
+        if (reply->elements == 0 || fan->found.len) {
+            return NGX_AGAIN;
+        }
+
+        len = ngx_ws_perf_reply_dlq_entry_size(reply->element[0]);
+
+        fan->found.data = ngx_pnalloc(r->pool, len + 2);
+        if (fan->found.data == NULL) {
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_DONE;
+        }
+
+        fan->found.len = ngx_ws_perf_reply_dlq_entry_json(fan->found.data,
+                             reply->element[0], ngx_ws_perf_dlq_message)
+                         - fan->found.data;
+        return NGX_AGAIN;
+
+    case NGX_WS_PERF_DLQ_REPLAY:
+        if (!ngx_ws_perf_dlq_replay_valid(reply)) {
+            ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_replay");
+            *rc = ngx_ws_perf_store_bad_gateway(r);
+            return NGX_DONE;
+        }
+
+        fan->n += (ngx_uint_t) reply->element[0]->integer;
+        fan->kept += (ngx_uint_t) reply->element[1]->integer;
+        w = reply->element[2];
+
+        if (w->len && fan->why.len == 0) {
+            fan->why.data = ngx_pnalloc(r->pool, w->len);
+            if (fan->why.data == NULL) {
+                *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return NGX_DONE;
+            }
+
+            fan->why.len = w->len;
+            ngx_memcpy(fan->why.data, w->str, w->len);
+        }
+
+        return NGX_AGAIN;
+
+    default: /* NGX_WS_PERF_DLQ_DELETE */
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
+            ngx_ws_perf_redis_bad_reply("a dead-letter command");
+            *rc = ngx_ws_perf_store_bad_gateway(r);
+            return NGX_DONE;
+        }
+
+        fan->n += (ngx_uint_t) reply->integer;
+        return NGX_AGAIN;
+    }
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_fan_list(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *reply, ngx_int_t *rc)
+{
+    size_t                      i;
+    redisReply                 *next;
+    ngx_ws_perf_store_entry_t  *entry;
+
+    if (ngx_ws_perf_reply_dlq_list(reply) != 0) {
+        ngx_ws_perf_redis_bad_reply("FCALL ws_perf_dlq_list");
+        *rc = ngx_ws_perf_store_bad_gateway(r);
+        return NGX_DONE;
+    }
+
+    next = reply->element[0];
+
+    if (next->len
+        && (fan->next.len == 0
+            || ngx_ws_perf_store_id_cmp((u_char *) next->str, next->len,
+                                        fan->next.data, fan->next.len)
+               < 0))
+    {
+        fan->next.data = ngx_pnalloc(r->pool, next->len);
+        if (fan->next.data == NULL) {
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_DONE;
+        }
+
+        fan->next.len = next->len;
+        ngx_memcpy(fan->next.data, next->str, next->len);
+    }
+
+    if (ngx_ws_perf_store_fan_counts(r, fan, reply->element[1]) != NGX_OK) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
+    }
+
+    for (i = 2; i < reply->elements; i++) {
+        entry = ngx_array_push(&fan->entries);
+        if (entry == NULL
+            || ngx_ws_perf_store_fan_entry(r, entry, reply->element[i])
+               != NGX_OK)
+        {
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_DONE;
+        }
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/* a shard's counts by reason, added to those of the others */
+
+static ngx_int_t
+ngx_ws_perf_store_fan_counts(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan, redisReply *counts)
+{
+    size_t                      i, j, len;
+    u_char                     *p;
+    int64_t                     n;
+    redisReply                 *k, *v;
+    ngx_ws_perf_store_count_t  *c;
+
+    for (i = 0; i + 1 < counts->elements; i += 2) {
+        k = counts->element[i];
+        v = counts->element[i + 1];
+
+        n = ngx_atoof((u_char *) v->str, v->len);
+
+        /* a reason that is not text or a count that is not a number */
+        if (n < 0 || !ngx_ws_perf_dlq_text(k)) {
+            continue;
+        }
+
+        len = ngx_ws_perf_json_escape_size((u_char *) k->str, k->len);
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_ws_perf_json_escape(p, (u_char *) k->str, k->len) - p;
+
+        c = fan->counts.elts;
+
+        for (j = 0; j < fan->counts.nelts; j++) {
+            if (c[j].reason.len == len
+                && ngx_memcmp(c[j].reason.data, p, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == fan->counts.nelts) {
+            c = ngx_array_push(&fan->counts);
+            if (c == NULL) {
+                return NGX_ERROR;
+            }
+
+            c->reason.data = p;
+            c->reason.len = len;
+            c->n = 0;
+
+        } else {
+            c = &c[j];
+        }
+
+        c->n += n;
+    }
+
+    return NGX_OK;
+}
+
+
+/* an entry of a shard's list, as JSON in the request's pool */
+
+static ngx_int_t
+ngx_ws_perf_store_fan_entry(ngx_http_request_t *r,
+    ngx_ws_perf_store_entry_t *entry, redisReply *e)
+{
+    size_t       len;
+    redisReply  *id;
+
+    id = e->element[0];
+
+    len = ngx_ws_perf_reply_dlq_entry_size(e) + id->len;
+
+    entry->id.data = ngx_pnalloc(r->pool, len);
+    if (entry->id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    entry->id.len = id->len;
+    ngx_memcpy(entry->id.data, id->str, id->len);
+
+    ngx_ws_perf_store_id_parse(entry->id.data, entry->id.len, &entry->ms,
+                               &entry->seq);
+
+    entry->json.data = entry->id.data + id->len;
+    entry->json.len = ngx_ws_perf_reply_dlq_entry_json(entry->json.data, e,
+                          ngx_ws_perf_dlq_message)
+                      - entry->json.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_fan_answer(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan)
+{
+    u_char  *p;
+
+    switch (fan->kind) {
+
+    case NGX_WS_PERF_DLQ_LIST:
+        return ngx_ws_perf_store_fan_page(r, fan);
+
+    case NGX_WS_PERF_DLQ_GET:
+        if (fan->found.len == 0) {
+            return ngx_ws_perf_send_json(r, NGX_HTTP_NOT_FOUND,
+                                         "{\"error\":\"no dead letter has "
+                                         "this id\"}");
+        }
+
+        p = fan->found.data + fan->found.len;
+        *p++ = CR; *p++ = LF;
+
+        return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json",
+                                         fan->found.data,
+                                         fan->found.len + 2);
+
+    case NGX_WS_PERF_DLQ_REPLAY:
+        return ngx_ws_perf_dlq_replayed(r, fan->n, fan->kept,
+                                        fan->why.len ? &fan->why : NULL);
+
+    default: /* NGX_WS_PERF_DLQ_DELETE */
+        return ngx_ws_perf_send_json(r, fan->n ? NGX_HTTP_OK
+                                               : NGX_HTTP_NOT_FOUND,
+                                     "{\"deleted\":%ui}", fan->n);
+    }
+}
+
+
+/*
+ * {"next":ID|null,"counts":{REASON:N,...},"entries":[{...}]}: the oldest
+ * "count" of the shards' entries; "next" is the last of them when there
+ * may be more
+ */
+
+static ngx_int_t
+ngx_ws_perf_store_fan_page(ngx_http_request_t *r,
+    ngx_ws_perf_store_fan_t *fan)
+{
+    u_char                     *p, *buf;
+    size_t                      len, i, n;
+    ngx_str_t                  *next;
+    ngx_ws_perf_store_count_t  *c;
+    ngx_ws_perf_store_entry_t  *e;
+
+    e = fan->entries.elts;
+    c = fan->counts.elts;
+
+    ngx_qsort(e, fan->entries.nelts, sizeof(ngx_ws_perf_store_entry_t),
+              ngx_ws_perf_store_entry_cmp);
+
+    n = ngx_min(fan->entries.nelts, fan->count);
+
+    next = NULL;
+
+    if (n && (fan->next.len || fan->entries.nelts > n)) {
+        next = &e[n - 1].id;
+
+    } else if (n == 0 && fan->next.len) {
+        next = &fan->next;
+    }
+
+    len = sizeof("{\"next\":null,\"counts\":{},\"entries\":[]}" CRLF)
+          + (next ? next->len + 2 : 0);
+
+    for (i = 0; i < fan->counts.nelts; i++) {
+        len += c[i].reason.len + NGX_INT64_LEN + 4;
+    }
+
+    for (i = 0; i < n; i++) {
+        len += e[i].json.len + 1;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = next ? ngx_sprintf(buf, "{\"next\":\"%V\"", next)
+             : ngx_cpymem(buf, "{\"next\":null", 12);
+
+    p = ngx_cpymem(p, ",\"counts\":{", 11);
+
+    for (i = 0; i < fan->counts.nelts; i++) {
+        p = ngx_sprintf(p, "%s\"%V\":%L", i ? "," : "", &c[i].reason,
+                        c[i].n);
+    }
+
+    p = ngx_cpymem(p, "},\"entries\":[", 13);
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, e[i].json.data, e[i].json.len);
+    }
+
+    p = ngx_cpymem(p, "]}" CRLF, 4);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
+}
+
+
+static int ngx_libc_cdecl
+ngx_ws_perf_store_entry_cmp(const void *one, const void *two)
+{
+    const ngx_ws_perf_store_entry_t  *a = one, *b = two;
+
+    if (a->ms != b->ms) {
+        return a->ms < b->ms ? -1 : 1;
+    }
+
+    if (a->seq != b->seq) {
+        return a->seq < b->seq ? -1 : 1;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_ws_perf_store_id_cmp(u_char *a, size_t alen, u_char *b, size_t blen)
+{
+    ngx_ws_perf_store_entry_t  x, y;
+
+    ngx_ws_perf_store_id_parse(a, alen, &x.ms, &x.seq);
+    ngx_ws_perf_store_id_parse(b, blen, &y.ms, &y.seq);
+
+    return ngx_ws_perf_store_entry_cmp(&x, &y);
+}
+
+
+/* a stream id "<ms>-<seq>", checked before */
+
+static void
+ngx_ws_perf_store_id_parse(u_char *p, size_t len, uint64_t *ms,
+    uint64_t *seq)
+{
+    uint64_t  *n;
+    u_char    *last;
+
+    *ms = 0;
+    *seq = 0;
+    n = ms;
+
+    for (last = p + len; p < last; p++) {
+        if (*p == '-') {
+            n = seq;
+            continue;
+        }
+
+        *n = *n * 10 + (*p - '0');
+    }
 }

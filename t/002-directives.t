@@ -1470,3 +1470,59 @@ invalid value "sometimes" in "ws_perf_client_critical" directive, it must be "on
 --- error_log
 "ws_perf_redis_worker_ttl" directive must be at least 2s
 --- emerg_at: ws_perf_redis_worker_ttl
+
+
+=== TEST 100: ws_perf_redis_cluster with ws_perf_redis is refused
+--- http_config
+    ws_perf_redis redis://127.0.0.1:6379;
+    ws_perf_redis_cluster 127.0.0.1:7000;
+--- must_die
+--- error_log
+"ws_perf_redis_cluster" directive is mutually exclusive with "ws_perf_redis"
+--- emerg_at: ws_perf_redis_cluster
+
+
+=== TEST 101: ws_perf_redis_cluster needs a node
+--- http_config
+    ws_perf_redis_cluster shards=4;
+--- must_die
+--- error_log
+"ws_perf_redis_cluster" needs the address of at least one node of the cluster
+--- emerg_at: ws_perf_redis_cluster
+
+
+=== TEST 102: ws_perf_redis_cluster shards out of range
+--- http_config
+    ws_perf_redis_cluster 127.0.0.1:7000 shards=0;
+--- must_die
+--- error_log
+invalid "shards=" of "ws_perf_redis_cluster": 1 to 1024
+--- emerg_at: ws_perf_redis_cluster
+
+
+=== TEST 103: ws_perf_redis_cluster with an unknown option
+--- http_config
+    ws_perf_redis_cluster 127.0.0.1:7000 db=3;
+--- must_die
+--- error_log
+unknown option "db=" of "ws_perf_redis_cluster": user=, password= or shards=
+--- emerg_at: ws_perf_redis_cluster
+
+
+=== TEST 104: ws_perf_redis_cluster with a host that does not resolve
+--- http_config
+    ws_perf_redis_cluster no-such-host.invalid:7000;
+--- must_die
+--- error_log
+host not found in redis cluster node "no-such-host.invalid:7000"
+--- emerg_at: ws_perf_redis_cluster
+
+
+=== TEST 105: ws_perf_redis after ws_perf_redis_cluster is refused
+--- http_config
+    ws_perf_redis_cluster 127.0.0.1:7000;
+    ws_perf_redis redis://127.0.0.1:6379;
+--- must_die
+--- error_log
+"ws_perf_redis" directive is mutually exclusive with "ws_perf_redis_cluster"
+--- emerg_at: ws_perf_redis redis

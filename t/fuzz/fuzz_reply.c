@@ -189,7 +189,15 @@ fuzz_push(const redisReply *r, const char *prefix)
         return;
     }
 
+    if (push.kind == NGX_WS_PERF_PUSH_PONG) {
+        FUZZ_CHECK(r->elements == 2 && push.channel == NULL
+                   && push.data == NULL && !push.sharded);
+        return;
+    }
+
     FUZZ_CHECK(push.kind <= NGX_WS_PERF_PUSH_UNSUBSCRIBE);
+    /* of the six kinds taken, the sharded ones are those of even length */
+    FUZZ_CHECK(push.sharded == (r->element[0]->len % 2 == 0));
     FUZZ_CHECK(push.channel == (const uint8_t *) r->element[1]->str
                && push.channel_len == r->element[1]->len);
 

@@ -1,23 +1,31 @@
 #!/usr/bin/python3
-"""Redis Cluster scenarios for t/413-redis-cluster-*.t, run like client.py:
+"""Redis Cluster scenarios for t/41N-redis-cluster*.t, run like client.py:
 
     cluster.py --port N SCENARIO [key=value ...]
 
 The test file's cluster (t/lib/WsPerf/Cluster.pm) has its first node on
 $TEST_NGINX_CLUSTER_PORT.  The module's Lua library is read from its
 source, ngx_ws_perf_module/ngx_ws_perf_lua.c, as the module sends it.
+The scenarios of redis.py and reliable.py that ask nothing of Redis
+itself run here too.
 """
 
 import ast
+import json
 import os
 import re
+import signal
 import socket
 import sys
 import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import client                       # noqa: E402
-from client import out, scenario    # noqa: E402
+import redis as rd                  # noqa: E402
+import reliable                     # noqa: E402
+from client import check_ledger, out, scenario  # noqa: E402
+from wsclient import (Timeout, connect, connect_many, publish,  # noqa
+                      pump, request)
 
 
 SEED = int(os.environ.get("TEST_NGINX_CLUSTER_PORT", "7401"))
@@ -191,6 +199,196 @@ def functions(port, shards="16"):
         out("another master: accepted")
     except RuntimeError as e:
         out("another master: %s" % str(e).split()[0])
+
+
+SHARDS = 16
+
+
+def shard_key(kind, name, shards=SHARDS):
+    """The key of a target as the module names it in a cluster."""
+    return "ws_perf:{%d}%s:%s" % (crc16(("%s:%s" % (kind, name)).encode())
+                                  % shards, kind, name)
+
+
+def spread_names(kind, n, ranges):
+    """n names whose shards cover every master."""
+    names, seen = [], set()
+    i = 0
+    while len(names) < n and i < 10000:
+        name = "%s%d" % (kind, i)
+        m = owner(shard_key("ch" if kind == "c" else "u", name), ranges)
+        if m not in seen or len(seen) == len({p for _, _, p in ranges}):
+            seen.add(m)
+            names.append(name)
+        i += 1
+    return names, len(seen)
+
+
+@scenario
+def spread_shards(port, ws="", per="5", msgs="100"):
+    """Channels on every master: each subscriber gets its channel's
+    messages once, in publish order."""
+    ranges = masters()
+    chans, nm = spread_names("c", 8, ranges)
+    out("%d channels on %d masters" % (len(chans), nm))
+    ws = int(ws or port)
+    conns = {ch: connect_many(ws, ["/ws?channels=" + ch] * int(per))
+             for ch in chans}
+    for ch in chans:
+        rd.wait_info([port], "channel=" + ch, int(per))
+    out("%d subscribers counted" % (len(chans) * int(per)))
+    want = {ch: [] for ch in chans}
+    for seq in range(int(msgs)):
+        for ch in chans:
+            r = rd.publish_ready(port, {"channel": ch, "data": {"seq": seq}})
+            want[ch].append((r["ids"][0], {"seq": seq}))
+    problems = []
+    for ch in chans:
+        publish(port, {"channel": ch, "data": "end"})
+        rd.collect(conns[ch], "end")
+        for n, c in enumerate(conns[ch]):
+            p = check_ledger("%s subscriber %d" % (ch, n),
+                             rd.ledger(c, "end"), want[ch])
+            if p:
+                problems.append(p)
+    out(*problems[:5]) if problems else out(
+        "every subscriber got its channel's %s messages once, in order"
+        % msgs)
+    for cs in conns.values():
+        for c in cs:
+            c.abort()
+
+
+@scenario
+def dlq_shards(port, users="6"):
+    """Users on every master each get a dead letter; the list pages
+    through all of them in the order they died, and a purge takes all."""
+    ranges = masters()
+    names, nm = spread_names("u", int(users), ranges)
+    conns = [connect(port, "/ws?user=" + name) for name in names]
+    for name in names:
+        rd.wait_info([port], "user=" + name, 1)
+    for name in names:
+        publish(port, {"user": name, "data": name, "ack": True})
+        time.sleep(0.01)
+
+    def dead():
+        _, _, body = request(port, "GET", "/dlq?count=100")
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: len(dead()) == len(names), 30, "the dead letters")
+    out("%d users on %d masters, one dead letter each" % (len(names), nm))
+    order = [e["target"] for e in dead()]
+    st, _, body = request(port, "GET", "/dlq?count=4")
+    page = json.loads(body)
+    st, _, body = request(port, "GET", "/dlq?count=4&after=" + page["next"])
+    page2 = json.loads(body)
+    got = [e["target"] for e in page["entries"] + page2["entries"]]
+    ids = [e["dlq_id"] for e in page["entries"] + page2["entries"]]
+    out("pages of 4: %d then %d, in the order they died: %s" % (
+        len(page["entries"]), len(page2["entries"]),
+        got == order and ids == sorted(ids, key=lambda i: tuple(
+            int(x) for x in i.split("-")))))
+    st, _, body = request(port, "DELETE", "/dlq?id=all")
+    out("purge: %d %s" % (st, json.loads(body)))
+    for c in conns:
+        c.abort()
+
+
+@scenario
+def scheduled_shards(port):
+    """Scheduled messages to channels of every master go out once each;
+    a cancel names the shard in its id."""
+    ranges = masters()
+    chans, nm = spread_names("c", 4, ranges)
+    conns = [connect(port, "/ws?channels=" + ch) for ch in chans]
+    for ch in chans:
+        rd.wait_info([port], "channel=" + ch, 1)
+    at = int(time.time() * 1000) + 500
+    ids = [publish(port, {"channel": ch, "data": d, "deliver_at": at})
+           ["ids"][0] for ch, d in zip(chans, ("a", "b", "c", "x"))]
+    out("%d scheduled on %d masters" % (len(ids), nm))
+    st, _, body = request(port, "DELETE", "/pub?schedule=" + ids[3])
+    out("cancel: %d %s" % (st, body.decode().strip()))
+    st, _, body = request(port, "DELETE", "/pub?schedule=" + ids[3])
+    out("cancel again: %d" % st)
+    st, _, body = request(port, "DELETE", "/pub?schedule=99.s1")
+    out("cancel of an id of no shard: %d" % st)
+    pump(conns[:3], lambda: all(reliable.msgs(c) for c in conns[:3]), 10,
+         "the scheduled messages")
+    time.sleep(0.5)
+    out("delivered once each: %s" % sorted(
+        m["data"] for c in conns for m in reliable.msgs(c)))
+    for c in conns:
+        c.abort()
+
+
+@scenario
+def failover(port, channel="fo", subs="8"):
+    """The master of a channel's shard is killed while a publisher goes
+    on: what is answered 2xx reaches every subscriber, the rest is 503;
+    once a replica is promoted, delivery comes back within 5 s without
+    a reload, and the subscribers hear that messages may be missed."""
+    ranges = masters()
+    key = shard_key("ch", channel)
+    victim = owner(key, ranges)
+    conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
+    rd.wait_info([port], "channel=" + channel, int(subs))
+    pid = int(re.search(r"process_id:(\d+)",
+                        call(victim, "INFO", "server")).group(1))
+    others = [p for _, _, p in ranges if p != victim]
+    statuses, accepted = set(), []
+    seq = 0
+
+    def publish_one():
+        nonlocal seq
+        seq += 1
+        st, _, body = request(port, "POST", "/pub",
+                              {"channel": channel, "data": seq})
+        statuses.add(st)
+        if 200 <= st < 300:
+            accepted.append(seq)
+        return st
+
+    for _ in range(20):
+        publish_one()
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+
+    def promoted():
+        try:
+            return owner(key, [(a, b, p) for a, b, p in
+                               [(r[0], r[1], r[2][1]) for r in
+                                call(others[0], "CLUSTER", "SLOTS")]]) \
+                != victim
+        except (OSError, RuntimeError, AssertionError):
+            return False
+    while not promoted():
+        publish_one()
+        if time.monotonic() - killed > 30:
+            raise Timeout("a replica to be promoted")
+        time.sleep(0.02)
+    up = time.monotonic()
+    while publish_one() != 202:
+        if time.monotonic() - up > 10:
+            break
+        time.sleep(0.02)
+    took = time.monotonic() - up
+    out("publishes while its master was down: %s" % (
+        "2xx or 503 only" if statuses <= {202, 503} else sorted(statuses)))
+    publish(port, {"channel": channel, "data": "end"})
+    rd.collect(conns, "end")
+    got = [{m.get("data") for m in c.messages() if m.get("type") == "msg"}
+           for c in conns]
+    out("every 2xx message reached every subscriber: %s" % all(
+        set(accepted) <= g for g in got))
+    out("delivery resumed within 5 s of the promotion" if took <= 5
+        else "delivery resumed after %.1f s" % took)
+    notices = [any(m.get("type") == "notice" for m in c.messages())
+               for c in conns]
+    out("every subscriber got the reconnect notice" if all(notices)
+        else "notices: %s" % notices)
+    for c in conns:
+        c.abort()
 
 
 if __name__ == "__main__":

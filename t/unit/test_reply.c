@@ -24,6 +24,11 @@
     "$1\r\nw\r\n$18\r\nv1 7-0-1 low 5 -\nx\r\n"
 
 
+static void test_sharded(void);
+static unsigned target(const char *channel, const uint8_t **name,
+    size_t *len);
+
+
 /* a reply as hiredis reads it from the protocol */
 
 static redisReply *
@@ -83,7 +88,8 @@ test_push(void)
 
     r = reply(PUSH_MESSAGE);
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0);
-    CHECK(push.kind == NGX_WS_PERF_PUSH_MESSAGE && push.data == r->element[2]);
+    CHECK(push.kind == NGX_WS_PERF_PUSH_MESSAGE && push.data == r->element[2]
+          && !push.sharded);
 
     target = ngx_ws_perf_reply_target((const uint8_t *) "ws:", 3,
                                       push.channel, push.channel_len,
@@ -109,12 +115,12 @@ test_push(void)
 
     r = reply("*3\r\n$9\r\nsubscribe\r\n$4\r\nch:a\r\n:1\r\n");
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0
-          && push.kind == NGX_WS_PERF_PUSH_SUBSCRIBE);
+          && push.kind == NGX_WS_PERF_PUSH_SUBSCRIBE && !push.sharded);
     freeReplyObject(r);
 
     r = reply("*3\r\n$11\r\nunsubscribe\r\n$4\r\nch:a\r\n:0\r\n");
     CHECK(ngx_ws_perf_reply_push(r, &push) == 0
-          && push.kind == NGX_WS_PERF_PUSH_UNSUBSCRIBE);
+          && push.kind == NGX_WS_PERF_PUSH_UNSUBSCRIBE && !push.sharded);
     freeReplyObject(r);
 
     /* a message of a number, a subscription counted by a string */
@@ -137,6 +143,72 @@ test_push(void)
     r = reply("+OK\r\n");
     CHECK(ngx_ws_perf_reply_push(r, &push) == -1);
     freeReplyObject(r);
+
+    test_sharded();
+}
+
+
+/* a Redis Cluster: sharded pub/sub, a PING's pong, the shard's tag */
+
+static void
+test_sharded(void)
+{
+    size_t               len;
+    redisReply          *r;
+    const uint8_t       *name;
+    ngx_ws_perf_push_t   push;
+
+    r = reply("*3\r\n$8\r\nsmessage\r\n$14\r\nws:{12}ch:news\r\n"
+              "$2\r\nhi\r\n");
+    CHECK(ngx_ws_perf_reply_push(r, &push) == 0);
+    CHECK(push.kind == NGX_WS_PERF_PUSH_MESSAGE && push.sharded
+          && push.data == r->element[2]);
+    CHECK(ngx_ws_perf_reply_target((const uint8_t *) "ws:", 3,
+                                   push.channel, push.channel_len,
+                                   &name, &len)
+          == NGX_WS_PERF_TARGET_CHANNEL
+          && len == 4 && memcmp(name, "news", 4) == 0);
+    freeReplyObject(r);
+
+    r = reply("*3\r\n$10\r\nssubscribe\r\n$4\r\nch:a\r\n:1\r\n");
+    CHECK(ngx_ws_perf_reply_push(r, &push) == 0
+          && push.kind == NGX_WS_PERF_PUSH_SUBSCRIBE && push.sharded);
+    freeReplyObject(r);
+
+    r = reply("*3\r\n$12\r\nsunsubscribe\r\n$4\r\nch:a\r\n:0\r\n");
+    CHECK(ngx_ws_perf_reply_push(r, &push) == 0
+          && push.kind == NGX_WS_PERF_PUSH_UNSUBSCRIBE && push.sharded);
+    freeReplyObject(r);
+
+    r = reply("*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    CHECK(ngx_ws_perf_reply_push(r, &push) == 0
+          && push.kind == NGX_WS_PERF_PUSH_PONG && !push.sharded);
+    freeReplyObject(r);
+
+    r = reply("*2\r\n$4\r\nping\r\n$0\r\n\r\n");
+    CHECK(ngx_ws_perf_reply_push(r, &push) == -1);
+    freeReplyObject(r);
+
+    CHECK(target("ws:{0}u:ann", &name, &len) == NGX_WS_PERF_TARGET_USER
+          && len == 3 && memcmp(name, "ann", 3) == 0);
+    CHECK(target("ws:{123456}w:h:1", &name, &len)
+          == NGX_WS_PERF_REDIS_WORKER);
+    CHECK(target("ws:{1234567}ch:news", &name, &len)
+          == NGX_WS_PERF_REDIS_NONE);
+    CHECK(target("ws:{}ch:news", &name, &len) == NGX_WS_PERF_REDIS_NONE);
+    CHECK(target("ws:{1ch:news", &name, &len) == NGX_WS_PERF_REDIS_NONE);
+    CHECK(target("ws:{x}ch:news", &name, &len) == NGX_WS_PERF_REDIS_NONE);
+    CHECK(target("ws:{1}", &name, &len) == NGX_WS_PERF_REDIS_NONE);
+    CHECK(target("ws:{1}u:", &name, &len) == NGX_WS_PERF_REDIS_NONE);
+}
+
+
+static unsigned
+target(const char *channel, const uint8_t **name, size_t *len)
+{
+    return ngx_ws_perf_reply_target((const uint8_t *) "ws:", 3,
+                                    (const uint8_t *) channel,
+                                    strlen(channel), name, len);
 }
 
 
