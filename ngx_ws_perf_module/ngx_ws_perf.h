@@ -23,15 +23,28 @@
 #define NGX_WS_PERF_FORMAT_RAW    1
 
 
+/* a sentinel's address, resolved when the configuration is read */
+typedef struct {
+    ngx_str_t                   text;           /* "ip:port", no name */
+    u_char                     *host;           /* the numeric address */
+    ngx_int_t                   port;
+} ngx_ws_perf_redis_addr_t;
+
+
 /* http level: the Redis engine */
 typedef struct {
-    ngx_str_t                   redis;          /* the URL, no password */
+    ngx_str_t                   redis;          /* the URL, no password, */
+                                                /* or "sentinel:NAME" */
     u_char                     *redis_host;     /* a numeric address or a */
     ngx_int_t                   redis_port;     /* unix path (port 0) */
     ngx_str_t                   redis_user;
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
     ngx_str_t                   redis_prefix;
+    ngx_str_t                   sentinel_name;  /* the master's, or none */
+    ngx_array_t                *sentinels;      /* ngx_ws_perf_redis_addr_t */
+    ngx_str_t                   sentinel_user;
+    ngx_str_t                   sentinel_password;
     ngx_msec_t                  redis_connect_timeout;
     ngx_msec_t                  redis_command_timeout;
     ngx_msec_t                  redis_reconnect_min;

@@ -16,6 +16,9 @@
 #include "ngx_ws_perf_compress.h"
 
 
+#define NGX_WS_PERF_SENTINEL_NAME_MAX  128
+
+
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post,
@@ -32,8 +35,13 @@ static char *ngx_ws_perf_redis_unix(ngx_conf_t *cf,
     ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *url);
 static char *ngx_ws_perf_redis_userinfo(ngx_conf_t *cf,
     ngx_ws_perf_main_conf_t *wmcf, u_char **pp, u_char *last);
-static char *ngx_ws_perf_redis_host(ngx_conf_t *cf,
-    ngx_ws_perf_main_conf_t *wmcf, u_char *p, u_char *last);
+static char *ngx_ws_perf_redis_resolve(ngx_conf_t *cf, u_char *p,
+    u_char *last, in_port_t port, ngx_ws_perf_redis_addr_t *addr,
+    ngx_str_t *shown);
+static char *ngx_ws_perf_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_redis_sentinel_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -100,6 +108,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
     { ngx_string("ws_perf_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_ws_perf_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_perf_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_ws_perf_redis_sentinel,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -604,10 +619,15 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ws_perf_main_conf_t *wmcf = conf;
 
-    u_char     *p, *last, *slash;
-    char       *rv;
-    ngx_str_t  *value;
-    ngx_int_t   db;
+    u_char                    *p, *last, *slash;
+    char                      *rv;
+    ngx_str_t                 *value;
+    ngx_int_t                  db;
+    ngx_ws_perf_redis_addr_t   addr;
+
+    if (wmcf->sentinels) {
+        return "is mutually exclusive with \"ws_perf_redis_sentinel\"";
+    }
 
     if (wmcf->redis.data) {
         return "is duplicate";
@@ -660,7 +680,15 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         last = slash;
     }
 
-    return ngx_ws_perf_redis_host(cf, wmcf, p, last);
+    rv = ngx_ws_perf_redis_resolve(cf, p, last, 6379, &addr, &wmcf->redis);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    wmcf->redis_host = addr.host;
+    wmcf->redis_port = addr.port;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -726,11 +754,15 @@ ngx_ws_perf_redis_userinfo(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
 }
 
 
-/* "host[:port]", resolved now: the first address, as text */
+/*
+ * "host[:port]", resolved now, since hiredis would resolve it with a
+ * blocking call in the worker: the first address, as numeric text;
+ * shown names the directive's argument in a message
+ */
 
 static char *
-ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
-    u_char *p, u_char *last)
+ngx_ws_perf_redis_resolve(ngx_conf_t *cf, u_char *p, u_char *last,
+    in_port_t port, ngx_ws_perf_redis_addr_t *addr, ngx_str_t *shown)
 {
     ngx_url_t  u;
 
@@ -738,25 +770,212 @@ ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
 
     u.url.data = p;
     u.url.len = last - p;
-    u.default_port = 6379;
+    u.default_port = port;
 
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+        || u.family == AF_UNIX)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%s in redis address \"%V\"",
-                           u.err ? u.err : "host not found", &wmcf->redis);
+                           u.err ? u.err : (u.naddrs ? "not a TCP address"
+                                                     : "host not found"),
+                           shown);
         return NGX_CONF_ERROR;
     }
 
-    wmcf->redis_port = u.port ? u.port : 6379;
+    addr->port = u.port ? u.port : port;
 
-    wmcf->redis_host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-    if (wmcf->redis_host == NULL) {
+    addr->host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (addr->host == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    p = wmcf->redis_host;
-    p[ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
-                    NGX_SOCKADDR_STRLEN, 0)] = '\0';
+    addr->host[ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                             addr->host, NGX_SOCKADDR_STRLEN, 0)] = '\0';
+
+    addr->text.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
+    if (addr->text.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    addr->text.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                   addr->text.data, NGX_SOCKADDR_STRLEN, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * ws_perf_redis_sentinel NAME host:port... [user=U] [password=P] [db=N]
+ * [sentinel_user=U] [sentinel_password=P]: the data links go to the
+ * master the sentinels name; "sentinel:NAME" is what logs show
+ */
+
+static char *
+ngx_ws_perf_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    u_char                    *p;
+    char                      *rv;
+    ngx_str_t                 *value, *name;
+    ngx_uint_t                 i;
+    ngx_ws_perf_redis_addr_t  *addr;
+
+    if (wmcf->sentinels) {
+        return "is duplicate";
+    }
+
+    if (wmcf->redis.data) {
+        return "is mutually exclusive with \"ws_perf_redis\"";
+    }
+
+    value = cf->args->elts;
+    name = &value[1];
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] <= ' ' || name->data[i] >= 0x7f
+            || name->data[i] == '"' || name->data[i] == '\\'
+            || name->data[i] == '\'' || name->data[i] == '=')
+        {
+            break;
+        }
+    }
+
+    if (name->len == 0 || name->len > NGX_WS_PERF_SENTINEL_NAME_MAX
+        || i < name->len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid master name in \"%V\": the name "
+                           "the sentinels monitor comes first, 1 to %d "
+                           "printable characters without quotes, "
+                           "backslashes or \"=\"", &cmd->name,
+                           NGX_WS_PERF_SENTINEL_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->sentinel_name = *name;
+
+    wmcf->sentinels = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                       sizeof(ngx_ws_perf_redis_addr_t));
+    if (wmcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        p = value[i].data;
+
+        if (ngx_strlchr(p, p + value[i].len, '=')) {
+            rv = ngx_ws_perf_redis_sentinel_option(cf, wmcf, &value[i]);
+
+        } else {
+            addr = ngx_array_push(wmcf->sentinels);
+            if (addr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            rv = ngx_ws_perf_redis_resolve(cf, p, p + value[i].len, 26379,
+                                           addr, &value[i]);
+        }
+
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    if (wmcf->sentinels->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no sentinel address in \"%V\": give one or "
+                           "more host:port after the master's name",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((wmcf->redis_user.len && wmcf->redis_password.len == 0)
+        || (wmcf->sentinel_user.len && wmcf->sentinel_password.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a user without a password in \"%V\": "
+                           "\"user=\" needs \"password=\", and "
+                           "\"sentinel_user=\" \"sentinel_password=\"",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, sizeof("sentinel:") - 1 + name->len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis.data = p;
+    wmcf->redis.len = ngx_sprintf(p, "sentinel:%V", name) - p;
+
+    return NGX_CONF_OK;
+}
+
+
+/* one KEY=VALUE of ws_perf_redis_sentinel; a message shows no value */
+
+static char *
+ngx_ws_perf_redis_sentinel_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt)
+{
+    u_char     *eq;
+    ngx_str_t   key, val, *dst;
+    ngx_int_t   db;
+
+    eq = ngx_strlchr(opt->data, opt->data + opt->len, '=');
+
+    key.data = opt->data;
+    key.len = eq - opt->data;
+    val.data = eq + 1;
+    val.len = opt->data + opt->len - val.data;
+
+    if (key.len == 2 && ngx_strncmp(key.data, "db", 2) == 0) {
+        db = ngx_atoi(val.data, val.len);
+
+        if (db == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis database number in \"%V\"",
+                               opt);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_db = db;
+        return NGX_CONF_OK;
+    }
+
+    dst = NULL;
+
+    if (key.len == 4 && ngx_strncmp(key.data, "user", 4) == 0) {
+        dst = &wmcf->redis_user;
+
+    } else if (key.len == 8 && ngx_strncmp(key.data, "password", 8) == 0) {
+        dst = &wmcf->redis_password;
+
+    } else if (key.len == 13
+               && ngx_strncmp(key.data, "sentinel_user", 13) == 0)
+    {
+        dst = &wmcf->sentinel_user;
+
+    } else if (key.len == 17
+               && ngx_strncmp(key.data, "sentinel_password", 17) == 0)
+    {
+        dst = &wmcf->sentinel_password;
+    }
+
+    if (dst == NULL || val.len == 0 || dst->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid option \"%V=\" of "
+                           "\"ws_perf_redis_sentinel\": %s", &key,
+                           dst == NULL ? "use user=, password=, db=, "
+                                         "sentinel_user= or "
+                                         "sentinel_password="
+                           : val.len ? "given twice" : "empty");
+        return NGX_CONF_ERROR;
+    }
+
+    *dst = val;
 
     return NGX_CONF_OK;
 }

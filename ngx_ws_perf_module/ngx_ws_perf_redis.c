@@ -18,9 +18,11 @@
 /*
  * The Redis engine of one worker: a "publish" link for commands (pipelined)
  * and a "subscribe" link that holds a SUBSCRIBE for every channel and user
- * with local subscribers.  hiredis 0.14 has no timers of its own: every
- * timeout is an nginx timer, and its socket is watched by an nginx
- * connection that never closes the fd (hiredis does).
+ * with local subscribers; with ws_perf_redis_sentinel a third, "sentinel"
+ * link, asks a sentinel where the master is and listens to its
+ * +switch-master.  hiredis 0.14 has no timers of its own: every timeout is
+ * an nginx timer, and its socket is watched by an nginx connection that
+ * never closes the fd (hiredis does).
  */
 
 
@@ -32,6 +34,7 @@
 #define NGX_WS_PERF_REDIS_ALIVE       "30000"     /* ms */
 #define NGX_WS_PERF_REDIS_ALIVE_EVERY 20
 #define NGX_WS_PERF_REDIS_BATCH       256
+#define NGX_WS_PERF_REDIS_PING        1000        /* a sentinel's, ms */
 
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
@@ -106,12 +109,19 @@ static void ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link,
     const char *reason);
 static void ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link,
     const char *reason);
+static void ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(void);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
+static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
+    ngx_str_t *user, ngx_str_t *password);
+static void ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply,
+    void *data);
 static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link);
@@ -147,13 +157,47 @@ static ngx_int_t ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m,
 static void ngx_ws_perf_redis_called(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_send_config(void);
+static void ngx_ws_perf_redis_sentinel_handshake(
+    ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_sentinel_master(redisAsyncContext *ac,
+    void *reply, void *data);
+static void ngx_ws_perf_redis_sentinel_subscribed(redisAsyncContext *ac,
+    void *reply, void *data);
+static void ngx_ws_perf_redis_sentinel_said(ngx_ws_perf_redis_link_t *link,
+    int rc, ngx_ws_perf_master_t *m, const char *command);
+static ngx_int_t ngx_ws_perf_redis_sentinel_push(
+    ngx_ws_perf_redis_link_t *link, redisReply *r);
+static void ngx_ws_perf_redis_sentinel_ready(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
+    const char *reason);
+static void ngx_ws_perf_redis_sentinel_tick(void);
+static void ngx_ws_perf_redis_reask(ngx_event_t *ev);
+static void ngx_ws_perf_redis_doubt(void);
+static void ngx_ws_perf_redis_master_is(ngx_ws_perf_master_t *m);
+static void ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link);
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
 static ngx_ws_perf_redis_topic_pt  ngx_ws_perf_redis_on_subscribed;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_cmd;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sub;
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sen;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
+
+/* the address as the data links' log lines show it */
+static ngx_str_t                  ngx_ws_perf_redis_shown;
+
+/* with sentinels: the master (port 0 until one names it) */
+static ngx_ws_perf_master_t       ngx_ws_perf_redis_master;
+static ngx_uint_t                 ngx_ws_perf_redis_asked;  /* its index */
+static ngx_uint_t                 ngx_ws_perf_redis_tried;  /* in a row */
+static ngx_uint_t                 ngx_ws_perf_redis_sentinel_failures;
+static ngx_msec_t                 ngx_ws_perf_redis_sentinel_heard;
+static ngx_msec_t                 ngx_ws_perf_redis_sentinel_pinged;
+
+/* a data link that fails has a sentinel asked again, after this long */
+static ngx_event_t                ngx_ws_perf_redis_reasker;
+static ngx_msec_t                 ngx_ws_perf_redis_reask_wait;
 
 /* what the timers' data points to: debug logging reads it as a connection */
 static ngx_connection_t           ngx_ws_perf_redis_dumb;
@@ -229,10 +273,25 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
         return NGX_ERROR;
     }
 
+    ngx_ws_perf_redis_shown = wmcf->redis;
+
+    if (wmcf->sentinels) {
+        /* "sentinel:NAME at IP:PORT" once a sentinel names the master */
+        p = ngx_pnalloc(cycle->pool, wmcf->redis.len + sizeof(" at []:65535")
+                                     + NGX_WS_PERF_HOST_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, wmcf->redis.data, wmcf->redis.len);
+        ngx_ws_perf_redis_shown.data = p;
+    }
+
     ngx_ws_perf_redis_conf = wmcf;
     ngx_ws_perf_redis_on_subscribed = subscribed;
     ngx_ws_perf_redis_exiting = 0;
     ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
+    ngx_ws_perf_redis_master.port = 0;
 
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
@@ -242,9 +301,18 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_redis_cmd.ready = ngx_ws_perf_redis_cmd_ready;
     ngx_ws_perf_redis_sub.name = "subscribe";
     ngx_ws_perf_redis_sub.ready = ngx_ws_perf_redis_sub_ready;
+    ngx_ws_perf_redis_sen.name = "sentinel";
 
-    for (i = 0; i < 2; i++) {
-        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
+    ngx_ws_perf_redis_reasker.handler = ngx_ws_perf_redis_reask;
+    ngx_ws_perf_redis_reasker.data = &ngx_ws_perf_redis_dumb;
+    ngx_ws_perf_redis_reasker.log = cycle->log;
+    ngx_ws_perf_redis_reasker.cancelable = 1;
+    ngx_ws_perf_redis_reask_wait = wmcf->redis_reconnect_min;
+
+    /* the data links wait for the master's address, with sentinels */
+    for (i = 0; i < (wmcf->sentinels ? 3 : 2); i++) {
+        link = (i == 0) ? &ngx_ws_perf_redis_cmd
+               : (i == 1) ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_sen;
 
         link->timer.handler = ngx_ws_perf_redis_timer_handler;
         link->timer.data = &ngx_ws_perf_redis_dumb;
@@ -271,61 +339,95 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
 void
 ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                 i;
-    redisAsyncContext         *ac;
-    ngx_ws_perf_redis_link_t  *link;
-
     if (ngx_ws_perf_redis_conf == NULL) {
         return;
     }
 
     ngx_ws_perf_redis_exiting = 1;
 
-    for (i = 0; i < 2; i++) {
-        link = i ? &ngx_ws_perf_redis_sub : &ngx_ws_perf_redis_cmd;
-
-        if (link->timer.timer_set) {
-            ngx_del_timer(&link->timer);
-        }
-
-        ac = link->ac;
-
-        if (ac) {
-            link->ac = NULL;
-            link->state = NGX_WS_PERF_REDIS_DOWN;
-            ngx_ws_perf_redis_cb_flush(link, ac);
-            redisAsyncFree(ac);
-        }
-
-        if (link->cbs) {
-            ngx_free(link->cbs);
-            link->cbs = NULL;
-            link->cb_size = 0;
-        }
+    if (ngx_ws_perf_redis_reasker.timer_set) {
+        ngx_del_timer(&ngx_ws_perf_redis_reasker);
     }
+
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_cmd);
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_sub);
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_sen);
 
     ngx_ws_perf_redis_conf = NULL;
 }
 
 
+static void
+ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link)
+{
+    redisAsyncContext  *ac;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    ac = link->ac;
+
+    if (ac) {
+        link->ac = NULL;
+        link->state = NGX_WS_PERF_REDIS_DOWN;
+        ngx_ws_perf_redis_cb_flush(link, ac);
+        redisAsyncFree(ac);
+    }
+
+    if (link->cbs) {
+        ngx_free(link->cbs);
+        link->cbs = NULL;
+        link->cb_size = 0;
+    }
+}
+
+
 /* the adapter: hiredis's socket on nginx's event loop, level-triggered */
+
+/*
+ * NGX_DECLINED: a data link with sentinels and no master known yet; it
+ * connects when a sentinel names one
+ */
 
 static ngx_int_t
 ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
 {
-    redisAsyncContext        *ac;
-    ngx_ws_perf_main_conf_t  *wmcf;
+    int                        port;
+    char                      *host;
+    redisAsyncContext         *ac;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
 
     wmcf = ngx_ws_perf_redis_conf;
+
+    if (link == &ngx_ws_perf_redis_sen) {
+        sentinel = wmcf->sentinels->elts;
+        host = (char *) sentinel[ngx_ws_perf_redis_asked].host;
+        port = (int) sentinel[ngx_ws_perf_redis_asked].port;
+
+    } else if (wmcf->sentinels) {
+        if (ngx_ws_perf_redis_master.port == 0) {
+            link->state = NGX_WS_PERF_REDIS_DOWN;
+            return NGX_DECLINED;
+        }
+
+        host = ngx_ws_perf_redis_master.host;
+        port = (int) ngx_ws_perf_redis_master.port;
+
+    } else {
+        host = (char *) wmcf->redis_host;
+        port = (int) wmcf->redis_port;
+    }
 
     link->attempts++;
     link->state = NGX_WS_PERF_REDIS_CONNECTING;
 
-    if (wmcf->redis_port) {
-        ac = redisAsyncConnect((char *) wmcf->redis_host, wmcf->redis_port);
+    if (port) {
+        ac = redisAsyncConnect(host, port);
 
     } else {
-        ac = redisAsyncConnectUnix((char *) wmcf->redis_host);
+        ac = redisAsyncConnectUnix(host);
     }
 
     if (ac == NULL) {
@@ -460,12 +562,23 @@ ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
         link->cb_n--;
 
         cb->fn(ac, r, cb->data);
+
+        /* a master that sentinels demoted while the link was up */
+        if (r->type == REDIS_REPLY_ERROR && link->ac == ac
+            && ngx_ws_perf_redis_conf->sentinels
+            && r->len >= 9 && ngx_strncmp(r->str, "READONLY ", 9) == 0)
+        {
+            ngx_ws_perf_redis_fail(link, "is a replica now (READONLY)");
+        }
+
         return;
     }
 
-    if (link == &ngx_ws_perf_redis_sub
-        && link->state == NGX_WS_PERF_REDIS_READY
-        && ngx_ws_perf_redis_push(r) == NGX_OK)
+    if (link->state == NGX_WS_PERF_REDIS_READY
+        && ((link == &ngx_ws_perf_redis_sub
+             && ngx_ws_perf_redis_push(r) == NGX_OK)
+            || (link == &ngx_ws_perf_redis_sen
+                && ngx_ws_perf_redis_sentinel_push(link, r) == NGX_OK)))
     {
         return;
     }
@@ -669,10 +782,16 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
         return;
     }
 
+    if (link == &ngx_ws_perf_redis_sen) {
+        ngx_ws_perf_redis_sentinel_lost(link, reason);
+        return;
+    }
+
     if (link->state == NGX_WS_PERF_REDIS_READY) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" lost: %s; "
-                      "reconnecting", link->name, &wmcf->redis, reason);
+                      "reconnecting", link->name, &ngx_ws_perf_redis_shown,
+                      reason);
         link->logged = 1;
         link->attempts = 0;
 
@@ -680,7 +799,8 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" failed: %s; "
                       "retrying every %M ms at most", link->name,
-                      &wmcf->redis, reason, wmcf->redis_reconnect_max);
+                      &ngx_ws_perf_redis_shown, reason,
+                      wmcf->redis_reconnect_max);
         link->logged = 1;
 
     } else {
@@ -689,6 +809,25 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
                        link->name, reason);
     }
 
+    ngx_ws_perf_redis_down(link);
+
+    ngx_add_timer(&link->timer, link->backoff);
+
+    link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
+
+    if (wmcf->sentinels) {
+        ngx_ws_perf_redis_doubt();
+    }
+
+    ngx_ws_perf_redis_report();
+}
+
+
+/* a data link is down: the subscribe link's subscriptions are gone */
+
+static void
+ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link)
+{
     if (link == &ngx_ws_perf_redis_sub) {
         ngx_ws_perf_redis_sub_pending = 0;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, NULL);
@@ -703,12 +842,6 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
     if (link->timer.timer_set) {
         ngx_del_timer(&link->timer);
     }
-
-    ngx_add_timer(&link->timer, link->backoff);
-
-    link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
-
-    ngx_ws_perf_redis_report();
 }
 
 
@@ -836,8 +969,8 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
 
 
 /*
- * AUTH and SELECT where configured, then a command whose answer says the
- * server is ready: FUNCTION LOAD on the publish link, PING on the other.
+ * AUTH where configured; with sentinels ROLE, and the rest only once the
+ * server says it is the master.
  */
 
 static void
@@ -848,24 +981,104 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
 
     wmcf = ngx_ws_perf_redis_conf;
 
-    if (wmcf->redis_password.len) {
-        ngx_ws_perf_redis_args(&a, "AUTH");
-
-        if (wmcf->redis_user.len) {
-            ngx_ws_perf_redis_arg(&a, wmcf->redis_user.data,
-                                  wmcf->redis_user.len);
-        }
-
-        ngx_ws_perf_redis_arg(&a, wmcf->redis_password.data,
-                              wmcf->redis_password.len);
-
-        if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
-                                      NULL, &a)
-            != NGX_OK)
-        {
-            return;
-        }
+    if (link == &ngx_ws_perf_redis_sen) {
+        ngx_ws_perf_redis_sentinel_handshake(link);
+        return;
     }
+
+    if (ngx_ws_perf_redis_auth(link, &wmcf->redis_user,
+                               &wmcf->redis_password)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (wmcf->sentinels) {
+        /* nothing else is sent before the server says it is the master */
+        ngx_ws_perf_redis_args(&a, "ROLE");
+
+        (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_role_reply,
+                                         NULL, &a);
+        return;
+    }
+
+    ngx_ws_perf_redis_handshake_rest(link);
+}
+
+
+/* AUTH where a password is configured; NGX_ERROR: not sent */
+
+static ngx_int_t
+ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link, ngx_str_t *user,
+    ngx_str_t *password)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (password->len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_ws_perf_redis_args(&a, "AUTH");
+
+    if (user->len) {
+        ngx_ws_perf_redis_arg(&a, user->data, user->len);
+    }
+
+    ngx_ws_perf_redis_arg(&a, password->data, password->len);
+
+    return ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
+                                     NULL, &a);
+}
+
+
+/* with sentinels: the data link is on a replica unless ROLE says master */
+
+static void
+ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    switch (ngx_ws_perf_reply_role(r)) {
+
+    case 0:
+        ngx_ws_perf_redis_handshake_rest(link);
+        break;
+
+    case 1:
+        ngx_ws_perf_redis_fail(link, "is a replica, not the master (ROLE)");
+        break;
+
+    default:
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_ws_perf_redis_fail(link, "unexpected reply to ROLE");
+    }
+}
+
+
+/*
+ * SELECT where configured, then a command whose answer says the server
+ * is ready: FUNCTION LOAD on the publish link, PING on the other.
+ */
+
+static void
+ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
+
+    wmcf = ngx_ws_perf_redis_conf;
 
     if (link != &ngx_ws_perf_redis_cmd) {
         ngx_ws_perf_redis_args(&a, "PING");
@@ -946,7 +1159,7 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
     if (link->logged) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" is up again after "
-                      "%ui attempts", link->name, &wmcf->redis,
+                      "%ui attempts", link->name, &ngx_ws_perf_redis_shown,
                       link->attempts);
         link->logged = 0;
 
@@ -961,6 +1174,17 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
 
     link->attempts = 0;
     link->was_ready = 1;
+
+    if (ngx_ws_perf_redis_cmd.state == NGX_WS_PERF_REDIS_READY
+        && ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY)
+    {
+        /* the sentinels are asked again promptly the next time */
+        ngx_ws_perf_redis_reask_wait = wmcf->redis_reconnect_min;
+
+        if (ngx_ws_perf_redis_reasker.timer_set) {
+            ngx_del_timer(&ngx_ws_perf_redis_reasker);
+        }
+    }
 
     link->ready(link);
 
@@ -1361,6 +1585,10 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
     if (ev) {
         ngx_add_timer(ev, NGX_WS_PERF_REDIS_TICK);
         ngx_ws_perf_redis_report();
+
+        if (wmcf->sentinels) {
+            ngx_ws_perf_redis_sentinel_tick();
+        }
     }
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
@@ -2097,4 +2325,448 @@ ngx_ws_perf_redis_send_config(void)
 
     (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
                                      ngx_ws_perf_redis_ignore, NULL, &a);
+}
+
+
+/*
+ * The sentinel link: AUTH where configured, the master's address, and
+ * SUBSCRIBE +switch-master on the same connection, sent together: a
+ * switch after the answer is heard.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_handshake(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (ngx_ws_perf_redis_auth(link, &wmcf->sentinel_user,
+                               &wmcf->sentinel_password)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "SENTINEL");
+    ngx_ws_perf_redis_arg_lit(&a, "get-master-addr-by-name");
+    ngx_ws_perf_redis_arg(&a, wmcf->sentinel_name.data,
+                          wmcf->sentinel_name.len);
+
+    if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_sentinel_master,
+                                  NULL, &a)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "SUBSCRIBE");
+    ngx_ws_perf_redis_arg_lit(&a, "+switch-master");
+
+    (void) ngx_ws_perf_redis_command(link,
+                                     ngx_ws_perf_redis_sentinel_subscribed,
+                                     NULL, &a);
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_master(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_master_t       m;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_said(link, ngx_ws_perf_reply_master(r, &m),
+                                    &m, "SENTINEL get-master-addr-by-name");
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_subscribed(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_push_t         push;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    if (ngx_ws_perf_reply_push(r, &push) != 0
+        || push.kind != NGX_WS_PERF_PUSH_SUBSCRIBE
+        || push.channel_len != sizeof("+switch-master") - 1
+        || ngx_strncmp(push.channel, "+switch-master", push.channel_len)
+           != 0)
+    {
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_ws_perf_redis_fail(link, "unexpected reply to SUBSCRIBE");
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_ready(link);
+}
+
+
+/*
+ * What a sentinel said of the master (rc of ngx_ws_perf_reply_master()
+ * or _switch()): an address is taken; no master, a host name (a worker
+ * has no resolver that does not block) or a reply of the wrong shape
+ * has the next sentinel asked.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_said(ngx_ws_perf_redis_link_t *link, int rc,
+    ngx_ws_perf_master_t *m, const char *command)
+{
+    u_char  reason[NGX_WS_PERF_HOST_MAX + 128];
+
+    switch (rc) {
+
+    case NGX_WS_PERF_SENTINEL_ADDRESS:
+        ngx_ws_perf_redis_master_is(m);
+        break;
+
+    case NGX_WS_PERF_SENTINEL_UNKNOWN:
+        ngx_ws_perf_redis_fail(link, "it monitors no master of that name");
+        break;
+
+    case NGX_WS_PERF_SENTINEL_HOST:
+        ngx_snprintf(reason, sizeof(reason), "it names the master by a "
+                     "host name, \"%s\", not an IP address%Z", m->host);
+        ngx_ws_perf_redis_fail(link, (char *) reason);
+        break;
+
+    case NGX_WS_PERF_SENTINEL_OTHER:
+    case NGX_WS_PERF_SENTINEL_PONG:
+        break;
+
+    default:
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_snprintf(reason, sizeof(reason), "unexpected reply to %s%Z",
+                     command);
+        ngx_ws_perf_redis_fail(link, (char *) reason);
+    }
+}
+
+
+/* NGX_ERROR: not a +switch-master message or a PONG, the link is dropped */
+
+static ngx_int_t
+ngx_ws_perf_redis_sentinel_push(ngx_ws_perf_redis_link_t *link,
+    redisReply *r)
+{
+    int                    rc;
+    ngx_str_t             *name;
+    ngx_ws_perf_master_t   m;
+
+    name = &ngx_ws_perf_redis_conf->sentinel_name;
+
+    rc = ngx_ws_perf_reply_switch(r, name->data, name->len, &m);
+
+    if (rc == -1) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_sentinel_heard = ngx_current_msec;
+
+    ngx_ws_perf_redis_sentinel_said(link, rc, &m, "SUBSCRIBE");
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_ready(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+
+    link->state = NGX_WS_PERF_REDIS_READY;
+    link->backoff = wmcf->redis_reconnect_min;
+    link->attempts = 0;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    if (ngx_ws_perf_redis_sentinel_failures) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws_perf: redis sentinel %V of \"%V\" answers, "
+                      "after %ui failures", &sentinel[ngx_ws_perf_redis_asked]
+                      .text, &wmcf->sentinel_name,
+                      ngx_ws_perf_redis_sentinel_failures);
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis sentinel %V ready",
+                       &sentinel[ngx_ws_perf_redis_asked].text);
+    }
+
+    ngx_ws_perf_redis_sentinel_failures = 0;
+    ngx_ws_perf_redis_tried = 0;
+    ngx_ws_perf_redis_sentinel_heard = ngx_current_msec;
+    ngx_ws_perf_redis_sentinel_pinged = ngx_current_msec;
+}
+
+
+/*
+ * The sentinel link failed: the next sentinel is asked at once, and after
+ * a round of them all with the backoff of ws_perf_redis_reconnect.  The
+ * 1st, 2nd, 4th, 8th... failure in a row is logged.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
+    const char *reason)
+{
+    ngx_uint_t                 n;
+    ngx_msec_t                 wait;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+    n = wmcf->sentinels->nelts;
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    if (ngx_ws_perf_redis_drop(&ngx_ws_perf_redis_sentinel_failures)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: redis sentinel %V of \"%V\" failed: %s; "
+                      "asking %s (%ui failures in a row)",
+                      &sentinel[ngx_ws_perf_redis_asked].text,
+                      &wmcf->sentinel_name, reason,
+                      n > 1 ? "the next one" : "it again",
+                      ngx_ws_perf_redis_sentinel_failures);
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis sentinel %V failed: %s",
+                       &sentinel[ngx_ws_perf_redis_asked].text, reason);
+    }
+
+    ngx_ws_perf_redis_asked = (ngx_ws_perf_redis_asked + 1) % n;
+
+    if (++ngx_ws_perf_redis_tried < n) {
+        wait = 1;
+
+    } else {
+        ngx_ws_perf_redis_tried = 0;
+        wait = link->backoff;
+        link->backoff = ngx_min(link->backoff * 2,
+                                wmcf->redis_reconnect_max);
+    }
+
+    ngx_add_timer(&link->timer, wait);
+}
+
+
+/* a PING now and then: a sentinel that stops answering is replaced */
+
+static void
+ngx_ws_perf_redis_sentinel_tick(void)
+{
+    ngx_ws_perf_redis_args_t   a;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &ngx_ws_perf_redis_sen;
+
+    if (link->state != NGX_WS_PERF_REDIS_READY) {
+        return;
+    }
+
+    if (ngx_current_msec - ngx_ws_perf_redis_sentinel_heard
+        > ngx_ws_perf_redis_conf->redis_command_timeout
+          + NGX_WS_PERF_REDIS_PING)
+    {
+        ngx_ws_perf_redis_fail(link, "no answer to PING");
+        return;
+    }
+
+    if (ngx_current_msec - ngx_ws_perf_redis_sentinel_pinged
+        < NGX_WS_PERF_REDIS_PING)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_pinged = ngx_current_msec;
+
+    /* the answer is a push, {"pong", ""}: ngx_ws_perf_redis_sentinel_push */
+    ngx_ws_perf_redis_args(&a, "PING");
+
+    if (redisAppendCommandArgv(&link->ac->c, a.argc, a.argv, a.argvlen)
+        != REDIS_OK)
+    {
+        ngx_ws_perf_redis_fail(link, "cannot send a PING");
+        return;
+    }
+
+    ngx_ws_perf_redis_add_write(link->ac->ev.data);
+}
+
+
+/*
+ * A data link failed with sentinels: the master may have moved without
+ * the sentinel link hearing it, so another sentinel is asked, at most
+ * once per wait (doubling as ws_perf_redis_reconnect's) until both data
+ * links are up.  A sentinel link that is not up is asking already.
+ */
+
+static void
+ngx_ws_perf_redis_doubt(void)
+{
+    if (ngx_ws_perf_redis_sen.state != NGX_WS_PERF_REDIS_READY
+        || ngx_ws_perf_redis_reasker.timer_set)
+    {
+        return;
+    }
+
+    ngx_add_timer(&ngx_ws_perf_redis_reasker, ngx_ws_perf_redis_reask_wait);
+
+    ngx_ws_perf_redis_reask_wait = ngx_min(
+                                       ngx_ws_perf_redis_reask_wait * 2,
+                                       ngx_ws_perf_redis_conf
+                                           ->redis_reconnect_max);
+}
+
+
+static void
+ngx_ws_perf_redis_reask(ngx_event_t *ev)
+{
+    redisAsyncContext         *ac;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &ngx_ws_perf_redis_sen;
+
+    if (ngx_ws_perf_redis_conf == NULL
+        || link->state != NGX_WS_PERF_REDIS_READY)
+    {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis data link down, asking the next "
+                   "sentinel");
+
+    ac = link->ac;
+    link->ac = NULL;
+
+    if (ac) {
+        ngx_ws_perf_redis_cb_flush(link, ac);
+    }
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    ngx_ws_perf_redis_asked = (ngx_ws_perf_redis_asked + 1)
+                              % ngx_ws_perf_redis_conf->sentinels->nelts;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+
+    (void) ngx_ws_perf_redis_connect(link);
+}
+
+
+/*
+ * A sentinel named the master: when it is another than the one known,
+ * both data links go to it at once, without a backoff.
+ */
+
+static void
+ngx_ws_perf_redis_master_is(ngx_ws_perf_master_t *m)
+{
+    u_char                    *p;
+    ngx_uint_t                 level;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    if (ngx_ws_perf_redis_master.port == m->port
+        && ngx_strcmp(ngx_ws_perf_redis_master.host, m->host) == 0)
+    {
+        return;
+    }
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+
+    /* the first master is news, a move a warning */
+    level = ngx_ws_perf_redis_master.port ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+    ngx_ws_perf_redis_master = *m;
+
+    p = ngx_sprintf(ngx_ws_perf_redis_shown.data,
+                    ngx_strchr(m->host, ':') ? "%V at [%s]:%ui"
+                                             : "%V at %s:%ui",
+                    &wmcf->redis, m->host, (ngx_uint_t) m->port);
+    ngx_ws_perf_redis_shown.len = p - ngx_ws_perf_redis_shown.data;
+
+    ngx_log_error(level, ngx_cycle->log, 0,
+                  "ws_perf: redis master of \"%V\" is now %s:%ui, says "
+                  "sentinel %V", &wmcf->sentinel_name, m->host,
+                  (ngx_uint_t) m->port,
+                  &sentinel[ngx_ws_perf_redis_asked].text);
+
+    ngx_ws_perf_redis_move(&ngx_ws_perf_redis_cmd);
+    ngx_ws_perf_redis_move(&ngx_ws_perf_redis_sub);
+
+    ngx_ws_perf_redis_report();
+}
+
+
+/*
+ * The data link leaves the old master without an error line (the move
+ * was logged), and connects to the new one now.  Its waiting commands
+ * are answered as for any loss; the subscribe link resubscribes and the
+ * clients get the reconnect notice.
+ */
+
+static void
+ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link)
+{
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+    link->ac = NULL;
+
+    if (ac) {
+        ngx_ws_perf_redis_cb_flush(link, ac);
+    }
+
+    ngx_ws_perf_redis_down(link);
+
+    link->backoff = ngx_ws_perf_redis_conf->redis_reconnect_min;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+
+    (void) ngx_ws_perf_redis_connect(link);
 }

@@ -1,0 +1,347 @@
+# Redis Sentinel (docs/redis.md, "Sentinel"): ws_perf_redis_sentinel's
+# forms as nginx -t takes or refuses them; pub/sub through the master the
+# sentinels name; the master killed with SIGKILL in the middle of a
+# publishing run (publishes refused with 503 until the replica is
+# promoted, delivery back within 5 s of the promotion without a reload,
+# the redis_reconnected notice); a sentinel that names the replica (never
+# written to); hostile sentinels (garbage, wrong shapes, host names, huge
+# values, silence) that cost a log line each and never the worker.  The
+# master, its replica and three sentinels are t/lib/WsPerf/Sentinel.pm's,
+# on ports from $TEST_NGINX_REDIS_PORT; the scenarios are
+# t/pubsub/sentinel.py's, the fake sentinels t/pubsub/fakeredis.py.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use WsPerf::PubSub;
+use WsPerf::Sentinel;
+
+sentinel_start(port => 6410);
+
+master_on();
+worker_connections(1024);
+no_shuffle();
+
+our $SENTINELS = <<'_EOC_';
+    ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
+        127.0.0.1:$TEST_NGINX_SENTINEL_PORT1
+        127.0.0.1:$TEST_NGINX_SENTINEL_PORT2
+        127.0.0.1:$TEST_NGINX_SENTINEL_PORT3;
+    ws_perf_redis_reconnect 50ms 200ms;
+_EOC_
+
+pubsub_init(client => 't/pubsub/sentinel.py', http_config => $SENTINELS,
+            config => <<'_EOC_');
+    location /ws {
+        ws_perf;
+        ws_perf_channels $arg_channels;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location /health {
+        ws_perf_health;
+    }
+    location = /pid {
+        return 200 "$pid\n";
+    }
+    location = /t {
+        return 200 "ok\n";
+    }
+_EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    # "--- workers: N", two by default
+    workers(defined $block->workers ? $block->workers : 2);
+
+    if (defined $block->must_die) {
+        $block->set_value('request', "GET /t\n")
+            unless defined $block->request;
+        $block->set_value('suppress_stderr', 1);
+        # naming [emerg] among the patterns tells the runners that the
+        # [emerg] line is expected
+        $block->set_value('error_log', $block->error_log . "[emerg]\n");
+        $block->set_value('no_error_log', "[alert]\n[crit]\n")
+            unless defined $block->no_error_log;
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: every form taken: names, addresses, options; no password logged
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:$TEST_NGINX_SENTINEL_PORT1
+        localhost:$TEST_NGINX_SENTINEL_PORT2 127.0.0.1
+        user=app password=Data-s3cret db=3
+        sentinel_user=watch sentinel_password=Watch-s3cret;
+--- request
+GET /t
+--- response_body
+ok
+--- wait: 1
+--- error_log eval
+qr/\[error\] .*ws_perf: redis sentinel 127\.0\.0\.1:\d+ of "mym" failed: /
+--- no_error_log
+[emerg]
+[alert]
+s3cret
+
+
+
+=== TEST 2: a name and no address
+--- http_config
+    ws_perf_redis_sentinel mym;
+--- must_die
+--- error_log
+invalid number of arguments in "ws_perf_redis_sentinel" directive
+
+
+
+=== TEST 3: options and no address
+--- http_config
+    ws_perf_redis_sentinel mym user=app password=Data-s3cret;
+--- must_die
+--- error_log
+no sentinel address in "ws_perf_redis_sentinel": give one or more host:port after the master's name
+--- no_error_log
+s3cret
+
+
+
+=== TEST 4: a port out of range
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 127.0.0.1:70000;
+--- must_die
+--- error_log
+invalid port in redis address "127.0.0.1:70000"
+
+
+
+=== TEST 5: a host that does not resolve
+--- http_config
+    ws_perf_redis_sentinel mym no-such-host.invalid:26379;
+--- must_die
+--- error_log
+host not found in redis address "no-such-host.invalid:26379"
+
+
+
+=== TEST 6: a unix socket
+--- http_config
+    ws_perf_redis_sentinel mym unix:/tmp/sentinel.sock;
+--- must_die
+--- error_log
+not a TCP address in redis address "unix:/tmp/sentinel.sock"
+
+
+
+=== TEST 7: an option it does not know: named, its value never shown
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 pass=Data-s3cret;
+--- must_die
+--- error_log
+invalid option "pass=" of "ws_perf_redis_sentinel": use user=, password=, db=, sentinel_user= or sentinel_password=
+--- no_error_log
+s3cret
+
+
+
+=== TEST 8: an empty password
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 password=;
+--- must_die
+--- error_log
+invalid option "password=" of "ws_perf_redis_sentinel": empty
+
+
+
+=== TEST 9: a password given twice
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 password=one-s3cret password=two-s3cret;
+--- must_die
+--- error_log
+invalid option "password=" of "ws_perf_redis_sentinel": given twice
+--- no_error_log
+s3cret
+
+
+
+=== TEST 10: a database that is not a number
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 db=first;
+--- must_die
+--- error_log
+invalid redis database number in "db=first"
+
+
+
+=== TEST 11: a user without a password
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379 sentinel_user=watch;
+--- must_die
+--- error_log
+a user without a password in "ws_perf_redis_sentinel"
+
+
+
+=== TEST 12: a master name with "="
+--- http_config
+    ws_perf_redis_sentinel user=app 127.0.0.1:26379;
+--- must_die
+--- error_log
+invalid master name in "ws_perf_redis_sentinel"
+
+
+
+=== TEST 13: twice
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+    ws_perf_redis_sentinel mym 127.0.0.1:26380;
+--- must_die
+--- error_log
+"ws_perf_redis_sentinel" directive is duplicate
+
+
+
+=== TEST 14: after ws_perf_redis
+--- http_config
+    ws_perf_redis redis://127.0.0.1:6379;
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+--- must_die
+--- error_log
+"ws_perf_redis_sentinel" directive is mutually exclusive with "ws_perf_redis"
+
+
+
+=== TEST 15: before ws_perf_redis
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+    ws_perf_redis redis://127.0.0.1:6379;
+--- must_die
+--- error_log
+"ws_perf_redis" directive is mutually exclusive with "ws_perf_redis_sentinel"
+
+
+
+=== TEST 16: inside a server block
+--- config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+--- must_die
+--- error_log
+"ws_perf_redis_sentinel" directive is not allowed here
+
+
+
+=== TEST 17: pub/sub through the master the sentinels name
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+basic channel=news subs=8 workers=2
+--- pubsub_out
+8 subscribers, through the sentinels
+every subscriber got the 50 messages once, in order
+error log: the master named once per worker
+--- timeout: 90
+
+
+
+=== TEST 18: the master killed in the middle of a publishing run
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+failover channel=fo subs=8 workers=2
+--- pubsub_out
+publishes before the kill: all 202
+publishes between the kill and the promotion: all 503
+no status but 202 and 503
+delivery resumed within 5 s of the promotion
+no reload: the same workers
+every subscriber got one redis_reconnected notice
+every subscriber got all 20 published after, in order
+and all of those taken before the kill
+error log: the move named once per worker
+the old master is back, as its replica
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 120
+
+
+
+=== TEST 19: a sentinel that names the replica: never written to
+--- http_config
+    ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
+        127.0.0.1:$TEST_NGINX_FAKE_SENTINEL_PORT;
+    ws_perf_redis_reconnect 50ms 200ms;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+replica seconds=3
+--- pubsub_out
+publishes while the sentinel names the replica: [503]
+the sentinel asked again, at a bounded rate
+the replica heard ROLE and no write: yes
+once it names the master: 202
+no worker died
+--- error_log eval
+qr/\[error\] .*ws_perf: redis publish link to "sentinel:mym at 127\.0\.0\.1:\d+" failed: is a replica, not the master \(ROLE\)/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 90
+
+
+
+=== TEST 20: hostile sentinels: a log line each, never the worker
+--- workers: 1
+--- http_config
+    ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
+        127.0.0.1:$TEST_NGINX_FAKE_SENTINEL_PORT
+        127.0.0.1:$TEST_NGINX_FAKE_SENTINEL_PORT2;
+    ws_perf_redis_reconnect 50ms 200ms;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+hostile
+--- pubsub_out
+a status reply: one [error] line, same worker, publishing works
+an array of three: one [error] line, same worker, publishing works
+an integer port: one [error] line, same worker, publishing works
+a port out of range: one [error] line, same worker, publishing works
+a nested array: one [error] line, same worker, publishing works
+a host name: one [error] line, same worker, publishing works
+a 1 MB address: one [error] line, same worker, publishing works
+nil (no such master): one [error] line, same worker, publishing works
+an error: one [error] line, same worker, publishing works
+not RESP: one [error] line, same worker, publishing works
+arrays nested 9 deep: one [error] line, same worker, publishing works
+a closed connection: one [error] line, same worker, publishing works
+no answer: one [error] line, same worker, publishing works
+a push of a wrong shape: one [error] line, same worker, publishing works
+a push on another channel: one [error] line, same worker, publishing works
+a switch to a host name: one [error] line, same worker, publishing works
+a switch of another master: no [error] line, the link kept, same worker
+no alert, no signal
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 120
