@@ -50,6 +50,8 @@ typedef struct {
     ngx_msec_t                  redis_reconnect_min;
     ngx_msec_t                  redis_reconnect_max;
     ngx_uint_t                  redis_max_pending;
+    ngx_uint_t                  redis_wait_replicas;    /* 0: off */
+    ngx_msec_t                  redis_wait_timeout;
 
     ngx_uint_t                  offline_max;
     ngx_msec_t                  offline_ttl;

@@ -44,6 +44,8 @@ static char *ngx_ws_perf_redis_sentinel_option(ngx_conf_t *cf,
     ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_redis_wait_replicas(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
@@ -153,6 +155,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_max_pending),
       &ngx_ws_perf_positive_num_p },
+
+    { ngx_string("ws_perf_redis_wait_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_ws_perf_redis_wait_replicas,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("ws_perf_dlq"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -530,6 +539,8 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->redis_reconnect_min = NGX_CONF_UNSET_MSEC;
     conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
     conf->redis_max_pending = NGX_CONF_UNSET_UINT;
+    conf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
+    conf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
     conf->offline_max = NGX_CONF_UNSET_UINT;
     conf->offline_ttl = NGX_CONF_UNSET_MSEC;
     conf->history = NGX_CONF_UNSET_UINT;
@@ -560,6 +571,20 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_min, 100);
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
+    ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
+    ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 0);
+
+    /* a WAIT that outlasts the reply timer would have its link dropped */
+    if (wmcf->redis_wait_replicas
+        && wmcf->redis_wait_timeout >= wmcf->redis_command_timeout)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ws_perf_redis_wait_replicas waits %M ms, which "
+                           "must be less than ws_perf_redis_command_timeout "
+                           "(%M ms)", wmcf->redis_wait_timeout,
+                           wmcf->redis_command_timeout);
+        return NGX_CONF_ERROR;
+    }
 
     if (wmcf->redis.len == 0
         && (wmcf->offline_max != NGX_CONF_UNSET_UINT
@@ -1039,6 +1064,43 @@ ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &cmd->name);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* N timeout: every publish waits until N replicas have it (WAIT) */
+
+static char *
+ngx_ws_perf_redis_wait_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (wmcf->redis_wait_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    wmcf->redis_wait_timeout = ngx_parse_time(&value[2], 0);
+
+    if (n == NGX_ERROR || n == 0
+        || wmcf->redis_wait_timeout == (ngx_msec_t) NGX_ERROR
+        || wmcf->redis_wait_timeout == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\": give how many replicas must "
+                           "have each publish and how long to wait for "
+                           "them, e.g. \"1 100ms\"", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_wait_replicas = n;
 
     return NGX_CONF_OK;
 }

@@ -66,10 +66,13 @@ struct ngx_ws_perf_redis_link_s {
 
 
 typedef struct {
-    ngx_ws_perf_publish_pt      handler;
+    ngx_ws_perf_publish_pt      handler;    /* NULL once answered */
     void                       *data;
     ngx_uint_t                  tag;
     uint64_t                    sent;       /* for the round-trip time */
+    ngx_uint_t                  wait;       /* a WAIT follows the FCALL */
+    size_t                      id_len;
+    u_char                      id[NGX_WS_PERF_ID_MAX];
 } ngx_ws_perf_redis_pub_t;
 
 
@@ -146,6 +149,10 @@ static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
     void *data);
+static void ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req,
+    ngx_int_t rc, ngx_str_t *text);
 static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_report(void);
@@ -1740,6 +1747,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->data = data;
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
+    req->wait = 0;
 
     /* a large payload is stored lz4-compressed, flagged 'z' */
     m = ngx_ws_perf_compress_wire(m, &packed,
@@ -1762,11 +1770,27 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
 
     ngx_ws_perf_redis_requests++;
 
+    if (ngx_ws_perf_redis_conf->redis_wait_replicas) {
+        ngx_ws_perf_redis_args(&a, "WAIT");
+        ngx_ws_perf_redis_argf(&a, "%ui",
+                               ngx_ws_perf_redis_conf->redis_wait_replicas);
+        ngx_ws_perf_redis_argf(&a, "%M",
+                               ngx_ws_perf_redis_conf->redis_wait_timeout);
+
+        /* not sent: the FCALL's reply answers, unconfirmed */
+        req->wait = (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                               ngx_ws_perf_redis_replicated,
+                                               req, &a)
+                     == NGX_OK);
+    }
+
     ngx_ws_perf_redis_flush();
 
     return NGX_AGAIN;
 }
 
+
+/* the FCALL's reply; with a WAIT after it a taken message waits for it */
 
 static void
 ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
@@ -1777,7 +1801,6 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
     ngx_ws_perf_redis_pub_t  *req = data;
 
     ngx_ws_perf_redis_replied(ac->data);
-    ngx_ws_perf_redis_requests--;
 
     if (r == NULL) {
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -1808,13 +1831,99 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
                 ngx_ws_perf_metrics_now() - req->sent);
         }
 
+        if (req->wait) {
+            req->id_len = text.len;
+            ngx_memcpy(req->id, text.data, text.len);
+            return;
+        }
+
     } else {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         ngx_str_set(&text, "unexpected reply from redis");
+        ngx_ws_perf_redis_answer(req, rc, &text);
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_publish");
+        return;
     }
 
-    req->handler(req->data, req->tag, rc, &text);
+    ngx_ws_perf_redis_answer(req, rc, &text);
+}
+
+
+/*
+ * WAIT's reply, the number of replicas that have the message: fewer than
+ * ws_perf_redis_wait_replicas is 503, since a failover now could lose it
+ * (it was published, and may have reached subscribers all the same)
+ */
+
+static void
+ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
+{
+    u_char                    buf[128];
+    redisReply               *r = reply;
+    ngx_str_t                 text;
+    ngx_ws_perf_main_conf_t  *wmcf;
+    ngx_ws_perf_redis_pub_t  *req = data;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (req->handler == NULL) {
+        /* the FCALL's reply answered */
+        ngx_free(req);
+        return;
+    }
+
+    req->wait = 0;
+
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0
+        && (ngx_uint_t) r->integer >= wmcf->redis_wait_replicas)
+    {
+        text.data = req->id;
+        text.len = req->id_len;
+        ngx_ws_perf_redis_answer(req, NGX_OK, &text);
+        return;
+    }
+
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        text.data = buf;
+        text.len = ngx_snprintf(buf, sizeof(buf), "published, but %L of "
+                                "%ui replicas had it within %M ms",
+                                (int64_t) r->integer,
+                                wmcf->redis_wait_replicas,
+                                wmcf->redis_wait_timeout)
+                   - buf;
+
+    } else if (r && r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_error_text(r, &text);
+
+    } else {
+        ngx_str_set(&text, "published, but redis did not say whether "
+                           "its replicas have it");
+    }
+
+    ngx_ws_perf_redis_answer(req, NGX_HTTP_SERVICE_UNAVAILABLE, &text);
+
+    if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_bad_reply("WAIT");
+    }
+}
+
+
+/* the publish's one answer; with a WAIT's reply to come, that frees req */
+
+static void
+ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_ws_perf_redis_requests--;
+
+    req->handler(req->data, req->tag, rc, text);
+
+    if (req->wait && req->handler) {
+        req->handler = NULL;
+        return;
+    }
 
     ngx_free(req);
 }

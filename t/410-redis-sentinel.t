@@ -33,9 +33,13 @@ pubsub_init(client => 't/pubsub/sentinel.py', http_config => $SENTINELS,
     location /ws {
         ws_perf;
         ws_perf_channels $arg_channels;
+        ws_perf_user $arg_user;
     }
     location /pub {
         ws_perf_publish;
+    }
+    location /dlq {
+        ws_perf_dlq;
     }
     location /health {
         ws_perf_health;
@@ -234,7 +238,27 @@ invalid master name in "ws_perf_redis_sentinel"
 
 
 
-=== TEST 17: pub/sub through the master the sentinels name
+=== TEST 17: ws_perf_redis_wait_replicas with no replica
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+    ws_perf_redis_wait_replicas 0 100ms;
+--- must_die
+--- error_log
+invalid "ws_perf_redis_wait_replicas": give how many replicas must have each publish and how long to wait for them, e.g. "1 100ms"
+
+
+
+=== TEST 18: ws_perf_redis_wait_replicas longer than the command timeout
+--- http_config
+    ws_perf_redis_sentinel mym 127.0.0.1:26379;
+    ws_perf_redis_wait_replicas 1 2s;
+--- must_die
+--- error_log
+ws_perf_redis_wait_replicas waits 2000 ms, which must be less than ws_perf_redis_command_timeout (2000 ms)
+
+
+
+=== TEST 19: pub/sub through the master the sentinels name
 --- request
 GET /t
 --- response_body
@@ -249,7 +273,7 @@ error log: the master named once per worker
 
 
 
-=== TEST 18: the master killed in the middle of a publishing run
+=== TEST 20: the master killed in the middle of a publishing run
 --- request
 GET /t
 --- response_body
@@ -277,7 +301,7 @@ runtime error:
 
 
 
-=== TEST 19: a sentinel that names the replica: never written to
+=== TEST 21: a sentinel that names the replica: never written to
 --- http_config
     ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
         127.0.0.1:$TEST_NGINX_FAKE_SENTINEL_PORT;
@@ -306,7 +330,7 @@ runtime error:
 
 
 
-=== TEST 20: hostile sentinels: a log line each, never the worker
+=== TEST 22: hostile sentinels: a log line each, never the worker
 --- workers: 1
 --- http_config
     ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
@@ -345,3 +369,54 @@ no alert, no signal
 AddressSanitizer
 runtime error:
 --- timeout: 120
+
+
+
+=== TEST 23: the ledger: the master killed halfway, no accepted message lost
+--- http_config eval
+$::SENTINELS . <<'_EOC_';
+    ws_perf_offline_max 1000;
+    ws_perf_ack_timeout 300ms;
+    ws_perf_max_attempts 100;
+    ws_perf_max_pending_acks 1000;
+_EOC_
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+failover-ledger users=100 msgs_=1000
+--- pubsub_out
+1000 messages accepted for 100 users (failover)
+received: every accepted one
+none received that was not sent
+copies always with the message's id
+dead letters: 0; awaiting an ack at the end: 0
+the old master is back, as its replica
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 150
+
+
+
+=== TEST 24: ws_perf_redis_wait_replicas: a publish is taken once a replica has it
+--- http_config eval
+$::SENTINELS . <<'_EOC_';
+    ws_perf_redis_wait_replicas 1 100ms;
+_EOC_
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+wait-replicas channel=w
+--- pubsub_out
+with the replica in sync: 202
+while the replica sleeps: 503, Retry-After 1, published, but 0 of 1 replicas had it within 100 ms, after the wait
+the subscriber got that one all the same
+once the replica answers: 202
+--- timeout: 90

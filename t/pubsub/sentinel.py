@@ -271,6 +271,10 @@ def failover(port, channel="fo", subs="8", workers="2"):
         drain(conns, 0.01)
     t_kill = time.monotonic()
     kill(old)
+    # t_old: the start of the last poll in which every sentinel still
+    # named the old master (the replica was not promoted before it);
+    # t_promo: when a poll first saw one name the replica
+    t_old = t_kill
     t_promo = None
     deadline = t_kill + 30
     last_poll = 0
@@ -280,6 +284,8 @@ def failover(port, channel="fo", subs="8", workers="2"):
             last_poll = time.monotonic()
             if new in master_says().values():
                 t_promo = time.monotonic()
+            else:
+                t_old = last_poll
         if time.monotonic() > deadline:
             raise Timeout("a sentinel to promote the replica")
         time.sleep(0.01)
@@ -302,7 +308,7 @@ def failover(port, channel="fo", subs="8", workers="2"):
     rd.collect(conns, "end")
 
     before = [a for a in answers if a[1] < t_kill]
-    outage = [a for a in answers if a[0] > t_kill and a[1] < t_promo]
+    outage = [a for a in answers if a[0] > t_kill and a[1] < t_old]
     other = sorted(set(a[2] for a in answers
                        if a[2] not in (202, 503, 0)))
     out("publishes before the kill: %s" % (
@@ -401,6 +407,63 @@ def replica(port, seconds="3"):
         out("no worker died" if not bad else "%d alert lines" % bad)
     finally:
         fake.stop()
+
+
+@scenario
+def failover_ledger(port, users="100", msgs_="1000"):
+    """The ledger of t/405 (reliable.py) with the fault "failover":
+    halfway through the master is killed with SIGKILL, a sentinel
+    promotes the replica, and every message the publisher was told was
+    accepted still reaches its user; copies carry the same id."""
+    import reliable
+    old = settle()
+    rd.REDIS_PORT = old
+
+    def master():
+        says = [p for p in master_says().values() if p]
+        return max(set(says), key=says.count) if says else None
+
+    reliable.FAULTS["failover"] = lambda: kill(old)
+    reliable.MASTER = master
+    reliable.ledger(port, users, msgs_, fault="failover")
+    start_server(old)
+    settle()
+    out("the old master is back, as its replica")
+
+
+@scenario
+def wait_replicas(port, channel="w"):
+    """With ws_perf_redis_wait_replicas 1 100ms a publish is taken once
+    the replica has it; while the replica sleeps publishes get 503 with
+    the reason (and were published all the same); then 202 again."""
+    master = settle()
+    rep = [p for p in SERVERS if p != master][0]
+    rd.wait_for(lambda: healthy(port), 10, "both redis links up")
+    conns = subscribe(port, channel, 1)
+    st, _, _ = request(port, "POST", "/pub", {"channel": channel,
+                                              "data": "one"})
+    out("with the replica in sync: %d" % st)
+    # DEBUG SLEEP blocks the replica; sent without waiting for it
+    s = socket.create_connection(("127.0.0.1", rep))
+    s.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.8\r\n")
+    time.sleep(0.1)
+    t = time.monotonic()
+    st, headers, body = request(port, "POST", "/pub", {"channel": channel,
+                                                      "data": "two"})
+    took = time.monotonic() - t
+    out("while the replica sleeps: %d, Retry-After %s, %s, %s" % (
+        st, headers.get("retry-after"), json.loads(body).get("error"),
+        "after the wait" if 0.09 < took < 0.5 else "after %.2f s" % took))
+    s.recv(100)
+    s.close()
+    pump(conns, lambda: got(conns[0], "two"), 5, "two")
+    out("the subscriber got that one all the same")
+    rd.wait_for(lambda: request(port, "POST", "/pub", {
+        "channel": channel, "data": "three"})[0] == 202, 10,
+        "a publish to be taken again")
+    out("once the replica answers: 202")
+    conns[0].abort()
+    settle()
 
 
 def worker_pid(port):
