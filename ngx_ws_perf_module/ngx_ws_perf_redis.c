@@ -1795,9 +1795,12 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
 static void
 ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
 {
+    void                     *hdata;
     redisReply               *r = reply;
     ngx_str_t                 text;
     ngx_int_t                 rc;
+    ngx_uint_t                tag;
+    ngx_ws_perf_publish_pt    handler;
     ngx_ws_perf_redis_pub_t  *req = data;
 
     ngx_ws_perf_redis_replied(ac->data);
@@ -1838,10 +1841,25 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         }
 
     } else {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        ngx_str_set(&text, "unexpected reply from redis");
-        ngx_ws_perf_redis_answer(req, rc, &text);
+        /* the link goes first, with its log line, then the answer */
+        handler = req->handler;
+        hdata = req->data;
+        tag = req->tag;
+
+        ngx_ws_perf_redis_requests--;
+
+        if (req->wait) {
+            /* the WAIT's callback, called as the link goes, frees req */
+            req->handler = NULL;
+
+        } else {
+            ngx_free(req);
+        }
+
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_publish");
+
+        ngx_str_set(&text, "unexpected reply from redis");
+        handler(hdata, tag, NGX_HTTP_INTERNAL_SERVER_ERROR, &text);
         return;
     }
 
@@ -1902,11 +1920,11 @@ ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
                            "its replicas have it");
     }
 
-    ngx_ws_perf_redis_answer(req, NGX_HTTP_SERVICE_UNAVAILABLE, &text);
-
     if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR) {
         ngx_ws_perf_redis_bad_reply("WAIT");
     }
+
+    ngx_ws_perf_redis_answer(req, NGX_HTTP_SERVICE_UNAVAILABLE, &text);
 }
 
 
@@ -2652,7 +2670,7 @@ static void
 ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
     const char *reason)
 {
-    ngx_uint_t                 n;
+    ngx_uint_t                 n, failures;
     ngx_msec_t                 wait;
     ngx_ws_perf_main_conf_t   *wmcf;
     ngx_ws_perf_redis_addr_t  *sentinel;
@@ -2667,14 +2685,15 @@ ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
         ngx_del_timer(&link->timer);
     }
 
-    if (ngx_ws_perf_redis_drop(&ngx_ws_perf_redis_sentinel_failures)) {
+    failures = ++ngx_ws_perf_redis_sentinel_failures;
+
+    if ((failures & (failures - 1)) == 0) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis sentinel %V of \"%V\" failed: %s; "
                       "asking %s (%ui failures in a row)",
                       &sentinel[ngx_ws_perf_redis_asked].text,
                       &wmcf->sentinel_name, reason,
-                      n > 1 ? "the next one" : "it again",
-                      ngx_ws_perf_redis_sentinel_failures);
+                      n > 1 ? "the next one" : "it again", failures);
 
     } else {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,

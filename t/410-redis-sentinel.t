@@ -301,7 +301,22 @@ runtime error:
 
 
 
-=== TEST 21: a sentinel that names the replica: never written to
+=== TEST 21: SENTINEL FAILOVER with the master up: the links move, no error
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+switch channel=sw subs=4
+--- pubsub_out
+the links moved to the new master, a warning per worker
+every subscriber got one redis_reconnected notice, then the next message
+no error line
+--- timeout: 90
+
+
+
+=== TEST 22: a sentinel that names the replica: never written to
 --- http_config
     ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
         127.0.0.1:$TEST_NGINX_FAKE_SENTINEL_PORT;
@@ -330,7 +345,7 @@ runtime error:
 
 
 
-=== TEST 22: hostile sentinels: a log line each, never the worker
+=== TEST 23: hostile sentinels: a log line each, never the worker
 --- workers: 1
 --- http_config
     ws_perf_redis_sentinel $TEST_NGINX_SENTINEL_NAME
@@ -372,7 +387,7 @@ runtime error:
 
 
 
-=== TEST 23: the ledger: the master killed halfway, no accepted message lost
+=== TEST 24: the ledger: the master killed halfway, no accepted message lost
 --- http_config eval
 $::SENTINELS . <<'_EOC_';
     ws_perf_offline_max 1000;
@@ -403,7 +418,7 @@ runtime error:
 
 
 
-=== TEST 24: ws_perf_redis_wait_replicas: a publish is taken once a replica has it
+=== TEST 25: ws_perf_redis_wait_replicas: a publish is taken once a replica has it
 --- http_config eval
 $::SENTINELS . <<'_EOC_';
     ws_perf_redis_wait_replicas 1 100ms;

@@ -356,6 +356,38 @@ def failover(port, channel="fo", subs="8", workers="2"):
 
 
 @scenario
+def switch(port, channel="sw", subs="4"):
+    """SENTINEL FAILOVER, with the master up: the workers hear
+    +switch-master and move both links to the new master with a warning
+    and no error line; every subscriber gets one redis_reconnected notice
+    and what is published after."""
+    subs = int(subs)
+    old = settle()
+    new = [p for p in SERVERS if p != old][0]
+    rd.wait_for(lambda: healthy(port), 10, "both redis links up")
+    conns = subscribe(port, channel, subs)
+    log = ErrorLog()
+    cmd(SENTINELS[0], "SENTINEL", "FAILOVER", NAME)
+    rd.wait_for(lambda: set(master_says().values()) == {new}, 30,
+                "the sentinels to name the replica")
+    log.wait(r'\[warn\] .*ws_perf: redis master of "%s" is now '
+             r'127\.0\.0\.1:%d' % (NAME, new), 2)
+    rd.wait_for(lambda: all(notices(c) for c in conns) or drain(conns, 0.1),
+                10, "the notices")
+    rd.publish_ready(port, {"channel": channel, "data": "end"})
+    rd.collect(conns, "end")
+    out("the links moved to the new master, a warning per worker")
+    out("every subscriber got one redis_reconnected notice, then the next "
+        "message" if all(notices(c) == 1 and got(c, "end") for c in conns)
+        else "notices %s" % [notices(c) for c in conns])
+    errors = log.count(r"\[error\]")
+    out("no error line" if not errors else "%d error lines" % errors)
+    for c in conns:
+        c.abort()
+    settle()
+
+
+@scenario
 def replica(port, seconds="3"):
     """A sentinel (a fake) that names the replica as the master: the
     workers find out with ROLE and never send it a write; they ask the
