@@ -23,9 +23,18 @@
 #define NGX_WS_PERF_FORMAT_RAW    1
 
 
+/* a sentinel's address, resolved when the configuration is read */
+typedef struct {
+    ngx_str_t                   text;           /* "ip:port", no name */
+    u_char                     *host;           /* the numeric address */
+    ngx_int_t                   port;
+} ngx_ws_perf_redis_addr_t;
+
+
 /* http level: the Redis engine */
 typedef struct {
-    ngx_str_t                   redis;          /* the URL, no password */
+    ngx_str_t                   redis;          /* the URL, no password, */
+                                                /* or "sentinel:NAME" */
     u_char                     *redis_host;     /* a numeric address or a */
     ngx_int_t                   redis_port;     /* unix path (port 0) */
     ngx_str_t                   redis_user;
@@ -35,12 +44,18 @@ typedef struct {
     ngx_uint_t                  redis_shards;   /* a cluster's; 0: one */
     ngx_array_t                *redis_cluster;  /* its seeds, of */
                                                 /* ngx_ws_perf_slots_node_t */
+    ngx_str_t                   sentinel_name;  /* the master's, or none */
+    ngx_array_t                *sentinels;      /* ngx_ws_perf_redis_addr_t */
+    ngx_str_t                   sentinel_user;
+    ngx_str_t                   sentinel_password;
     ngx_msec_t                  redis_connect_timeout;
     ngx_msec_t                  redis_command_timeout;
     ngx_msec_t                  redis_reconnect_min;
     ngx_msec_t                  redis_reconnect_max;
     ngx_uint_t                  redis_max_pending;
     ngx_msec_t                  redis_worker_ttl;
+    ngx_uint_t                  redis_wait_replicas;    /* 0: off */
+    ngx_msec_t                  redis_wait_timeout;
 
     ngx_uint_t                  offline_max;
     ngx_msec_t                  offline_ttl;

@@ -19,7 +19,8 @@
  * The engine carries messages between workers (and nodes) and keeps what
  * reliable delivery needs: inboxes, channel history, ack waits, dead
  * letters and scheduled messages.  One engine is chosen per worker at
- * init: Redis when ws_perf_redis is set, the shared-memory zone otherwise.
+ * init: Redis when ws_perf_redis or ws_perf_redis_sentinel is set, the
+ * shared-memory zone otherwise.
  * Nothing outside the engines asks which one runs.
  */
 

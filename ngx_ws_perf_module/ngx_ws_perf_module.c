@@ -17,6 +17,9 @@
 #include "ngx_ws_perf_slots.h"
 
 
+#define NGX_WS_PERF_SENTINEL_NAME_MAX  128
+
+
 static ngx_int_t ngx_ws_perf_handler(ngx_http_request_t *r);
 static char *ngx_ws_perf_check_conf(ngx_cycle_t *cycle, void *conf);
 static char *ngx_ws_perf_per_worker(ngx_conf_t *cf, void *post,
@@ -37,10 +40,17 @@ static char *ngx_ws_perf_redis_unix(ngx_conf_t *cf,
     ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *url);
 static char *ngx_ws_perf_redis_userinfo(ngx_conf_t *cf,
     ngx_ws_perf_main_conf_t *wmcf, u_char **pp, u_char *last);
-static char *ngx_ws_perf_redis_host(ngx_conf_t *cf,
-    ngx_ws_perf_main_conf_t *wmcf, u_char *p, u_char *last);
+static char *ngx_ws_perf_redis_resolve(ngx_conf_t *cf, u_char *p,
+    u_char *last, in_port_t port, ngx_ws_perf_redis_addr_t *addr,
+    ngx_str_t *shown);
+static char *ngx_ws_perf_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_redis_sentinel_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt);
 static char *ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_redis_wait_replicas(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_ws_perf_ack_priorities(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
@@ -120,6 +130,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_perf_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_ws_perf_redis_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_perf_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_ws_perf_redis_prefix_set,
@@ -161,6 +178,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_ws_perf_main_conf_t, redis_worker_ttl),
       &ngx_ws_perf_worker_ttl_p },
+
+    { ngx_string("ws_perf_redis_wait_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_ws_perf_redis_wait_replicas,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("ws_perf_dlq"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -539,6 +563,8 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->redis_reconnect_max = NGX_CONF_UNSET_MSEC;
     conf->redis_max_pending = NGX_CONF_UNSET_UINT;
     conf->redis_worker_ttl = NGX_CONF_UNSET_MSEC;
+    conf->redis_wait_replicas = NGX_CONF_UNSET_UINT;
+    conf->redis_wait_timeout = NGX_CONF_UNSET_MSEC;
     conf->offline_max = NGX_CONF_UNSET_UINT;
     conf->offline_ttl = NGX_CONF_UNSET_MSEC;
     conf->history = NGX_CONF_UNSET_UINT;
@@ -570,6 +596,20 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->redis_reconnect_max, 1000);
     ngx_conf_init_uint_value(wmcf->redis_max_pending, 10000);
     ngx_conf_init_msec_value(wmcf->redis_worker_ttl, 30000);
+    ngx_conf_init_uint_value(wmcf->redis_wait_replicas, 0);
+    ngx_conf_init_msec_value(wmcf->redis_wait_timeout, 0);
+
+    /* a WAIT that outlasts the reply timer would have its link dropped */
+    if (wmcf->redis_wait_replicas
+        && wmcf->redis_wait_timeout >= wmcf->redis_command_timeout)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ws_perf_redis_wait_replicas waits %M ms, which "
+                           "must be less than ws_perf_redis_command_timeout "
+                           "(%M ms)", wmcf->redis_wait_timeout,
+                           wmcf->redis_command_timeout);
+        return NGX_CONF_ERROR;
+    }
 
     if (wmcf->redis.len == 0
         && (wmcf->offline_max != NGX_CONF_UNSET_UINT
@@ -629,10 +669,15 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_ws_perf_main_conf_t *wmcf = conf;
 
-    u_char     *p, *last, *slash;
-    char       *rv;
-    ngx_str_t  *value;
-    ngx_int_t   db;
+    u_char                    *p, *last, *slash;
+    char                      *rv;
+    ngx_str_t                 *value;
+    ngx_int_t                  db;
+    ngx_ws_perf_redis_addr_t   addr;
+
+    if (wmcf->sentinels) {
+        return "is mutually exclusive with \"ws_perf_redis_sentinel\"";
+    }
 
     if (wmcf->redis_cluster) {
         return "is mutually exclusive with \"ws_perf_redis_cluster\"";
@@ -689,7 +734,15 @@ ngx_ws_perf_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         last = slash;
     }
 
-    return ngx_ws_perf_redis_host(cf, wmcf, p, last);
+    rv = ngx_ws_perf_redis_resolve(cf, p, last, 6379, &addr, &wmcf->redis);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    wmcf->redis_host = addr.host;
+    wmcf->redis_port = addr.port;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -755,11 +808,15 @@ ngx_ws_perf_redis_userinfo(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
 }
 
 
-/* "host[:port]", resolved now: the first address, as text */
+/*
+ * "host[:port]", resolved now, since hiredis would resolve it with a
+ * blocking call in the worker: the first address, as numeric text;
+ * shown names the directive's argument in a message
+ */
 
 static char *
-ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
-    u_char *p, u_char *last)
+ngx_ws_perf_redis_resolve(ngx_conf_t *cf, u_char *p, u_char *last,
+    in_port_t port, ngx_ws_perf_redis_addr_t *addr, ngx_str_t *shown)
 {
     ngx_url_t  u;
 
@@ -767,25 +824,216 @@ ngx_ws_perf_redis_host(ngx_conf_t *cf, ngx_ws_perf_main_conf_t *wmcf,
 
     u.url.data = p;
     u.url.len = last - p;
-    u.default_port = 6379;
+    u.default_port = port;
 
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+        || u.family == AF_UNIX)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%s in redis address \"%V\"",
-                           u.err ? u.err : "host not found", &wmcf->redis);
+                           u.err ? u.err : (u.naddrs ? "not a TCP address"
+                                                     : "host not found"),
+                           shown);
         return NGX_CONF_ERROR;
     }
 
-    wmcf->redis_port = u.port ? u.port : 6379;
+    addr->port = u.port ? u.port : port;
 
-    wmcf->redis_host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-    if (wmcf->redis_host == NULL) {
+    addr->host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (addr->host == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    p = wmcf->redis_host;
-    p[ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
-                    NGX_SOCKADDR_STRLEN, 0)] = '\0';
+    addr->host[ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                             addr->host, NGX_SOCKADDR_STRLEN, 0)] = '\0';
+
+    addr->text.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
+    if (addr->text.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    addr->text.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                   addr->text.data, NGX_SOCKADDR_STRLEN, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * ws_perf_redis_sentinel NAME host:port... [user=U] [password=P] [db=N]
+ * [sentinel_user=U] [sentinel_password=P]: the data links go to the
+ * master the sentinels name; "sentinel:NAME" is what logs show
+ */
+
+static char *
+ngx_ws_perf_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    u_char                    *p;
+    char                      *rv;
+    ngx_str_t                 *value, *name;
+    ngx_uint_t                 i;
+    ngx_ws_perf_redis_addr_t  *addr;
+
+    if (wmcf->sentinels) {
+        return "is duplicate";
+    }
+
+    if (wmcf->redis_cluster) {
+        return "is mutually exclusive with \"ws_perf_redis_cluster\"";
+    }
+
+    if (wmcf->redis.data) {
+        return "is mutually exclusive with \"ws_perf_redis\"";
+    }
+
+    value = cf->args->elts;
+    name = &value[1];
+
+    for (i = 0; i < name->len; i++) {
+        if (name->data[i] <= ' ' || name->data[i] >= 0x7f
+            || name->data[i] == '"' || name->data[i] == '\\'
+            || name->data[i] == '\'' || name->data[i] == '=')
+        {
+            break;
+        }
+    }
+
+    if (name->len == 0 || name->len > NGX_WS_PERF_SENTINEL_NAME_MAX
+        || i < name->len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid master name in \"%V\": the name "
+                           "the sentinels monitor comes first, 1 to %d "
+                           "printable characters without quotes, "
+                           "backslashes or \"=\"", &cmd->name,
+                           NGX_WS_PERF_SENTINEL_NAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->sentinel_name = *name;
+
+    wmcf->sentinels = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                       sizeof(ngx_ws_perf_redis_addr_t));
+    if (wmcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        p = value[i].data;
+
+        if (ngx_strlchr(p, p + value[i].len, '=')) {
+            rv = ngx_ws_perf_redis_sentinel_option(cf, wmcf, &value[i]);
+
+        } else {
+            addr = ngx_array_push(wmcf->sentinels);
+            if (addr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            rv = ngx_ws_perf_redis_resolve(cf, p, p + value[i].len, 26379,
+                                           addr, &value[i]);
+        }
+
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    if (wmcf->sentinels->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no sentinel address in \"%V\": give one or "
+                           "more host:port after the master's name",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((wmcf->redis_user.len && wmcf->redis_password.len == 0)
+        || (wmcf->sentinel_user.len && wmcf->sentinel_password.len == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a user without a password in \"%V\": "
+                           "\"user=\" needs \"password=\", and "
+                           "\"sentinel_user=\" \"sentinel_password=\"",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, sizeof("sentinel:") - 1 + name->len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis.data = p;
+    wmcf->redis.len = ngx_sprintf(p, "sentinel:%V", name) - p;
+
+    return NGX_CONF_OK;
+}
+
+
+/* one KEY=VALUE of ws_perf_redis_sentinel; a message shows no value */
+
+static char *
+ngx_ws_perf_redis_sentinel_option(ngx_conf_t *cf,
+    ngx_ws_perf_main_conf_t *wmcf, ngx_str_t *opt)
+{
+    u_char     *eq;
+    ngx_str_t   key, val, *dst;
+    ngx_int_t   db;
+
+    eq = ngx_strlchr(opt->data, opt->data + opt->len, '=');
+
+    key.data = opt->data;
+    key.len = eq - opt->data;
+    val.data = eq + 1;
+    val.len = opt->data + opt->len - val.data;
+
+    if (key.len == 2 && ngx_strncmp(key.data, "db", 2) == 0) {
+        db = ngx_atoi(val.data, val.len);
+
+        if (db == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis database number in \"%V\"",
+                               opt);
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->redis_db = db;
+        return NGX_CONF_OK;
+    }
+
+    dst = NULL;
+
+    if (key.len == 4 && ngx_strncmp(key.data, "user", 4) == 0) {
+        dst = &wmcf->redis_user;
+
+    } else if (key.len == 8 && ngx_strncmp(key.data, "password", 8) == 0) {
+        dst = &wmcf->redis_password;
+
+    } else if (key.len == 13
+               && ngx_strncmp(key.data, "sentinel_user", 13) == 0)
+    {
+        dst = &wmcf->sentinel_user;
+
+    } else if (key.len == 17
+               && ngx_strncmp(key.data, "sentinel_password", 17) == 0)
+    {
+        dst = &wmcf->sentinel_password;
+    }
+
+    if (dst == NULL || val.len == 0 || dst->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid option \"%V=\" of "
+                           "\"ws_perf_redis_sentinel\": %s", &key,
+                           dst == NULL ? "use user=, password=, db=, "
+                                         "sentinel_user= or "
+                                         "sentinel_password="
+                           : val.len ? "given twice" : "empty");
+        return NGX_CONF_ERROR;
+    }
+
+    *dst = val;
 
     return NGX_CONF_OK;
 }
@@ -812,6 +1060,10 @@ ngx_ws_perf_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (wmcf->redis_cluster) {
         return "is duplicate";
+    }
+
+    if (wmcf->sentinels) {
+        return "is mutually exclusive with \"ws_perf_redis_sentinel\"";
     }
 
     if (wmcf->redis.data) {
@@ -990,6 +1242,43 @@ ngx_ws_perf_redis_reconnect(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &cmd->name);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* N timeout: every publish waits until N replicas have it (WAIT) */
+
+static char *
+ngx_ws_perf_redis_wait_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (wmcf->redis_wait_replicas != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    wmcf->redis_wait_timeout = ngx_parse_time(&value[2], 0);
+
+    if (n == NGX_ERROR || n == 0
+        || wmcf->redis_wait_timeout == (ngx_msec_t) NGX_ERROR
+        || wmcf->redis_wait_timeout == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\": give how many replicas must "
+                           "have each publish and how long to wait for "
+                           "them, e.g. \"1 100ms\"", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->redis_wait_replicas = n;
 
     return NGX_CONF_OK;
 }

@@ -19,9 +19,11 @@
 /*
  * The Redis engine of one worker: a "publish" link for commands (pipelined)
  * and a "subscribe" link that holds a SUBSCRIBE for every channel and user
- * with local subscribers.  In a Redis Cluster (ws_perf_redis_cluster) the
- * worker keeps the two for each master, a "cluster" link that asks for the
- * map of slots, sends each command to the master of its key's slot, and
+ * with local subscribers.  With ws_perf_redis_sentinel a third,
+ * "sentinel" link asks a sentinel where the master is and listens to its
+ * +switch-master.  In a Redis Cluster (ws_perf_redis_cluster) the worker
+ * keeps the two for each master, a "cluster" link that asks for the map
+ * of slots, sends each command to the master of its key's slot, and
  * follows MOVED and ASK.  hiredis 0.14 has no timers of its own: every
  * timeout is an nginx timer, and its socket is watched by an nginx
  * connection that never closes the fd (hiredis does).
@@ -34,6 +36,7 @@
 
 #define NGX_WS_PERF_REDIS_TICK        500
 #define NGX_WS_PERF_REDIS_BATCH       256
+#define NGX_WS_PERF_REDIS_PING        1000        /* a sentinel's, ms */
 
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
@@ -69,7 +72,7 @@ struct ngx_ws_perf_redis_link_s {
     const char                 *name;
     void                      (*ready)(ngx_ws_perf_redis_link_t *link);
     ngx_ws_perf_redis_node_t   *node;       /* a cluster's master */
-    ngx_str_t                   shown;      /* where, in log lines */
+    ngx_str_t                  *shown;      /* where, in log lines */
 };
 
 
@@ -79,16 +82,20 @@ struct ngx_ws_perf_redis_node_s {
     ngx_ws_perf_redis_link_t    sub;
     ngx_ws_perf_slots_node_t    addr;
     ngx_uint_t                  index;
+    ngx_str_t                   name;       /* "cluster master IP:PORT" */
     ngx_uint_t                  master;     /* in the map now */
     ngx_msec_t                  heard;      /* its subscribe link's pong */
 };
 
 
 typedef struct {
-    ngx_ws_perf_publish_pt      handler;
+    ngx_ws_perf_publish_pt      handler;    /* NULL once answered */
     void                       *data;
     ngx_uint_t                  tag;
     uint64_t                    sent;       /* for the round-trip time */
+    ngx_uint_t                  wait;       /* a WAIT follows the FCALL */
+    size_t                      id_len;
+    u_char                      id[NGX_WS_PERF_ID_MAX];
 } ngx_ws_perf_redis_pub_t;
 
 
@@ -138,12 +145,19 @@ static void ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link,
     const char *reason);
 static void ngx_ws_perf_redis_fail(ngx_ws_perf_redis_link_t *link,
     const char *reason);
+static void ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_timer_handler(ngx_event_t *ev);
 static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
+static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
+    ngx_str_t *user, ngx_str_t *password);
+static void ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply,
+    void *data);
 static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link);
@@ -169,6 +183,10 @@ static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
     void *data);
+static void ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply,
+    void *data);
+static void ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req,
+    ngx_int_t rc, ngx_str_t *text);
 static void ngx_ws_perf_redis_info_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_report(void);
@@ -187,7 +205,8 @@ static void ngx_ws_perf_redis_arg_more(ngx_ws_perf_redis_args_t *a,
     const char *text);
 static ngx_int_t ngx_ws_perf_redis_cluster_init(ngx_cycle_t *cycle);
 static void ngx_ws_perf_redis_link_init(ngx_ws_perf_redis_link_t *link,
-    const char *name, ngx_log_t *log);
+    const char *name, void (*ready)(ngx_ws_perf_redis_link_t *link),
+    ngx_log_t *log);
 static void ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link);
 static ngx_ws_perf_redis_node_t *ngx_ws_perf_redis_node(
     ngx_ws_perf_slots_node_t *addr);
@@ -215,6 +234,24 @@ static void ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic,
 static void ngx_ws_perf_redis_admitted(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_redis_admit_here(ngx_str_t *user,
     ngx_uint_t max, const char *why);
+static void ngx_ws_perf_redis_sentinel_handshake(
+    ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_sentinel_master(redisAsyncContext *ac,
+    void *reply, void *data);
+static void ngx_ws_perf_redis_sentinel_subscribed(redisAsyncContext *ac,
+    void *reply, void *data);
+static void ngx_ws_perf_redis_sentinel_said(ngx_ws_perf_redis_link_t *link,
+    int rc, ngx_ws_perf_master_t *m, const char *command);
+static ngx_int_t ngx_ws_perf_redis_sentinel_push(
+    ngx_ws_perf_redis_link_t *link, redisReply *r);
+static void ngx_ws_perf_redis_sentinel_ready(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
+    const char *reason);
+static void ngx_ws_perf_redis_sentinel_tick(void);
+static void ngx_ws_perf_redis_reask(ngx_event_t *ev);
+static void ngx_ws_perf_redis_doubt(void);
+static void ngx_ws_perf_redis_master_is(ngx_ws_perf_master_t *m);
+static void ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link);
 
 
 static ngx_ws_perf_main_conf_t   *ngx_ws_perf_redis_conf;
@@ -234,7 +271,23 @@ static ngx_uint_t                 ngx_ws_perf_redis_map_next;
 static ngx_uint_t                 ngx_ws_perf_redis_map_known;
 static ngx_uint_t                 ngx_ws_perf_redis_map_asked;
 static ngx_ws_perf_redis_link_t  *ngx_ws_perf_redis_replying;
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sen;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
+
+/* the address as the data links' log lines show it */
+static ngx_str_t                  ngx_ws_perf_redis_shown;
+
+/* with sentinels: the master (port 0 until one names it) */
+static ngx_ws_perf_master_t       ngx_ws_perf_redis_master;
+static ngx_uint_t                 ngx_ws_perf_redis_asked;  /* its index */
+static ngx_uint_t                 ngx_ws_perf_redis_tried;  /* in a row */
+static ngx_uint_t                 ngx_ws_perf_redis_sentinel_failures;
+static ngx_msec_t                 ngx_ws_perf_redis_sentinel_heard;
+static ngx_msec_t                 ngx_ws_perf_redis_sentinel_pinged;
+
+/* a data link that fails has a sentinel asked again, after this long */
+static ngx_event_t                ngx_ws_perf_redis_reasker;
+static ngx_msec_t                 ngx_ws_perf_redis_reask_wait;
 
 /* what the timers' data points to: debug logging reads it as a connection */
 static ngx_connection_t           ngx_ws_perf_redis_dumb;
@@ -317,6 +370,20 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
         return NGX_ERROR;
     }
 
+    ngx_ws_perf_redis_shown = wmcf->redis;
+
+    if (wmcf->sentinels) {
+        /* "sentinel:NAME at IP:PORT" once a sentinel names the master */
+        p = ngx_pnalloc(cycle->pool, wmcf->redis.len + sizeof(" at []:65535")
+                                     + NGX_WS_PERF_HOST_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, wmcf->redis.data, wmcf->redis.len);
+        ngx_ws_perf_redis_shown.data = p;
+    }
+
     ngx_ws_perf_redis_conf = wmcf;
     ngx_ws_perf_redis_on_subscribed = subscribed;
     ngx_ws_perf_redis_exiting = 0;
@@ -327,6 +394,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
                                             / (3 * NGX_WS_PERF_REDIS_TICK),
                                             1);
     ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
+    ngx_ws_perf_redis_master.port = 0;
 
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
@@ -339,9 +407,22 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
 
     } else {
         ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_cmd, "publish",
-                                    cycle->log);
+                                    ngx_ws_perf_redis_cmd_ready, cycle->log);
         ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_sub, "subscribe",
-                                    cycle->log);
+                                    ngx_ws_perf_redis_sub_ready, cycle->log);
+
+        ngx_ws_perf_redis_reasker.handler = ngx_ws_perf_redis_reask;
+        ngx_ws_perf_redis_reasker.data = &ngx_ws_perf_redis_dumb;
+        ngx_ws_perf_redis_reasker.log = cycle->log;
+        ngx_ws_perf_redis_reasker.cancelable = 1;
+        ngx_ws_perf_redis_reask_wait = wmcf->redis_reconnect_min;
+
+        /* the data links wait for the master's address, with sentinels */
+        if (wmcf->sentinels) {
+            ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_sen, "sentinel",
+                                        NULL, cycle->log);
+            (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_sen);
+        }
 
         (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_cmd);
         (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_sub);
@@ -373,6 +454,10 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 
     ngx_ws_perf_redis_exiting = 1;
 
+    if (ngx_ws_perf_redis_reasker.timer_set) {
+        ngx_del_timer(&ngx_ws_perf_redis_reasker);
+    }
+
     /* its users' connections stop counting now, not when its key expires */
     n = ngx_max(ngx_ws_perf_redis_shards(), 1);
 
@@ -389,6 +474,7 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 
     ngx_ws_perf_redis_close(&ngx_ws_perf_redis_cmd);
     ngx_ws_perf_redis_close(&ngx_ws_perf_redis_sub);
+    ngx_ws_perf_redis_close(&ngx_ws_perf_redis_sen);
     ngx_ws_perf_redis_close(&ngx_ws_perf_redis_map);
 
     for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
@@ -405,25 +491,17 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 
 static void
 ngx_ws_perf_redis_link_init(ngx_ws_perf_redis_link_t *link,
-    const char *name, ngx_log_t *log)
+    const char *name, void (*ready)(ngx_ws_perf_redis_link_t *link),
+    ngx_log_t *log)
 {
     link->name = name;
-    link->shown = ngx_ws_perf_redis_conf->redis;
+    link->ready = ready;
+    link->shown = &ngx_ws_perf_redis_shown;
     link->timer.handler = ngx_ws_perf_redis_timer_handler;
     link->timer.data = &ngx_ws_perf_redis_dumb;
     link->timer.log = log;
     link->timer.cancelable = 1;
     link->backoff = ngx_ws_perf_redis_conf->redis_reconnect_min;
-
-    if (ngx_strcmp(name, "publish") == 0) {
-        link->ready = ngx_ws_perf_redis_cmd_ready;
-
-    } else if (ngx_strcmp(name, "subscribe") == 0) {
-        link->ready = ngx_ws_perf_redis_sub_ready;
-
-    } else {
-        link->ready = ngx_ws_perf_redis_map_ready;
-    }
 }
 
 
@@ -459,22 +537,27 @@ ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link)
 
 /* the adapter: hiredis's socket on nginx's event loop, level-triggered */
 
+/*
+ * NGX_DECLINED: a data link with sentinels and no master known yet; it
+ * connects when a sentinel names one
+ */
+
 static ngx_int_t
 ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
 {
+    int                        port;
+    char                      *host;
     ngx_uint_t                 i, n;
     redisAsyncContext         *ac;
     ngx_ws_perf_main_conf_t   *wmcf;
     ngx_ws_perf_slots_node_t  *seed;
+    ngx_ws_perf_redis_addr_t  *sentinel;
 
     wmcf = ngx_ws_perf_redis_conf;
 
-    link->attempts++;
-    link->state = NGX_WS_PERF_REDIS_CONNECTING;
-
     if (link->node) {
-        ac = redisAsyncConnect(link->node->addr.host,
-                               (int) link->node->addr.port);
+        host = link->node->addr.host;
+        port = (int) link->node->addr.port;
 
     } else if (link == &ngx_ws_perf_redis_map) {
         /* the masters it knew, then the seeds, in turn */
@@ -486,13 +569,36 @@ ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
                : (ngx_ws_perf_slots_node_t *) wmcf->redis_cluster->elts
                  + (i - ngx_ws_perf_redis_nnodes);
 
-        ac = redisAsyncConnect(seed->host, (int) seed->port);
+        host = seed->host;
+        port = (int) seed->port;
 
-    } else if (wmcf->redis_port) {
-        ac = redisAsyncConnect((char *) wmcf->redis_host, wmcf->redis_port);
+    } else if (link == &ngx_ws_perf_redis_sen) {
+        sentinel = wmcf->sentinels->elts;
+        host = (char *) sentinel[ngx_ws_perf_redis_asked].host;
+        port = (int) sentinel[ngx_ws_perf_redis_asked].port;
+
+    } else if (wmcf->sentinels) {
+        if (ngx_ws_perf_redis_master.port == 0) {
+            link->state = NGX_WS_PERF_REDIS_DOWN;
+            return NGX_DECLINED;
+        }
+
+        host = ngx_ws_perf_redis_master.host;
+        port = (int) ngx_ws_perf_redis_master.port;
 
     } else {
-        ac = redisAsyncConnectUnix((char *) wmcf->redis_host);
+        host = (char *) wmcf->redis_host;
+        port = (int) wmcf->redis_port;
+    }
+
+    link->attempts++;
+    link->state = NGX_WS_PERF_REDIS_CONNECTING;
+
+    if (port) {
+        ac = redisAsyncConnect(host, port);
+
+    } else {
+        ac = redisAsyncConnectUnix(host);
     }
 
     if (ac == NULL) {
@@ -641,12 +747,22 @@ ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
             redisFreeCommand(cb.cmd);
         }
 
+        /* a master that sentinels demoted while the link was up */
+        if (r->type == REDIS_REPLY_ERROR && link->ac == ac
+            && ngx_ws_perf_redis_conf->sentinels
+            && r->len >= 9 && ngx_strncmp(r->str, "READONLY ", 9) == 0)
+        {
+            ngx_ws_perf_redis_fail(link, "is a replica now (READONLY)");
+        }
+
         return;
     }
 
-    if (link->ready == ngx_ws_perf_redis_sub_ready
-        && link->state == NGX_WS_PERF_REDIS_READY
-        && ngx_ws_perf_redis_push(link, r) == NGX_OK)
+    if (link->state == NGX_WS_PERF_REDIS_READY
+        && ((link->ready == ngx_ws_perf_redis_sub_ready
+             && ngx_ws_perf_redis_push(link, r) == NGX_OK)
+            || (link == &ngx_ws_perf_redis_sen
+                && ngx_ws_perf_redis_sentinel_push(link, r) == NGX_OK)))
     {
         return;
     }
@@ -857,10 +973,15 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
         return;
     }
 
+    if (link == &ngx_ws_perf_redis_sen) {
+        ngx_ws_perf_redis_sentinel_lost(link, reason);
+        return;
+    }
+
     if (link->state == NGX_WS_PERF_REDIS_READY) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" lost: %s; "
-                      "reconnecting", link->name, &link->shown, reason);
+                      "reconnecting", link->name, link->shown, reason);
         link->logged = 1;
         link->attempts = 0;
 
@@ -868,7 +989,7 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" failed: %s; "
                       "retrying every %M ms at most", link->name,
-                      &link->shown, reason, wmcf->redis_reconnect_max);
+                      link->shown, reason, wmcf->redis_reconnect_max);
         link->logged = 1;
 
     } else {
@@ -877,6 +998,25 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
                        link->name, reason);
     }
 
+    ngx_ws_perf_redis_down(link);
+
+    ngx_add_timer(&link->timer, link->backoff);
+
+    link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
+
+    if (wmcf->sentinels) {
+        ngx_ws_perf_redis_doubt();
+    }
+
+    ngx_ws_perf_redis_report();
+}
+
+
+/* a data link is down: the subscribe link's subscriptions are gone */
+
+static void
+ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link)
+{
     if (link->ready == ngx_ws_perf_redis_sub_ready) {
         /* in a cluster, the subscriptions on that master only */
         ngx_ws_perf_redis_sub_pending = 0;
@@ -897,12 +1037,6 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
     if (link->timer.timer_set) {
         ngx_del_timer(&link->timer);
     }
-
-    ngx_add_timer(&link->timer, link->backoff);
-
-    link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
-
-    ngx_ws_perf_redis_report();
 }
 
 
@@ -1057,8 +1191,8 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
 
 
 /*
- * AUTH and SELECT where configured, then a command whose answer says the
- * server is ready: FUNCTION LOAD on the publish link, PING on the other.
+ * AUTH where configured; with sentinels ROLE, and the rest only once the
+ * server says it is the master.
  */
 
 static void
@@ -1069,23 +1203,16 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
 
     wmcf = ngx_ws_perf_redis_conf;
 
-    if (wmcf->redis_password.len) {
-        ngx_ws_perf_redis_args(&a, "AUTH");
+    if (link == &ngx_ws_perf_redis_sen) {
+        ngx_ws_perf_redis_sentinel_handshake(link);
+        return;
+    }
 
-        if (wmcf->redis_user.len) {
-            ngx_ws_perf_redis_arg(&a, wmcf->redis_user.data,
-                                  wmcf->redis_user.len);
-        }
-
-        ngx_ws_perf_redis_arg(&a, wmcf->redis_password.data,
-                              wmcf->redis_password.len);
-
-        if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
-                                      NULL, &a)
-            != NGX_OK)
-        {
-            return;
-        }
+    if (ngx_ws_perf_redis_auth(link, &wmcf->redis_user,
+                               &wmcf->redis_password)
+        != NGX_OK)
+    {
+        return;
     }
 
     if (link == &ngx_ws_perf_redis_map) {
@@ -1096,6 +1223,93 @@ ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link)
                                          link, &a);
         return;
     }
+
+    if (wmcf->sentinels) {
+        /* nothing else is sent before the server says it is the master */
+        ngx_ws_perf_redis_args(&a, "ROLE");
+
+        (void) ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_role_reply,
+                                         NULL, &a);
+        return;
+    }
+
+    ngx_ws_perf_redis_handshake_rest(link);
+}
+
+
+/* AUTH where a password is configured; NGX_ERROR: not sent */
+
+static ngx_int_t
+ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link, ngx_str_t *user,
+    ngx_str_t *password)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (password->len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_ws_perf_redis_args(&a, "AUTH");
+
+    if (user->len) {
+        ngx_ws_perf_redis_arg(&a, user->data, user->len);
+    }
+
+    ngx_ws_perf_redis_arg(&a, password->data, password->len);
+
+    return ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_handshake_reply,
+                                     NULL, &a);
+}
+
+
+/* with sentinels: the data link is on a replica unless ROLE says master */
+
+static void
+ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply, void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    switch (ngx_ws_perf_reply_role(r)) {
+
+    case 0:
+        ngx_ws_perf_redis_handshake_rest(link);
+        break;
+
+    case 1:
+        ngx_ws_perf_redis_fail(link, "is a replica, not the master (ROLE)");
+        break;
+
+    default:
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_ws_perf_redis_fail(link, "unexpected reply to ROLE");
+    }
+}
+
+
+/*
+ * SELECT where configured, then a command whose answer says the server
+ * is ready: FUNCTION LOAD on the publish link, PING on the other.
+ */
+
+static void
+ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
+
+    wmcf = ngx_ws_perf_redis_conf;
 
     if (link->ready != ngx_ws_perf_redis_cmd_ready) {
         ngx_ws_perf_redis_args(&a, "PING");
@@ -1176,7 +1390,7 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
     if (link->logged) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "ws_perf: redis %s link to \"%V\" is up again after "
-                      "%ui attempts", link->name, &link->shown,
+                      "%ui attempts", link->name, link->shown,
                       link->attempts);
         link->logged = 0;
 
@@ -1191,6 +1405,17 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
 
     link->attempts = 0;
     link->was_ready = 1;
+
+    if (ngx_ws_perf_redis_cmd.state == NGX_WS_PERF_REDIS_READY
+        && ngx_ws_perf_redis_sub.state == NGX_WS_PERF_REDIS_READY)
+    {
+        /* the sentinels are asked again promptly the next time */
+        ngx_ws_perf_redis_reask_wait = wmcf->redis_reconnect_min;
+
+        if (ngx_ws_perf_redis_reasker.timer_set) {
+            ngx_del_timer(&ngx_ws_perf_redis_reasker);
+        }
+    }
 
     link->ready(link);
 
@@ -1692,6 +1917,10 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
     if (ev) {
         ngx_add_timer(ev, NGX_WS_PERF_REDIS_TICK);
         ngx_ws_perf_redis_report();
+
+        if (wmcf->sentinels) {
+            ngx_ws_perf_redis_sentinel_tick();
+        }
     }
 
     if (ngx_ws_perf_redis_cluster()) {
@@ -1833,6 +2062,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     ngx_ws_perf_msg_t          packed;
     ngx_ws_perf_redis_pub_t   *req;
     ngx_ws_perf_redis_args_t   a;
+    ngx_ws_perf_redis_link_t  *link;
 
     if (ngx_ws_perf_redis_requests
         >= ngx_ws_perf_redis_conf->redis_max_pending)
@@ -1849,6 +2079,7 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->data = data;
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
+    req->wait = 0;
 
     /* a large payload is stored lz4-compressed, flagged 'z' */
     m = ngx_ws_perf_compress_wire(m, &packed,
@@ -1870,22 +2101,42 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
 
     ngx_ws_perf_redis_requests++;
 
-    ngx_ws_perf_redis_flush(ngx_ws_perf_redis_route(&a));
+    link = ngx_ws_perf_redis_route(&a);
+
+    if (ngx_ws_perf_redis_conf->redis_wait_replicas) {
+        ngx_ws_perf_redis_args(&a, "WAIT");
+        ngx_ws_perf_redis_argf(&a, "%ui",
+                               ngx_ws_perf_redis_conf->redis_wait_replicas);
+        ngx_ws_perf_redis_argf(&a, "%M",
+                               ngx_ws_perf_redis_conf->redis_wait_timeout);
+
+        /* not sent: the FCALL's reply answers, unconfirmed */
+        req->wait = (ngx_ws_perf_redis_command(link,
+                                               ngx_ws_perf_redis_replicated,
+                                               req, &a)
+                     == NGX_OK);
+    }
+
+    ngx_ws_perf_redis_flush(link);
 
     return NGX_AGAIN;
 }
 
 
+/* the FCALL's reply; with a WAIT after it a taken message waits for it */
+
 static void
 ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
 {
+    void                     *hdata;
     redisReply               *r = reply;
     ngx_str_t                 text;
     ngx_int_t                 rc;
+    ngx_uint_t                tag;
+    ngx_ws_perf_publish_pt    handler;
     ngx_ws_perf_redis_pub_t  *req = data;
 
     ngx_ws_perf_redis_replied(ac->data);
-    ngx_ws_perf_redis_requests--;
 
     if (r == NULL) {
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -1916,13 +2167,114 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
                 ngx_ws_perf_metrics_now() - req->sent);
         }
 
+        if (req->wait) {
+            req->id_len = text.len;
+            ngx_memcpy(req->id, text.data, text.len);
+            return;
+        }
+
     } else {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        ngx_str_set(&text, "unexpected reply from redis");
+        /* the link goes first, with its log line, then the answer */
+        handler = req->handler;
+        hdata = req->data;
+        tag = req->tag;
+
+        ngx_ws_perf_redis_requests--;
+
+        if (req->wait) {
+            /* the WAIT's callback, called as the link goes, frees req */
+            req->handler = NULL;
+
+        } else {
+            ngx_free(req);
+        }
+
         ngx_ws_perf_redis_bad_reply("FCALL ws_perf_publish");
+
+        ngx_str_set(&text, "unexpected reply from redis");
+        handler(hdata, tag, NGX_HTTP_INTERNAL_SERVER_ERROR, &text);
+        return;
     }
 
-    req->handler(req->data, req->tag, rc, &text);
+    ngx_ws_perf_redis_answer(req, rc, &text);
+}
+
+
+/*
+ * WAIT's reply, the number of replicas that have the message: fewer than
+ * ws_perf_redis_wait_replicas is 503, since a failover now could lose it
+ * (it was published, and may have reached subscribers all the same)
+ */
+
+static void
+ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
+{
+    u_char                    buf[128];
+    redisReply               *r = reply;
+    ngx_str_t                 text;
+    ngx_ws_perf_main_conf_t  *wmcf;
+    ngx_ws_perf_redis_pub_t  *req = data;
+
+    ngx_ws_perf_redis_replied(ac->data);
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (req->handler == NULL) {
+        /* the FCALL's reply answered */
+        ngx_free(req);
+        return;
+    }
+
+    req->wait = 0;
+
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0
+        && (ngx_uint_t) r->integer >= wmcf->redis_wait_replicas)
+    {
+        text.data = req->id;
+        text.len = req->id_len;
+        ngx_ws_perf_redis_answer(req, NGX_OK, &text);
+        return;
+    }
+
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        text.data = buf;
+        text.len = ngx_snprintf(buf, sizeof(buf), "published, but %L of "
+                                "%ui replicas had it within %M ms",
+                                (int64_t) r->integer,
+                                wmcf->redis_wait_replicas,
+                                wmcf->redis_wait_timeout)
+                   - buf;
+
+    } else if (r && r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_error_text(r, &text);
+
+    } else {
+        ngx_str_set(&text, "published, but redis did not say whether "
+                           "its replicas have it");
+    }
+
+    if (r && r->type != REDIS_REPLY_INTEGER && r->type != REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_bad_reply("WAIT");
+    }
+
+    ngx_ws_perf_redis_answer(req, NGX_HTTP_SERVICE_UNAVAILABLE, &text);
+}
+
+
+/* the publish's one answer; with a WAIT's reply to come, that frees req */
+
+static void
+ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_ws_perf_redis_requests--;
+
+    req->handler(req->data, req->tag, rc, text);
+
+    if (req->wait && req->handler) {
+        req->handler = NULL;
+        return;
+    }
 
     ngx_free(req);
 }
@@ -2750,7 +3102,7 @@ ngx_ws_perf_redis_cluster_init(ngx_cycle_t *cycle)
     ngx_ws_perf_redis_map_next = 0;
 
     ngx_ws_perf_redis_link_init(&ngx_ws_perf_redis_map, "cluster",
-                                cycle->log);
+                                ngx_ws_perf_redis_map_ready, cycle->log);
 
     (void) ngx_ws_perf_redis_connect(&ngx_ws_perf_redis_map);
 
@@ -2792,21 +3144,24 @@ ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
     node->index = ngx_ws_perf_redis_nnodes;
     ngx_ws_perf_redis_nodes[ngx_ws_perf_redis_nnodes++] = node;
 
-    ngx_ws_perf_redis_link_init(&node->cmd, "publish", ngx_cycle->log);
-    ngx_ws_perf_redis_link_init(&node->sub, "subscribe", ngx_cycle->log);
+    ngx_ws_perf_redis_link_init(&node->cmd, "publish",
+                                ngx_ws_perf_redis_cmd_ready, ngx_cycle->log);
+    ngx_ws_perf_redis_link_init(&node->sub, "subscribe",
+                                ngx_ws_perf_redis_sub_ready, ngx_cycle->log);
 
     node->cmd.node = node;
     node->sub.node = node;
 
     p = (u_char *) (node + 1);
-    node->cmd.shown.data = p;
-    node->cmd.shown.len = ngx_sprintf(p, "cluster master %s:%ui",
-                                      addr->host, addr->port)
-                          - p;
-    node->sub.shown = node->cmd.shown;
+    node->name.data = p;
+    node->name.len = ngx_sprintf(p, "cluster master %s:%ui", addr->host,
+                                 addr->port)
+                     - p;
+    node->cmd.shown = &node->name;
+    node->sub.shown = &node->name;
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                  "ws_perf: redis %V joins", &node->cmd.shown);
+                  "ws_perf: redis %V joins", &node->name);
 
     (void) ngx_ws_perf_redis_connect(&node->cmd);
     (void) ngx_ws_perf_redis_connect(&node->sub);
@@ -2922,7 +3277,7 @@ ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
         if (!node->master && (node->cmd.ac || node->cmd.timer.timer_set)) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "ws_perf: redis %V is no longer a master",
-                          &node->cmd.shown);
+                          &node->name);
             ngx_ws_perf_redis_close(&node->cmd);
             ngx_ws_perf_redis_close(&node->sub);
         }
@@ -3120,7 +3475,7 @@ ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "ws_perf: redis %s of slot %ui to %V",
                    rd.kind == NGX_WS_PERF_SLOTS_ASK ? "ASK" : "MOVED",
-                   (ngx_uint_t) rd.slot, &target->shown);
+                   (ngx_uint_t) rd.slot, target->shown);
 
     if (rd.kind == NGX_WS_PERF_SLOTS_ASK) {
         if (ngx_ws_perf_redis_cb_push(target, ngx_ws_perf_redis_ignore, NULL)
@@ -3301,4 +3656,449 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
     if (down == 0 && ngx_ws_perf_redis_resync) {
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
     }
+}
+
+
+/*
+ * The sentinel link: AUTH where configured, the master's address, and
+ * SUBSCRIBE +switch-master on the same connection, sent together: a
+ * switch after the answer is heard.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_handshake(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_args_t   a;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (ngx_ws_perf_redis_auth(link, &wmcf->sentinel_user,
+                               &wmcf->sentinel_password)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "SENTINEL");
+    ngx_ws_perf_redis_arg_lit(&a, "get-master-addr-by-name");
+    ngx_ws_perf_redis_arg(&a, wmcf->sentinel_name.data,
+                          wmcf->sentinel_name.len);
+
+    if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_sentinel_master,
+                                  NULL, &a)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_args(&a, "SUBSCRIBE");
+    ngx_ws_perf_redis_arg_lit(&a, "+switch-master");
+
+    (void) ngx_ws_perf_redis_command(link,
+                                     ngx_ws_perf_redis_sentinel_subscribed,
+                                     NULL, &a);
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_master(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_master_t       m;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_said(link, ngx_ws_perf_reply_master(r, &m),
+                                    &m, "SENTINEL get-master-addr-by-name");
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_subscribed(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r = reply;
+    ngx_ws_perf_push_t         push;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    ngx_ws_perf_redis_replied(link);
+
+    if (r == NULL || link->ac != ac) {
+        return;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        ngx_ws_perf_redis_fail(link, r->str);
+        return;
+    }
+
+    if (ngx_ws_perf_reply_push(r, &push) != 0
+        || push.kind != NGX_WS_PERF_PUSH_SUBSCRIBE
+        || push.channel_len != sizeof("+switch-master") - 1
+        || ngx_strncmp(push.channel, "+switch-master", push.channel_len)
+           != 0)
+    {
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_ws_perf_redis_fail(link, "unexpected reply to SUBSCRIBE");
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_ready(link);
+}
+
+
+/*
+ * What a sentinel said of the master (rc of ngx_ws_perf_reply_master()
+ * or _switch()): an address is taken; no master, a host name (a worker
+ * has no resolver that does not block) or a reply of the wrong shape
+ * has the next sentinel asked.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_said(ngx_ws_perf_redis_link_t *link, int rc,
+    ngx_ws_perf_master_t *m, const char *command)
+{
+    u_char  reason[NGX_WS_PERF_HOST_MAX + 128];
+
+    switch (rc) {
+
+    case NGX_WS_PERF_SENTINEL_ADDRESS:
+        ngx_ws_perf_redis_master_is(m);
+        break;
+
+    case NGX_WS_PERF_SENTINEL_UNKNOWN:
+        ngx_ws_perf_redis_fail(link, "it monitors no master of that name");
+        break;
+
+    case NGX_WS_PERF_SENTINEL_HOST:
+        ngx_snprintf(reason, sizeof(reason), "it names the master by a "
+                     "host name, \"%s\", not an IP address%Z", m->host);
+        ngx_ws_perf_redis_fail(link, (char *) reason);
+        break;
+
+    case NGX_WS_PERF_SENTINEL_OTHER:
+    case NGX_WS_PERF_SENTINEL_PONG:
+        break;
+
+    default:
+        ngx_ws_perf_metrics_inc(redis_bad_replies);
+        ngx_snprintf(reason, sizeof(reason), "unexpected reply to %s%Z",
+                     command);
+        ngx_ws_perf_redis_fail(link, (char *) reason);
+    }
+}
+
+
+/* NGX_ERROR: not a +switch-master message or a PONG, the link is dropped */
+
+static ngx_int_t
+ngx_ws_perf_redis_sentinel_push(ngx_ws_perf_redis_link_t *link,
+    redisReply *r)
+{
+    int                    rc;
+    ngx_str_t             *name;
+    ngx_ws_perf_master_t   m;
+
+    name = &ngx_ws_perf_redis_conf->sentinel_name;
+
+    rc = ngx_ws_perf_reply_switch(r, name->data, name->len, &m);
+
+    if (rc == -1) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_redis_sentinel_heard = ngx_current_msec;
+
+    ngx_ws_perf_redis_sentinel_said(link, rc, &m, "SUBSCRIBE");
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_redis_sentinel_ready(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+
+    link->state = NGX_WS_PERF_REDIS_READY;
+    link->backoff = wmcf->redis_reconnect_min;
+    link->attempts = 0;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    if (ngx_ws_perf_redis_sentinel_failures) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws_perf: redis sentinel %V of \"%V\" answers, "
+                      "after %ui failures", &sentinel[ngx_ws_perf_redis_asked]
+                      .text, &wmcf->sentinel_name,
+                      ngx_ws_perf_redis_sentinel_failures);
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis sentinel %V ready",
+                       &sentinel[ngx_ws_perf_redis_asked].text);
+    }
+
+    ngx_ws_perf_redis_sentinel_failures = 0;
+    ngx_ws_perf_redis_tried = 0;
+    ngx_ws_perf_redis_sentinel_heard = ngx_current_msec;
+    ngx_ws_perf_redis_sentinel_pinged = ngx_current_msec;
+}
+
+
+/*
+ * The sentinel link failed: the next sentinel is asked at once, and after
+ * a round of them all with the backoff of ws_perf_redis_reconnect.  The
+ * 1st, 2nd, 4th, 8th... failure in a row is logged.
+ */
+
+static void
+ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
+    const char *reason)
+{
+    ngx_uint_t                 n, failures;
+    ngx_msec_t                 wait;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+    n = wmcf->sentinels->nelts;
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    failures = ++ngx_ws_perf_redis_sentinel_failures;
+
+    if ((failures & (failures - 1)) == 0) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: redis sentinel %V of \"%V\" failed: %s; "
+                      "asking %s (%ui failures in a row)",
+                      &sentinel[ngx_ws_perf_redis_asked].text,
+                      &wmcf->sentinel_name, reason,
+                      n > 1 ? "the next one" : "it again", failures);
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis sentinel %V failed: %s",
+                       &sentinel[ngx_ws_perf_redis_asked].text, reason);
+    }
+
+    ngx_ws_perf_redis_asked = (ngx_ws_perf_redis_asked + 1) % n;
+
+    if (++ngx_ws_perf_redis_tried < n) {
+        wait = 1;
+
+    } else {
+        ngx_ws_perf_redis_tried = 0;
+        wait = link->backoff;
+        link->backoff = ngx_min(link->backoff * 2,
+                                wmcf->redis_reconnect_max);
+    }
+
+    ngx_add_timer(&link->timer, wait);
+}
+
+
+/* a PING now and then: a sentinel that stops answering is replaced */
+
+static void
+ngx_ws_perf_redis_sentinel_tick(void)
+{
+    ngx_ws_perf_redis_args_t   a;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &ngx_ws_perf_redis_sen;
+
+    if (link->state != NGX_WS_PERF_REDIS_READY) {
+        return;
+    }
+
+    if (ngx_current_msec - ngx_ws_perf_redis_sentinel_heard
+        > ngx_ws_perf_redis_conf->redis_command_timeout
+          + NGX_WS_PERF_REDIS_PING)
+    {
+        ngx_ws_perf_redis_fail(link, "no answer to PING");
+        return;
+    }
+
+    if (ngx_current_msec - ngx_ws_perf_redis_sentinel_pinged
+        < NGX_WS_PERF_REDIS_PING)
+    {
+        return;
+    }
+
+    ngx_ws_perf_redis_sentinel_pinged = ngx_current_msec;
+
+    /* the answer is a push, {"pong", ""}: ngx_ws_perf_redis_sentinel_push */
+    ngx_ws_perf_redis_args(&a, "PING");
+
+    if (redisAppendCommandArgv(&link->ac->c, a.argc, a.argv, a.argvlen)
+        != REDIS_OK)
+    {
+        ngx_ws_perf_redis_fail(link, "cannot send a PING");
+        return;
+    }
+
+    ngx_ws_perf_redis_add_write(link->ac->ev.data);
+}
+
+
+/*
+ * A data link failed with sentinels: the master may have moved without
+ * the sentinel link hearing it, so another sentinel is asked, at most
+ * once per wait (doubling as ws_perf_redis_reconnect's) until both data
+ * links are up.  A sentinel link that is not up is asking already.
+ */
+
+static void
+ngx_ws_perf_redis_doubt(void)
+{
+    if (ngx_ws_perf_redis_sen.state != NGX_WS_PERF_REDIS_READY
+        || ngx_ws_perf_redis_reasker.timer_set)
+    {
+        return;
+    }
+
+    ngx_add_timer(&ngx_ws_perf_redis_reasker, ngx_ws_perf_redis_reask_wait);
+
+    ngx_ws_perf_redis_reask_wait = ngx_min(
+                                       ngx_ws_perf_redis_reask_wait * 2,
+                                       ngx_ws_perf_redis_conf
+                                           ->redis_reconnect_max);
+}
+
+
+static void
+ngx_ws_perf_redis_reask(ngx_event_t *ev)
+{
+    redisAsyncContext         *ac;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &ngx_ws_perf_redis_sen;
+
+    if (ngx_ws_perf_redis_conf == NULL
+        || link->state != NGX_WS_PERF_REDIS_READY)
+    {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis data link down, asking the next "
+                   "sentinel");
+
+    ac = link->ac;
+    link->ac = NULL;
+
+    if (ac) {
+        ngx_ws_perf_redis_cb_flush(link, ac);
+    }
+
+    link->state = NGX_WS_PERF_REDIS_DOWN;
+
+    ngx_ws_perf_redis_asked = (ngx_ws_perf_redis_asked + 1)
+                              % ngx_ws_perf_redis_conf->sentinels->nelts;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+
+    (void) ngx_ws_perf_redis_connect(link);
+}
+
+
+/*
+ * A sentinel named the master: when it is another than the one known,
+ * both data links go to it at once, without a backoff.
+ */
+
+static void
+ngx_ws_perf_redis_master_is(ngx_ws_perf_master_t *m)
+{
+    u_char                    *p;
+    ngx_uint_t                 level;
+    ngx_ws_perf_main_conf_t   *wmcf;
+    ngx_ws_perf_redis_addr_t  *sentinel;
+
+    if (ngx_ws_perf_redis_master.port == m->port
+        && ngx_strcmp(ngx_ws_perf_redis_master.host, m->host) == 0)
+    {
+        return;
+    }
+
+    wmcf = ngx_ws_perf_redis_conf;
+    sentinel = wmcf->sentinels->elts;
+
+    /* the first master is news, a move a warning */
+    level = ngx_ws_perf_redis_master.port ? NGX_LOG_WARN : NGX_LOG_NOTICE;
+    ngx_ws_perf_redis_master = *m;
+
+    p = ngx_sprintf(ngx_ws_perf_redis_shown.data,
+                    ngx_strchr(m->host, ':') ? "%V at [%s]:%ui"
+                                             : "%V at %s:%ui",
+                    &wmcf->redis, m->host, (ngx_uint_t) m->port);
+    ngx_ws_perf_redis_shown.len = p - ngx_ws_perf_redis_shown.data;
+
+    ngx_log_error(level, ngx_cycle->log, 0,
+                  "ws_perf: redis master of \"%V\" is now %s:%ui, says "
+                  "sentinel %V", &wmcf->sentinel_name, m->host,
+                  (ngx_uint_t) m->port,
+                  &sentinel[ngx_ws_perf_redis_asked].text);
+
+    ngx_ws_perf_redis_move(&ngx_ws_perf_redis_cmd);
+    ngx_ws_perf_redis_move(&ngx_ws_perf_redis_sub);
+
+    ngx_ws_perf_redis_report();
+}
+
+
+/*
+ * The data link leaves the old master without an error line (the move
+ * was logged), and connects to the new one now.  Its waiting commands
+ * are answered as for any loss; the subscribe link resubscribes and the
+ * clients get the reconnect notice.
+ */
+
+static void
+ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link)
+{
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+    link->ac = NULL;
+
+    if (ac) {
+        ngx_ws_perf_redis_cb_flush(link, ac);
+    }
+
+    ngx_ws_perf_redis_down(link);
+
+    link->backoff = ngx_ws_perf_redis_conf->redis_reconnect_min;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+
+    (void) ngx_ws_perf_redis_connect(link);
 }

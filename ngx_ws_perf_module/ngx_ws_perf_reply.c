@@ -5,6 +5,7 @@
 
 
 #include <string.h>
+#include <arpa/inet.h>
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_lz4.h"
 #include "ngx_ws_perf_reply.h"
@@ -15,6 +16,8 @@ static int ngx_ws_perf_reply_strings(const redisReply *a);
 static int ngx_ws_perf_reply_number(const redisReply *s);
 static int ngx_ws_perf_reply_json_number(const redisReply *s);
 static int ngx_ws_perf_reply_text(const redisReply *s);
+static int ngx_ws_perf_reply_address(const char *host, size_t host_len,
+    const char *port, size_t port_len, ngx_ws_perf_master_t *m);
 static uint8_t *ngx_ws_perf_reply_cpy(uint8_t *p, const char *s);
 static uint8_t *ngx_ws_perf_reply_str(uint8_t *p, const redisReply *s);
 
@@ -493,6 +496,94 @@ ngx_ws_perf_reply_plain_size(const uint8_t *wire, size_t len)
 }
 
 
+int
+ngx_ws_perf_reply_master(const redisReply *r, ngx_ws_perf_master_t *m)
+{
+    if (r->type == REDIS_REPLY_NIL) {
+        return NGX_WS_PERF_SENTINEL_UNKNOWN;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return -1;
+    }
+
+    return ngx_ws_perf_reply_address(r->element[0]->str, r->element[0]->len,
+                                     r->element[1]->str, r->element[1]->len,
+                                     m);
+}
+
+
+int
+ngx_ws_perf_reply_switch(const redisReply *r, const uint8_t *name,
+    size_t name_len, ngx_ws_perf_master_t *m)
+{
+    size_t       i, len, word[4];
+    const char  *p, *end[4];
+
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
+        && r->element[0]->type == REDIS_REPLY_STRING
+        && ngx_ws_perf_reply_is(r->element[0], "pong")
+        && r->element[1]->type == REDIS_REPLY_STRING)
+    {
+        return NGX_WS_PERF_SENTINEL_PONG;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || !ngx_ws_perf_reply_is(r->element[0], "message")
+        || r->element[1]->type != REDIS_REPLY_STRING
+        || !ngx_ws_perf_reply_is(r->element[1], "+switch-master")
+        || r->element[2]->type != REDIS_REPLY_STRING)
+    {
+        return -1;
+    }
+
+    /* the last four words are addresses, the name is what comes before */
+    p = r->element[2]->str;
+    len = r->element[2]->len;
+
+    for (i = 0; i < 4; i++) {
+        end[i] = p + len;
+
+        while (len && p[len - 1] != ' ') {
+            len--;
+        }
+
+        word[i] = (size_t) (end[i] - (p + len));
+
+        if (len == 0 || word[i] == 0) {
+            return -1;
+        }
+
+        len--;
+    }
+
+    if (len != name_len || memcmp(p, name, len) != 0) {
+        return NGX_WS_PERF_SENTINEL_OTHER;
+    }
+
+    /* word 1 is the new address, word 0 its port */
+    return ngx_ws_perf_reply_address(end[1] - word[1], word[1],
+                                     end[0] - word[0], word[0], m);
+}
+
+
+int
+ngx_ws_perf_reply_role(const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0
+        || r->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return -1;
+    }
+
+    return ngx_ws_perf_reply_is(r->element[0], "master") ? 0 : 1;
+}
+
+
 static int
 ngx_ws_perf_reply_is(const redisReply *s, const char *text)
 {
@@ -612,4 +703,61 @@ ngx_ws_perf_reply_str(uint8_t *p, const redisReply *s)
     memcpy(p, s->str, s->len);
 
     return p + s->len;
+}
+
+
+/*
+ * A host and a port as a sentinel writes them: _ADDRESS for a numeric
+ * IPv4 or IPv6 address, _HOST for a host name (both copied to m), -1 for
+ * anything else, a port out of 1-65535 included.
+ */
+
+static int
+ngx_ws_perf_reply_address(const char *host, size_t host_len,
+    const char *port, size_t port_len, ngx_ws_perf_master_t *m)
+{
+    size_t         i;
+    unsigned char  ch, addr[16];
+
+    if (port_len == 0 || port_len > 5) {
+        return -1;
+    }
+
+    m->port = 0;
+
+    for (i = 0; i < port_len; i++) {
+        if (port[i] < '0' || port[i] > '9') {
+            return -1;
+        }
+
+        m->port = m->port * 10 + (port[i] - '0');
+    }
+
+    if (m->port == 0 || m->port > 65535
+        || host_len == 0 || host_len > NGX_WS_PERF_HOST_MAX)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < host_len; i++) {
+        ch = host[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'
+              || ch == ':' || ch == '_'))
+        {
+            return -1;
+        }
+    }
+
+    memcpy(m->host, host, host_len);
+    m->host[host_len] = '\0';
+
+    if (inet_pton(AF_INET, m->host, addr) == 1
+        || inet_pton(AF_INET6, m->host, addr) == 1)
+    {
+        return NGX_WS_PERF_SENTINEL_ADDRESS;
+    }
+
+    return NGX_WS_PERF_SENTINEL_HOST;
 }

@@ -26,6 +26,16 @@
 #define NGX_WS_PERF_PUSH_UNSUBSCRIBE  2
 #define NGX_WS_PERF_PUSH_PONG         3
 
+/* what a sentinel says: ngx_ws_perf_reply_master(), _reply_switch() */
+#define NGX_WS_PERF_SENTINEL_ADDRESS  0     /* the master is at m */
+#define NGX_WS_PERF_SENTINEL_UNKNOWN  1     /* it monitors no such master */
+#define NGX_WS_PERF_SENTINEL_HOST     2     /* a host name in m, not an IP */
+#define NGX_WS_PERF_SENTINEL_OTHER    3     /* another master moved */
+#define NGX_WS_PERF_SENTINEL_PONG     4     /* the answer to a PING */
+
+/* a host name's longest text (RFC 1035), which a numeric IP fits in */
+#define NGX_WS_PERF_HOST_MAX          253
+
 /* what a Redis channel is besides NGX_WS_PERF_TARGET_CHANNEL and _USER */
 #define NGX_WS_PERF_REDIS_WORKER      2
 #define NGX_WS_PERF_REDIS_NONE        3
@@ -42,6 +52,13 @@ typedef struct {
     size_t                channel_len;
     const redisReply     *data;         /* the string of a message */
 } ngx_ws_perf_push_t;
+
+
+/* a master's address as a sentinel gives it */
+typedef struct {
+    char                  host[NGX_WS_PERF_HOST_MAX + 1];  /* NUL ends it */
+    unsigned              port;
+} ngx_ws_perf_master_t;
 
 
 /*
@@ -97,6 +114,24 @@ uint8_t *ngx_ws_perf_reply_dlq_entry_json(uint8_t *p, const redisReply *e,
 
 /* "u:NAME" or "ch:NAME": 0, and m's target and name when m is given */
 int ngx_ws_perf_reply_dlq_target(const redisReply *s, ngx_ws_perf_msg_t *m);
+
+/*
+ * SENTINEL get-master-addr-by-name: {ip, port} (_ADDRESS or _HOST, m
+ * set), or nil (_UNKNOWN)
+ */
+int ngx_ws_perf_reply_master(const redisReply *r, ngx_ws_perf_master_t *m);
+
+/*
+ * What a sentinel's link hears once subscribed to +switch-master:
+ * {"message", "+switch-master", "NAME oldip oldport newip newport"}
+ * (_ADDRESS or _HOST for NAME, m set; _OTHER for another master) or
+ * {"pong", ""} (_PONG)
+ */
+int ngx_ws_perf_reply_switch(const redisReply *r, const uint8_t *name,
+    size_t name_len, ngx_ws_perf_master_t *m);
+
+/* ROLE: {"master", ...} 0, another role 1 */
+int ngx_ws_perf_reply_role(const redisReply *r);
 
 /* a stream id, "<ms>-<n>" */
 int ngx_ws_perf_reply_stream_id(const redisReply *s);

@@ -15,7 +15,8 @@ run_packages="build-essential nginx nginx-dev libpcre2-dev libssl-dev
 
 packages="build-essential clang libclang-rt-14-dev valgrind
     nginx libnginx-mod-stream nginx-dev libpcre2-dev libssl-dev zlib1g-dev
-    libjansson-dev liblz4-dev libhiredis-dev redis-server libnginx-mod-nchan
+    libjansson-dev liblz4-dev libhiredis-dev redis-server redis-sentinel
+    libnginx-mod-nchan
     libtest-base-perl libtest-longstring-perl libtext-diff-perl liburi-perl
     libwww-perl
     libprotocol-websocket-perl libio-socket-ip-perl

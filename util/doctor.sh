@@ -5,8 +5,9 @@
 #   PREFIX=                      nginx's -p, when it runs with one
 #   NGINX_BIN=/usr/sbin/nginx    the binary that runs it
 #   EXPECT_CONNECTIONS=10000     WebSocket connections this node must hold
-# Redis is the one the configuration's ws_perf_redis names.  Exit status 1
-# when a check fails.
+# Redis is the one the configuration's ws_perf_redis names, or the master
+# that its ws_perf_redis_sentinel's sentinels name.  Exit status 1 when a
+# check fails.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -186,6 +187,59 @@ fi
 # Redis
 
 url=$(directive ws_perf_redis | tail -n 1 | tr -d "\"'")
+sentinel=$(directive ws_perf_redis_sentinel | tail -n 1 | tr -d "\"'")
+cli=(timeout 5 redis-cli)
+
+# ws_perf_redis_sentinel NAME host:port... [key=value...]: the checks
+# below go to the master that the first sentinel to answer names
+if [ -n "$sentinel" ]; then
+    read -r -a words <<< "$sentinel"
+    name=${words[0]}
+    addrs=()
+    user="" pass="" db="" suser="" spass=""
+    for w in "${words[@]:1}"; do
+        case $w in
+            user=*) user=${w#user=} ;;
+            password=*) pass=${w#password=} ;;
+            db=*) db=${w#db=} ;;
+            sentinel_user=*) suser=${w#sentinel_user=} ;;
+            sentinel_password=*) spass=${w#sentinel_password=} ;;
+            *) addrs+=("$w") ;;
+        esac
+    done
+    if ! command -v redis-cli >/dev/null; then
+        say FAIL redis "redis-cli is missing: apt-get install redis-tools"
+        exit 1
+    fi
+    master="" asked=""
+    for a in "${addrs[@]}"; do
+        h=${a%:*} p=${a##*:}
+        [[ $a == *:* ]] || { h=$a; p=26379; }
+        h=${h#[}
+        h=${h%]}
+        answer=$(env ${spass:+REDISCLI_AUTH="$spass"} timeout 5 redis-cli \
+                 --no-auth-warning -h "$h" -p "$p" ${suser:+--user "$suser"} \
+                 SENTINEL get-master-addr-by-name "$name" 2>&1 | tr -d '\r')
+        if [ "$(wc -l <<< "$answer")" = 2 ]; then
+            master=$(head -n 1 <<< "$answer"):$(tail -n 1 <<< "$answer")
+            asked=$a
+            break
+        fi
+    done
+    if [ -z "$master" ]; then
+        say FAIL sentinel "no sentinel of ${addrs[*]} names a master" \
+            "\"$name\" (${answer:-no reply}): start the sentinels or fix" \
+            "ws_perf_redis_sentinel"
+        exit 1
+    fi
+    say OK sentinel "sentinel $asked names the master of \"$name\": $master"
+    url="sentinel:$name at $master"
+    cli+=(-h "${master%:*}" -p "${master##*:}")
+    [ -z "$user" ] || cli+=(--user "$user")
+    [ -z "$db" ] || cli+=(-n "$db")
+    [ -z "$pass" ] || export REDISCLI_AUTH=$pass
+fi
+
 if [ -z "$url" ]; then
     if statements | grep -qE '^[[:space:]]*ws_perf(_publish)?[[:space:]]*$'
     then
@@ -198,7 +252,6 @@ if [ -z "$url" ]; then
     exit $failed
 fi
 
-cli=(timeout 5 redis-cli)
 case $url in
     unix:*)
         cli+=(-s "${url#unix:}")

@@ -38,6 +38,8 @@ static void fuzz_reply(const redisReply *r, const char *prefix);
 static void fuzz_push(const redisReply *r, const char *prefix);
 static void fuzz_resume(const redisReply *r);
 static void fuzz_number(const redisReply *s);
+static void fuzz_sentinel(const redisReply *r);
+static void fuzz_master(int rc, const ngx_ws_perf_master_t *m);
 static void fuzz_dlq_list(const redisReply *r);
 static void fuzz_dlq_entry(const redisReply *e);
 static void fuzz_json(const uint8_t *buf, size_t len, int list);
@@ -171,6 +173,48 @@ fuzz_reply(const redisReply *r, const char *prefix)
     if (ngx_ws_perf_reply_dlq_entry(r) == 0) {
         fuzz_dlq_entry(r);
     }
+
+    fuzz_sentinel(r);
+}
+
+
+/* what a sentinel says: an address is a NUL-terminated host and a port */
+
+static void
+fuzz_sentinel(const redisReply *r)
+{
+    int                   rc;
+    ngx_ws_perf_master_t  m;
+
+    rc = ngx_ws_perf_reply_master(r, &m);
+    FUZZ_CHECK(rc >= -1 && rc <= NGX_WS_PERF_SENTINEL_HOST);
+    fuzz_master(rc, &m);
+
+    rc = ngx_ws_perf_reply_switch(r, (const uint8_t *) "mym", 3, &m);
+    FUZZ_CHECK(rc >= -1 && rc <= NGX_WS_PERF_SENTINEL_PONG
+               && rc != NGX_WS_PERF_SENTINEL_UNKNOWN);
+    fuzz_master(rc, &m);
+
+    rc = ngx_ws_perf_reply_role(r);
+    FUZZ_CHECK(rc >= -1 && rc <= 1);
+}
+
+
+static void
+fuzz_master(int rc, const ngx_ws_perf_master_t *m)
+{
+    size_t  len;
+
+    if (rc != NGX_WS_PERF_SENTINEL_ADDRESS
+        && rc != NGX_WS_PERF_SENTINEL_HOST)
+    {
+        return;
+    }
+
+    len = strnlen(m->host, sizeof(m->host));
+
+    FUZZ_CHECK(len > 0 && len < sizeof(m->host));
+    FUZZ_CHECK(m->port > 0 && m->port <= 65535);
 }
 
 

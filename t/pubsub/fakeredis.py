@@ -114,6 +114,14 @@ class FakeRedis:
                     n += 1
             return n
 
+    def drop_clients(self):
+        """closes every connection, as a server that went away would"""
+        with self.lock:
+            clients = list(self.clients)
+        for c in clients:
+            self._close(c)
+        return len(clients)
+
     def count(self, glob):
         with self.lock:
             return sum(1 for cmd in self.log if fnmatch.fnmatchcase(cmd, glob))

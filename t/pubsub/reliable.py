@@ -24,6 +24,19 @@ from wsclient import (WS, connect, publish, pump,  # noqa: E402
 
 LOCAL = False       # the ledger without Redis: local ids, no redis to ask
 
+# the ledger's faults that other scenario files add, by name
+# (t/pubsub/sentinel.py: "failover"), and a function that names the port
+# of the Redis master when a fault may move it
+FAULTS = {}
+MASTER = None
+
+
+def follow_master():
+    """rd.redis() asks the master that MASTER names, if any"""
+    port = MASTER() if MASTER else None
+    if port:
+        rd.REDIS_PORT = port
+
 
 def msgs(c, kind="msg"):
     return [m for m in c.messages() if m.get("type") == kind]
@@ -575,6 +588,7 @@ def master_pid():
 def pending_acks(us):
     """{user index: [(id, attempts, due in s)]} of what waits for an ack
     in redis, or a string saying why it cannot be read"""
+    follow_master()
     try:
         due = rd.redis("ZRANGE", "ws_perf:due", 0, -1, "WITHSCORES",
                        timeout=2)
@@ -706,6 +720,8 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
                 elif fault == "redis":
                     rd.redis_stop()
                     rd.redis_start()
+                elif fault in FAULTS:
+                    FAULTS[fault]()
             if k >= nm:
                 phase = "waiting for deliveries"
                 missing = [key for key in accepted
@@ -715,6 +731,7 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
                 if not missing:
                     phase = "waiting for acks to reach redis"
                     try:
+                        follow_master()
                         pending = rd.redis("ZCARD", "ws_perf:due",
                                            timeout=2)
                     except (OSError, ConnectionError, RuntimeError):

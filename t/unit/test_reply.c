@@ -362,6 +362,118 @@ test_plain_size(void)
 }
 
 
+static int
+master(const char *resp, ngx_ws_perf_master_t *m)
+{
+    int          rc;
+    redisReply  *r;
+
+    r = reply(resp);
+    rc = ngx_ws_perf_reply_master(r, m);
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+static int
+moved(const char *text, ngx_ws_perf_master_t *m)
+{
+    int          rc;
+    char         resp[512];
+    redisReply  *r;
+
+    snprintf(resp, sizeof(resp),
+             "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n"
+             "$%zu\r\n%s\r\n", strlen(text), text);
+
+    r = reply(resp);
+    rc = ngx_ws_perf_reply_switch(r, (const uint8_t *) "mym", 3, m);
+    freeReplyObject(r);
+
+    return rc;
+}
+
+
+static int
+role(const redisReply *r)
+{
+    return ngx_ws_perf_reply_role(r) == 0 ? 0 : -1;
+}
+
+
+static void
+test_sentinel(void)
+{
+    redisReply            *r;
+    ngx_ws_perf_master_t   m;
+
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n", &m)
+          == NGX_WS_PERF_SENTINEL_ADDRESS);
+    CHECK(strcmp(m.host, "127.0.0.1") == 0 && m.port == 6379);
+    CHECK(master("*2\r\n$3\r\n::1\r\n$5\r\n65535\r\n", &m)
+          == NGX_WS_PERF_SENTINEL_ADDRESS);
+    CHECK(strcmp(m.host, "::1") == 0 && m.port == 65535);
+    CHECK(master("*-1\r\n", &m) == NGX_WS_PERF_SENTINEL_UNKNOWN);
+    CHECK(master("*2\r\n$9\r\nredis-one\r\n$4\r\n6379\r\n", &m)
+          == NGX_WS_PERF_SENTINEL_HOST);
+    CHECK(strcmp(m.host, "redis-one") == 0);
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65536\r\n", &m)
+          == -1);
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n", &m) == -1);
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n$2\r\n-1\r\n", &m)
+          == -1);
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n$6\r\n123456\r\n", &m)
+          == -1);
+    CHECK(master("*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n", &m) == -1);
+    CHECK(master("*2\r\n$0\r\n\r\n$4\r\n6379\r\n", &m) == -1);
+    CHECK(master("*2\r\n$3\r\na b\r\n$4\r\n6379\r\n", &m) == -1);
+    CHECK(master("*2\r\n$3\r\na\nb\r\n$4\r\n6379\r\n", &m) == -1);
+    CHECK(master("*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n1\r\n", &m)
+          == -1);
+    CHECK(master("*1\r\n$9\r\n127.0.0.1\r\n", &m) == -1);
+    CHECK(master("$9\r\n127.0.0.1\r\n", &m) == -1);
+    CHECK(master("-ERR no\r\n", &m) == -1);
+
+    CHECK(moved("mym 127.0.0.1 6379 127.0.0.2 6380", &m)
+          == NGX_WS_PERF_SENTINEL_ADDRESS);
+    CHECK(strcmp(m.host, "127.0.0.2") == 0 && m.port == 6380);
+    CHECK(moved("other 127.0.0.1 6379 127.0.0.2 6380", &m)
+          == NGX_WS_PERF_SENTINEL_OTHER);
+    CHECK(moved("mymx 127.0.0.1 6379 127.0.0.2 6380", &m)
+          == NGX_WS_PERF_SENTINEL_OTHER);
+    CHECK(moved("mym 127.0.0.1 6379 db.local 6380", &m)
+          == NGX_WS_PERF_SENTINEL_HOST);
+    CHECK(moved("mym 127.0.0.1 6379 127.0.0.2 x", &m) == -1);
+    CHECK(moved("mym 127.0.0.1 6379 127.0.0.2", &m) == -1);
+    CHECK(moved("127.0.0.1 6379 127.0.0.2 6380", &m) == -1);
+    CHECK(moved("mym 127.0.0.1  6379 127.0.0.2 6380", &m) == -1);
+    CHECK(moved("", &m) == -1);
+
+    r = reply("*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    CHECK(ngx_ws_perf_reply_switch(r, (const uint8_t *) "mym", 3, &m)
+          == NGX_WS_PERF_SENTINEL_PONG);
+    freeReplyObject(r);
+
+    r = reply("*3\r\n$7\r\nmessage\r\n$5\r\nother\r\n$1\r\nx\r\n");
+    CHECK(ngx_ws_perf_reply_switch(r, (const uint8_t *) "mym", 3, &m) == -1);
+    freeReplyObject(r);
+
+    r = reply("*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n:1\r\n");
+    CHECK(ngx_ws_perf_reply_switch(r, (const uint8_t *) "mym", 3, &m) == -1);
+    freeReplyObject(r);
+
+    CHECK(valid(role, "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"));
+    CHECK(!valid(role, "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n"
+                       ":6379\r\n$9\r\nconnected\r\n:0\r\n"));
+    CHECK(!valid(role, "*0\r\n"));
+    CHECK(!valid(role, "$6\r\nmaster\r\n"));
+    r = reply("*1\r\n:1\r\n");
+    CHECK(ngx_ws_perf_reply_role(r) == -1);
+    freeReplyObject(r);
+}
+
+
 int
 main(void)
 {
@@ -369,6 +481,7 @@ main(void)
     test_shapes();
     test_dlq_json();
     test_plain_size();
+    test_sentinel();
 
     return check_report();
 }
