@@ -111,7 +111,7 @@ $(BUILD)/test_cmd: t/unit/test_cmd.c t/unit/check.h \
 	$(UNIT_CC) -o $@ t/unit/test_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
-$(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h \
+$(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h t/unit/resp.h \
                      ngx_ws_perf_module/ngx_ws_perf_reply.c \
                      ngx_ws_perf_module/ngx_ws_perf_reply.h \
                      ngx_ws_perf_module/ngx_ws_perf_msg.c \
@@ -124,7 +124,7 @@ $(BUILD)/test_reply: t/unit/test_reply.c t/unit/check.h \
 	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
 	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
 
-$(BUILD)/test_slots: t/unit/test_slots.c t/unit/check.h \
+$(BUILD)/test_slots: t/unit/test_slots.c t/unit/check.h t/unit/resp.h \
                      ngx_ws_perf_module/ngx_ws_perf_slots.c \
                      ngx_ws_perf_module/ngx_ws_perf_slots.h
 	@mkdir -p $(BUILD)
@@ -180,7 +180,8 @@ $(BUILD)/fuzz_cmd: t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	$(FUZZ_CC) -o $@ t/fuzz/fuzz_cmd.c ngx_ws_perf_module/ngx_ws_perf_cmd.c \
 	    ngx_ws_perf_module/ngx_ws_perf_msg.c -ljansson
 
-$(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c \
+$(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c t/fuzz/fuzz_resp.h \
+                     ngx_ws_perf_module/ngx_ws_perf_reply.c \
                      ngx_ws_perf_module/ngx_ws_perf_reply.h \
                      ngx_ws_perf_module/ngx_ws_perf_msg.c \
                      ngx_ws_perf_module/ngx_ws_perf_msg.h \
@@ -192,7 +193,8 @@ $(BUILD)/fuzz_reply: t/fuzz/fuzz_reply.c ngx_ws_perf_module/ngx_ws_perf_reply.c 
 	    ngx_ws_perf_module/ngx_ws_perf_frame.c \
 	    ngx_ws_perf_module/ngx_ws_perf_lz4.c -lhiredis -ljansson -llz4
 
-$(BUILD)/fuzz_slots: t/fuzz/fuzz_slots.c ngx_ws_perf_module/ngx_ws_perf_slots.c \
+$(BUILD)/fuzz_slots: t/fuzz/fuzz_slots.c t/fuzz/fuzz_resp.h \
+                     ngx_ws_perf_module/ngx_ws_perf_slots.c \
                      ngx_ws_perf_module/ngx_ws_perf_slots.h
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) -o $@ t/fuzz/fuzz_slots.c \

@@ -158,6 +158,8 @@ static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
 static void ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply,
     void *data);
+static redisReply *ngx_ws_perf_redis_step(redisAsyncContext *ac,
+    void *reply);
 static void ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link);
@@ -1267,17 +1269,11 @@ ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link, ngx_str_t *user,
 static void
 ngx_ws_perf_redis_role_reply(redisAsyncContext *ac, void *reply, void *data)
 {
-    redisReply                *r = reply;
+    redisReply                *r;
     ngx_ws_perf_redis_link_t  *link = ac->data;
 
-    ngx_ws_perf_redis_replied(link);
-
-    if (r == NULL || link->ac != ac) {
-        return;
-    }
-
-    if (r->type == REDIS_REPLY_ERROR) {
-        ngx_ws_perf_redis_fail(link, r->str);
+    r = ngx_ws_perf_redis_step(ac, reply);
+    if (r == NULL) {
         return;
     }
 
@@ -1343,11 +1339,14 @@ ngx_ws_perf_redis_handshake_rest(ngx_ws_perf_redis_link_t *link)
 }
 
 
-/* data is the link for the last command of the handshake */
+/*
+ * The reply to a step of a link's handshake or of its own work: the
+ * reply, or NULL when the link went meanwhile or Redis refused (the link
+ * is then dropped, with Redis's reason)
+ */
 
-static void
-ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac, void *reply,
-    void *data)
+static redisReply *
+ngx_ws_perf_redis_step(redisAsyncContext *ac, void *reply)
 {
     redisReply                *r = reply;
     ngx_ws_perf_redis_link_t  *link = ac->data;
@@ -1355,11 +1354,29 @@ ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac, void *reply,
     ngx_ws_perf_redis_replied(link);
 
     if (r == NULL || link->ac != ac) {
-        return;
+        return NULL;
     }
 
     if (r->type == REDIS_REPLY_ERROR) {
         ngx_ws_perf_redis_fail(link, r->str);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+/* data is the link for the last command of the handshake */
+
+static void
+ngx_ws_perf_redis_handshake_reply(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    redisReply                *r;
+    ngx_ws_perf_redis_link_t  *link = ac->data;
+
+    r = ngx_ws_perf_redis_step(ac, reply);
+    if (r == NULL) {
         return;
     }
 
@@ -3198,17 +3215,11 @@ ngx_ws_perf_redis_map_ask(void)
 static void
 ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply, void *data)
 {
-    redisReply                *r = reply;
+    redisReply                *r;
     ngx_ws_perf_redis_link_t  *link = ac->data;
 
-    ngx_ws_perf_redis_replied(link);
-
-    if (r == NULL || link->ac != ac) {
-        return;
-    }
-
-    if (r->type == REDIS_REPLY_ERROR) {
-        ngx_ws_perf_redis_fail(link, r->str);
+    r = ngx_ws_perf_redis_step(ac, reply);
+    if (r == NULL) {
         return;
     }
 
@@ -3705,18 +3716,12 @@ static void
 ngx_ws_perf_redis_sentinel_master(redisAsyncContext *ac, void *reply,
     void *data)
 {
-    redisReply                *r = reply;
+    redisReply                *r;
     ngx_ws_perf_master_t       m;
     ngx_ws_perf_redis_link_t  *link = ac->data;
 
-    ngx_ws_perf_redis_replied(link);
-
-    if (r == NULL || link->ac != ac) {
-        return;
-    }
-
-    if (r->type == REDIS_REPLY_ERROR) {
-        ngx_ws_perf_redis_fail(link, r->str);
+    r = ngx_ws_perf_redis_step(ac, reply);
+    if (r == NULL) {
         return;
     }
 
@@ -3729,18 +3734,12 @@ static void
 ngx_ws_perf_redis_sentinel_subscribed(redisAsyncContext *ac, void *reply,
     void *data)
 {
-    redisReply                *r = reply;
+    redisReply                *r;
     ngx_ws_perf_push_t         push;
     ngx_ws_perf_redis_link_t  *link = ac->data;
 
-    ngx_ws_perf_redis_replied(link);
-
-    if (r == NULL || link->ac != ac) {
-        return;
-    }
-
-    if (r->type == REDIS_REPLY_ERROR) {
-        ngx_ws_perf_redis_fail(link, r->str);
+    r = ngx_ws_perf_redis_step(ac, reply);
+    if (r == NULL) {
         return;
     }
 

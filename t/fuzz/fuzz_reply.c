@@ -22,6 +22,7 @@
 #include "ngx_ws_perf_frame.h"
 #include "ngx_ws_perf_lz4.h"
 #include "ngx_ws_perf_reply.h"
+#include "fuzz_resp.h"
 
 
 #define FUZZ_CHECK(expr)                                                     \
@@ -33,7 +34,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__ubsan_default_options(void);
 
-static int fuzz_huge(const uint8_t *p, size_t len);
 static void fuzz_reply(const redisReply *r, const char *prefix);
 static void fuzz_push(const redisReply *r, const char *prefix);
 static void fuzz_resume(const redisReply *r);
@@ -61,74 +61,11 @@ __ubsan_default_options(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    void         *reply;
-    const char   *prefix;
-    redisReader  *reader;
-
-    if (size == 0) {
+    if (size == 0 || fuzz_huge(data, size)) {
         return 0;
     }
 
-    if (fuzz_huge(data, size)) {
-        return 0;
-    }
-
-    prefix = fuzz_prefixes[data[0] & 3];
-
-    reader = redisReaderCreate();
-    if (reader == NULL) {
-        abort();
-    }
-
-    if (redisReaderFeed(reader, (const char *) data + 1, size - 1)
-        != REDIS_OK)
-    {
-        abort();
-    }
-
-    for ( ;; ) {
-        reply = NULL;
-
-        if (redisReaderGetReply(reader, &reply) != REDIS_OK
-            || reply == NULL)
-        {
-            break;
-        }
-
-        fuzz_reply(reply, prefix);
-
-        freeReplyObject(reply);
-    }
-
-    redisReaderFree(reader);
-
-    return 0;
-}
-
-
-/*
- * hiredis 0.14's reader allocates the elements an array header announces
- * before they come: such inputs only measure malloc, and are skipped
- */
-
-static int
-fuzz_huge(const uint8_t *p, size_t len)
-{
-    size_t  i, n;
-
-    for (i = 0; i < len; i++) {
-        if (p[i] != '*') {
-            continue;
-        }
-
-        for (n = 0; i + 1 < len && p[i + 1] >= '0' && p[i + 1] <= '9'; i++) {
-            n = n * 10 + (p[i + 1] - '0');
-
-            if (n > 4096) {
-                return 1;
-            }
-        }
-    }
+    fuzz_replies(data + 1, size - 1, fuzz_reply, fuzz_prefixes[data[0] & 3]);
 
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 #include "ngx_ws_perf_slots.h"
+#include "fuzz_resp.h"
 
 
 #define FUZZ_CHECK(expr)                                                     \
@@ -30,7 +31,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__ubsan_default_options(void);
 
-static int fuzz_huge(const uint8_t *p, size_t len);
 static void fuzz_map(const redisReply *r, const char *host);
 static void fuzz_node(const ngx_ws_perf_slots_node_t *node);
 static void fuzz_redirect(const uint8_t *p, size_t len, const char *host);
@@ -51,9 +51,7 @@ __ubsan_default_options(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    void         *reply;
-    const char   *host;
-    redisReader  *reader;
+    const char  *host;
 
     if (size == 0 || fuzz_huge(data, size)) {
         return 0;
@@ -66,57 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    reader = redisReaderCreate();
-    if (reader == NULL) {
-        abort();
-    }
-
-    if (redisReaderFeed(reader, (const char *) data + 1, size - 1)
-        != REDIS_OK)
-    {
-        abort();
-    }
-
-    for ( ;; ) {
-        reply = NULL;
-
-        if (redisReaderGetReply(reader, &reply) != REDIS_OK
-            || reply == NULL)
-        {
-            break;
-        }
-
-        fuzz_map(reply, host);
-
-        freeReplyObject(reply);
-    }
-
-    redisReaderFree(reader);
-
-    return 0;
-}
-
-
-/* hiredis 0.14 allocates what an array header announces: skipped */
-
-static int
-fuzz_huge(const uint8_t *p, size_t len)
-{
-    size_t  i, n;
-
-    for (i = 0; i < len; i++) {
-        if (p[i] != '*') {
-            continue;
-        }
-
-        for (n = 0; i + 1 < len && p[i + 1] >= '0' && p[i + 1] <= '9'; i++) {
-            n = n * 10 + (p[i + 1] - '0');
-
-            if (n > 4096) {
-                return 1;
-            }
-        }
-    }
+    fuzz_replies(data + 1, size - 1, fuzz_map, host);
 
     return 0;
 }

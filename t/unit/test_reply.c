@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "ngx_ws_perf_reply.h"
 #include "check.h"
+#include "resp.h"
 
 
 #define PUSH_MESSAGE                                                         \
@@ -28,32 +29,6 @@ static void test_sharded(void);
 static unsigned target(const char *channel, const uint8_t **name,
     size_t *len);
 
-
-/* a reply as hiredis reads it from the protocol */
-
-static redisReply *
-reply(const char *resp)
-{
-    void         *r;
-    redisReader  *reader;
-
-    reader = redisReaderCreate();
-
-    r = NULL;
-
-    if (reader == NULL
-        || redisReaderFeed(reader, resp, strlen(resp)) != REDIS_OK
-        || redisReaderGetReply(reader, &r) != REDIS_OK
-        || r == NULL)
-    {
-        printf("cannot read %s\n", resp);
-        exit(1);
-    }
-
-    redisReaderFree(reader);
-
-    return r;
-}
 
 
 static int

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "ngx_ws_perf_slots.h"
 #include "check.h"
+#include "resp.h"
 
 
 /* three masters, each with one replica, as redis-cli --cluster creates */
@@ -24,30 +25,6 @@
     "*3\r\n$9\r\n127.0.0.1\r\n:7002\r\n$2\r\nid\r\n"                         \
     "*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$2\r\nid\r\n"
 
-
-static redisReply *
-reply(const char *resp)
-{
-    void         *r;
-    redisReader  *reader;
-
-    reader = redisReaderCreate();
-
-    r = NULL;
-
-    if (reader == NULL
-        || redisReaderFeed(reader, resp, strlen(resp)) != REDIS_OK
-        || redisReaderGetReply(reader, &r) != REDIS_OK
-        || r == NULL)
-    {
-        printf("cannot read %s\n", resp);
-        exit(1);
-    }
-
-    redisReaderFree(reader);
-
-    return r;
-}
 
 
 static unsigned
