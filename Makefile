@@ -237,7 +237,8 @@ prove-tls: $(BUILD)/ngx_ws_perf_module.so
 
 # the files run a second time on the other engine (t/lib/WsPerf/Engine.pm):
 # a file opts in with "use WsPerf::Engine;" (its blocks run without Redis:
-# again with it) or "use WsPerf::Engine 'redis';" (again without it)
+# again with it, and against a Redis Cluster) or "use WsPerf::Engine
+# 'redis';" (again without it)
 ENGINE_REDIS_TESTS = $(shell grep -l "^use WsPerf::Engine;" t/*.t)
 ENGINE_SHM_TESTS   = $(shell grep -l "^use WsPerf::Engine 'redis';" t/*.t)
 
@@ -247,6 +248,8 @@ prove-engines: $(BUILD)/ngx_ws_perf_module.so
 	    $(ENGINE_REDIS_TESTS)
 	WS_PERF_ENGINE=shm util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
 	    $(ENGINE_SHM_TESTS)
+	WS_PERF_ENGINE=cluster util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
+	    $(ENGINE_REDIS_TESTS)
 
 asan: $(BUILD)/asan/ngx_ws_perf_module.so
 

@@ -8,6 +8,7 @@ client.py and redis.py (whose helpers they use):
 import json
 import os
 import random
+import re
 import select
 import signal
 import sys
@@ -309,8 +310,9 @@ def scheduled(port, channel="sch", node="", node_ws=""):
     r = publish(port, [{"channel": channel, "data": p, "priority": p,
                         "deliver_at": at}
                        for p in ("low", "normal", "critical", "high")])
-    out("scheduled ids: %s" % ("given" if all(i.startswith("s")
-                                              for i in r["ids"]) else r))
+    # "s<n>", in a Redis Cluster "<shard>.s<n>"
+    out("scheduled ids: %s" % ("given" if all(
+        re.fullmatch(r"(\d+\.)?s\d+", i) for i in r["ids"]) else r))
     x = publish(port, {"channel": channel, "data": "cancelled",
                        "delay": 300})["ids"][0]
     st, _, body = request(port, "DELETE", "/pub?schedule=" + x)

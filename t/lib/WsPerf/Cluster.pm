@@ -34,6 +34,9 @@ sub import {
 my $dir;
 my @ports;
 
+# whether cluster_start() has started the file's cluster
+sub running { @ports ? 1 : 0 }
+
 # one command to the node on port; the reply's first line, or undef
 sub cluster_command {
     my ($port, @args) = @_;

@@ -22,6 +22,11 @@ package WsPerf::Engine;
 # engine's state, so with it each block sees an empty Redis too.
 # WS_PERF_ENGINE=shm removes the ws_perf_redis line from each block's
 # http_config (the file's redis-server still runs, unused).
+# WS_PERF_ENGINE=cluster puts ws_perf_redis_cluster in its place (or adds
+# it), with the block's prefix, and starts a Redis Cluster for the file
+# (WsPerf::Cluster, three masters and their replicas, from port 7431):
+# a block marked "--- engine: redis" is skipped, and by_engine() gives
+# the cluster what it gives redis unless it names the cluster.
 #
 # Sections of a block (Test::Base and both runners take sections they do
 # not know, and both honour "--- skip_eval", which the skips use):
@@ -54,6 +59,7 @@ use File::Basename ();
 use Test2::API ();
 use Test::Builder ();
 use WsPerf::Redis ();
+use WsPerf::Cluster ();
 
 our @EXPORT = qw(engine engine_swap by_engine);
 
@@ -85,8 +91,9 @@ sub import {
 sub engine_swap {
     my $e = $ENV{WS_PERF_ENGINE};
     return undef unless defined $e && length $e;
-    die "WS_PERF_ENGINE must be \"redis\" or \"shm\", not \"$e\"\n"
-        unless $e eq 'redis' || $e eq 'shm';
+    die "WS_PERF_ENGINE must be \"redis\", \"cluster\" or \"shm\", "
+        . "not \"$e\"\n"
+        unless $e eq 'redis' || $e eq 'cluster' || $e eq 'shm';
     return $e;
 }
 
@@ -97,6 +104,8 @@ sub engine {
 sub by_engine {
     my %v = @_;
     my $e = engine();
+    # a Redis Cluster behaves as one Redis server, unless told otherwise
+    $e = 'redis' if $e eq 'cluster' && !exists $v{cluster};
     die "by_engine: nothing for the engine \"$e\"\n" unless exists $v{$e};
     return $v{$e};
 }
@@ -129,6 +138,7 @@ sub block_prefix {
 }
 
 my $redis_line = qr/^[ \t]*ws_perf_redis[ \t]+[^;]*;[ \t]*(?:#[^\n]*)?\n?/m;
+my $prefix_line = qr/^[ \t]*ws_perf_redis_prefix[ \t]+[^;]*;[ \t]*\n?/m;
 
 sub skip_block {
     my ($block, $why) = @_;
@@ -207,6 +217,20 @@ sub swap_block {
 
     my $http = $block->http_config;
     $http = '' unless defined $http;
+
+    if ($to eq 'cluster') {
+        $http =~ s/$redis_line//g;
+        $http =~ s/$prefix_line//g;
+        WsPerf::Cluster::cluster_start(port => 7431)
+            unless WsPerf::Cluster::running();
+        my $port = $ENV{TEST_NGINX_CLUSTER_PORT};
+        my $prefix = block_prefix($block);
+        $block->set_value('http_config', <<"_EOC_" . $http);
+    ws_perf_redis_cluster 127.0.0.1:$port;
+    ws_perf_redis_prefix $prefix;
+_EOC_
+        return;
+    }
 
     if ($to eq 'redis') {
         return if $http =~ $redis_line;
