@@ -6,7 +6,6 @@
 # Redis's refusal in the error log, and the password in no log line.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
-use WsPerf::Engine 'redis';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 
