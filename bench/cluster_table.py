@@ -102,6 +102,14 @@ def median(runs, key):
     return statistics.median(vals) if vals else None
 
 
+def spread(runs, key, fmt):
+    """the lowest and the highest run, where the median hides the noise"""
+    vals = [x[key] for x in runs if x is not None and key in x]
+    if not vals:
+        return "-"
+    return fmt.format(min(vals)) + " to " + fmt.format(max(vals))
+
+
 def publishing_only(runs, quiet):
     """Redis us per publish without the idle rate and the subscriptions"""
     for x in runs:
@@ -115,10 +123,12 @@ def publishing_only(runs, quiet):
 
 CLIENTS = [
     ("publishes/s", "pub_s", "{:,.0f}"),
+    ("publishes/s of the runs", "pub_s", "range {:,.0f}"),
     ("deliveries/s", "deliveries_s", "{:,.0f}"),
     ("lost+dup", "lost_dup", "{:,.0f}"),
     ("p50 ms", "p50", "{:.2f}"),
     ("p99 ms", "p99", "{:.2f}"),
+    ("p99 of the runs", "p99", "range {:.1f}"),
     ("publish ack p99 ms", "ack_p99", "{:.2f}"),
     ("nginx CPU %", "nginx_cpu", "{:.0f}"),
     ("nginx us/publish", "nginx_us", "{:.0f}"),
@@ -162,7 +172,8 @@ def table(cols, data, runs):
         n = sum(1 for x in data[s] if x is not None)
         label = s + ("" if n == runs else " (%d runs)" % n)
         print("| " + label + " | " + " | ".join(
-            cell(median(data[s], c[1]), c[2]) for c in cols) + " |")
+            spread(data[s], c[1], c[2][6:]) if c[2].startswith("range ")
+            else cell(median(data[s], c[1]), c[2]) for c in cols) + " |")
     print()
 
 
@@ -262,6 +273,9 @@ def every_run(res, runs, scenarios):
             if sc != quiet:
                 publishing_only(data, qmed[s])
             for r, x in enumerate(data, 1):
+                if x is not None and sc == quiet:
+                    x.pop("m_us", None)
+                    x.pop("r_us", None)
                 if x is None:
                     print("| %s | %s | %d | not measured |||||||||"
                           % (sc, s, r))

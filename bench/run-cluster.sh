@@ -237,7 +237,11 @@ reading() {
     bitmap): redis/redis#12196; Valkey 8 sends a light header
     (valkey-io/valkey#654).  The master pays for sending it, each
     replica for taking it ("replicas us/publish"); it grows with the
-    replicas per master.
+    replicas per master.  bench/spublish_cost.sh measures it alone
+    (bench/MEASUREMENTS.md): pipelined, a replica adds about 1.4 us to
+    a master's 0.9 us per `SPUBLISH` and costs itself 3 us, and the
+    master's rate falls from about a million a second to a quarter of
+    that.
   - The module's sweeps: every worker calls `ws_perf_release` every
     50 ms and `ws_perf_redeliver` every 200 ms on every shard, shards x
     25 x W calls a second for W workers over all gateway nodes (16 x 25 x
@@ -248,11 +252,14 @@ reading() {
     master, pings each subscribe link twice a second and now and then
     writes a key per shard that says it is alive: 2 x N x W connections,
     2 x N x W pings a second.
-  - Batching: at a given rate each master gets a third (1/N) of the
-    commands, so fewer of them share a `read()` and a `write()` on both
-    ends; below saturation the cluster's cost per publish is higher than
-    one server's (the ratios above), while at its ceiling deeper queues
-    bring the batching back.
+  - Batching: one `SPUBLISH` costs Redis about 0.9 us in a pipeline and
+    10 us alone (bench/MEASUREMENTS.md): at these rates a publish's
+    Redis CPU is mostly its reads and writes, not the command.  At a
+    given rate each master gets a third (1/N) of the commands, so fewer
+    of them share a `read()` and a `write()`, and its writes to the
+    replica go out one by one: below saturation the cluster's cost per
+    publish is higher than one server's (the ratios above), while at
+    its ceiling deeper queues bring the batching back.
   - nginx: each worker splits its publishes over N publish links and
     sweeps every shard, so its CPU per publish is a little higher
     ("nginx us/publish"); gateway nodes scale out by adding nodes, so
