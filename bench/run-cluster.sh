@@ -195,6 +195,13 @@ reading() {
   uses a fraction of one core ("masters CPU %") while nginx and wsbench
   take the rest.  Even with more cores a cluster could not raise these
   publishes/s: they are bound by nginx's and wsbench's CPU per publish.
+- Latency here is mostly waiting for a core: a publish crosses an nginx
+  worker and a redis-server, and each must be scheduled; with six Redis
+  processes (and whatever else runs on the machine) on two cores the
+  wait is longer and more variable for the cluster.  many-channels'
+  publisher keeps at most 128 publishes in flight (2 connections, 64
+  each), so a run whose acks take over 64 ms publishes fewer than 2,000
+  a second ("publishes/s of the runs").
 - What it shows: that both layouts deliver everything (lost+dup); what a
   publish costs Redis in each (us/publish), and how that work splits
   over the masters (the busiest master's share: a cluster saturates when
