@@ -206,7 +206,8 @@ def ceilings(data):
           "on a core each at about {:,.0f} publishes/s at this run's cost "
           "per publish on a master ({:.1f} us), up to {:,.0f} at one "
           "server's ({:.1f} us), which a saturated master's deeper "
-          "pipelines approach: {:.2f} to {:.2f} times one server.".format(
+          "pipelines approach, less what feeding its replica costs it: "
+          "{:.2f} to {:.2f} times one server.".format(
               1e6 / one, 100 * share, low, clu, high, one,
               low * one / 1e6, high * one / 1e6))
     print()

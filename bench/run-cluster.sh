@@ -193,8 +193,9 @@ reading() {
   Redis can take.
 - One redis-server is not the bottleneck here: in many-channels-max it
   uses a fraction of one core ("masters CPU %") while nginx and wsbench
-  take the rest.  Even with more cores a cluster could not raise these
-  publishes/s: they are bound by nginx's and wsbench's CPU per publish.
+  take the rest.  A cluster could not raise these publishes/s even with
+  more cores: what bounds them is the CPU that nginx and wsbench spend
+  per publish, and one Redis still has room.
 - Latency here is mostly waiting for a core: a publish crosses an nginx
   worker and a redis-server, and each must be scheduled; with six Redis
   processes (and whatever else runs on the machine) on two cores the
@@ -214,9 +215,10 @@ reading() {
 ### Expected scaling with N masters on separate machines
 
 - **What bounds one server.**  Redis runs commands on one thread.  A
-  publish is one `FCALL ws_perf_publish`: the message is kept (the
-  channel's history, the inboxes) and published to every subscribe link
-  of the channel, one per gateway worker that has subscribers on it.  So
+  publish is one `FCALL ws_perf_publish`: the channel's sequence and
+  counters are written, the message kept in its history when one is
+  configured, and published to every subscribe link of the channel, one
+  per gateway worker that has subscribers on it.  So
   a publish costs Redis about c = a + b x k of CPU (k subscribed
   workers; k = 2 here), and one server carries at most 1 s / c publishes
   a second however many gateway nodes there are; more nodes mean a
