@@ -20,6 +20,13 @@
 #                                      writes the "Two workers, no Redis"
 #                                      part of RESULTS.md only
 #   BENCH_2W_SCENARIOS="fanout"        a subset of its scenarios
+#   BENCH_SERVERS="ws_perf_redis ws_perf_cluster"  one redis-server and
+#                                      a 3-master Redis Cluster, on its
+#                                      own, BENCH_RUNS times, with the
+#                                      Redis CPU of every run; writes the
+#                                      "One Redis and a Redis Cluster"
+#                                      part of RESULTS.md only
+#   BENCH_CLUSTER_SCENARIOS="many-channels"  a subset of its scenarios
 #   BENCH_STRICT=1                     fail when ws_perf regressed against
 #                                      bench/baseline.json
 set -uo pipefail
@@ -38,6 +45,8 @@ tls_scenarios=${BENCH_TLS_SCENARIOS:-"fanout-tls fanout-10hz-tls
     fanout-max-tls"}
 w2_scenarios=${BENCH_2W_SCENARIOS:-"fanout many-channels fanout-10hz
     many-channels-max"}
+cluster_scenarios=${BENCH_CLUSTER_SCENARIOS:-"many-channels-max
+    many-channels many-channels-quiet"}
 runs=${BENCH_RUNS:-3}
 servers=${BENCH_SERVERS:-"ws_perf nchan ws_perf_redis nchan_redis"}
 redis_port=6391
@@ -57,10 +66,12 @@ log() {
 
 tls_run=0
 w2_run=0
+cluster_run=0
 for s in $servers; do
     case $s in
-    *_tls) tls_run=1 ;;
-    *_2w)  w2_run=1 ;;
+    *_tls)     tls_run=1 ;;
+    *_2w)      w2_run=1 ;;
+    *_cluster) cluster_run=1 ;;
     esac
 done
 
@@ -99,7 +110,9 @@ scenarios_of() {
     *_tls)   echo $tls_scenarios ;;
     *_2w)    echo $w2_scenarios ;;
     *)
-        if [ $w2_run = 1 ]; then
+        if [ $cluster_run = 1 ]; then
+            echo $cluster_scenarios
+        elif [ $w2_run = 1 ]; then
             echo $w2_scenarios
         elif [ $tls_run = 1 ]; then
             echo $tls_scenarios | sed 's/-tls\b//g'
@@ -110,12 +123,17 @@ scenarios_of() {
     esac
 }
 
-# a fresh redis-server for a Redis-mode server, nothing for the others
+# a fresh redis-server for a Redis-mode server, a fresh cluster for a
+# cluster-mode one (bench/run-cluster.sh), nothing for the others
 redis_fresh() {
     local i
 
     redis_stop
-    case $1 in *_redis) ;; *) return 0 ;; esac
+    case $1 in
+    *_redis)   ;;
+    *_cluster) cluster_fresh; return ;;
+    *)         return 0 ;;
+    esac
     mkdir -p "$out/redis"
     if ! redis-server --port $redis_port --bind 127.0.0.1 --save '' \
             --appendonly no --daemonize yes --dir "$top/$out/redis" \
@@ -135,6 +153,7 @@ redis_fresh() {
 redis_stop() {
     local i
 
+    [ $cluster_run = 1 ] && cluster_stop
     redis-cli -p $redis_port shutdown nosave >/dev/null 2>&1 || return 0
     for i in $(seq 50); do
         redis-cli -p $redis_port ping >/dev/null 2>&1 || return 0
@@ -170,7 +189,7 @@ server_setup() {
     esac
 
     case $name in
-    ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w)
+    ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w|ws_perf_cluster)
         if ! make -s all >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
             return 1
@@ -312,6 +331,10 @@ twins_run() {
                     log "$m $msc run $r: $why"
                     continue
                 fi
+                # a twin run may read its servers first
+                if declare -F twin_before >/dev/null; then
+                    twin_before "$m" "$msc" "$r"
+                fi
 
                 log "$m: $msc, run $r of $runs"
                 "$wsbench" -s "bench/scenarios/$msc.conf" --label="$m" \
@@ -394,6 +417,11 @@ if [ $w2_run = 1 ]; then
     exit $?
 fi
 
+if [ $cluster_run = 1 ]; then
+    . bench/run-cluster.sh
+    exit $?
+fi
+
 # the kernel's own cost of one small send to each of 10,000 loopback
 # connections, measured before any server runs: the floor under every
 # fan-out latency below
@@ -449,8 +477,9 @@ fi
 
 elapsed=$(( $(date +%s) - t0 ))
 
-# the "Over TLS" and "Two workers" parts come from their own runs
-# (bench/run-tls.sh, bench/run-2w.sh): kept as they are
+# the "Over TLS", "Two workers" and "Redis Cluster" parts come from
+# their own runs (bench/run-tls.sh, bench/run-2w.sh, bench/run-cluster.sh):
+# kept as they are
 keep_part() {
     awk "/^<!-- $1 begin/,/^<!-- $1 end/" bench/RESULTS.md \
         >"$res/$1.md" 2>/dev/null
@@ -468,6 +497,8 @@ keep_part() {
 
 keep_part over-tls TLS "Over TLS" "ws_perf_tls nchan_tls"
 keep_part two-workers two-worker "Two workers, no Redis" "ws_perf_2w nchan_2w"
+keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
+    "ws_perf_redis ws_perf_cluster"
 
 {
     echo "# Benchmark results"
@@ -548,6 +579,8 @@ keep_part two-workers two-worker "Two workers, no Redis" "ws_perf_2w nchan_2w"
     cat "$res/two-workers.md"
     echo
     cat "$res/over-tls.md"
+    echo
+    cat "$res/redis-cluster.md"
     echo
     echo "## Every scenario as wsbench printed it"
     for s in $servers; do
