@@ -94,6 +94,9 @@ typedef struct {
     ngx_uint_t                  tag;
     uint64_t                    sent;       /* for the round-trip time */
     ngx_uint_t                  wait;       /* a WAIT follows the FCALL */
+    ngx_uint_t                  waits;      /* WAIT replies to come */
+    ngx_ws_perf_redis_link_t   *waited;     /* where the last WAIT went */
+    ngx_uint_t                  taken;      /* the FCALL's id is in id */
     size_t                      id_len;
     u_char                      id[NGX_WS_PERF_ID_MAX];
 } ngx_ws_perf_redis_pub_t;
@@ -183,6 +186,8 @@ static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
     void *data);
+static ngx_int_t ngx_ws_perf_redis_wait(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_pub_t *req);
 static void ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req,
@@ -2080,6 +2085,9 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
     req->wait = 0;
+    req->waits = 0;
+    req->waited = NULL;
+    req->taken = 0;
 
     /* a large payload is stored lz4-compressed, flagged 'z' */
     m = ngx_ws_perf_compress_wire(m, &packed,
@@ -2104,17 +2112,8 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     link = ngx_ws_perf_redis_route(&a);
 
     if (ngx_ws_perf_redis_conf->redis_wait_replicas) {
-        ngx_ws_perf_redis_args(&a, "WAIT");
-        ngx_ws_perf_redis_argf(&a, "%ui",
-                               ngx_ws_perf_redis_conf->redis_wait_replicas);
-        ngx_ws_perf_redis_argf(&a, "%M",
-                               ngx_ws_perf_redis_conf->redis_wait_timeout);
-
         /* not sent: the FCALL's reply answers, unconfirmed */
-        req->wait = (ngx_ws_perf_redis_command(link,
-                                               ngx_ws_perf_redis_replicated,
-                                               req, &a)
-                     == NGX_OK);
+        req->wait = (ngx_ws_perf_redis_wait(link, req) == NGX_OK);
     }
 
     ngx_ws_perf_redis_flush(link);
@@ -2170,7 +2169,21 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         if (req->wait) {
             req->id_len = text.len;
             ngx_memcpy(req->id, text.data, text.len);
-            return;
+            req->taken = 1;
+
+            /*
+             * unless the WAIT sent with it follows it on this link, a
+             * MOVED or an ASK ran it elsewhere: one goes here, after it
+             */
+            if (req->waited == ac->data
+                || ngx_ws_perf_redis_wait(ac->data, req) == NGX_OK)
+            {
+                return;
+            }
+
+            rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+            ngx_str_set(&text, "published, but redis did not say whether "
+                               "its replicas have it");
         }
 
     } else {
@@ -2181,7 +2194,7 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
 
         ngx_ws_perf_redis_requests--;
 
-        if (req->wait) {
+        if (req->waits) {
             /* the WAIT's callback, called as the link goes, frees req */
             req->handler = NULL;
 
@@ -2219,13 +2232,31 @@ ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
 
     wmcf = ngx_ws_perf_redis_conf;
 
+    req->waits--;
+
     if (req->handler == NULL) {
         /* the FCALL's reply answered */
-        ngx_free(req);
+        if (req->waits == 0) {
+            ngx_free(req);
+        }
+
         return;
     }
 
-    req->wait = 0;
+    if (!req->taken) {
+        /*
+         * before the FCALL's reply: sent with it, and a MOVED or an ASK
+         * took the FCALL to another master (or again after this WAIT);
+         * its reply sends one where it ran
+         */
+        req->waited = NULL;
+        return;
+    }
+
+    if (req->waited != ac->data) {
+        /* the same, come after the FCALL's reply */
+        return;
+    }
 
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0
         && (ngx_uint_t) r->integer >= wmcf->redis_wait_replicas)
@@ -2261,7 +2292,7 @@ ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
 }
 
 
-/* the publish's one answer; with a WAIT's reply to come, that frees req */
+/* the publish's one answer; with WAIT replies to come, the last frees req */
 
 static void
 ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
@@ -2271,12 +2302,43 @@ ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
 
     req->handler(req->data, req->tag, rc, text);
 
-    if (req->wait && req->handler) {
+    if (req->waits) {
         req->handler = NULL;
         return;
     }
 
     ngx_free(req);
+}
+
+
+/*
+ * WAIT on the link of the master the FCALL ran on: it counts the
+ * replicas that have that connection's writes.  NGX_ERROR: not sent.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_wait(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_pub_t *req)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    ngx_ws_perf_redis_args(&a, "WAIT");
+    ngx_ws_perf_redis_argf(&a, "%ui",
+                           ngx_ws_perf_redis_conf->redis_wait_replicas);
+    ngx_ws_perf_redis_argf(&a, "%M",
+                           ngx_ws_perf_redis_conf->redis_wait_timeout);
+
+    if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_replicated, req,
+                                  &a)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    req->waits++;
+    req->waited = link;
+
+    return NGX_OK;
 }
 
 
