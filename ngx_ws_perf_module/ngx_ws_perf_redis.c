@@ -2600,8 +2600,9 @@ ngx_ws_perf_redis_bad_reply(const char *command)
  * An error raised inside a Lua function, rather than returned by it,
  * carries the function's source location ("ERR user_function:12: ..." or
  * "... script: NAME, on @user_function:12."): the client gets the reason
- * without it, the error log all of it.  1 for such an error (something
- * failed in redis), 0 for a refusal.
+ * without it, the error log all of it (but a TRYAGAIN, raised while a
+ * Redis Cluster moves the slot).  1 for such an error (something failed
+ * in redis), 0 for a refusal.
  */
 
 ngx_uint_t
@@ -2651,7 +2652,7 @@ ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text)
         located = 1;
     }
 
-    if (located) {
+    if (located && ngx_strncmp(p, "TRYAGAIN ", 9) != 0) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: a redis function failed: \"%*s\"",
                       r->len, r->str);
