@@ -176,6 +176,7 @@ static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
 static ngx_int_t ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link,
     redisReply *r);
 static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
+static void ngx_ws_perf_redis_in_place(void);
 static void ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload);
 static void ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic,
@@ -314,6 +315,7 @@ static ngx_uint_t                 ngx_ws_perf_redis_admit_warned;
 
 /* SUBSCRIBE confirmations awaited; a notice is due once they are in */
 static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
+static ngx_uint_t                 ngx_ws_perf_redis_placing;  /* a walk's */
 static ngx_uint_t                 ngx_ws_perf_redis_resync;
 static ngx_msec_t                 ngx_ws_perf_redis_heard;
 
@@ -1023,8 +1025,15 @@ static void
 ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link)
 {
     if (link->ready == ngx_ws_perf_redis_sub_ready) {
-        /* in a cluster, the subscriptions on that master only */
-        ngx_ws_perf_redis_sub_pending = 0;
+        /*
+         * in a cluster, the subscriptions on that master only; the count
+         * of those awaited is left to the tick (those of the other
+         * masters are still awaited)
+         */
+        if (link->node == NULL) {
+            ngx_ws_perf_redis_sub_pending = 0;
+        }
+
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, link->node);
 
         if (link->was_ready) {
@@ -1493,6 +1502,11 @@ ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic, void *data)
         return;
     }
 
+    /* in a cluster each topic is told when its subscription is back */
+    if (node && topic->subscribed) {
+        topic->missed = 1;
+    }
+
     topic->subscribed = 0;
 }
 
@@ -1660,6 +1674,23 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         return NGX_OK;
     }
 
+    /*
+     * an SSUBSCRIBE (or SUNSUBSCRIBE) sent by a map that was behind a
+     * resharding: the tick subscribes the topic where the next map says
+     */
+    if (link->node && r->type == REDIS_REPLY_ERROR
+        && (ngx_strncmp(r->str, "MOVED ", 6) == 0
+            || ngx_strncmp(r->str, "ASK ", 4) == 0))
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V refused a subscription: %s",
+                       &link->node->name, r->str);
+
+        ngx_ws_perf_redis_resync = 1;
+        ngx_ws_perf_redis_map_asked = 0;
+        return NGX_OK;
+    }
+
     if (ngx_ws_perf_reply_push(r, &push) != 0) {
         return NGX_ERROR;
     }
@@ -1715,11 +1746,20 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
             break;
         }
 
-        /* the master gave up the slot: its new one is asked for */
+        /*
+         * the master gave up the slot: its new one is asked for (but an
+         * old master that ends what was left there after the topic was
+         * subscribed where the map says is not heard)
+         */
         topic = ngx_ws_perf_hub_lookup(target, &name);
 
-        if (topic && topic->nsubs && topic->subscribed) {
+        if (topic && topic->nsubs && topic->subscribed
+            && ngx_ws_perf_redis_owner_of((u_char *) push.channel,
+                                          push.channel_len)
+               == link->node)
+        {
             topic->subscribed = 0;
+            topic->missed = 1;
             ngx_ws_perf_redis_resync = 1;
             ngx_ws_perf_redis_map_asked = 0;
         }
@@ -1734,7 +1774,10 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 /*
  * A SUBSCRIBE is in place: the topic's count may now be announced (a
  * publisher who sees it can count on delivery), and once all of them are
- * in after an outage the clients are told they may have missed messages.
+ * in after an outage the clients are told they may have missed messages;
+ * in a cluster, where each master's topics come back at their own time,
+ * a topic's subscribers are told as its own comes back, before anything
+ * it carries.
  */
 
 static void
@@ -1750,6 +1793,15 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
         if (topic) {
             topic->subscribed = 1;
             ngx_ws_perf_hub_changed(topic);
+
+            if (topic->missed) {
+                topic->missed = 0;
+                (void) ngx_ws_perf_hub_notice_subs(topic,
+                           (u_char *) ngx_ws_perf_redis_notice,
+                           sizeof(ngx_ws_perf_redis_notice) - 1,
+                           ngx_cycle->log);
+            }
+
             ngx_ws_perf_redis_on_subscribed(topic);
         }
     }
@@ -1757,14 +1809,31 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
     if (ngx_ws_perf_redis_sub_pending
         && --ngx_ws_perf_redis_sub_pending == 0)
     {
-        ngx_ws_perf_redis_report();
+        ngx_ws_perf_redis_in_place();
+    }
+}
 
-        if (ngx_ws_perf_redis_resync) {
-            ngx_ws_perf_redis_resync = 0;
-            (void) ngx_ws_perf_hub_notice(
-                       (u_char *) ngx_ws_perf_redis_notice,
-                       sizeof(ngx_ws_perf_redis_notice) - 1, ngx_cycle->log);
-        }
+
+/* every subscription is in place: after a gap, the clients are told */
+
+static void
+ngx_ws_perf_redis_in_place(void)
+{
+    ngx_ws_perf_redis_sub_pending = 0;
+
+    ngx_ws_perf_redis_report();
+
+    if (!ngx_ws_perf_redis_resync) {
+        return;
+    }
+
+    ngx_ws_perf_redis_resync = 0;
+
+    /* in a cluster each topic was told as it came back */
+    if (!ngx_ws_perf_redis_cluster()) {
+        (void) ngx_ws_perf_hub_notice((u_char *) ngx_ws_perf_redis_notice,
+                                      sizeof(ngx_ws_perf_redis_notice) - 1,
+                                      ngx_cycle->log);
     }
 }
 
@@ -3371,6 +3440,10 @@ ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
                        "ws_perf: redis cluster: %ui slots moved", moved);
 
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+
+        /* placed: the tick's walks move only what moves after this */
+        ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
+                   NGX_WS_PERF_SLOTS);
     }
 
     ngx_ws_perf_redis_report();
@@ -3414,8 +3487,11 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     if (topic->subscribed) {
         /* whatever came meanwhile may have gone to the old master */
         topic->subscribed = 0;
+        topic->missed = 1;
         ngx_ws_perf_redis_resync = 1;
     }
+
+    ngx_ws_perf_redis_placing++;
 
     ngx_ws_perf_redis_ssubscribe(topic, "SSUBSCRIBE");
 }
@@ -3717,7 +3793,19 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
 
     /* what could not be subscribed before */
     if (down == 0 && ngx_ws_perf_redis_resync) {
+        ngx_ws_perf_redis_placing = 0;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+
+        ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
+                   NGX_WS_PERF_SLOTS);
+
+        /*
+         * all in place, though the count still awaits answers that will
+         * not come (refused, or on a link that went)
+         */
+        if (ngx_ws_perf_redis_placing == 0) {
+            ngx_ws_perf_redis_in_place();
+        }
     }
 }
 
