@@ -574,6 +574,31 @@ ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log)
 }
 
 
+/* the same, to the subscribers of one topic */
+
+ngx_uint_t
+ngx_ws_perf_hub_notice_subs(ngx_ws_perf_topic_t *topic, u_char *text,
+    size_t len, ngx_log_t *log)
+{
+    ngx_ws_perf_notice_t  ctx;
+
+    ctx.out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    if (ctx.out == NULL) {
+        return 0;
+    }
+
+    ctx.sent = 0;
+    ctx.log = log;
+    ngx_ws_perf_notice_seq++;
+
+    ngx_ws_perf_hub_notice_topic(topic, &ctx);
+
+    ngx_ws_perf_out_release(ctx.out);
+
+    return ctx.sent;
+}
+
+
 static void
 ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
 {

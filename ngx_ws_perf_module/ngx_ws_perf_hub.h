@@ -24,7 +24,10 @@ typedef struct {
     ngx_queue_t                 changed;    /* in the changed list */
     ngx_uint_t                  is_changed;
     ngx_uint_t                  subscribed; /* the bus's subscription for */
-} ngx_ws_perf_topic_t;                      /* it is in place */
+                                            /* it is in place */
+    ngx_uint_t                  missed;     /* it was lost: its subscribers
+                                               are told when it is back */
+} ngx_ws_perf_topic_t;
 
 
 typedef struct ngx_ws_perf_sub_s  ngx_ws_perf_sub_t;
@@ -139,6 +142,8 @@ void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_next_changed(void);
 ngx_uint_t ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log);
+ngx_uint_t ngx_ws_perf_hub_notice_subs(ngx_ws_perf_topic_t *topic,
+    u_char *text, size_t len, ngx_log_t *log);
 
 
 extern ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;

@@ -94,6 +94,9 @@ typedef struct {
     ngx_uint_t                  tag;
     uint64_t                    sent;       /* for the round-trip time */
     ngx_uint_t                  wait;       /* a WAIT follows the FCALL */
+    ngx_uint_t                  waits;      /* WAIT replies to come */
+    ngx_ws_perf_redis_link_t   *waited;     /* where the last WAIT went */
+    ngx_uint_t                  taken;      /* the FCALL's id is in id */
     size_t                      id_len;
     u_char                      id[NGX_WS_PERF_ID_MAX];
 } ngx_ws_perf_redis_pub_t;
@@ -175,6 +178,7 @@ static void ngx_ws_perf_redis_last(ngx_uint_t target, ngx_str_t *name);
 static ngx_int_t ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link,
     redisReply *r);
 static void ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name);
+static void ngx_ws_perf_redis_in_place(void);
 static void ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     redisReply *payload);
 static void ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic,
@@ -185,6 +189,8 @@ static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
     void *data);
+static ngx_int_t ngx_ws_perf_redis_wait(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_pub_t *req);
 static void ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req,
@@ -311,6 +317,7 @@ static ngx_uint_t                 ngx_ws_perf_redis_admit_warned;
 
 /* SUBSCRIBE confirmations awaited; a notice is due once they are in */
 static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
+static ngx_uint_t                 ngx_ws_perf_redis_placing;  /* a walk's */
 static ngx_uint_t                 ngx_ws_perf_redis_resync;
 static ngx_msec_t                 ngx_ws_perf_redis_heard;
 
@@ -1020,8 +1027,15 @@ static void
 ngx_ws_perf_redis_down(ngx_ws_perf_redis_link_t *link)
 {
     if (link->ready == ngx_ws_perf_redis_sub_ready) {
-        /* in a cluster, the subscriptions on that master only */
-        ngx_ws_perf_redis_sub_pending = 0;
+        /*
+         * in a cluster, the subscriptions on that master only; the count
+         * of those awaited is left to the tick (those of the other
+         * masters are still awaited)
+         */
+        if (link->node == NULL) {
+            ngx_ws_perf_redis_sub_pending = 0;
+        }
+
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_unsubscribed, link->node);
 
         if (link->was_ready) {
@@ -1505,6 +1519,11 @@ ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic, void *data)
         return;
     }
 
+    /* in a cluster each topic is told when its subscription is back */
+    if (node && topic->subscribed) {
+        topic->missed = 1;
+    }
+
     topic->subscribed = 0;
 }
 
@@ -1672,6 +1691,23 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         return NGX_OK;
     }
 
+    /*
+     * an SSUBSCRIBE (or SUNSUBSCRIBE) sent by a map that was behind a
+     * resharding: the tick subscribes the topic where the next map says
+     */
+    if (link->node && r->type == REDIS_REPLY_ERROR
+        && (ngx_strncmp(r->str, "MOVED ", 6) == 0
+            || ngx_strncmp(r->str, "ASK ", 4) == 0))
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V refused a subscription: %s",
+                       &link->node->name, r->str);
+
+        ngx_ws_perf_redis_resync = 1;
+        ngx_ws_perf_redis_map_asked = 0;
+        return NGX_OK;
+    }
+
     if (ngx_ws_perf_reply_push(r, &push) != 0) {
         return NGX_ERROR;
     }
@@ -1727,11 +1763,20 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
             break;
         }
 
-        /* the master gave up the slot: its new one is asked for */
+        /*
+         * the master gave up the slot: its new one is asked for (but an
+         * old master that ends what was left there after the topic was
+         * subscribed where the map says is not heard)
+         */
         topic = ngx_ws_perf_hub_lookup(target, &name);
 
-        if (topic && topic->nsubs && topic->subscribed) {
+        if (topic && topic->nsubs && topic->subscribed
+            && ngx_ws_perf_redis_owner_of((u_char *) push.channel,
+                                          push.channel_len)
+               == link->node)
+        {
             topic->subscribed = 0;
+            topic->missed = 1;
             ngx_ws_perf_redis_resync = 1;
             ngx_ws_perf_redis_map_asked = 0;
         }
@@ -1746,7 +1791,10 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 /*
  * A SUBSCRIBE is in place: the topic's count may now be announced (a
  * publisher who sees it can count on delivery), and once all of them are
- * in after an outage the clients are told they may have missed messages.
+ * in after an outage the clients are told they may have missed messages;
+ * in a cluster, where each master's topics come back at their own time,
+ * a topic's subscribers are told as its own comes back, before anything
+ * it carries.
  */
 
 static void
@@ -1762,6 +1810,15 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
         if (topic) {
             topic->subscribed = 1;
             ngx_ws_perf_hub_changed(topic);
+
+            if (topic->missed) {
+                topic->missed = 0;
+                (void) ngx_ws_perf_hub_notice_subs(topic,
+                           (u_char *) ngx_ws_perf_redis_notice,
+                           sizeof(ngx_ws_perf_redis_notice) - 1,
+                           ngx_cycle->log);
+            }
+
             ngx_ws_perf_redis_on_subscribed(topic);
         }
     }
@@ -1769,14 +1826,31 @@ ngx_ws_perf_redis_subscribed(ngx_uint_t target, ngx_str_t *name)
     if (ngx_ws_perf_redis_sub_pending
         && --ngx_ws_perf_redis_sub_pending == 0)
     {
-        ngx_ws_perf_redis_report();
+        ngx_ws_perf_redis_in_place();
+    }
+}
 
-        if (ngx_ws_perf_redis_resync) {
-            ngx_ws_perf_redis_resync = 0;
-            (void) ngx_ws_perf_hub_notice(
-                       (u_char *) ngx_ws_perf_redis_notice,
-                       sizeof(ngx_ws_perf_redis_notice) - 1, ngx_cycle->log);
-        }
+
+/* every subscription is in place: after a gap, the clients are told */
+
+static void
+ngx_ws_perf_redis_in_place(void)
+{
+    ngx_ws_perf_redis_sub_pending = 0;
+
+    ngx_ws_perf_redis_report();
+
+    if (!ngx_ws_perf_redis_resync) {
+        return;
+    }
+
+    ngx_ws_perf_redis_resync = 0;
+
+    /* in a cluster each topic was told as it came back */
+    if (!ngx_ws_perf_redis_cluster()) {
+        (void) ngx_ws_perf_hub_notice((u_char *) ngx_ws_perf_redis_notice,
+                                      sizeof(ngx_ws_perf_redis_notice) - 1,
+                                      ngx_cycle->log);
     }
 }
 
@@ -2097,6 +2171,9 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     req->tag = tag;
     req->sent = ngx_ws_perf_metrics_now();
     req->wait = 0;
+    req->waits = 0;
+    req->waited = NULL;
+    req->taken = 0;
 
     /* a large payload is stored lz4-compressed, flagged 'z' */
     m = ngx_ws_perf_compress_wire(m, &packed,
@@ -2121,17 +2198,8 @@ ngx_ws_perf_redis_publish(ngx_ws_perf_msg_t *m, ngx_ws_perf_publish_pt handler,
     link = ngx_ws_perf_redis_route(&a);
 
     if (ngx_ws_perf_redis_conf->redis_wait_replicas) {
-        ngx_ws_perf_redis_args(&a, "WAIT");
-        ngx_ws_perf_redis_argf(&a, "%ui",
-                               ngx_ws_perf_redis_conf->redis_wait_replicas);
-        ngx_ws_perf_redis_argf(&a, "%M",
-                               ngx_ws_perf_redis_conf->redis_wait_timeout);
-
         /* not sent: the FCALL's reply answers, unconfirmed */
-        req->wait = (ngx_ws_perf_redis_command(link,
-                                               ngx_ws_perf_redis_replicated,
-                                               req, &a)
-                     == NGX_OK);
+        req->wait = (ngx_ws_perf_redis_wait(link, req) == NGX_OK);
     }
 
     ngx_ws_perf_redis_flush(link);
@@ -2187,7 +2255,21 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
         if (req->wait) {
             req->id_len = text.len;
             ngx_memcpy(req->id, text.data, text.len);
-            return;
+            req->taken = 1;
+
+            /*
+             * unless the WAIT sent with it follows it on this link, a
+             * MOVED or an ASK ran it elsewhere: one goes here, after it
+             */
+            if (req->waited == ac->data
+                || ngx_ws_perf_redis_wait(ac->data, req) == NGX_OK)
+            {
+                return;
+            }
+
+            rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+            ngx_str_set(&text, "published, but redis did not say whether "
+                               "its replicas have it");
         }
 
     } else {
@@ -2198,7 +2280,7 @@ ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply, void *data)
 
         ngx_ws_perf_redis_requests--;
 
-        if (req->wait) {
+        if (req->waits) {
             /* the WAIT's callback, called as the link goes, frees req */
             req->handler = NULL;
 
@@ -2236,13 +2318,31 @@ ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
 
     wmcf = ngx_ws_perf_redis_conf;
 
+    req->waits--;
+
     if (req->handler == NULL) {
         /* the FCALL's reply answered */
-        ngx_free(req);
+        if (req->waits == 0) {
+            ngx_free(req);
+        }
+
         return;
     }
 
-    req->wait = 0;
+    if (!req->taken) {
+        /*
+         * before the FCALL's reply: sent with it, and a MOVED or an ASK
+         * took the FCALL to another master (or again after this WAIT);
+         * its reply sends one where it ran
+         */
+        req->waited = NULL;
+        return;
+    }
+
+    if (req->waited != ac->data) {
+        /* the same, come after the FCALL's reply */
+        return;
+    }
 
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0
         && (ngx_uint_t) r->integer >= wmcf->redis_wait_replicas)
@@ -2278,7 +2378,7 @@ ngx_ws_perf_redis_replicated(redisAsyncContext *ac, void *reply, void *data)
 }
 
 
-/* the publish's one answer; with a WAIT's reply to come, that frees req */
+/* the publish's one answer; with WAIT replies to come, the last frees req */
 
 static void
 ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
@@ -2288,12 +2388,43 @@ ngx_ws_perf_redis_answer(ngx_ws_perf_redis_pub_t *req, ngx_int_t rc,
 
     req->handler(req->data, req->tag, rc, text);
 
-    if (req->wait && req->handler) {
+    if (req->waits) {
         req->handler = NULL;
         return;
     }
 
     ngx_free(req);
+}
+
+
+/*
+ * WAIT on the link of the master the FCALL ran on: it counts the
+ * replicas that have that connection's writes.  NGX_ERROR: not sent.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_wait(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_pub_t *req)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    ngx_ws_perf_redis_args(&a, "WAIT");
+    ngx_ws_perf_redis_argf(&a, "%ui",
+                           ngx_ws_perf_redis_conf->redis_wait_replicas);
+    ngx_ws_perf_redis_argf(&a, "%M",
+                           ngx_ws_perf_redis_conf->redis_wait_timeout);
+
+    if (ngx_ws_perf_redis_command(link, ngx_ws_perf_redis_replicated, req,
+                                  &a)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    req->waits++;
+    req->waited = link;
+
+    return NGX_OK;
 }
 
 
@@ -2555,8 +2686,9 @@ ngx_ws_perf_redis_bad_reply(const char *command)
  * An error raised inside a Lua function, rather than returned by it,
  * carries the function's source location ("ERR user_function:12: ..." or
  * "... script: NAME, on @user_function:12."): the client gets the reason
- * without it, the error log all of it.  1 for such an error (something
- * failed in redis), 0 for a refusal.
+ * without it, the error log all of it (but a TRYAGAIN, raised while a
+ * Redis Cluster moves the slot).  1 for such an error (something failed
+ * in redis), 0 for a refusal.
  */
 
 ngx_uint_t
@@ -2606,7 +2738,7 @@ ngx_ws_perf_redis_error_text(void *reply, ngx_str_t *text)
         located = 1;
     }
 
-    if (located) {
+    if (located && ngx_strncmp(p, "TRYAGAIN ", 9) != 0) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "ws_perf: a redis function failed: \"%*s\"",
                       r->len, r->str);
@@ -3319,6 +3451,10 @@ ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
                        "ws_perf: redis cluster: %ui slots moved", moved);
 
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+
+        /* placed: the tick's walks move only what moves after this */
+        ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
+                   NGX_WS_PERF_SLOTS);
     }
 
     ngx_ws_perf_redis_report();
@@ -3362,8 +3498,11 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     if (topic->subscribed) {
         /* whatever came meanwhile may have gone to the old master */
         topic->subscribed = 0;
+        topic->missed = 1;
         ngx_ws_perf_redis_resync = 1;
     }
+
+    ngx_ws_perf_redis_placing++;
 
     ngx_ws_perf_redis_ssubscribe(topic, "SSUBSCRIBE");
 }
@@ -3665,7 +3804,19 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
 
     /* what could not be subscribed before */
     if (down == 0 && ngx_ws_perf_redis_resync) {
+        ngx_ws_perf_redis_placing = 0;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, NULL);
+
+        ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
+                   NGX_WS_PERF_SLOTS);
+
+        /*
+         * all in place, though the count still awaits answers that will
+         * not come (refused, or on a link that went)
+         */
+        if (ngx_ws_perf_redis_placing == 0) {
+            ngx_ws_perf_redis_in_place();
+        }
     }
 }
 

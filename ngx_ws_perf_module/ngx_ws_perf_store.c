@@ -385,8 +385,13 @@ ngx_ws_perf_store_ticked(void *data, void *reply)
     }
 
     if (r->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "ws_perf: redis refused a store command: %s", r->str);
+        /* TRYAGAIN: the shard's slot is moving, the next round goes */
+        if (ngx_strncmp(r->str, "TRYAGAIN ", 9) != 0) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "ws_perf: redis refused a store command: %s",
+                          r->str);
+        }
+
         return;
     }
 

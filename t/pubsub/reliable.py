@@ -31,12 +31,30 @@ LOCAL = False       # the ledger without Redis: local ids, no redis to ask
 FAULTS = {}
 MASTER = None
 
+# in a Redis Cluster (t/pubsub/cluster_faults.py): the sets of the acks
+# awaited, one per shard, and a function that sends a command to the
+# master of the key it names; and the publisher gives each message an
+# id of its own and sends every 503 again with it, as a publisher does
+# where a 503 may say "published, but not on a replica in time"
+# (ws_perf_redis_wait_replicas)
+DUE_KEYS = ["ws_perf:due"]
+ROUTE = None
+OWN_IDS = False
+
 
 def follow_master():
     """rd.redis() asks the master that MASTER names, if any"""
     port = MASTER() if MASTER else None
     if port:
         rd.REDIS_PORT = port
+
+
+def ask(key, *args):
+    """a command about key, to the master that has it"""
+    if ROUTE:
+        return ROUTE(key, *args)
+    follow_master()
+    return rd.redis(*args, timeout=2)
 
 
 def msgs(c, kind="msg"):
@@ -590,11 +608,11 @@ def master_pid():
 def pending_acks(us):
     """{user index: [(id, attempts, due in s)]} of what waits for an ack
     in redis, or a string saying why it cannot be read"""
-    follow_master()
     try:
-        due = rd.redis("ZRANGE", "ws_perf:due", 0, -1, "WITHSCORES",
-                       timeout=2)
-        t = rd.redis("TIME", timeout=2)
+        due = []
+        for key in DUE_KEYS:
+            due += ask(key, "ZRANGE", key, 0, -1, "WITHSCORES")
+        t = ask(DUE_KEYS[0], "TIME")
     except (OSError, ConnectionError, RuntimeError) as e:
         return "redis: %s" % e
     now = int(t[0]) * 1000 + int(t[1]) // 1000
@@ -606,7 +624,7 @@ def pending_acks(us):
         if name not in names:
             continue
         try:
-            v = rd.redis("HGET", key + "#p", mid, timeout=2) or ""
+            v = ask(key, "HGET", key + "#p", mid) or ""
         except (OSError, ConnectionError, RuntimeError):
             v = ""
         tries = v.split(" ", 1)[0] if v else "?"
@@ -698,15 +716,18 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
                 if k >= nm:
                     break
                 u = k % nu
-                st, _, body = request(port, "POST", "/pub",
-                                      {"user": "%s%d" % (fault, u),
-                                       "data": {"u": u, "k": k},
-                                       "ack": True})
+                m = {"user": "%s%d" % (fault, u), "data": {"u": u, "k": k},
+                     "ack": True}
+                if OWN_IDS:
+                    m["id"] = "k%d" % k
+                st, _, body = request(port, "POST", "/pub", m)
                 if st == 202:
                     accepted[(u, k)] = json.loads(body)["ids"][0]
                     k += 1
-                elif b"unavailable" in body or st == 429:
-                    refused += 1        # never reached redis: try again
+                elif b"unavailable" in body or st == 429 or \
+                        OWN_IDS and st == 503:
+                    # never reached redis, or may go again with its id
+                    refused += 1
                     break
                 else:
                     uncertain.add((u, k))
@@ -733,9 +754,8 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
                 if not missing:
                     phase = "waiting for acks to reach redis"
                     try:
-                        follow_master()
-                        pending = rd.redis("ZCARD", "ws_perf:due",
-                                           timeout=2)
+                        pending = sum(ask(key, "ZCARD", key)
+                                      for key in DUE_KEYS)
                     except (OSError, ConnectionError, RuntimeError):
                         pending = -1
                     if pending == 0:
