@@ -232,7 +232,7 @@ cluster-restarts ws=$TEST_NGINX_WS_PORT n=5
 6 channels on 3 masters
 5 restarts: delivery came back every time
 worker fds: unchanged
-worker RSS: grew less than the bound (1 MB; 4 MB under a sanitizer, 8 MB under valgrind)
+worker RSS: grew less than the bound (1 MB; 12 MB under a sanitizer, 16 MB under valgrind)
 --- no_error_log
 [alert]
 [crit]

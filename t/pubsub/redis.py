@@ -555,10 +555,11 @@ def outage(port, channel="out", subs="8", workers="4"):
         c.abort()
 
 
-def restarted(port, groups, n, stop, start, warm=3):
+def restarted(port, groups, n, stop, start, warm=3, bounds=(1, 4, 8)):
     """n restarts (stop() then start()) under the subscribers of groups
     ({channel: conns}): delivery comes back each time; the workers' fds
-    and RSS before and after, told"""
+    and RSS before and after, told; bounds: the MB RSS may grow by, plain,
+    under a sanitizer, under valgrind"""
     pids = pids_of_workers()
 
     def roundtrip(tag):
@@ -587,12 +588,14 @@ def restarted(port, groups, n, stop, start, warm=3):
     # a sanitizer's quarantine holds freed memory for a while; valgrind's
     # own translations grow with every new path (its leak check is the
     # test there)
-    bound = 4096 if os.environ.get("WS_PERF_SANITIZE") == "1" else 1024
+    bound = bounds[1] if os.environ.get("WS_PERF_SANITIZE") == "1" \
+        else bounds[0]
     if os.environ.get("TEST_NGINX_USE_VALGRIND"):
-        bound = 8192
-    out("worker RSS: %s" % ("grew less than the bound (1 MB; 4 MB under a"
-                            " sanitizer, 8 MB under valgrind)" if grew < bound
-                            else "grew %d kB" % grew))
+        bound = bounds[2]
+    out("worker RSS: %s" % (
+        "grew less than the bound (%d MB; %d MB under a sanitizer, %d MB "
+        "under valgrind)" % bounds if grew < bound * 1024
+        else "grew %d kB" % grew))
     sys.stderr.write("rss before %s after %s (kB)\n"
                      % ({p: before[p][1] for p in pids},
                         {p: after[p][1] for p in pids}))
