@@ -3,7 +3,9 @@
 # the rule the docs recommend, and a wrong password; the whole cluster
 # (all six nodes) stopped and started again with its nodes.conf and AOF,
 # once under subscribers of every master and then five times over; one
-# master stopped with SIGSTOP while the others go on.  The cluster is
+# master stopped with SIGSTOP while the others go on (no failover: the
+# scenario sets cluster-node-timeout to a minute on every node with CONFIG
+# SET for the while, and back to the second of Cluster.pm).  The cluster is
 # three masters with a replica each (t/lib/WsPerf/Cluster.pm) on ports of
 # this file's own (7451-7456 unless TEST_NGINX_CLUSTER_PORT says); the
 # scenarios are t/pubsub/cluster_faults.py's, those of one server
