@@ -237,6 +237,7 @@ static void ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic,
     const char *verb);
 static ngx_int_t ngx_ws_perf_redis_sub_send(ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive);
+static void ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node);
 static void ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_redis_admitted(void *data, void *reply);
@@ -3740,7 +3741,6 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
     ngx_ws_perf_main_conf_t   *wmcf;
     ngx_ws_perf_redis_args_t   a;
     ngx_ws_perf_redis_node_t  *node;
-    static const char          ping[] = "*1\r\n$4\r\nPING\r\n";
 
     wmcf = ngx_ws_perf_redis_conf;
 
@@ -3772,28 +3772,13 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
             continue;
         }
 
-        if (node->cmd.state != NGX_WS_PERF_REDIS_READY
-            || node->sub.state != NGX_WS_PERF_REDIS_READY)
-        {
-            down++;
-            continue;
+        /* whatever its publish link does: a master that hangs */
+        if (node->sub.state == NGX_WS_PERF_REDIS_READY) {
+            ngx_ws_perf_redis_sub_ping(node);
         }
 
-        if (ngx_current_msec - node->heard
-            > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK)
-        {
-            ngx_ws_perf_redis_fail(&node->sub, "PING not answered");
-            down++;
-            continue;
-        }
-
-        /* its answer is a push: {"pong", ""} */
-        if (redisAppendFormattedCommand(&node->sub.ac->c, ping,
-                                        sizeof(ping) - 1)
-            == REDIS_OK)
-        {
-            ngx_ws_perf_redis_add_write(node->sub.ac->ev.data);
-        }
+        down += (node->cmd.state != NGX_WS_PERF_REDIS_READY
+                 || node->sub.state != NGX_WS_PERF_REDIS_READY);
     }
 
     if (down || !ngx_ws_perf_redis_map_asked
@@ -3817,6 +3802,30 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
         if (ngx_ws_perf_redis_placing == 0) {
             ngx_ws_perf_redis_in_place();
         }
+    }
+}
+
+
+/* a PING on a master's subscribe link, replaced if the last went unheard */
+
+static void
+ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node)
+{
+    static const char  ping[] = "*1\r\n$4\r\nPING\r\n";
+
+    if (ngx_current_msec - node->heard
+        > ngx_ws_perf_redis_conf->redis_command_timeout
+          + 2 * NGX_WS_PERF_REDIS_TICK)
+    {
+        ngx_ws_perf_redis_fail(&node->sub, "PING not answered");
+        return;
+    }
+
+    /* its answer is a push: {"pong", ""} */
+    if (redisAppendFormattedCommand(&node->sub.ac->c, ping, sizeof(ping) - 1)
+        == REDIS_OK)
+    {
+        ngx_ws_perf_redis_add_write(node->sub.ac->ev.data);
     }
 }
 

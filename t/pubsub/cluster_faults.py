@@ -22,12 +22,14 @@ import threading
 import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import acl                          # noqa: E402,F401  its scenarios
 import client                       # noqa: E402
 import cluster as cl                # noqa: E402
 import redis as rd                  # noqa: E402
 import reliable                     # noqa: E402
 from client import out, scenario    # noqa: E402
-from wsclient import Timeout, connect_many, pump, request  # noqa: E402
+from wsclient import (Timeout, connect_many, info, pump,  # noqa: E402
+                      request)
 
 
 DIR = os.environ.get("TEST_NGINX_CLUSTER_DIR", "/tmp")
@@ -679,6 +681,287 @@ def failover_ledger(port, users="100", msgs_="1000"):
                      "old master a replica after %.1f s\n" % (
                          back.promoted, back.back))
     out("the old master is back, as its replica")
+
+
+def answers(port):
+    try:
+        return cl.call(port, "PING") == "PONG"
+    except (OSError, ConnectionError, RuntimeError):
+        # RuntimeError: "LOADING", its AOF being read
+        return False
+
+
+def cluster_down():
+    """Every node shut down (its nodes.conf and its AOF, written at every
+    write, stay), and nothing listens on their ports"""
+    for p in PORTS:
+        try:
+            cl.call(p, "SHUTDOWN", "NOSAVE", "NOW")
+        except (OSError, ConnectionError, RuntimeError):
+            pass
+    rd.wait_for(lambda: not any(answers(p) for p in PORTS), 10,
+                "every node to stop", step=0.05)
+
+
+def cluster_up():
+    """Every node started again with its nodes.conf and AOF; returns once
+    they answer, agree on the map and say cluster_state:ok"""
+    for p in PORTS:
+        start_node(p)
+    rd.wait_for(lambda: all(answers(p) for p in PORTS), 10,
+                "every node to answer", step=0.05)
+
+    def ok():
+        try:
+            return agreed() is not None
+        except (OSError, ConnectionError, RuntimeError):
+            return False
+    rd.wait_for(ok, 20, "the cluster to be ok again", step=0.05)
+
+
+def spread_groups(port, ws, chans, per):
+    """per subscribers of each of chans channels whose shards cover every
+    master, on the workers of the ws port: {channel: conns}, and the
+    number of masters"""
+    m = wait_agreed("the cluster to agree on its map")
+    names, nm = cl.spread_names("c", chans, m)
+    groups = {ch: connect_many(ws, ["/ws?channels=" + ch] * per)
+              for ch in names}
+    for ch in names:
+        rd.wait_info([port], "channel=" + ch, per)
+    return groups, nm
+
+
+def workers_of(port, groups):
+    """{channel: how many workers subscribe to it}"""
+    return {ch: info(port, "channel=" + ch)["workers"] for ch in groups}
+
+
+def shard_subscribers(m, channel):
+    """how many links its master has subscribing to a channel's topic"""
+    key = cl.shard_key("ch", channel)
+    return cl.call(cl.owner(key, m), "PUBSUB", "SHARDNUMSUB", key)[1]
+
+
+@scenario
+def cluster_outage(port, ws="", chans="6", per="4"):
+    """The whole cluster stops (all six nodes) and starts again: what
+    outage() of redis.py shows for one server, on channels of every
+    master; then every worker has read the map again and subscribed each
+    of its topics again on the topic's master."""
+    ws = int(ws or port)
+    groups, nm = spread_groups(port, ws, int(chans), int(per))
+    nworkers = len(rd.pids_of_workers())
+    before = workers_of(port, groups)
+    out("%d subscribers of %d channels on %d masters, on %d workers" % (
+        sum(len(c) for c in groups.values()), len(groups), nm,
+        max(before.values())))
+    rd.survive(port, groups, cluster_down, cluster_up, 5,
+               nworkers * (1 + 2 * nm), r'link to "[^"]*"')
+    m = cl.masters()
+    asked = 0
+    for p in PORTS:
+        stats = cl.call(p, "INFO", "commandstats")
+        found = re.search(r"cmdstat_cluster\|slots:calls=(\d+)", stats)
+        asked += int(found.group(1)) if found else 0
+    out("the map asked for again by every worker: %s" % (
+        asked >= nworkers or "%d CLUSTER SLOTS" % asked))
+    again = {ch: shard_subscribers(m, ch) for ch in groups}
+    out("each topic subscribed again on its master by every worker that "
+        "has subscribers of it: %s" % (again == before or "%s, before %s"
+                                       % (again, before)))
+    for cs in groups.values():
+        for c in cs:
+            c.abort()
+
+
+@scenario
+def cluster_restarts(port, ws="", n="5", chans="6", per="3"):
+    """n restarts of the whole cluster under live subscribers of every
+    master: delivery comes back each time, the workers hold no more fds
+    or memory after than before (restarted() of redis.py)"""
+    ws = int(ws or port)
+    groups, nm = spread_groups(port, ws, int(chans), int(per))
+    out("%d channels on %d masters" % (len(groups), nm))
+    # a sanitizer's quarantine keeps what each restart frees: seven links
+    # in every worker (the map's, two per master), against two to one
+    # server
+    rd.restarted(port, groups, int(n), cluster_down, cluster_up, warm=2,
+                 bounds=(1, 12, 16))
+    for cs in groups.values():
+        for c in cs:
+            c.abort()
+
+
+def pub_open(port, channel, data):
+    """a publish sent without waiting for its answer"""
+    h = socket.create_connection(("127.0.0.1", port))
+    body = json.dumps({"channel": channel, "data": data}).encode()
+    h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    h.setblocking(False)
+    return [h, b"", None]
+
+
+def pub_answers(held, timeout):
+    """waits for the answers of publishes sent by pub_open(); [(status,
+    when it was answered)]"""
+    deadline = time.monotonic() + scaled(timeout)
+    sel = selectors.DefaultSelector()
+    for p in held:
+        sel.register(p[0], selectors.EVENT_READ, p)
+    try:
+        while sel.get_map() and time.monotonic() < deadline:
+            for key, _ in sel.select(0.1):
+                p = key.data
+                chunk = p[0].recv(4096)
+                p[1] += chunk
+                if not chunk:
+                    p[2] = time.monotonic()
+                    sel.unregister(p[0])
+                    p[0].close()
+    finally:
+        sel.close()
+    if any(p[2] is None for p in held):
+        raise Timeout("the answers of the publishes held")
+    return [(int(p[1].split(b" ", 2)[1]), p[2]) for p in held]
+
+
+@scenario
+def stuck_master(port, ws="", per="3", timeout_ms="1500", cap="8"):
+    """One master SIGSTOPped: no failover (cluster-node-timeout set to a
+    minute on every node for the while), publishes to its shards' channels
+    are answered 503 once the command timeout has passed and its links are
+    replaced, and those beyond ws_perf_redis_max_pending 429 at once; the
+    other masters' channels keep taking publishes and delivering them, and
+    their subscribers hear nothing.  After SIGCONT its channels deliver
+    again, their subscribers told once."""
+    ws, timeout = int(ws or port), int(timeout_ms) / 1000.0
+    m = wait_agreed("the cluster to agree on its map")
+    for p in PORTS:
+        cl.call(p, "CONFIG", "SET", "cluster-node-timeout", "60000")
+    try:
+        groups, nm = spread_groups(port, ws, 6, int(per))
+        # not the seed: the workers' cluster links start there
+        victim = [p for _, _, p in m if p != cl.SEED][0]
+        stuck = sorted(ch for ch in groups
+                       if cl.owner(cl.shard_key("ch", ch), m) == victim)
+        free = sorted(ch for ch in groups if ch not in stuck)
+        out("%d channels on %d masters, %d of them on the master stopped"
+            % (len(groups), nm, len(stuck)))
+        pid = int(re.search(r"process_id:(\d+)",
+                            cl.call(victim, "INFO", "server")).group(1))
+        os.kill(pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            held_at(port, groups, victim, stuck, free, stopped, timeout,
+                    int(cap))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        cont = time.monotonic()
+        back = {ch: groups[ch] for ch in stuck}
+        rd.wait_for(lambda: rd.probe_all(port, back, "probe"), 10,
+                    "delivery on its channels", step=0.05)
+        took = time.monotonic() - cont
+        out("after SIGCONT its channels delivered again %s" % (
+            "within 5 s" if took < scaled(5) else "after %.1f s" % took))
+        for ch in groups:
+            rd.publish(port, {"channel": ch, "data": "end"})
+        conns = [c for cs in groups.values() for c in cs]
+        rd.collect(conns, "end")
+
+        def notices(chs):
+            return [sum(1 for x in c.messages() if x.get("type") == "notice"
+                        and x.get("code") == "redis_reconnected")
+                    for ch in chs for c in groups[ch]]
+        out("its channels' subscribers got the notice once: %s" % (
+            set(notices(stuck)) == {1} or notices(stuck)))
+        out("the other channels' subscribers got none: %s" % (
+            set(notices(free)) == {0} or notices(free)))
+    finally:
+        for p in PORTS:
+            try:
+                cl.call(p, "CONFIG", "SET", "cluster-node-timeout", "1000")
+            except (OSError, ConnectionError, RuntimeError):
+                pass
+    for cs in groups.values():
+        for c in cs:
+            c.abort()
+
+
+def held_at(port, groups, victim, stuck, free, stopped, timeout, cap):
+    """stuck_master() while the master is stopped"""
+    workers = len(rd.pids_of_workers())
+    held = [pub_open(port, stuck[0], "held %d" % i) for i in range(3)]
+
+    # the other masters, meanwhile
+    took = []
+    for n in range(3):
+        t = time.monotonic()
+        tag = "free %d" % n
+        ok = rd.probe_all(port, {ch: groups[ch] for ch in free}, tag)
+        took.append(time.monotonic() - t if ok else None)
+    out("meanwhile the other masters' channels: %s" % (
+        "202, delivered to every subscriber" if None not in took
+        and time.monotonic() - stopped < timeout
+        else "answered and delivered in %s" % took))
+
+    more = [pub_open(port, stuck[0], "more %d" % i)
+            for i in range(workers * cap + 4)]
+    answers = pub_answers(held + more, timeout + 3)
+    early = [st for st, at in answers if at - stopped < timeout * 0.9]
+    late = [st for st, at in answers if at - stopped >= timeout * 0.9]
+    out("its channel's publishes beyond the pending cap: %s" % (
+        "429 at once" if set(early) == {429}
+        and len(early) >= len(more) + 3 - workers * cap
+        else "answered before the timeout: %s" % early))
+    last = max(at for _, at in answers) - stopped
+    out("the others it held: %s" % (
+        "503 once the command timeout passed" if set(late) == {503}
+        and last < timeout + scaled(1.5)
+        else "%s, the last %.1f s after the stop" % (late, last)))
+
+    rd.wait_for(lambda: all(request(port, "POST", "/pub", {
+        "channel": stuck[0], "data": "down"})[0] == 503 for _ in range(4)),
+        5, "the link replaced")
+    st, h, body = request(port, "POST", "/pub",
+                          {"channel": stuck[0], "data": "down"})
+    out("then, its links replaced: %d, Retry-After %s, %s" % (
+        st, h.get("retry-after"), json.loads(body).get("error")))
+    ok = rd.probe_all(port, {ch: groups[ch] for ch in free}, "free after")
+    out("the other masters' channels still: %s" % (
+        "202, delivered" if ok else "not delivered"))
+
+    # its subscribe links too, their PING unanswered past the timeout
+    def subs_lost():
+        return sum(1 for l in rd.error_log_lines()
+                   if 'subscribe link to "cluster master 127.0.0.1:%d" lost'
+                   % victim in l)
+    rd.wait_for(lambda: subs_lost() >= workers, timeout + 3,
+                "its subscribe links to be replaced", step=0.05)
+
+
+@scenario
+def acl_nodes(port, user="ann"):
+    """The user the module logs in as holds, on every node of the
+    cluster, the rule docs/redis.md recommends, and nothing more"""
+    rules = set()
+    for p in PORTS:
+        r = cl.call(p, "ACL", "GETUSER", user)
+        got = dict(zip(r[::2], r[1::2]))
+        rules.add("keys %s, channels %s, commands %s" % (
+            got.get("keys"), got.get("channels"), got.get("commands")))
+    out("on all %d nodes: %s" % (len(PORTS), " | ".join(sorted(rules))))
+    rd.publish_ready(port, {"channel": "acl", "data": "x"})
+    out("publish: 202")
+
+
+@scenario
+def acl_refused(port, says, secret):
+    """refused() of acl.py, and the secret in no line of the error log"""
+    acl.refused(port, says)
+    lines = [l for l in acl.error_log().splitlines() if secret in l]
+    out("lines of the error log with the password: %d" % len(lines))
 
 
 if __name__ == "__main__":

@@ -441,33 +441,62 @@ def fds_and_rss(pids):
     return r
 
 
-@scenario
-def outage(port, channel="out", subs="8", workers="4"):
-    """Redis goes away: publishes get 503 with a JSON reason, WebSocket
-    connections stay, the log says it once per link; when it is back the
-    workers reconnect and resubscribe on their own, subscribers hear a
-    notice, and delivery resumes within 2 seconds."""
-    conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
-    wait_info([port], "channel=" + channel, int(subs))
-    publish(port, {"channel": channel, "data": "before"})
+def error_log_lines():
+    """the module's redis lines of the block's error log, but debug ones"""
+    with open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"], "logs",
+                           "error.log")) as f:
+        text = f.read()
+    return [l for l in text.splitlines() if "ws_perf: redis" in l
+            and "[debug]" not in l]
 
-    redis_stop()
+
+def probe_all(port, groups, tag):
+    """One publish of tag to each channel of groups ({channel: conns});
+    True once every one was 202 and reached every open subscriber"""
+    try:
+        for channel in groups:
+            status, _, _ = request(port, "POST", "/pub",
+                                   {"channel": channel, "data": tag})
+            if status != 202:
+                return False
+        conns = [c for cs in groups.values() for c in cs]
+        pump(conns, lambda: all(any(m.get("data") == tag
+                                    for m in c.messages())
+                                for c in conns), 0.5, tag)
+        return True
+    except Timeout:
+        return False
+
+
+def survive(port, groups, stop, start, bound, links, lost_at,
+            publishes=50):
+    """Redis (stop() and start(): one server, or a whole cluster) goes
+    away for a second under the subscribers of groups ({channel:
+    conns}): what outage() says, for every channel; links is the number
+    of links the workers hold, lost_at what a lost line names."""
+    conns = [c for cs in groups.values() for c in cs]
+    channels = sorted(groups)
+    for channel in channels:
+        publish(port, {"channel": channel, "data": "before"})
+    collect(conns, "before")
+
+    stop()
     t_down = time.monotonic()
     codes = {}
-    for i in range(50):
-        status, headers, body = request(port, "POST", "/pub",
-                                        {"channel": channel, "data": i})
+    for i in range(publishes):
+        status, headers, body = request(port, "POST", "/pub", {
+            "channel": channels[i % len(channels)], "data": i})
         try:
             reason = json.loads(body).get("error")
         except ValueError:
             reason = None
         key = (status, headers.get("retry-after"), bool(reason))
         codes[key] = codes.get(key, 0) + 1
-    out("50 publishes while redis is down: %s" % ", ".join(
+    out("%d publishes while redis is down: %s" % (publishes, ", ".join(
         "%d x %d (Retry-After %s, %s)" % (n, s, ra, "JSON reason" if j
                                           else "no reason")
-        for (s, ra, j), n in sorted(codes.items())))
-    status, _, _ = request(port, "GET", "/pub?channel=" + channel)
+        for (s, ra, j), n in sorted(codes.items()))))
+    status, _, _ = request(port, "GET", "/pub?channel=" + channels[0])
     out("channel info while down: %d" % status)
     for c in conns:
         c.send_json({"type": "ping"})
@@ -478,33 +507,19 @@ def outage(port, channel="out", subs="8", workers="4"):
         % (sum(1 for c in conns if not c.eof), len(conns)))
 
     time.sleep(max(0, 1.0 - (time.monotonic() - t_down)))
-    redis_start()
+    start()
     t_up = time.monotonic()
 
-    def delivered():
-        status, _, _ = request(port, "POST", "/pub",
-                               {"channel": channel, "data": "probe"})
-        if status != 202:
-            return False
-        pump(conns, lambda: all(any(m.get("data") == "probe"
-                                    for m in c.messages()) or c.eof
-                                for c in conns), 0.5, "probe")
-        return True
-
-    def probe():
-        try:
-            return delivered()
-        except Timeout:
-            return False
-
-    wait_for(probe, 10, "delivery to resume", step=0.05)
+    wait_for(lambda: probe_all(port, groups, "probe"), 10,
+             "delivery to resume", step=0.05)
     took = time.monotonic() - t_up
     # under valgrind every worker is many times slower (--slow)
-    bound = 2 if wsclient.SCALE == 1 else 40
+    limit = bound if wsclient.SCALE == 1 else 40
     out("delivery resumed %s" % (
-        "within the bound (2 s; 40 s under valgrind)" if took < bound
-        else "after %.1f s" % took))
-    publish(port, {"channel": channel, "data": "end"})
+        "within the bound (%d s; 40 s under valgrind)" % bound
+        if took < limit else "after %.1f s" % took))
+    for channel in channels:
+        publish(port, {"channel": channel, "data": "end"})
     collect(conns, "end")
     notices = [sum(1 for m in c.messages() if m.get("type") == "notice"
                    and m.get("code") == "redis_reconnected") for c in conns]
@@ -515,21 +530,75 @@ def outage(port, channel="out", subs="8", workers="4"):
     out("and, besides probes, exactly: %s" % json.dumps(datas[0])
         if all(d == datas[0] for d in datas) else "differing: %s" % datas)
 
-    with open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"], "logs",
-                           "error.log")) as f:
-        text = f.read()
-    lines = [l for l in text.splitlines() if "ws_perf: redis" in l
-             and "[debug]" not in l]
-    lost = sum(1 for l in lines if '127.0.0.1:%d" lost' % REDIS_PORT in l)
+    lines = error_log_lines()
+    lost = sum(1 for l in lines if re.search(lost_at + " lost", l))
     failed = sum(1 for l in lines if "failed: " in l)
     back = sum(1 for l in lines if "is up again" in l)
-    n = 2 * int(workers)
     out("error log: %s lost, %s reconnect failures logged, %s back"
-        % ("one line per link" if lost == n else lost,
+        % ("one line per link" if lost == links else lost,
            "none of the" if failed == 0 else failed,
-           "one line per link" if back == n else back))
+           "one line per link" if back == links else back))
+    return t_up
+
+
+@scenario
+def outage(port, channel="out", subs="8", workers="4"):
+    """Redis goes away: publishes get 503 with a JSON reason, WebSocket
+    connections stay, the log says it once per link; when it is back the
+    workers reconnect and resubscribe on their own, subscribers hear a
+    notice, and delivery resumes within 2 seconds."""
+    conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
+    wait_info([port], "channel=" + channel, int(subs))
+    survive(port, {channel: conns}, redis_stop, redis_start, 2,
+            2 * int(workers), '"redis://127.0.0.1:%d"' % REDIS_PORT)
     for c in conns:
         c.abort()
+
+
+def restarted(port, groups, n, stop, start, warm=3, bounds=(1, 4, 8)):
+    """n restarts (stop() then start()) under the subscribers of groups
+    ({channel: conns}): delivery comes back each time; the workers' fds
+    and RSS before and after, told; bounds: the MB RSS may grow by, plain,
+    under a sanitizer, under valgrind"""
+    pids = pids_of_workers()
+
+    def roundtrip(tag):
+        wait_for(lambda: probe_all(port, groups, tag), 10,
+                 "delivery of " + tag, step=0.05)
+
+    roundtrip("warm")
+    # the first restarts touch pages of paths not run before (reconnects,
+    # notices): a leak grows with every restart after them
+    for i in range(warm):
+        stop()
+        start()
+        roundtrip("w%d" % i)
+    before = fds_and_rss(pids)
+    for i in range(n):
+        stop()
+        start()
+        roundtrip("r%d" % i)
+    after = fds_and_rss(pids)
+    fd_change = {p: after[p][0] - before[p][0] for p in pids}
+    rss_change = {p: after[p][1] - before[p][1] for p in pids}
+    out("%d restarts: delivery came back every time" % n)
+    out("worker fds: %s" % ("unchanged" if set(fd_change.values()) == {0}
+                            else fd_change))
+    grew = max(rss_change.values())
+    # a sanitizer's quarantine holds freed memory for a while; valgrind's
+    # own translations grow with every new path (its leak check is the
+    # test there)
+    bound = bounds[1] if os.environ.get("WS_PERF_SANITIZE") == "1" \
+        else bounds[0]
+    if os.environ.get("TEST_NGINX_USE_VALGRIND"):
+        bound = bounds[2]
+    out("worker RSS: %s" % (
+        "grew less than the bound (%d MB; %d MB under a sanitizer, %d MB "
+        "under valgrind)" % bounds if grew < bound * 1024
+        else "grew %d kB" % grew))
+    sys.stderr.write("rss before %s after %s (kB)\n"
+                     % ({p: before[p][1] for p in pids},
+                        {p: after[p][1] for p in pids}))
 
 
 @scenario
@@ -538,54 +607,7 @@ def restarts(port, channel="rs", n="20", subs="20"):
     back, and the workers hold no more fds or memory after than before."""
     conns = connect_many(port, ["/ws?channels=" + channel] * int(subs))
     wait_info([port], "channel=" + channel, int(subs))
-    pids = pids_of_workers()
-
-    def roundtrip(tag):
-        def ok():
-            try:
-                status, _, _ = request(port, "POST", "/pub",
-                                       {"channel": channel, "data": tag})
-                if status != 202:
-                    return False
-                pump(conns, lambda: all(any(m.get("data") == tag
-                                            for m in c.messages())
-                                        for c in conns), 0.5, tag)
-                return True
-            except Timeout:
-                return False
-        wait_for(ok, 10, "delivery of " + tag, step=0.05)
-
-    roundtrip("warm")
-    # the first restarts touch pages of paths not run before (reconnects,
-    # notices): a leak grows with every restart after them
-    for i in range(3):
-        redis_stop()
-        redis_start()
-        roundtrip("w%d" % i)
-    before = fds_and_rss(pids)
-    for i in range(int(n)):
-        redis_stop()
-        redis_start()
-        roundtrip("r%d" % i)
-    after = fds_and_rss(pids)
-    fd_change = {p: after[p][0] - before[p][0] for p in pids}
-    rss_change = {p: after[p][1] - before[p][1] for p in pids}
-    out("%s restarts: delivery came back every time" % n)
-    out("worker fds: %s" % ("unchanged" if set(fd_change.values()) == {0}
-                            else fd_change))
-    grew = max(rss_change.values())
-    # a sanitizer's quarantine holds freed memory for a while; valgrind's
-    # own translations grow with every new path (its leak check is the
-    # test there)
-    bound = 4096 if os.environ.get("WS_PERF_SANITIZE") == "1" else 1024
-    if os.environ.get("TEST_NGINX_USE_VALGRIND"):
-        bound = 8192
-    out("worker RSS: %s" % ("grew less than the bound (1 MB; 4 MB under a"
-                            " sanitizer, 8 MB under valgrind)" if grew < bound
-                            else "grew %d kB" % grew))
-    sys.stderr.write("rss before %s after %s (kB)\n"
-                     % ({p: before[p][1] for p in pids},
-                        {p: after[p][1] for p in pids}))
+    restarted(port, {channel: conns}, int(n), redis_stop, redis_start)
     for c in conns:
         c.abort()
 
