@@ -899,7 +899,7 @@ def resubscribe(port, ws="", channels="200"):
                                                        before[0]))
     out("every subscriber told, the old master back as a replica")
     out("SSUBSCRIBE calls on the new master: one per topic of each "
-        "worker: %s" % (before[0] == 0 and held > 0 and calls == held
+        "worker: %s" % (held > 0 and calls - before[0] == held
                         or "%d for %d" % (calls - before[0], held)))
     n0 = [len(c.messages()) for c in conns]
     rd.publish_ready(port, {"channel": names[-1], "data": "after"})
