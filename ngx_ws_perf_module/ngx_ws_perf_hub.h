@@ -27,6 +27,8 @@ typedef struct {
                                             /* it is in place */
     ngx_uint_t                  missed;     /* it was lost: its subscribers
                                                are told when it is back */
+    ngx_uint_t                  asked;      /* the bus's link connection
+                                               it was last asked on */
 } ngx_ws_perf_topic_t;
 
 

@@ -37,6 +37,8 @@
 #define NGX_WS_PERF_REDIS_TICK        500
 #define NGX_WS_PERF_REDIS_BATCH       256
 #define NGX_WS_PERF_REDIS_PING        1000        /* a sentinel's, ms */
+#define NGX_WS_PERF_REDIS_RETRY_DELAY 100         /* after a TRYAGAIN, ms */
+#define NGX_WS_PERF_REDIS_RETRIES     10
 
 
 typedef struct ngx_ws_perf_redis_link_s  ngx_ws_perf_redis_link_t;
@@ -53,6 +55,7 @@ typedef struct {
     char                       *cmd;
     size_t                      len;
     ngx_uint_t                  moves;
+    ngx_uint_t                  tries;      /* sent again after TRYAGAIN */
 } ngx_ws_perf_redis_cb_t;
 
 
@@ -85,7 +88,17 @@ struct ngx_ws_perf_redis_node_s {
     ngx_str_t                   name;       /* "cluster master IP:PORT" */
     ngx_uint_t                  master;     /* in the map now */
     ngx_msec_t                  heard;      /* its subscribe link's pong */
+    ngx_uint_t                  connection; /* its subscribe link's, > 0 */
 };
+
+
+/* a command refused with TRYAGAIN, to be sent again on its master */
+typedef struct {
+    ngx_queue_t                 queue;
+    ngx_ws_perf_redis_cb_t      cb;
+    ngx_ws_perf_redis_node_t   *node;
+    ngx_msec_t                  due;
+} ngx_ws_perf_redis_retry_t;
 
 
 typedef struct {
@@ -233,6 +246,11 @@ static ngx_int_t ngx_ws_perf_redis_send(redisCallbackFn *fn, void *data,
     ngx_ws_perf_redis_args_t *a);
 static ngx_int_t ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
     ngx_ws_perf_redis_cb_t *cb, redisReply *r);
+static ngx_int_t ngx_ws_perf_redis_retry(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_cb_t *cb, redisReply *r);
+static void ngx_ws_perf_redis_retry_handler(ngx_event_t *ev);
+static void ngx_ws_perf_redis_retry_send(ngx_ws_perf_redis_retry_t *rt);
+static void ngx_ws_perf_redis_retry_flush(void);
 static void ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic,
     const char *verb);
 static ngx_int_t ngx_ws_perf_redis_sub_send(ngx_ws_perf_redis_args_t *a);
@@ -282,6 +300,17 @@ static ngx_uint_t                 ngx_ws_perf_redis_map_asked;
 static ngx_ws_perf_redis_link_t  *ngx_ws_perf_redis_replying;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sen;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
+
+/* subscribe links' connections so far: each has its own number */
+static ngx_uint_t                 ngx_ws_perf_redis_connections;
+
+/* commands refused with TRYAGAIN, in the order they go again */
+static ngx_queue_t                ngx_ws_perf_redis_retries;
+static ngx_event_t                ngx_ws_perf_redis_retrier;
+
+/* what a callback gets as its link when its command was never resent */
+static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_nolink;
+static redisAsyncContext          ngx_ws_perf_redis_noac;
 
 /* the address as the data links' log lines show it */
 static ngx_str_t                  ngx_ws_perf_redis_shown;
@@ -406,6 +435,13 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_redis_dumb.fd = (ngx_socket_t) -1;
     ngx_ws_perf_redis_master.port = 0;
 
+    ngx_queue_init(&ngx_ws_perf_redis_retries);
+    ngx_ws_perf_redis_retrier.handler = ngx_ws_perf_redis_retry_handler;
+    ngx_ws_perf_redis_retrier.data = &ngx_ws_perf_redis_dumb;
+    ngx_ws_perf_redis_retrier.log = cycle->log;
+    ngx_ws_perf_redis_retrier.cancelable = 1;
+    ngx_ws_perf_redis_noac.data = &ngx_ws_perf_redis_nolink;
+
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
     ngx_ws_perf_hub_track_changes = 1;
@@ -467,6 +503,8 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
     if (ngx_ws_perf_redis_reasker.timer_set) {
         ngx_del_timer(&ngx_ws_perf_redis_reasker);
     }
+
+    ngx_ws_perf_redis_retry_flush();
 
     /* its users' connections stop counting now, not when its key expires */
     n = ngx_max(ngx_ws_perf_redis_shards(), 1);
@@ -743,7 +781,8 @@ ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
         link->cb_n--;
 
         if (cb.cmd && r->type == REDIS_REPLY_ERROR
-            && ngx_ws_perf_redis_redirect(link, &cb, r) == NGX_OK)
+            && (ngx_ws_perf_redis_redirect(link, &cb, r) == NGX_OK
+                || ngx_ws_perf_redis_retry(link, &cb, r) == NGX_OK))
         {
             /* sent again where the slot is served: the callback waits */
             return;
@@ -823,6 +862,7 @@ ngx_ws_perf_redis_cb_push(ngx_ws_perf_redis_link_t *link,
     cbs->cmd = NULL;
     cbs->len = 0;
     cbs->moves = 0;
+    cbs->tries = 0;
     link->cb_n++;
 
     return NGX_OK;
@@ -1536,6 +1576,7 @@ ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
 
     if (link->node) {
         link->node->heard = ngx_current_msec;
+        link->node->connection = ++ngx_ws_perf_redis_connections;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, link->node);
         return;
     }
@@ -1704,6 +1745,8 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
                        "ws_perf: redis %V refused a subscription: %s",
                        &link->node->name, r->str);
 
+        /* which topic it was is not said: those not in place ask again */
+        link->node->connection = ++ngx_ws_perf_redis_connections;
         ngx_ws_perf_redis_resync = 1;
         ngx_ws_perf_redis_map_asked = 0;
         return NGX_OK;
@@ -1777,6 +1820,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
                == link->node)
         {
             topic->subscribed = 0;
+            topic->asked = 0;
             topic->missed = 1;
             ngx_ws_perf_redis_resync = 1;
             ngx_ws_perf_redis_map_asked = 0;
@@ -3473,7 +3517,7 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
 {
     u_char                    key[NGX_WS_PERF_REDIS_KEY_MAX];
     size_t                    len;
-    ngx_uint_t                slot;
+    ngx_uint_t                slot, n;
     ngx_ws_perf_redis_node_t *node = data;
 
     if (topic->nsubs == 0) {
@@ -3499,11 +3543,21 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     if (topic->subscribed) {
         /* whatever came meanwhile may have gone to the old master */
         topic->subscribed = 0;
+        topic->asked = 0;
         topic->missed = 1;
         ngx_ws_perf_redis_resync = 1;
     }
 
     ngx_ws_perf_redis_placing++;
+
+    /* asked on this connection of its master's link: the answer comes */
+    n = ngx_ws_perf_redis_owner[slot];
+
+    if (topic->asked && n < ngx_ws_perf_redis_nnodes
+        && topic->asked == ngx_ws_perf_redis_nodes[n]->connection)
+    {
+        return;
+    }
 
     ngx_ws_perf_redis_ssubscribe(topic, "SSUBSCRIBE");
 }
@@ -3662,6 +3716,7 @@ ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
     to->cmd = cb->cmd;
     to->len = cb->len;
     to->moves = cb->moves + 1;
+    to->tries = cb->tries;
 
     ngx_ws_perf_redis_replied(link);
 
@@ -3676,12 +3731,151 @@ ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
 }
 
 
+/*
+ * A TRYAGAIN (a slot being moved, its keys not all on one master yet):
+ * the command goes to the same master again in a moment, at most
+ * NGX_WS_PERF_REDIS_RETRIES times; a MOVED or an ASK then takes it to
+ * where the slot went.  The Lua functions raise it before they write, so
+ * that sending one again is safe.  NGX_DECLINED: the callback gets it.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_retry(ngx_ws_perf_redis_link_t *link,
+    ngx_ws_perf_redis_cb_t *cb, redisReply *r)
+{
+    ngx_ws_perf_redis_retry_t  *rt;
+
+    if (link->node == NULL || ngx_ws_perf_redis_exiting
+        || cb->tries >= NGX_WS_PERF_REDIS_RETRIES
+        || r->len < 9 || ngx_strncmp(r->str, "TRYAGAIN ", 9) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    rt = ngx_alloc(sizeof(ngx_ws_perf_redis_retry_t), ngx_cycle->log);
+    if (rt == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis %V: TRYAGAIN, try %ui",
+                   &link->node->name, cb->tries + 1);
+
+    /* the redirections start again: an ASK may have taken it here */
+    rt->cb = *cb;
+    rt->cb.tries++;
+    rt->cb.moves = 0;
+    rt->node = link->node;
+    rt->due = ngx_current_msec + NGX_WS_PERF_REDIS_RETRY_DELAY;
+
+    ngx_queue_insert_tail(&ngx_ws_perf_redis_retries, &rt->queue);
+
+    /* answered for now: the link's reply timer counts one less */
+    ngx_ws_perf_redis_replied(link);
+
+    if (!ngx_ws_perf_redis_retrier.timer_set) {
+        ngx_add_timer(&ngx_ws_perf_redis_retrier,
+                      NGX_WS_PERF_REDIS_RETRY_DELAY);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_ws_perf_redis_retry_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                *q;
+    ngx_ws_perf_redis_retry_t  *rt;
+
+    while (!ngx_queue_empty(&ngx_ws_perf_redis_retries)) {
+        q = ngx_queue_head(&ngx_ws_perf_redis_retries);
+        rt = ngx_queue_data(q, ngx_ws_perf_redis_retry_t, queue);
+
+        if ((ngx_msec_int_t) (rt->due - ngx_current_msec) > 0) {
+            ngx_add_timer(ev, rt->due - ngx_current_msec);
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_ws_perf_redis_retry_send(rt);
+    }
+}
+
+
+/* the command on its master's link again, or its callback gets NULL */
+
+static void
+ngx_ws_perf_redis_retry_send(ngx_ws_perf_redis_retry_t *rt)
+{
+    ngx_ws_perf_redis_cb_t    *to;
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = &rt->node->cmd;
+
+    if (link->state == NGX_WS_PERF_REDIS_READY && link->ac
+        && ngx_ws_perf_redis_conf && !ngx_ws_perf_redis_exiting
+        && ngx_ws_perf_redis_cb_push(link, rt->cb.fn, rt->cb.data) == NGX_OK)
+    {
+        if (redisAppendFormattedCommand(&link->ac->c, rt->cb.cmd,
+                                        rt->cb.len)
+            == REDIS_OK)
+        {
+            to = &link->cbs[(link->cb_head + link->cb_n - 1)
+                            % link->cb_size];
+            *to = rt->cb;
+
+            if (link->pending++ == 0) {
+                ngx_add_timer(&link->timer,
+                              ngx_ws_perf_redis_conf->redis_command_timeout);
+            }
+
+            ngx_ws_perf_redis_add_write(link->ac->ev.data);
+
+            ngx_free(rt);
+            return;
+        }
+
+        link->cb_n--;
+    }
+
+    /* as for a link that went before it answered */
+    rt->cb.fn(&ngx_ws_perf_redis_noac, NULL, rt->cb.data);
+
+    redisFreeCommand(rt->cb.cmd);
+    ngx_free(rt);
+}
+
+
+/* the worker exits: what waits to be sent again is answered NULL */
+
+static void
+ngx_ws_perf_redis_retry_flush(void)
+{
+    ngx_queue_t                *q;
+    ngx_ws_perf_redis_retry_t  *rt;
+
+    if (ngx_ws_perf_redis_retrier.timer_set) {
+        ngx_del_timer(&ngx_ws_perf_redis_retrier);
+    }
+
+    while (!ngx_queue_empty(&ngx_ws_perf_redis_retries)) {
+        q = ngx_queue_head(&ngx_ws_perf_redis_retries);
+        ngx_queue_remove(q);
+
+        rt = ngx_queue_data(q, ngx_ws_perf_redis_retry_t, queue);
+        ngx_ws_perf_redis_retry_send(rt);
+    }
+}
+
+
 /* SSUBSCRIBE or SUNSUBSCRIBE of a topic, on its master's subscribe link */
 
 static void
 ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
 {
-    ngx_ws_perf_redis_args_t  a;
+    ngx_ws_perf_redis_args_t   a;
+    ngx_ws_perf_redis_node_t  *node;
 
     ngx_ws_perf_redis_args(&a, verb);
     ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->sn.str.data,
@@ -3689,6 +3883,10 @@ ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
 
     if (ngx_ws_perf_redis_sub_send(&a) == NGX_OK && verb[1] == 'S') {
         ngx_ws_perf_redis_sub_pending++;
+
+        node = ngx_ws_perf_redis_owner_of((u_char *) a.argv[1],
+                                          a.argvlen[1]);
+        topic->asked = node ? node->connection : 0;
     }
 }
 

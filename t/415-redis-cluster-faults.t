@@ -149,3 +149,55 @@ the old master is back, as its replica
 [crit]
 [emerg]
 --- timeout: 150
+
+
+
+=== TEST 5: a slot's keys apart: info, admit, leave, resume and a dead letter's replay are refused (TRYAGAIN), sent again, and answered exactly once it moved
+--- http_config eval
+$::CLUSTER . <<'_EOC_';
+    ws_perf_ack_timeout 300ms;
+    ws_perf_max_attempts 1;
+    ws_perf_max_connections_per_user 10;
+_EOC_
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+locality ws=$TEST_NGINX_WS_PORT
+--- pubsub_out
+a channel with 1 subscriber and 4 messages kept, a user with 1 connection, a dead letter whose id awaits an ack: True
+the replay of the dead letter with its keys apart: TRYAGAIN, its id still awaiting an ack: True
+refused with TRYAGAIN while the keys were apart: True
+the channel's info: 200, 1 subscriber(s)
+the user's connection made meanwhile: 101
+the user's connections counted after the move: 1
+the resume: 3 messages, no gap: True
+the replay: 200 {'replayed': 1, 'kept': 0}; dead letters of the user left: 0, its id awaiting an ack once: True
+--- no_error_log
+[error]
+[alert]
+[crit]
+--- timeout: 90
+
+
+
+=== TEST 6: a master with 200 channels' subscriptions killed and back: its replica gets one SSUBSCRIBE per topic of each worker, not one more per tick while they are confirmed
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+resubscribe ws=$TEST_NGINX_WS_PORT channels=200
+--- pubsub_out
+200 channels on the master killed, 2 subscribers each
+every subscriber told, the old master back as a replica
+SSUBSCRIBE calls on the new master: one per topic of each worker: True
+delivered after
+--- error_log eval
+qr/\[error\] .*ws_perf: redis subscribe link to "cluster master 127\.0\.0\.1:\d+" lost/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+--- timeout: 120

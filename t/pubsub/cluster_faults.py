@@ -28,8 +28,8 @@ import cluster as cl                # noqa: E402
 import redis as rd                  # noqa: E402
 import reliable                     # noqa: E402
 from client import out, scenario    # noqa: E402
-from wsclient import (Timeout, connect_many, info, pump,  # noqa: E402
-                      request)
+from wsclient import (WS, Timeout, connect, connect_many,  # noqa: E402
+                      info, pump, request)
 
 
 DIR = os.environ.get("TEST_NGINX_CLUSTER_DIR", "/tmp")
@@ -568,6 +568,163 @@ def slow_move(port, ws="", wait="1.5"):
         c.abort()
 
 
+def tryagains(ports):
+    """the TRYAGAIN errors the nodes on ports answered so far"""
+    n = 0
+    for p in ports:
+        m = re.search(r"errorstat_TRYAGAIN:count=(\d+)",
+                      cl.call(p, "INFO", "errorstats"))
+        n += int(m.group(1)) if m else 0
+    return n
+
+
+class Call(threading.Thread):
+    """an HTTP request to the gateway, answered in the background"""
+
+    def __init__(self, port, method, path):
+        super().__init__(daemon=True)
+        self.args, self.answer = (port, method, path), None
+        self.start()
+
+    def run(self):
+        st, _, body = request(*self.args, timeout=20)
+        self.answer = (st, json.loads(body) if body else None)
+
+
+@scenario
+def locality(port, ws="", wait="0.4"):
+    """While a slot has some of its keys on each master (the hashes of a
+    channel and of two users, and the channel's subscriber counts, moved
+    first), the functions that read or write them are called: the
+    channel's info, a user's connection admitted and another one gone,
+    a resume of the channel's history, and the replay of a dead letter
+    whose id also waits for an ack.  Each is refused with TRYAGAIN
+    rather than run on part of the keys, nothing is written meanwhile,
+    and once the rest of the keys moved the gateway's retries answer
+    them exactly."""
+    ws, wait = int(ws or port), float(wait)
+    m = wait_agreed("the cluster to agree on its map")
+    masters = sorted({p for _, _, p in m})
+    src, dst = masters[0], masters[1]
+    shard = [sh for sh in range(cl.SHARDS)
+             if cl.owner("{%d}" % sh, m) == src][0]
+    sl = shard_slot(shard)
+    ns = nodes()
+    pfx = "ws_perf:{%d}" % shard
+    ch, user = named("ch", shard, "loc"), named("u", shard, "loc")
+    dead = named("u", shard, "dead")
+    sub = connect(ws, "/ws?channels=" + ch)
+    u1 = connect(ws, "/ws?user=" + user)
+    d = connect(ws, "/ws?user=" + dead)
+    rd.wait_info([port], "channel=" + ch, 1)
+    rd.wait_info([port], "user=" + user, 1)
+    rd.wait_info([port], "user=" + dead, 1)
+    ids = [rd.publish_ready(port, {"channel": ch, "data": n})["ids"][0]
+           for n in range(4)]
+    rd.publish_ready(port, {"user": user, "data": "hello"})
+    pump([sub], lambda: len([x for x in sub.messages()
+                             if x.get("type") == "msg"]) == 4, 10,
+         "the channel's messages")
+    # a dead letter (never acked, one attempt), then a message of the
+    # same id that waits for an ack of a user gone
+    rd.publish_ready(port, {"user": dead, "data": "first", "ack": True,
+                            "id": "dl1"})
+
+    def letters():
+        _, _, body = request(port, "GET", "/dlq?count=100&target=u:" + dead)
+        return json.loads(body)["entries"]
+    rd.wait_for(lambda: len(letters()) == 1, 20, "the dead letter")
+    sid = letters()[0]["dlq_id"]
+    d.abort()
+    rd.wait_info([port], "user=" + dead, 0)
+    rd.publish_ready(port, {"user": dead, "data": "second", "ack": True,
+                            "id": "dl1"})
+    pending = pfx + "u:" + dead + "#p"
+    member = pfx + "u:" + dead + "|dl1"
+
+    def awaiting(p):
+        """whether the dead letter's id awaits an ack on the master on p
+        (a key gone from a slot being moved is answered ASK)"""
+        try:
+            return (cl.call(p, "HEXISTS", pending, "dl1") == 1
+                    and cl.call(p, "ZSCORE", pfx + "due", member)
+                    is not None)
+        except RuntimeError as e:
+            if str(e).startswith("ASK "):
+                return False
+            raise
+    out("a channel with 1 subscriber and 4 messages kept, a user with 1 "
+        "connection, a dead letter whose id awaits an ack: %s" % (
+            awaiting(src)))
+
+    early = [pfx + "ch:" + ch, pfx + "n:ch:" + ch, pfx + "u:" + user,
+             pfx + "u:" + dead]
+    errors = tryagains(masters)
+    cl.call(dst, "CLUSTER", "SETSLOT", sl, "IMPORTING", ns[src][0])
+    cl.call(src, "CLUSTER", "SETSLOT", sl, "MIGRATING", ns[dst][0])
+    try:
+        cl.call(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS",
+                *early)
+        try:
+            cl.call(src, "FCALL", "ws_perf_dlq_replay", 1, pfx + "dlq",
+                    sid)
+            said = "run"
+        except RuntimeError as e:
+            said = str(e).split(" ")[0]
+        out("the replay of the dead letter with its keys apart: %s, its "
+            "id still awaiting an ack: %s" % (said, awaiting(src)))
+        info = Call(port, "GET", "/pub?channel=" + ch)
+        replay = Call(port, "POST", "/dlq?replay=" + sid)
+        u2 = WS(ws, "/ws?user=" + user)
+        u1.abort()
+        n0 = len(sub.messages())
+        sub.send_json({"type": "resume", "channel": ch, "since": ids[0]})
+        # the slot stays split a while: the gateway tries them again
+        time.sleep(wait)
+        refused = tryagains(masters) - errors
+        rest = cl.call(src, "CLUSTER", "GETKEYSINSLOT", sl, 1000)
+        if rest:
+            cl.call(src, "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS",
+                    *rest)
+    finally:
+        for p in [dst, src] + [p for p in masters if p not in (src, dst)]:
+            cl.call(p, "CLUSTER", "SETSLOT", sl, "NODE", ns[dst][0])
+    wait_agreed("the nodes to agree on the move")
+    out("refused with TRYAGAIN while the keys were apart: %s" % (
+        refused >= 4))
+    pump([sub, u2], lambda: u2.response is not None and any(
+        x.get("type") in ("resumed", "error")
+        for x in sub.messages()[n0:]), 10, "the resume and the handshake")
+    for c in (info, replay):
+        c.join(scaled(20))
+    st, i = info.answer
+    out("the channel's info: %d, %s subscriber(s)" % (
+        st, i.get("subscribers")))
+    out("the user's connection made meanwhile: %s" % u2.status())
+
+    def counted():
+        c = cl.call(dst, "HGETALL", pfx + "u:" + user + "#c") or []
+        return sum(int(v) for v in c[1::2])
+    try:
+        rd.wait_for(lambda: counted() == 1, 5, "the user's count")
+    except Timeout:
+        pass
+    out("the user's connections counted after the move: %d" % counted())
+    back = sub.messages()[n0:]
+    problems = [x.get("type") for x in back
+                if x.get("type") in ("gap", "error")]
+    kept = [x["id"] for x in back if x.get("type") == "msg"]
+    out("the resume: %s" % (", ".join(problems) if problems else
+                            "%d messages, no gap: %s" % (
+                                len(kept), kept == ids[1:])))
+    st, r = replay.answer
+    out("the replay: %d %s; dead letters of the user left: %d, its id "
+        "awaiting an ack once: %s" % (st, r, len(letters()),
+                                      awaiting(dst)))
+    for c in (sub, u2):
+        c.abort()
+
+
 PORTS = [cl.SEED + i for i in range(6)]
 
 
@@ -962,6 +1119,79 @@ def acl_refused(port, says, secret):
     acl.refused(port, says)
     lines = [l for l in acl.error_log().splitlines() if secret in l]
     out("lines of the error log with the password: %d" % len(lines))
+
+
+def ssubscribes(p):
+    """the SSUBSCRIBE calls the node on p ran, and the subscriptions its
+    clients hold"""
+    m = re.search(r"cmdstat_ssubscribe:calls=(\d+)",
+                  cl.call(p, "INFO", "commandstats"))
+    held = sum(int(x) for x in re.findall(r" ssub=(\d+)",
+                                          cl.call(p, "CLIENT", "LIST")))
+    return (int(m.group(1)) if m else 0), held
+
+
+@scenario
+def resubscribe(port, ws="", channels="200"):
+    """A master with the subscriptions of many channels is killed; its
+    replica takes over and the old one comes back as its replica.  Each
+    worker asks the new master once for each of its topics (one
+    SSUBSCRIBE per topic per connection of its subscribe link), not
+    again on every tick while confirmations are on their way."""
+    ws = int(ws or port)
+    m = wait_agreed("the cluster to agree on its map")
+    victim = [p for _, _, p in m if p != cl.SEED][0]
+    ns = nodes()
+    rep = [p for p, v in ns.items() if v[3] == ns[victim][0]][0]
+    shards = [sh for sh in range(cl.SHARDS)
+              if cl.owner("{%d}" % sh, m) == victim]
+    names = names_in(shards, int(channels), "re")
+    conns = connect_many(ws, ["/ws?channels=" + n for n in names] * 2)
+    for n in names[:: max(len(names) // 8, 1)]:
+        rd.wait_info([port], "channel=" + n, 2)
+    out("%d channels on the master killed, 2 subscribers each" % len(names))
+    rd.wait_for(lambda: "master_link_status:up" in cl.call(
+        rep, "INFO", "replication"), 30, "the replica in sync", step=0.05)
+    before = ssubscribes(rep)
+    back = Comeback(victim, [lo for lo, _, p in m if p == victim][0])
+    pid = int(re.search(r"process_id:(\d+)",
+                        cl.call(victim, "INFO", "server")).group(1))
+    os.kill(pid, signal.SIGKILL)
+    back.killed = time.monotonic()
+    back.start()
+
+    def noticed():
+        drain(conns)
+        return all(any(x.get("type") == "notice" for x in c.messages())
+                   for c in conns)
+    try:
+        rd.wait_for(noticed, 30, "the notices", step=0.05)
+    except Timeout:
+        left = [c.path for c in conns
+                if not any(x.get("type") == "notice" for x in c.messages())]
+        raise Timeout("no notice for %d of %d: %s; map %s" % (
+            len(left), len(conns), left[:4], live_map()))
+    back.join(scaled(60))
+    if back.error or back.back is None:
+        raise AssertionError("the old master: %s" % (back.error
+                                                    or "not back in 60 s"))
+    calls, held = ssubscribes(rep)
+    sys.stderr.write("resubscribe: %d SSUBSCRIBE calls for %d "
+                     "subscriptions (%d before)\n" % (calls, held,
+                                                       before[0]))
+    out("every subscriber told, the old master back as a replica")
+    out("SSUBSCRIBE calls on the new master: one per topic of each "
+        "worker: %s" % (held > 0 and calls - before[0] == held
+                        or "%d for %d" % (calls - before[0], held)))
+    n0 = [len(c.messages()) for c in conns]
+    rd.publish_ready(port, {"channel": names[-1], "data": "after"})
+    pump(conns, lambda: all(
+        any(x.get("data") == "after" for x in c.messages()[n:])
+        for c, n in zip(conns, n0) if c.path.endswith("=" + names[-1])),
+        10, "the message after")
+    out("delivered after")
+    for c in conns:
+        c.abort()
 
 
 if __name__ == "__main__":
