@@ -73,7 +73,7 @@ ok
 --- pubsub
 no-map
 --- pubsub_out
-bad maps: publishes 503 503 (redis is unavailable), 5 bad replies, cluster link 1 [error] line (Connection refused), no other [error] line, same worker, a later message delivered
+bad maps: publishes 503 503 (redis is unavailable), each counted as a bad reply, cluster link 1 [error] line (Connection refused), no other [error] line, same worker, a later message delivered
 
 
 
