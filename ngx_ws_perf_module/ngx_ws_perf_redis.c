@@ -231,6 +231,10 @@ static void ngx_ws_perf_redis_link_init(ngx_ws_perf_redis_link_t *link,
 static void ngx_ws_perf_redis_close(ngx_ws_perf_redis_link_t *link);
 static ngx_ws_perf_redis_node_t *ngx_ws_perf_redis_node(
     ngx_ws_perf_slots_node_t *addr);
+static ngx_ws_perf_redis_node_t *ngx_ws_perf_redis_node_reuse(
+    ngx_ws_perf_slots_node_t *addr);
+static void ngx_ws_perf_redis_node_start(ngx_ws_perf_redis_node_t *node,
+    ngx_ws_perf_slots_node_t *addr);
 static void ngx_ws_perf_redis_map_ask(void);
 static void ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply,
     void *data);
@@ -297,6 +301,12 @@ static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_map;
 static ngx_uint_t                 ngx_ws_perf_redis_map_next;
 static ngx_uint_t                 ngx_ws_perf_redis_map_known;
 static ngx_uint_t                 ngx_ws_perf_redis_map_asked;
+static size_t                     ngx_ws_perf_redis_map_covered;
+static size_t                     ngx_ws_perf_redis_map_skipped;
+
+/* the node the cluster link asked: a master's empty address names it */
+static char                       ngx_ws_perf_redis_map_host[
+                                      NGX_WS_PERF_SLOTS_HOST_MAX + 1];
 static ngx_ws_perf_redis_link_t  *ngx_ws_perf_redis_replying;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_sen;
 static ngx_event_t                ngx_ws_perf_redis_ticker;
@@ -608,9 +618,13 @@ ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
         port = (int) link->node->addr.port;
 
     } else if (link == &ngx_ws_perf_redis_map) {
-        /* the masters it knew, then the seeds, in turn */
+        /* the masters of the map, then the seeds, in turn */
         n = ngx_ws_perf_redis_nnodes + wmcf->redis_cluster->nelts;
-        i = ngx_ws_perf_redis_map_next++ % n;
+
+        do {
+            i = ngx_ws_perf_redis_map_next++ % n;
+        } while (i < ngx_ws_perf_redis_nnodes
+                 && !ngx_ws_perf_redis_nodes[i]->master);
 
         seed = (i < ngx_ws_perf_redis_nnodes)
                ? &ngx_ws_perf_redis_nodes[i]->addr
@@ -619,6 +633,9 @@ ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
 
         host = seed->host;
         port = (int) seed->port;
+
+        ngx_cpystrn((u_char *) ngx_ws_perf_redis_map_host, (u_char *) host,
+                    sizeof(ngx_ws_perf_redis_map_host));
 
     } else if (link == &ngx_ws_perf_redis_sen) {
         sentinel = wmcf->sentinels->elts;
@@ -773,6 +790,7 @@ static void
 ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
     redisAsyncContext *ac, redisReply *r)
 {
+    ngx_int_t               rc;
     ngx_ws_perf_redis_cb_t  cb;
 
     if (link->cb_n) {
@@ -780,12 +798,18 @@ ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
         link->cb_head = (link->cb_head + 1) % link->cb_size;
         link->cb_n--;
 
-        if (cb.cmd && r->type == REDIS_REPLY_ERROR
-            && (ngx_ws_perf_redis_redirect(link, &cb, r) == NGX_OK
-                || ngx_ws_perf_redis_retry(link, &cb, r) == NGX_OK))
-        {
-            /* sent again where the slot is served: the callback waits */
-            return;
+        rc = NGX_DECLINED;
+
+        if (cb.cmd && r->type == REDIS_REPLY_ERROR) {
+            rc = ngx_ws_perf_redis_redirect(link, &cb, r);
+
+            if (rc == NGX_OK
+                || (rc == NGX_DECLINED
+                    && ngx_ws_perf_redis_retry(link, &cb, r) == NGX_OK))
+            {
+                /* sent again where the slot is served: the callback waits */
+                return;
+            }
         }
 
         ngx_ws_perf_redis_replying = link;
@@ -794,6 +818,13 @@ ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
 
         if (cb.cmd) {
             redisFreeCommand(cb.cmd);
+        }
+
+        if (rc == NGX_ERROR && link->ac == ac) {
+            ngx_ws_perf_metrics_inc(redis_bad_replies);
+            ngx_ws_perf_redis_fail(link, "a MOVED or ASK to no slot or "
+                                         "numeric address");
+            return;
         }
 
         /* a master that sentinels demoted while the link was up */
@@ -3309,7 +3340,6 @@ ngx_ws_perf_redis_cluster_init(ngx_cycle_t *cycle)
 static ngx_ws_perf_redis_node_t *
 ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
 {
-    u_char                    *p;
     ngx_uint_t                 i;
     ngx_ws_perf_redis_node_t  *node;
 
@@ -3324,7 +3354,7 @@ ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
     }
 
     if (ngx_ws_perf_redis_nnodes == NGX_WS_PERF_SLOTS_NODES) {
-        return NULL;
+        return ngx_ws_perf_redis_node_reuse(addr);
     }
 
     node = ngx_calloc(sizeof(ngx_ws_perf_redis_node_t)
@@ -3334,9 +3364,72 @@ ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
         return NULL;
     }
 
-    node->addr = *addr;
     node->index = ngx_ws_perf_redis_nnodes;
     ngx_ws_perf_redis_nodes[ngx_ws_perf_redis_nnodes++] = node;
+
+    ngx_ws_perf_redis_node_start(node, addr);
+
+    return node;
+}
+
+
+/*
+ * The table is full (maps that name new masters every time, redirections
+ * to nodes that are none): a node that is no master and has no link up
+ * nor anything in flight takes the new address.  NULL: none is free.
+ */
+
+static ngx_ws_perf_redis_node_t *
+ngx_ws_perf_redis_node_reuse(ngx_ws_perf_slots_node_t *addr)
+{
+    ngx_uint_t                 i, s;
+    ngx_ws_perf_redis_node_t  *node;
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+
+        if (node->master || node->cmd.ac || node->sub.ac
+            || node->cmd.timer.timer_set || node->sub.timer.timer_set
+            || node->cmd.cb_n || node->sub.cb_n)
+        {
+            continue;
+        }
+
+        ngx_ws_perf_redis_close(&node->cmd);
+        ngx_ws_perf_redis_close(&node->sub);
+
+        /* its slots have no owner now: a later map moves what they hold */
+        for (s = 0; s < NGX_WS_PERF_SLOTS; s++) {
+            if (ngx_ws_perf_redis_owner[s] == node->index) {
+                ngx_ws_perf_redis_owner[s] = NGX_WS_PERF_SLOTS_NONE;
+            }
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V is forgotten", &node->name);
+
+        ngx_memzero(&node->cmd, sizeof(ngx_ws_perf_redis_link_t));
+        ngx_memzero(&node->sub, sizeof(ngx_ws_perf_redis_link_t));
+        node->heard = 0;
+
+        ngx_ws_perf_redis_node_start(node, addr);
+
+        return node;
+    }
+
+    return NULL;
+}
+
+
+/* a node's address, name and links, which start connecting */
+
+static void
+ngx_ws_perf_redis_node_start(ngx_ws_perf_redis_node_t *node,
+    ngx_ws_perf_slots_node_t *addr)
+{
+    u_char  *p;
+
+    node->addr = *addr;
 
     ngx_ws_perf_redis_link_init(&node->cmd, "publish",
                                 ngx_ws_perf_redis_cmd_ready, ngx_cycle->log);
@@ -3359,8 +3452,6 @@ ngx_ws_perf_redis_node(ngx_ws_perf_slots_node_t *addr)
 
     (void) ngx_ws_perf_redis_connect(&node->cmd);
     (void) ngx_ws_perf_redis_connect(&node->sub);
-
-    return node;
 }
 
 
@@ -3400,16 +3491,23 @@ ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply, void *data)
         return;
     }
 
-    if (ngx_ws_perf_slots_parse(r, NULL, ngx_ws_perf_redis_slots) != 0
+    if (ngx_ws_perf_slots_parse(r, ngx_ws_perf_redis_map_host,
+                                ngx_ws_perf_redis_slots)
+        != 0
         || ngx_ws_perf_redis_slots->nnodes == 0)
     {
+        /* the map the worker had, if any, stays */
         ngx_ws_perf_metrics_inc(redis_bad_replies);
         ngx_ws_perf_redis_fail(link, "CLUSTER SLOTS answered no map");
         return;
     }
 
-    if (ngx_ws_perf_redis_slots->covered != NGX_WS_PERF_SLOTS
-        || ngx_ws_perf_redis_slots->skipped)
+    /* said once for each new state, not every time the map is asked */
+    if ((ngx_ws_perf_redis_slots->covered != NGX_WS_PERF_SLOTS
+         || ngx_ws_perf_redis_slots->skipped)
+        && (ngx_ws_perf_redis_slots->covered != ngx_ws_perf_redis_map_covered
+            || ngx_ws_perf_redis_slots->skipped
+               != ngx_ws_perf_redis_map_skipped))
     {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "ws_perf: redis cluster: %uz of %d slots have a "
@@ -3417,6 +3515,9 @@ ngx_ws_perf_redis_map_reply(redisAsyncContext *ac, void *reply, void *data)
                       ngx_ws_perf_redis_slots->covered, NGX_WS_PERF_SLOTS,
                       ngx_ws_perf_redis_slots->skipped);
     }
+
+    ngx_ws_perf_redis_map_covered = ngx_ws_perf_redis_slots->covered;
+    ngx_ws_perf_redis_map_skipped = ngx_ws_perf_redis_slots->skipped;
 
     ngx_ws_perf_redis_map_apply(ngx_ws_perf_redis_slots);
 
@@ -3636,7 +3737,8 @@ ngx_ws_perf_redis_send(redisCallbackFn *fn, void *data,
 /*
  * A MOVED or an ASK: the command goes again to the master that serves
  * the slot now, its callback with it; a MOVED has the map asked for
- * again.  NGX_DECLINED: the callback gets the error.
+ * again.  NGX_DECLINED: the callback gets the error; NGX_ERROR: so does
+ * it, and the redirection was not understood (a bad reply).
  */
 
 static ngx_int_t
@@ -3649,12 +3751,17 @@ ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
     ngx_ws_perf_slots_redirect_t    rd;
     static const char               asking[] = "*1\r\n$6\r\nASKING\r\n";
 
-    if (link->node == NULL || cb->moves >= 3
-        || ngx_ws_perf_slots_redirect(r->str, r->len, link->node->addr.host,
-                                      &rd)
-           != 0)
-    {
+    if (link->node == NULL || cb->moves >= 3) {
         return NGX_DECLINED;
+    }
+
+    if (ngx_ws_perf_slots_redirect(r->str, r->len, link->node->addr.host,
+                                   &rd)
+        != 0)
+    {
+        return ((r->len > 6 && ngx_strncmp(r->str, "MOVED ", 6) == 0)
+                || (r->len > 4 && ngx_strncmp(r->str, "ASK ", 4) == 0))
+               ? NGX_ERROR : NGX_DECLINED;
     }
 
     node = ngx_ws_perf_redis_node(&rd.node);

@@ -5,6 +5,7 @@
 
 
 #include <string.h>
+#include <arpa/inet.h>
 #include "ngx_ws_perf_slots.h"
 
 
@@ -75,7 +76,10 @@ ngx_ws_perf_slots_parse(const redisReply *r, const char *default_host,
     map->skipped = 0;
     memset(map->owner, NGX_WS_PERF_SLOTS_NONE, sizeof(map->owner));
 
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+    /* a range holds a slot at least: more ranges than slots is no map */
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY
+        || r->elements > NGX_WS_PERF_SLOTS)
+    {
         return -1;
     }
 
@@ -95,9 +99,10 @@ static int
 ngx_ws_perf_slots_range(const redisReply *e, const char *default_host,
     ngx_ws_perf_slots_t *map)
 {
-    size_t                     i, k;
+    size_t                     k;
     long long                  start, end;
     ngx_ws_perf_slots_node_t   node;
+    static uint8_t             none[NGX_WS_PERF_SLOTS];
 
     if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements < 3
         || e->element[0]->type != REDIS_REPLY_INTEGER
@@ -117,6 +122,15 @@ ngx_ws_perf_slots_range(const redisReply *e, const char *default_host,
         return -1;
     }
 
+    /* a range that overlaps one before it is left out, as contradicted */
+    if (none[0] != NGX_WS_PERF_SLOTS_NONE) {
+        memset(none, NGX_WS_PERF_SLOTS_NONE, sizeof(none));
+    }
+
+    if (memcmp(&map->owner[start], none, (size_t) (end - start + 1)) != 0) {
+        return -1;
+    }
+
     for (k = 0; k < map->nnodes; k++) {
         if (map->nodes[k].port == node.port
             && strcmp(map->nodes[k].host, node.host) == 0)
@@ -133,26 +147,25 @@ ngx_ws_perf_slots_range(const redisReply *e, const char *default_host,
         map->nodes[map->nnodes++] = node;
     }
 
-    for (i = (size_t) start; i <= (size_t) end; i++) {
-        if (map->owner[i] == NGX_WS_PERF_SLOTS_NONE) {
-            map->covered++;
-        }
-
-        map->owner[i] = (uint8_t) k;
-    }
+    memset(&map->owner[start], (int) k, (size_t) (end - start + 1));
+    map->covered += (size_t) (end - start + 1);
 
     return 0;
 }
 
 
-/* {host, port, id, ...}: only the first two are read */
+/*
+ * {host, port, id, ...}: only the first two are read; a nil host is
+ * Redis 7's "unknown endpoint": the node that answered, as "" is
+ */
 
 static int
 ngx_ws_perf_slots_node(const redisReply *n, const char *default_host,
     ngx_ws_perf_slots_node_t *node)
 {
     if (n == NULL || n->type != REDIS_REPLY_ARRAY || n->elements < 2
-        || n->element[0]->type != REDIS_REPLY_STRING
+        || (n->element[0]->type != REDIS_REPLY_STRING
+            && n->element[0]->type != REDIS_REPLY_NIL)
         || n->element[1]->type != REDIS_REPLY_INTEGER
         || n->element[1]->integer < 1 || n->element[1]->integer > 65535)
     {
@@ -161,6 +174,10 @@ ngx_ws_perf_slots_node(const redisReply *n, const char *default_host,
 
     node->port = (unsigned) n->element[1]->integer;
 
+    if (n->element[0]->type == REDIS_REPLY_NIL) {
+        return ngx_ws_perf_slots_host("", 0, default_host, node->host);
+    }
+
     return ngx_ws_perf_slots_host(n->element[0]->str, n->element[0]->len,
                                   default_host, node->host);
 }
@@ -168,15 +185,16 @@ ngx_ws_perf_slots_node(const redisReply *n, const char *default_host,
 
 /*
  * A numeric IPv4 or IPv6 address, copied to host; "" is default_host
- * (Redis's "this node", also its "?" for an unknown endpoint is refused)
+ * (Redis's "this node", also its "?" for an unknown endpoint is refused).
+ * Anything inet_pton() does not take is a name ("cafe" too), which only
+ * a blocking resolver would turn into an address.
  */
 
 static int
 ngx_ws_perf_slots_host(const char *p, size_t len, const char *default_host,
     char *host)
 {
-    size_t  i;
-    char    c;
+    unsigned char  addr[sizeof(struct in6_addr)];
 
     if (len == 0) {
         if (default_host == NULL) {
@@ -187,26 +205,19 @@ ngx_ws_perf_slots_host(const char *p, size_t len, const char *default_host,
         len = strlen(default_host);
     }
 
-    if (len > NGX_WS_PERF_SLOTS_HOST_MAX) {
-        return -1;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-              || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
-        {
-            return -1;
-        }
-    }
-
-    if (len == 0) {
+    if (len == 0 || len > NGX_WS_PERF_SLOTS_HOST_MAX) {
         return -1;
     }
 
     memcpy(host, p, len);
     host[len] = '\0';
+
+    if (inet_pton(AF_INET, host, addr) != 1
+        && inet_pton(AF_INET6, host, addr) != 1)
+    {
+        host[0] = '\0';
+        return -1;
+    }
 
     return 0;
 }

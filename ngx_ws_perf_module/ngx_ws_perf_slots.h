@@ -58,11 +58,13 @@ typedef struct {
 unsigned ngx_ws_perf_slot(const uint8_t *key, size_t len);
 
 /*
- * A CLUSTER SLOTS reply into map: -1 for a reply that is not an array;
- * otherwise 0, with map->covered the slots that have an owner (16384
- * when the map is whole) and map->skipped the ranges left out for a
- * wrong shape, an address that is not numeric or too many masters.  A
- * master's empty address means the node that answered: "default_host".
+ * A CLUSTER SLOTS reply into map: -1 for a reply that is not an array,
+ * or has more ranges than there are slots; otherwise 0, with
+ * map->covered the slots that have an owner (16384 when the map is
+ * whole) and map->skipped the ranges left out for a wrong shape, an
+ * address that is not numeric, slots that a range before it gave an
+ * owner, or more than NGX_WS_PERF_SLOTS_NODES masters.  A master's empty
+ * or nil address means the node that answered: "default_host".
  */
 int ngx_ws_perf_slots_parse(const redisReply *r, const char *default_host,
     ngx_ws_perf_slots_t *map);

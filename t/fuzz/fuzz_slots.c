@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include "ngx_ws_perf_slots.h"
 #include "fuzz_resp.h"
@@ -108,8 +109,9 @@ fuzz_map(const redisReply *r, const char *host)
 static void
 fuzz_node(const ngx_ws_perf_slots_node_t *node)
 {
-    size_t  i, len;
-    char    c;
+    size_t         i, len;
+    char           c;
+    unsigned char  addr[sizeof(struct in6_addr)];
 
     len = strlen(node->host);
 
@@ -121,6 +123,10 @@ fuzz_node(const ngx_ws_perf_slots_node_t *node)
         FUZZ_CHECK((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
                    || (c >= 'A' && c <= 'F') || c == '.' || c == ':');
     }
+
+    /* numeric, so that connecting to it never asks a resolver */
+    FUZZ_CHECK(inet_pton(AF_INET, node->host, addr) == 1
+               || inet_pton(AF_INET6, node->host, addr) == 1);
 }
 
 

@@ -19,7 +19,14 @@ UNSUBSCRIBE, PUBLISH to its own subscribers, HSET/HDEL/SET, and the
 module's functions (ws_perf_publish publishes the wire form,
 ws_perf_admit admits; the others answer "nothing there").  A rule is a glob over the command's words
 joined by spaces (bytes as latin-1); its answer is sent instead of the
-real one, or the connection is closed when the answer is None.
+real one, or the connection is closed when the answer is None; an
+empty answer is no answer at all.
+
+FakeClusterNode is the same server as one node of a Redis Cluster, for
+t/417-redis-cluster-hostile.t: CLUSTER SLOTS answers the map its
+FakeCluster holds (the maps queued with serve() first, one per ask, then
+the sane one), SSUBSCRIBE and SUNSUBSCRIBE confirm with sharded pushes
+and a publish reaches the subscribers as "smessage".
 """
 
 import argparse
@@ -53,11 +60,15 @@ class Client:
         self.sock = sock
         self.buf = b""
         self.subs = set()
+        self.asked = False          # CLUSTER SLOTS came on it
+        self.asking = False         # the last command was ASKING
         self.authed = False
         self.closed = False
 
 
 class FakeRedis:
+    MESSAGE = b"message"            # the kind of a published message
+
     def __init__(self, port, password=None, user=None):
         self.port = port
         self.password = password
@@ -284,7 +295,7 @@ class FakeRedis:
         n = 0
         for o in self.clients:
             if channel in o.subs and not o.closed:
-                self._send(o, array([bulk(b"message"), bulk(channel),
+                self._send(o, array([bulk(self.MESSAGE), bulk(channel),
                                      bulk(message)]))
                 n += 1
         return n
@@ -317,6 +328,127 @@ class FakeRedis:
         if fn == "ws_perf_admit":
             return array([integer(1), integer(1)])
         return integer(0)
+
+
+def slots_map(ranges):
+    """CLUSTER SLOTS of [(start, end, host, port)], host bytes or None"""
+    return array([array([integer(lo), integer(hi),
+                         array([bulk(host), integer(port), bulk(b"id")])])
+                  for lo, hi, host, port in ranges])
+
+
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xffff
+    return crc
+
+
+def keyslot(key):
+    i = key.find(b"{")
+    if i >= 0:
+        j = key.find(b"}", i + 1)
+        if j > i + 1:
+            key = key[i + 1:j]
+    return crc16(key) & 16383
+
+
+class FakeCluster:
+    """What the nodes of a fake cluster share: the map they answer, and
+    which of them serves each slot (the others answer MOVED)."""
+
+    def __init__(self, ranges):
+        self.queue = []             # maps answered first, one per ask
+        self.nodes = []
+        self.maker = None           # or the i-th map, when none is queued
+        self.made = 0
+        self.set_map(ranges)
+
+    def set_map(self, ranges):
+        self.ranges = ranges
+        self.sane = slots_map(ranges)
+
+    def owner(self, key):
+        s = keyslot(key)
+        for lo, hi, host, port in self.ranges:
+            if lo <= s <= hi:
+                return s, host, port
+        return s, None, None
+
+    def node(self, port):
+        n = FakeClusterNode(port, self).start()
+        self.nodes.append(n)
+        return n
+
+    def serve(self, *answers):
+        """the next asks get these answers (RESP bytes, or b"" for none)"""
+        with self.nodes[0].lock:
+            self.queue.extend(answers)
+
+    def left(self):
+        return len(self.queue)
+
+    def answer(self):
+        if self.queue:
+            return self.queue.pop(0)
+        if self.maker:
+            self.made += 1
+            return self.maker(self.made - 1)
+        return self.sane
+
+    def drop_map_links(self):
+        """closes the connections that asked for the map"""
+        n = 0
+        for node in self.nodes:
+            with node.lock:
+                asked = [c for c in node.clients if c.asked]
+            for c in asked:
+                node._close(c)
+                n += 1
+        return n
+
+    def stop(self):
+        for node in self.nodes:
+            if node.running:
+                node.stop()
+
+
+class FakeClusterNode(FakeRedis):
+    MESSAGE = b"smessage"
+
+    def __init__(self, port, cluster):
+        FakeRedis.__init__(self, port)
+        self.cluster = cluster
+        self.lock = cluster.nodes[0].lock if cluster.nodes else self.lock
+
+    def _answer(self, c, words):
+        name = words[0].upper()
+        if name == b"CLUSTER" and len(words) > 1 \
+                and words[1].upper() == b"SLOTS":
+            c.asked = True
+            return self.cluster.answer()
+        if name in (b"SSUBSCRIBE", b"SUNSUBSCRIBE"):
+            out = b""
+            for ch in words[1:]:
+                if name == b"SSUBSCRIBE":
+                    c.subs.add(ch)
+                else:
+                    c.subs.discard(ch)
+                out += array([bulk(name.lower()), bulk(ch),
+                              integer(len(c.subs))])
+            return out
+        if name == b"PING" and c.subs:
+            return array([bulk(b"pong"), bulk(b"")])
+        asking, c.asking = c.asking, name == b"ASKING"
+        if name == b"FCALL" and len(words) > 3 and words[2] != b"0" \
+                and not asking:
+            s, host, port = self.cluster.owner(words[3])
+            if port is not None and port != self.port:
+                return b"-MOVED %d %s:%d\r\n" % (s, host, port)
+        return FakeRedis._answer(self, c, words)
 
 
 def main():

@@ -116,6 +116,115 @@ test_parse(void)
 }
 
 
+/* names that look like hex numbers are names: only inet_pton() decides */
+
+static void
+test_hosts(void)
+{
+    redisReply                      *r;
+    ngx_ws_perf_slots_t             *map;
+    const ngx_ws_perf_slots_node_t  *n;
+
+    map = malloc(sizeof(ngx_ws_perf_slots_t));
+    if (map == NULL) {
+        exit(1);
+    }
+
+    r = reply("*8\r\n"
+              "*3\r\n:0\r\n:0\r\n*2\r\n$4\r\ncafe\r\n:7000\r\n"
+              "*3\r\n:1\r\n:1\r\n*2\r\n$9\r\ndead.beef\r\n:7000\r\n"
+              "*3\r\n:2\r\n:2\r\n*2\r\n$5\r\n1.2.3\r\n:7000\r\n"
+              "*3\r\n:3\r\n:3\r\n*2\r\n$10\r\n127.0.0.1 \r\n:7000\r\n"
+              "*3\r\n:4\r\n:4\r\n*2\r\n$9\r\n1.2.3.256\r\n:7000\r\n"
+              "*3\r\n:5\r\n:5\r\n*2\r\n$10\r\ndead::beef\r\n:7000\r\n"
+              "*3\r\n:6\r\n:6\r\n*2\r\n$16\r\n::ffff:127.0.0.1\r\n"
+              ":7000\r\n"
+              "*3\r\n:7\r\n:7\r\n*2\r\n$12\r\nfe80::1%eth0\r\n:7000\r\n");
+    CHECK(ngx_ws_perf_slots_parse(r, NULL, map) == 0);
+    CHECK(map->covered == 2 && map->skipped == 6 && map->nnodes == 2);
+    n = ngx_ws_perf_slots_owner(map, 5);
+    CHECK(n != NULL && strcmp(n->host, "dead::beef") == 0);
+    n = ngx_ws_perf_slots_owner(map, 6);
+    CHECK(n != NULL && strcmp(n->host, "::ffff:127.0.0.1") == 0);
+    CHECK(ngx_ws_perf_slots_owner(map, 0) == NULL);
+    freeReplyObject(r);
+
+    /* a nil address (Redis 7's unknown endpoint) is the node asked */
+    r = reply("*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$-1\r\n:7000\r\n");
+    CHECK(ngx_ws_perf_slots_parse(r, "10.0.0.1", map) == 0);
+    CHECK(map->covered == NGX_WS_PERF_SLOTS && map->nnodes == 1);
+    CHECK(strcmp(map->nodes[0].host, "10.0.0.1") == 0);
+    CHECK(ngx_ws_perf_slots_parse(r, NULL, map) == 0);
+    CHECK(map->covered == 0 && map->skipped == 1 && map->nnodes == 0);
+    freeReplyObject(r);
+
+    free(map);
+}
+
+
+/* ranges that overlap, more masters than kept, more ranges than slots */
+
+static void
+test_bounds(void)
+{
+    int                              i;
+    char                            *p, *resp;
+    redisReply                      *r;
+    ngx_ws_perf_slots_t             *map;
+    const ngx_ws_perf_slots_node_t  *n;
+
+    map = malloc(sizeof(ngx_ws_perf_slots_t));
+    resp = malloc(64 * (NGX_WS_PERF_SLOTS + 2));
+    if (map == NULL || resp == NULL) {
+        exit(1);
+    }
+
+    /* the first owner stays: a later range that overlaps it is left out */
+    r = reply("*3\r\n"
+              "*3\r\n:0\r\n:99\r\n*2\r\n$8\r\n10.0.0.1\r\n:7000\r\n"
+              "*3\r\n:50\r\n:150\r\n*2\r\n$8\r\n10.0.0.2\r\n:7000\r\n"
+              "*3\r\n:99\r\n:99\r\n*2\r\n$8\r\n10.0.0.1\r\n:7000\r\n");
+    CHECK(ngx_ws_perf_slots_parse(r, NULL, map) == 0);
+    CHECK(map->covered == 100 && map->skipped == 2 && map->nnodes == 1);
+    n = ngx_ws_perf_slots_owner(map, 60);
+    CHECK(n != NULL && strcmp(n->host, "10.0.0.1") == 0);
+    CHECK(ngx_ws_perf_slots_owner(map, 120) == NULL);
+    freeReplyObject(r);
+
+    /* one slot each for 65 masters: the 65th is one too many */
+    p = resp + sprintf(resp, "*65\r\n");
+
+    for (i = 0; i < 65; i++) {
+        p += sprintf(p, "*3\r\n:%d\r\n:%d\r\n*2\r\n$8\r\n10.0.0.1\r\n"
+                     ":%d\r\n", i, i, 7000 + i);
+    }
+
+    r = reply(resp);
+    CHECK(ngx_ws_perf_slots_parse(r, NULL, map) == 0);
+    CHECK(map->nnodes == NGX_WS_PERF_SLOTS_NODES);
+    CHECK(map->covered == 64 && map->skipped == 1);
+    CHECK(ngx_ws_perf_slots_owner(map, 64) == NULL);
+    freeReplyObject(r);
+
+    /* a range holds a slot at least: 16385 ranges are no map */
+    p = resp + sprintf(resp, "*%d\r\n", NGX_WS_PERF_SLOTS + 1);
+
+    for (i = 0; i <= NGX_WS_PERF_SLOTS; i++) {
+        p += sprintf(p, "*3\r\n:%d\r\n:%d\r\n*2\r\n$8\r\n10.0.0.1\r\n"
+                     ":7000\r\n", i % NGX_WS_PERF_SLOTS,
+                     i % NGX_WS_PERF_SLOTS);
+    }
+
+    r = reply(resp);
+    CHECK(ngx_ws_perf_slots_parse(r, NULL, map) == -1);
+    CHECK(map->covered == 0 && map->nnodes == 0);
+    freeReplyObject(r);
+
+    free(resp);
+    free(map);
+}
+
+
 static int
 redirect(const char *text, ngx_ws_perf_slots_redirect_t *rd)
 {
@@ -144,6 +253,11 @@ test_redirect(void)
     CHECK(redirect("MOVED 1 127.0.0.1:65536", &rd) == -1);
     CHECK(redirect("MOVED 1 127.0.0.1", &rd) == -1);
     CHECK(redirect("MOVED 1 host.lan:7000", &rd) == -1);
+    CHECK(redirect("MOVED 1 cafe:7000", &rd) == -1);
+    CHECK(redirect("ASK 1 beef.dead:7000", &rd) == -1);
+    CHECK(redirect("MOVED 1 127.0.0.1:7000:", &rd) == -1);
+    CHECK(redirect("ASK 7 dead::beef:7000", &rd) == 0);
+    CHECK(rd.node.port == 7000 && strcmp(rd.node.host, "dead::beef") == 0);
     CHECK(redirect("MOVED -1 127.0.0.1:7000", &rd) == -1);
     CHECK(redirect("MOVED  127.0.0.1:7000", &rd) == -1);
     CHECK(redirect("MOVED", &rd) == -1);
@@ -158,6 +272,8 @@ main(void)
 {
     test_slot();
     test_parse();
+    test_hosts();
+    test_bounds();
     test_redirect();
 
     return check_report();
