@@ -441,6 +441,93 @@ def replica(port, seconds="3"):
         fake.stop()
 
 
+# the rules of t/418-redis-sentinel-acl.t: the data user holds what
+# docs/redis.md recommends, the sentinel user only what the module asks a
+# sentinel (docs/redis.md, "Sentinel")
+DATA_RULE = ["on", "resetkeys", "~ws_perf:*", "resetchannels", "&ws_perf:*",
+             "+@all", "-@dangerous", "+role"]
+WATCH_RULE = ["on", "resetchannels", "&+switch-master", "-@all", "+auth",
+              "+ping", "+subscribe", "+sentinel|get-master-addr-by-name"]
+
+
+def users_on(port, user):
+    """the clients of the server or sentinel on port logged in as user"""
+    lst = ask(port, "CLIENT", "LIST") or ""
+    return sum(1 for line in lst.splitlines() if " user=%s " % user in line)
+
+
+def grant(user, password, watcher, watch_password):
+    """the data user on both servers (a replica promoted later must know
+    it), the sentinel user on every sentinel"""
+    for p in SERVERS:
+        cmd(p, "ACL", "SETUSER", user, "reset", ">" + password, *DATA_RULE)
+    for p in SENTINELS:
+        cmd(p, "ACL", "SETUSER", watcher, "reset", ">" + watch_password,
+            *WATCH_RULE)
+
+
+@scenario
+def acl(port, user="app", password="App-s3cret", watcher="watch",
+        watch_password="Watch-s3cret", channel="acl", subs="4",
+        workers="2"):
+    """The workers log in to the sentinels and to the master as their own
+    users, which hold only the rules above: pub/sub works; after the
+    master is killed and the replica promoted, the links log in to the
+    new master as the same user and delivery resumes; no password is in
+    the error log."""
+    subs, workers = int(subs), int(workers)
+    grant(user, password, watcher, watch_password)
+    old = settle()
+    new = [p for p in SERVERS if p != old][0]
+    rd.wait_for(lambda: healthy(port), 20, "both redis links up")
+    conns = subscribe(port, channel, subs)
+    rd.wait_for(lambda: sum(users_on(s, watcher) for s in SENTINELS)
+                >= workers, 10, "a sentinel link per worker")
+    out("sentinel links as %s: %d" % (
+        watcher, sum(users_on(s, watcher) for s in SENTINELS)))
+    out("master links as %s: %d" % (user, users_on(old, user)))
+    rd.publish_ready(port, {"channel": channel, "data": "before"})
+    rd.collect(conns, "before")
+    out("delivered as the users")
+    kill(old)
+    rd.wait_for(lambda: new in master_says().values(), 30,
+                "a sentinel to promote the replica")
+    rd.wait_for(lambda: delivered(port, conns, channel, "probe"), 15,
+                "delivery through the promoted replica")
+    rd.wait_for(lambda: users_on(new, user) >= 2 * workers, 10,
+                "the links on the promoted replica")
+    out("after the failover, links as %s on the new master: %d"
+        % (user, users_on(new, user)))
+    rd.publish_ready(port, {"channel": channel, "data": "end"})
+    rd.collect(conns, "end")
+    out("every subscriber got the message after the failover")
+    for c in conns:
+        c.abort()
+    start_server(old)
+    grant(user, password, watcher, watch_password)
+    settle()
+    log = ErrorLog()
+    log.pos = 0
+    n = log.count(re.escape(password)) + log.count(re.escape(watch_password))
+    out("lines with a password in the error log: %d" % n)
+
+
+@scenario
+def acl_refused(port, says, secret, user="app", password="App-s3cret",
+                watcher="watch", watch_password="Watch-s3cret"):
+    """A wrong password, to the sentinels or to the master: once a worker
+    has logged the refusal, publishes are answered 503, and the secret
+    given is in no line of the error log."""
+    import acl as acls
+    grant(user, password, watcher, watch_password)
+    settle()
+    acls.refused(port, says)
+    log = ErrorLog()
+    log.pos = 0
+    out("lines with the password in the error log: %d"
+        % log.count(re.escape(secret)))
+
+
 @scenario
 def failover_ledger(port, users="100", msgs_="1000"):
     """The ledger of t/405 (reliable.py) with the fault "failover":
