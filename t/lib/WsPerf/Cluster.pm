@@ -78,28 +78,45 @@ sub pidfile {
                                "ws-perf-cluster-$port.pid");
 }
 
-# the pid of the redis-server on port: its pidfile's, or the one the node
-# gives (a node started again without the pidfile), if that process is a
-# redis-server on that port; undef otherwise
+# cluster_command() that waits 2 s at most for the answer (a stopped node
+# takes the connection and never answers)
+sub bounded_command {
+    my @args = @_;
+    my $r;
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 2;
+        $r = cluster_command(@args);
+        alarm 0;
+    };
+    alarm 0;
+    return $r;
+}
+
+# whether pid is a redis-server on port
+sub is_node {
+    my ($pid, $port) = @_;
+    open my $fh, '<', "/proc/$pid/cmdline" or return 0;
+    my $cmd = do { local $/; <$fh> };
+    close $fh;
+    return 0 unless defined $cmd && $cmd =~ /\Aredis-server/;
+    # the title a node gives itself, or its arguments as started
+    return $cmd =~ /\A\S+ \S*:$port\b/ || $cmd =~ /\0--port\0$port\0/;
+}
+
+# the pid of the redis-server on port: its pidfile's or else the one the
+# node gives (a node started again without the pidfile); undef if none
 sub node_pid {
     my ($port) = @_;
-    my @pids;
     if (open my $fh, '<', pidfile($port)) {
         my $line = <$fh>;
         close $fh;
-        push @pids, $1 if defined $line && $line =~ /\A\s*(\d+)/;
+        return $1 if defined $line && $line =~ /\A\s*(\d+)/
+                     && is_node($1, $port);
     }
-    my $info = cluster_command($port, 'INFO', 'server');
-    push @pids, $1 if defined $info && $info =~ /^process_id:(\d+)/m;
-    for my $pid (@pids) {
-        open my $fh, '<', "/proc/$pid/cmdline" or next;
-        my $cmd = do { local $/; <$fh> };
-        close $fh;
-        next unless defined $cmd && $cmd =~ /\Aredis-server/;
-        # the title a node gives itself, or its arguments as started
-        return $pid if $cmd =~ /\A\S+ \S*:$port\b/
-                       || $cmd =~ /\0--port\0$port\0/;
-    }
+    my $info = bounded_command($port, 'INFO', 'server');
+    return $1 if defined $info && $info =~ /^process_id:(\d+)/m
+                 && is_node($1, $port);
     return undef;
 }
 
@@ -152,7 +169,7 @@ sub cluster_start {
     kill_nodes(@want);
     for my $port (@want) {
         die "redis cluster: port $port is taken by another process\n"
-            if defined cluster_command($port, 'PING');
+            if defined bounded_command($port, 'PING');
     }
 
     @ports = @want;
