@@ -13,7 +13,9 @@ package WsPerf::Engine;
 #
 # The "use" line is the file's opt-in; without WS_PERF_ENGINE it changes
 # nothing.  Engines named after the native one are the only swaps the
-# file takes: under another, every block is skipped.  WS_PERF_ENGINE=redis gives every block whose http_config has no
+# file takes: under another, every block is skipped.
+#
+# WS_PERF_ENGINE=redis gives every block whose http_config has no
 # ws_perf_redis the line
 #
 #     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
