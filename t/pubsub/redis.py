@@ -118,8 +118,7 @@ def redis_start():
 # t/lib/WsPerf/Engine.pm), and ws_perf_redis_prefix the keys' prefix.  In
 # a cluster every key of a channel or a user carries its shard's hash tag
 # (docs/redis.md, "Keys per slot"): key() names it as the module does,
-# route() sends a command about a key to the master of its slot, and
-# on_masters() asks every master.
+# and route() sends a command about a key to the master of its slot.
 
 _conf = None
 _map = None
@@ -211,15 +210,6 @@ def publish_raw(k, payload):
     """a message PUBLISHed by hand, as a backend does (SPUBLISH in a
     cluster, where the workers subscribe by sharded pub/sub)"""
     return route(k, "SPUBLISH" if in_cluster() else "PUBLISH", k, payload)
-
-
-def on_masters(*args):
-    """the replies of every master (of the one server)"""
-    if not in_cluster():
-        return [redis(*args)]
-    import cluster as cl
-    return [cl.call(p, *args) for p in sorted({p for _, _, p in
-                                               cl.masters()})]
 
 
 def node_up(port):
