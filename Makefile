@@ -241,6 +241,9 @@ prove-tls: $(BUILD)/ngx_ws_perf_module.so
 # 'redis';" (again without it)
 ENGINE_REDIS_TESTS = $(shell grep -l "^use WsPerf::Engine;" t/*.t)
 ENGINE_SHM_TESTS   = $(shell grep -l "^use WsPerf::Engine 'redis';" t/*.t)
+# both, and the Redis files that take the cluster swap only
+ENGINE_CLUSTER_TESTS = $(ENGINE_REDIS_TESTS) $(ENGINE_SHM_TESTS) \
+    $(shell grep -l "^use WsPerf::Engine 'redis', 'cluster';" t/*.t)
 
 .PHONY: prove-engines
 prove-engines: $(BUILD)/ngx_ws_perf_module.so
@@ -249,7 +252,7 @@ prove-engines: $(BUILD)/ngx_ws_perf_module.so
 	WS_PERF_ENGINE=shm util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
 	    $(ENGINE_SHM_TESTS)
 	WS_PERF_ENGINE=cluster util/prove.sh $(BUILD)/ngx_ws_perf_module.so \
-	    $(ENGINE_REDIS_TESTS)
+	    $(ENGINE_CLUSTER_TESTS)
 
 asan: $(BUILD)/asan/ngx_ws_perf_module.so
 

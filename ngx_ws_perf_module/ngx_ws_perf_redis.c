@@ -355,6 +355,13 @@ static ngx_uint_t                 ngx_ws_perf_redis_session;
 static ngx_uint_t                 ngx_ws_perf_redis_alive_every;
 static ngx_uint_t                 ngx_ws_perf_redis_admit_warned;
 
+/*
+ * A cluster answered a bookkeeping write CLUSTERDOWN (its nodes restarted
+ * and not yet agreed): the counts and the worker's key go again, under a
+ * new session, on the next tick
+ */
+static ngx_uint_t                 ngx_ws_perf_redis_resend;
+
 /* SUBSCRIBE confirmations awaited; a notice is due once they are in */
 static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
 static ngx_uint_t                 ngx_ws_perf_redis_placing;  /* a walk's */
@@ -2088,6 +2095,14 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         if (wmcf->sentinels) {
             ngx_ws_perf_redis_sentinel_tick();
         }
+
+        if (ngx_ws_perf_redis_resend) {
+            ngx_ws_perf_redis_resend = 0;
+
+            /* ends in this tick, without its timer */
+            ngx_ws_perf_redis_cmd_ready(NULL);
+            return;
+        }
     }
 
     if (ngx_ws_perf_redis_cluster()) {
@@ -2179,6 +2194,13 @@ ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply, void *data)
 
     if (r == NULL || r->type != REDIS_REPLY_ERROR) {
         return;
+    }
+
+    if (r->len >= sizeof("CLUSTERDOWN") - 1
+        && ngx_strncmp(r->str, "CLUSTERDOWN", sizeof("CLUSTERDOWN") - 1)
+           == 0)
+    {
+        ngx_ws_perf_redis_resend = 1;
     }
 
     errors++;

@@ -4,6 +4,7 @@
 # follows.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine 'redis', 'cluster';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 

@@ -96,7 +96,7 @@ all gone: every node's info says 0 subscribers
 === TEST 3: two nginx nodes on one redis: publishes to either reach all
 Each node has 30 subscribers; messages are published to the nodes in
 turn; both nodes' info counts the 60 subscribers on their 6 workers.
---- engine: redis
+--- engine: redis cluster
 --- request
 GET /t
 --- response_body
@@ -145,7 +145,7 @@ client-publish ws=$TEST_NGINX_WS_PORT channel=room.1
 === TEST 6: backends publish into redis themselves (FCALL ws_perf_publish)
 A message PUBLISHed by hand in the wire format arrives too; one that is
 not in it is dropped with a warning.
---- engine: redis
+--- engine: redis cluster
 --- request
 GET /t
 --- response_body

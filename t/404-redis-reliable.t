@@ -147,7 +147,7 @@ one without an ack: accepted
 
 
 === TEST 7: scheduled messages: due ones in priority order, once, cancel, another node
---- engine: redis
+--- engine: redis cluster
 --- request
 GET /t
 --- response_body

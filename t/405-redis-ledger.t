@@ -114,7 +114,8 @@ runtime error:
 
 
 === TEST 4: and redis (AOF, appendfsync always) restarts halfway
---- engine: redis
+Under WS_PERF_ENGINE=cluster every node of the cluster restarts.
+--- engine: redis cluster
 --- request
 GET /t
 --- response_body

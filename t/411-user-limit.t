@@ -9,6 +9,7 @@
 # worker a case needs through a "reuseport" listener (t/pubsub/users.py).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine 'redis', 'cluster';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 
@@ -65,6 +66,7 @@ run_tests();
 __DATA__
 
 === TEST 1: shared memory, two workers: the user's connections on both count together
+--- engine: shm: the shared-memory engine's own count
 --- http_config
     ws_perf_max_connections_per_user 3;
 --- request
@@ -107,6 +109,7 @@ websocket handshake rejected: too many connections for this user
 
 
 === TEST 3: shared memory: 12 handshakes of one user at once over two workers, exactly 3 admitted
+--- engine: shm: the shared-memory engine's own count
 --- http_config
     ws_perf_max_connections_per_user 3;
 --- request
@@ -142,6 +145,7 @@ second node stopped, its error log clean
 
 
 === TEST 5: shared memory: nginx -s reload gives the old workers' slots back, the new workers count anew
+--- engine: shm: the shared-memory engine's own count
 --- http_config
     ws_perf_max_connections_per_user 2;
 --- request
@@ -177,6 +181,7 @@ after: 101 101 429
 
 
 === TEST 7: shared memory: the slots of a worker killed with SIGKILL are free at once
+--- engine: shm: the shared-memory engine's own count
 --- http_config
     ws_perf_max_connections_per_user 2;
 --- request
@@ -251,7 +256,8 @@ a new one on worker A, on worker B: 429 429
 #1, #2 closed: one more gets 101, the next 429
 --- error_log eval
 [qr/\[warn\] .*ws_perf: redis is unavailable: ws_perf_max_connections_per_user counts the connections of this worker only, until its publish link is up again/,
- qr/\[error\] .*ws_perf: redis publish link to "redis:\/\/127\.0\.0\.1:\d+" lost/]
+ by_engine(redis => qr/\[error\] .*ws_perf: redis publish link to "redis:\/\/127\.0\.0\.1:\d+" lost/,
+           cluster => qr/\[error\] .*ws_perf: redis publish link to "cluster master 127\.0\.0\.1:\d+" lost/)]
 --- no_error_log
 [crit]
 [alert]
@@ -262,6 +268,7 @@ runtime error:
 
 
 === TEST 10: Redis asleep at the handshake: answered after the command timeout, not when Redis wakes up; then counted in Redis
+--- engine: redis: a DEBUG SLEEP of 2 s outlasts the cluster's node timeout (1 s): its master would be failed over
 --- http_config
     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
     ws_perf_redis_prefix t411.10:;
@@ -291,6 +298,7 @@ runtime error:
 
 
 === TEST 11: a Redis answering ws_perf_admit with garbage: admitted (counted by the worker), the link replaced, the worker alive
+--- engine: redis: a fake Redis server, not a cluster
 --- http_config
     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_FAKE_REDIS_PORT;
     ws_perf_redis_reconnect 50ms 200ms;

@@ -6,6 +6,7 @@
 # The test's redis-server listens on its own port (6410).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine 'redis', 'cluster';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 

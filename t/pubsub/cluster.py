@@ -16,7 +16,9 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
@@ -29,6 +31,30 @@ from wsclient import (Timeout, connect, connect_many, publish,  # noqa
 
 
 SEED = int(os.environ.get("TEST_NGINX_CLUSTER_PORT", "7401"))
+PORTS = [SEED + i for i in range(6)]
+DIR = os.environ.get("TEST_NGINX_CLUSTER_DIR", "/tmp")
+
+
+def pidfile(port):
+    """where the node writes its pid, as t/lib/WsPerf/Cluster.pm says"""
+    return os.path.join(os.environ.get("TEST_NGINX_CLUSTER_PIDDIR",
+                                       tempfile.gettempdir()),
+                        "ws-perf-cluster-%d.pid" % port)
+
+
+def start_node(port):
+    """a node of the cluster, as t/lib/WsPerf/Cluster.pm starts it (its
+    nodes.conf and AOF, if any, are read again)"""
+    d = os.path.join(DIR, str(port))
+    subprocess.run(["redis-server", "--port", str(port), "--bind",
+                    "127.0.0.1", "--cluster-enabled", "yes",
+                    "--cluster-config-file", os.path.join(d, "nodes.conf"),
+                    "--cluster-node-timeout", "1000", "--save", "",
+                    "--appendonly", "yes", "--appendfsync", "always",
+                    "--enable-debug-command", "local", "--dir", d,
+                    "--logfile", os.path.join(d, "redis.log"),
+                    "--pidfile", pidfile(port), "--daemonize", "yes"],
+                   check=True, timeout=10)
 
 
 class Node:

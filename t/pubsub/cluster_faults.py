@@ -725,7 +725,7 @@ def locality(port, ws="", wait="0.4"):
         c.abort()
 
 
-PORTS = [cl.SEED + i for i in range(6)]
+PORTS = cl.PORTS
 
 
 def live_map():
@@ -744,18 +744,7 @@ def route(key, *args):
     return cl.call(cl.owner(key, live_map()), *args)
 
 
-def start_node(port):
-    """a node of the cluster again, as t/lib/WsPerf/Cluster.pm starts it
-    (its nodes.conf and AOF are still there)"""
-    d = os.path.join(DIR, str(port))
-    subprocess.run(["redis-server", "--port", str(port), "--bind",
-                    "127.0.0.1", "--cluster-enabled", "yes",
-                    "--cluster-config-file", os.path.join(d, "nodes.conf"),
-                    "--cluster-node-timeout", "1000", "--save", "",
-                    "--appendonly", "yes", "--appendfsync", "always",
-                    "--enable-debug-command", "local", "--dir", d,
-                    "--logfile", os.path.join(d, "redis.log"),
-                    "--daemonize", "yes"], check=True, timeout=10)
+start_node = cl.start_node
 
 
 class Comeback(threading.Thread):

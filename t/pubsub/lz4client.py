@@ -303,15 +303,19 @@ def lz4_text(port, path="/ws", channel="t", raw=""):
 # ----------------------------------------------------------- redis mode
 
 class RedisSub:
-    """A raw SUBSCRIBE to one Redis channel: what the workers hear."""
+    """A raw SUBSCRIBE to one Redis channel: what the workers hear (in a
+    Redis Cluster an SSUBSCRIBE on the master of its slot)."""
 
     def __init__(self, channel):
-        self.s = socket.create_connection(("127.0.0.1", REDIS_PORT),
+        import redis as r      # t/pubsub/redis.py
+        self.sharded = r.in_cluster()
+        self.s = socket.create_connection(("127.0.0.1", r.owner(channel)),
                                           timeout=10)
         self.f = self.s.makefile("rb")
         ch = channel.encode()
-        self.s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n"
-                       % (len(ch), ch))
+        cmd = b"SSUBSCRIBE" if self.sharded else b"SUBSCRIBE"
+        self.s.sendall(b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                       % (len(cmd), cmd, len(ch), ch))
         self.read()
 
     def read(self):
@@ -330,7 +334,7 @@ class RedisSub:
     def message(self):
         """(header fields, data) of the next message"""
         kind, _, payload = self.read()
-        if kind != b"message":
+        if kind != (b"smessage" if self.sharded else b"message"):
             raise AssertionError("redis sent %r" % kind)
         head, data = payload.split(b"\n", 1)
         return head.decode().split(" "), data
@@ -340,8 +344,17 @@ class RedisSub:
 
 
 def redis_cmd(*args):
+    """a command about the key args[1] (FCALL: args[3]) to the server
+    that has it"""
     import redis as r      # t/pubsub/redis.py
-    return r.redis(*args)
+    if args[0] == "PUBLISH":
+        return r.publish_raw(args[1], args[2])
+    return r.route(args[3] if args[0] == "FCALL" else args[1], *args)
+
+
+def channel_key(channel):
+    import redis as r
+    return r.key("ch", channel)
 
 
 def wait_info(port, channel, n):
@@ -364,7 +377,7 @@ def lz4_redis(port, path="/ws", channel="big", subs="8", raw_pub="/pubraw"):
     plain = connect(port, q)
     conns = zs + [plain]
     wait_info(port, channel, len(conns))
-    rs = RedisSub("ws_perf:ch:" + channel)
+    rs = RedisSub(channel_key(channel))
 
     data = orders()
     text = " ".join(m["text"] for m in chat(3000)["history"])
@@ -445,7 +458,7 @@ def lz4_redis_hand(port, path="/ws", channel="hand"):
     z = connect_offering(port, q, [LZ4])
     plain = connect(port, q)
     wait_info(port, channel, 2)
-    key = "ws_perf:ch:" + channel
+    key = channel_key(channel)
     good = compact(orders()).encode()
     head = b"v1 %s normal 1700000000000 jz\n"
 

@@ -5,9 +5,11 @@
 
 The test file's redis-server listens on $TEST_NGINX_REDIS_PORT with its
 files in $TEST_NGINX_REDIS_DIR (t/lib/WsPerf/Redis.pm); scenarios that stop
-and restart it use the same arguments.  A second nginx node, where a
-scenario needs one, is started here from $TEST_NGINX_BINARY with the module
-of $TEST_NGINX_LOAD_MODULES and stopped before the verdict.
+and restart it use the same arguments.  Under WS_PERF_ENGINE=cluster the
+block's nginx.conf names the file's Redis Cluster instead ("where Redis
+is", below).  A second nginx node, where a scenario needs one, is started
+here from $TEST_NGINX_BINARY with the module of $TEST_NGINX_LOAD_MODULES,
+on the block's Redis, and stopped before the verdict.
 """
 
 import json
@@ -80,7 +82,10 @@ def redis_up():
 
 
 def redis_stop():
-    """Shuts the server down and waits until nothing listens."""
+    """Shuts the server down and waits until nothing listens (in a
+    cluster, every node)."""
+    if in_cluster():
+        return cluster_stop()
     try:
         redis("SHUTDOWN", "NOSAVE", timeout=2)
     except (OSError, ConnectionError):
@@ -89,6 +94,9 @@ def redis_stop():
 
 
 def redis_start():
+    """Starts it again as it was started (in a cluster, every node)."""
+    if in_cluster():
+        return cluster_start()
     aof = (["--appendonly", "yes", "--appendfsync", "always"]
            if os.environ.get("TEST_NGINX_REDIS_AOF") == "1"
            else ["--appendonly", "no"])
@@ -100,6 +108,156 @@ def redis_start():
                     "--pidfile", os.path.join(REDIS_DIR, "redis.pid")],
                    check=True, timeout=10)
     wait_for(redis_up, 10, "redis-server to answer")
+
+
+# ------------------------------------------------------ where Redis is
+#
+# The block's nginx.conf names the Redis it runs on: ws_perf_redis, the
+# file's redis-server, or ws_perf_redis_cluster, the file's Redis Cluster
+# (t/lib/WsPerf/Cluster.pm; WS_PERF_ENGINE=cluster puts it in every block,
+# t/lib/WsPerf/Engine.pm), and ws_perf_redis_prefix the keys' prefix.  In
+# a cluster every key of a channel or a user carries its shard's hash tag
+# (docs/redis.md, "Keys per slot"): key() names it as the module does,
+# and route() sends a command about a key to the master of its slot.
+
+_conf = None
+_map = None
+
+
+def redis_conf():
+    """{"cluster", "prefix", "shards", "lines"} of the block's engine,
+    "lines" its ws_perf_redis* directives (for a second node)"""
+    global _conf
+    if _conf is not None:
+        return _conf
+    path = os.path.join(os.environ.get("TEST_NGINX_SERVER_ROOT", ""),
+                        "conf", "nginx.conf")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    lines = re.findall(r"^[ \t]*(ws_perf_redis(?:_cluster|_prefix)?[ \t]"
+                       r"[^;]*;)", text, re.M)
+    c = {"cluster": False, "prefix": "ws_perf:", "shards": 16,
+         "lines": lines or ["ws_perf_redis redis://127.0.0.1:%d;"
+                            % REDIS_PORT]}
+    for line in lines:
+        words = line.rstrip(";").split()
+        if words[0] == "ws_perf_redis_cluster":
+            c["cluster"] = True
+            for w in words[1:]:
+                if w.startswith("shards="):
+                    c["shards"] = int(w[len("shards="):])
+        elif words[0] == "ws_perf_redis_prefix":
+            c["prefix"] = words[1]
+    _conf = c
+    return c
+
+
+def in_cluster():
+    return redis_conf()["cluster"]
+
+
+def key(kind, name):
+    """the key of a channel ("ch") or a user ("u")"""
+    c = redis_conf()
+    if not c["cluster"]:
+        return "%s%s:%s" % (c["prefix"], kind, name)
+    import cluster as cl
+    shard = cl.crc16(("%s:%s" % (kind, name)).encode()) % c["shards"]
+    return "%s{%d}%s:%s" % (c["prefix"], shard, kind, name)
+
+
+def shard_keys(name):
+    """a key every shard has ("due", "dlq"): one server has one"""
+    c = redis_conf()
+    if not c["cluster"]:
+        return [c["prefix"] + name]
+    return ["%s{%d}%s" % (c["prefix"], n, name) for n in range(c["shards"])]
+
+
+def owner(k):
+    """the port of the server that has key k"""
+    global _map
+    if not in_cluster():
+        return REDIS_PORT
+    import cluster as cl
+    if _map is None:
+        _map = cl.masters()
+    return cl.owner(k, _map)
+
+
+def route(k, *args, timeout=5):
+    """a command about key k, to the server that has it; a MOVED (or a
+    master gone) has the map asked for again"""
+    global _map
+    if not in_cluster():
+        return redis(*args, timeout=timeout)
+    import cluster as cl
+    for attempt in range(3):
+        try:
+            return cl.call(owner(k), *args)
+        except (OSError, ConnectionError, RuntimeError) as e:
+            if attempt == 2 or isinstance(e, RuntimeError) and \
+                    not str(e).startswith(("MOVED", "CLUSTERDOWN")):
+                raise
+            _map = None
+            time.sleep(0.1)
+
+
+def publish_raw(k, payload):
+    """a message PUBLISHed by hand, as a backend does (SPUBLISH in a
+    cluster, where the workers subscribe by sharded pub/sub)"""
+    return route(k, "SPUBLISH" if in_cluster() else "PUBLISH", k, payload)
+
+
+def node_up(port):
+    import cluster as cl
+    try:
+        return cl.call(port, "PING") == "PONG"
+    except (OSError, ConnectionError, RuntimeError):
+        return False
+
+
+def cluster_stop():
+    """Every node of the cluster shut down (its nodes.conf and AOF kept:
+    every write is in the AOF before it is answered)."""
+    import cluster as cl
+
+    def down(p):
+        try:
+            cl.call(p, "SHUTDOWN", "NOSAVE")
+        except (OSError, ConnectionError):
+            return True
+        except RuntimeError:
+            # a replica still writing its first AOF refuses: again later
+            return False
+        return not node_up(p)
+    for p in cl.PORTS:
+        wait_for(lambda: down(p), 15, "the node %d to stop" % p, step=0.05)
+    wait_for(lambda: not any(node_up(p) for p in cl.PORTS), 15,
+             "the cluster's nodes to stop")
+
+
+def cluster_start():
+    """Every node started again: the cluster it was, once every node
+    says so."""
+    global _map
+    import cluster as cl
+    for p in cl.PORTS:
+        cl.start_node(p)
+
+    def ok():
+        for p in cl.PORTS:
+            try:
+                if "cluster_state:ok" not in cl.call(p, "CLUSTER", "INFO"):
+                    return False
+            except (OSError, ConnectionError, RuntimeError):
+                return False
+        return True
+    wait_for(ok, 20, "the cluster to be ok again", step=0.05)
+    _map = None
 
 
 def wait_for(cond, timeout, what, step=0.02):
@@ -150,6 +308,7 @@ class Node:
     """Another nginx instance with the module, sharing the test's redis."""
 
     def __init__(self, port, ws_port, workers=2, extra=""):
+        engine = "\n    ".join(redis_conf()["lines"])
         self.port = port
         self.prefix = os.path.join(REDIS_DIR, "node-%d" % port)
         os.makedirs(os.path.join(self.prefix, "conf"), exist_ok=True)
@@ -162,7 +321,7 @@ pid logs/nginx.pid;
 events { worker_connections 1024; }
 http {
     access_log off;
-    ws_perf_redis redis://127.0.0.1:%d;
+    %s
     %s
     server {
         listen 127.0.0.1:%d;
@@ -176,7 +335,7 @@ http {
                        ws_perf_user $arg_user; }
     }
 }
-""" % (workers, REDIS_PORT, extra, port, ws_port)
+""" % (workers, engine, extra, port, ws_port)
         with open(os.path.join(self.prefix, "conf", "nginx.conf"), "w") as f:
             f.write(conf)
         self.binary = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
@@ -387,25 +546,26 @@ def direct(port, channel="direct"):
     dropped (and logged), the next good one still arrives."""
     c = connect(port, "/ws?channels=" + channel)
     wait_info([port], "channel=" + channel, 1)
-    key = "ws_perf:ch:" + channel
-    a = redis("FCALL", "ws_perf_publish", 1, key, '{"x":[1,2]}', "high", "j")
-    b = redis("FCALL", "ws_perf_publish", 1, key, "plain text")
+    k = key("ch", channel)
+    a = route(k, "FCALL", "ws_perf_publish", 1, k, '{"x":[1,2]}', "high",
+              "j")
+    b = route(k, "FCALL", "ws_perf_publish", 1, k, "plain text")
     out("FCALL answered [id, receivers]: %s"
         % ("yes" if a[1] >= 1 and numeric_increasing([a[0], b[0]])
            else "%r %r" % (a, b)))
-    for args, what in (((key, "x", "urgent"), "a bad priority"),
-                       ((key, "{", "normal", "j"), "JSON that is not"),
-                       ((key, "x", "normal", "q"), "unknown flags"),
-                       ((key, "x", "normal", "-", "a b"), "a bad id")):
+    for args, what in (((k, "x", "urgent"), "a bad priority"),
+                       ((k, "{", "normal", "j"), "JSON that is not"),
+                       ((k, "x", "normal", "q"), "unknown flags"),
+                       ((k, "x", "normal", "-", "a b"), "a bad id")):
         try:
-            redis("FCALL", "ws_perf_publish", 1, *args)
+            route(k, "FCALL", "ws_perf_publish", 1, *args)
             out("%s: accepted" % what)
         except RuntimeError as e:
             out("%s: refused (%s)" % (what, str(e).split(":")[0]))
-    redis("PUBLISH", key, "v2 nonsense")
-    redis("PUBLISH", key, "v1 own-1 low 1700000000000 -\nby hand")
+    publish_raw(k, "v2 nonsense")
+    publish_raw(k, "v1 own-1 low 1700000000000 -\nby hand")
     # low like the one by hand: one priority keeps the order
-    redis("FCALL", "ws_perf_publish", 1, key, "end", "low")
+    route(k, "FCALL", "ws_perf_publish", 1, k, "end", "low")
     collect([c], "end")
     got = [(m.get("data"), m.get("priority"), m.get("id"))
            for m in c.messages()]

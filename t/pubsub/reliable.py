@@ -49,6 +49,16 @@ def follow_master():
         rd.REDIS_PORT = port
 
 
+def follow_engine():
+    """in a Redis Cluster (WS_PERF_ENGINE=cluster) unless told otherwise:
+    the sets of the acks awaited, one per shard, each asked of its
+    master"""
+    global DUE_KEYS, ROUTE
+    if ROUTE is None and rd.in_cluster():
+        DUE_KEYS = rd.shard_keys("due")
+        ROUTE = rd.route
+
+
 def ask(key, *args):
     """a command about key, to the master that has it"""
     if ROUTE:
@@ -620,7 +630,8 @@ def pending_acks(us):
     r = {}
     for member, score in zip(due[::2], due[1::2]):
         key, _, mid = member.rpartition("|")
-        name = key.split(":u:", 1)[-1]
+        # <prefix>u:NAME, in a cluster <prefix>{shard}u:NAME
+        name = re.split(r"[:}]u:", key, 1)[-1]
         if name not in names:
             continue
         try:
@@ -673,6 +684,7 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
     shared-memory engine), a fault of redis does not apply."""
     global LOCAL
     LOCAL = store == "shm"
+    follow_engine()
     nu, nm = int(users), int(msgs_)
     # users of their own: earlier runs' inboxes are in the same redis
     us = [User(port, "%s%d" % (fault, i)) for i in range(nu)]

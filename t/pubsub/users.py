@@ -127,24 +127,42 @@ def close(conns):
         c.abort()
 
 
+def user_key(prefix, user):
+    """<prefix>u:NAME (in a Redis Cluster <prefix>{shard}u:NAME)"""
+    k = rd.key("u", user)
+    if not k.startswith(prefix):
+        raise AssertionError("%s is not under the prefix %s" % (k, prefix))
+    return k
+
+
+def workers_at(prefix, user="alice"):
+    """where the workers' keys are, <prefix>w: (in a cluster every shard
+    has them: those of the user's shard, where ws_perf_admit reads them)"""
+    k = user_key(prefix, user)
+    return k[:-len("u:" + user)] + "w:"
+
+
 def redis_ready(prefix, n, timeout=10):
     """n workers' keys in Redis: their publish links are up"""
-    wait_for(lambda: len(rd.redis("KEYS", prefix + "w:*")) >= n, timeout,
-             "%d workers' keys under %s" % (n, prefix))
+    w = workers_at(prefix)
+    wait_for(lambda: len(rd.route(w, "KEYS", w + "*")) >= n, timeout,
+             "%d workers' keys under %s" % (n, w))
 
 
 def worker_keys(prefix):
-    return [k[len(prefix) + 2:] for k in rd.redis("KEYS", prefix + "w:*")]
+    w = workers_at(prefix)
+    return [k[len(w):] for k in rd.route(w, "KEYS", w + "*")]
 
 
 def counted(prefix, user):
     """a user's connections as ws_perf_admit counts them: the fields of
     <prefix>u:NAME#c whose worker's key holds their session"""
-    h = rd.redis("HGETALL", prefix + "u:" + user + "#c") or []
+    k = user_key(prefix, user)
+    h = rd.route(k, "HGETALL", k + "#c") or []
     n = 0
     for field, count in zip(h[::2], h[1::2]):
         worker, session = field.rsplit(":", 1)
-        cur = rd.redis("GET", prefix + "w:" + worker)
+        cur = rd.route(k, "GET", workers_at(prefix, user) + worker)
         if cur is not None and int(cur) == int(session):
             n += int(count)
     return n
@@ -213,9 +231,8 @@ def nodes(port, ws, node, node_ws, prefix, user="alice", racer="dave"):
     race on both."""
     ws, node, node_ws = int(ws), int(node), int(node_ws)
     redis_ready(prefix, 2)
-    second = rd.Node(node, node_ws, 2,
-                     "ws_perf_redis_prefix %s;\n"
-                     "    ws_perf_max_connections_per_user 3;" % prefix)
+    # the block's ws_perf_redis* lines, its prefix too, are the node's
+    second = rd.Node(node, node_ws, 2, "ws_perf_max_connections_per_user 3;")
     try:
         redis_ready(prefix, 4)
         out("the second node's workers are in redis: %d workers' keys"
@@ -357,14 +374,23 @@ def slow(port, ws, prefix, user="alice"):
     redis_ready(prefix, 2)
     path = "/ws?user=" + user
 
+    # in a cluster, the master of the user's shard
+    server = rd.owner(user_key(prefix, user))
+
     def asleep():
         try:
-            rd.redis("PING", timeout=0.1)
+            s = socket.create_connection(("127.0.0.1", server), timeout=0.1)
+            try:
+                s.settimeout(0.1)
+                s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                s.recv(100)
+            finally:
+                s.close()
             return False
         except OSError:
             return True
 
-    s = socket.create_connection(("127.0.0.1", rd.REDIS_PORT))
+    s = socket.create_connection(("127.0.0.1", server))
     s.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n2\r\n")
     wait_for(asleep, 5, "redis to sleep")
     start = time.monotonic()

@@ -8,9 +8,14 @@ package WsPerf::Engine;
 #     use Test::Nginx::Socket 'no_plan';
 #     use WsPerf::Engine;            # the file's blocks run without Redis
 #     use WsPerf::Engine 'redis';    # the file's blocks name ws_perf_redis
+#     use WsPerf::Engine 'redis', 'cluster';
+#                                    # ... and swap to the cluster only
 #
 # The "use" line is the file's opt-in; without WS_PERF_ENGINE it changes
-# nothing.  WS_PERF_ENGINE=redis gives every block whose http_config has no
+# nothing.  Engines named after the native one are the only swaps the
+# file takes: under another, every block is skipped.
+#
+# WS_PERF_ENGINE=redis gives every block whose http_config has no
 # ws_perf_redis the line
 #
 #     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
@@ -23,17 +28,23 @@ package WsPerf::Engine;
 # WS_PERF_ENGINE=shm removes the ws_perf_redis line from each block's
 # http_config (the file's redis-server still runs, unused).
 # WS_PERF_ENGINE=cluster puts ws_perf_redis_cluster in its place (or adds
-# it), with the block's prefix, and starts a Redis Cluster for the file
-# (WsPerf::Cluster, three masters and their replicas, from port 7431):
-# a block marked "--- engine: redis" is skipped, and by_engine() gives
-# the cluster what it gives redis unless it names the cluster.
+# it), with the block's own ws_perf_redis_prefix or else the block's
+# prefix, and starts a Redis Cluster for the file (WsPerf::Cluster, three
+# masters and their replicas, from port 7431): a block marked
+# "--- engine: redis" is skipped, and by_engine() gives the cluster what
+# it gives redis unless it names the cluster.  The scenarios learn the
+# engine, its prefix and its nodes from the nginx.conf of the block
+# (t/pubsub/redis.py, "where Redis is").
 #
 # Sections of a block (Test::Base and both runners take sections they do
 # not know, and both honour "--- skip_eval", which the skips use):
 #
 #   --- engine: redis          the block proves that engine's own behaviour
-#                              (or shm); skipped under the swap to the other
-#   --- engine_todo: redis: why
+#                              (or shm, or cluster); skipped under the swap
+#                              to another; "--- engine: redis: why" says why
+#   --- engine: redis cluster  the block runs on either (it needs Redis,
+#                              one server or a cluster)
+#   --- engine_todo: cluster: why
 #                              the block fails under the swap to that engine
 #                              because of a module bug: its checks still
 #                              run, the failing ones as TODO; once none
@@ -65,14 +76,22 @@ our @EXPORT = qw(engine engine_swap by_engine);
 
 our $NATIVE = 'shm';
 
+# the swaps the file takes, all when undef
+our $SWAPS;
+
 sub import {
-    my ($class, $native) = @_;
+    my ($class, $native, @swaps) = @_;
 
     if (defined $native) {
         die "WsPerf::Engine: unknown engine \"$native\"\n"
             unless $native eq 'redis' || $native eq 'shm';
         $NATIVE = $native;
     }
+    for my $e (@swaps) {
+        die "WsPerf::Engine: unknown engine \"$e\"\n"
+            unless $e =~ /\A(?:redis|cluster|shm)\z/;
+    }
+    $SWAPS = @swaps ? { map { $_ => 1 } @swaps } : undef;
 
     my @targets = (scalar caller, 'Test::Base::Filter');
     no strict 'refs';
@@ -187,13 +206,16 @@ sub todo_block {
     }
 }
 
+# the engines a section names (a list: "redis cluster") and the why after
 sub block_engine {
     my ($block, $section) = @_;
     my $v = $block->$section;
     return (undef, undef) unless defined $v;
-    my ($e, $why) = $v =~ /\A\s*(redis|shm)\b[\s:]*(.*?)\s*\z/s
-        or die $block->name . ": --- $section must name redis or shm\n";
-    return ($e, $why);
+    my ($e, $why) = $v =~ /\A\s*((?:(?:redis|shm|cluster)\b[ \t,]*)+)
+                             [\s:]*(.*?)\s*\z/xs
+        or die $block->name . ": --- $section must name redis, cluster"
+               . " or shm\n";
+    return ({ map { $_ => 1 } split /[ \t,]+/, $e }, $why);
 }
 
 sub swap_block {
@@ -203,14 +225,21 @@ sub swap_block {
 
     todo_block();
 
-    my ($only) = block_engine($block, 'engine');
-    if (defined $only && $only ne $to) {
-        skip_block($block, "proves the $only engine's own behaviour");
+    if ($SWAPS && !$SWAPS->{$to}) {
+        skip_block($block, "the file takes no swap to the $to engine");
+        return;
+    }
+
+    my ($only, $only_why) = block_engine($block, 'engine');
+    if (defined $only && !$only->{$to}) {
+        skip_block($block, length $only_why ? $only_why
+                           : 'proves the ' . join(' or ', sort keys %$only)
+                             . " engine's own behaviour");
         return;
     }
 
     my ($bug, $why) = block_engine($block, 'engine_todo');
-    if (defined $bug && $bug eq $to) {
+    if (defined $bug && $bug->{$to}) {
         todo_block($block->name,
                    "$to engine: " . ($why ne '' ? $why : 'a module bug'));
     }
@@ -220,15 +249,16 @@ sub swap_block {
 
     if ($to eq 'cluster') {
         $http =~ s/$redis_line//g;
-        $http =~ s/$prefix_line//g;
+        # a prefix of the block's own is also in its scenario's arguments
+        my $prefix = $http =~ $prefix_line ? ''
+                     : '    ws_perf_redis_prefix ' . block_prefix($block)
+                       . ";\n";
         WsPerf::Cluster::cluster_start(port => 7431)
             unless WsPerf::Cluster::running();
         my $port = $ENV{TEST_NGINX_CLUSTER_PORT};
-        my $prefix = block_prefix($block);
-        $block->set_value('http_config', <<"_EOC_" . $http);
-    ws_perf_redis_cluster 127.0.0.1:$port;
-    ws_perf_redis_prefix $prefix;
-_EOC_
+        $block->set_value('http_config',
+                          "    ws_perf_redis_cluster 127.0.0.1:$port;\n"
+                          . $prefix . $http);
         return;
     }
 
