@@ -26,6 +26,7 @@ import client                       # noqa: E402
 import redis as rd                  # noqa: E402
 import reliable                     # noqa: E402
 from client import check_ledger, out, scenario  # noqa: E402
+from fakeredis import crc16, keyslot  # noqa: E402
 from wsclient import (Timeout, connect, connect_many, publish,  # noqa
                       pump, request)
 
@@ -107,24 +108,8 @@ def call(port, *args):
         n.close()
 
 
-def crc16(data):
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xffff
-    return crc
-
-
 def slot(key):
-    k = key.encode()
-    i = k.find(b"{")
-    if i >= 0:
-        j = k.find(b"}", i + 1)
-        if j > i + 1:
-            k = k[i + 1:j]
-    return crc16(k) & 16383
+    return keyslot(key.encode())
 
 
 def masters():

@@ -829,40 +829,23 @@ def failover_ledger(port, users="100", msgs_="1000"):
     out("the old master is back, as its replica")
 
 
-def answers(port):
-    try:
-        return cl.call(port, "PING") == "PONG"
-    except (OSError, ConnectionError, RuntimeError):
-        # RuntimeError: "LOADING", its AOF being read
-        return False
-
-
 def cluster_down():
     """Every node shut down (its nodes.conf and its AOF, written at every
     write, stay), and nothing listens on their ports"""
-    for p in PORTS:
-        try:
-            cl.call(p, "SHUTDOWN", "NOSAVE", "NOW")
-        except (OSError, ConnectionError, RuntimeError):
-            pass
-    rd.wait_for(lambda: not any(answers(p) for p in PORTS), 10,
-                "every node to stop", step=0.05)
+    rd.cluster_stop()
 
 
 def cluster_up():
     """Every node started again with its nodes.conf and AOF; returns once
-    they answer, agree on the map and say cluster_state:ok"""
-    for p in PORTS:
-        start_node(p)
-    rd.wait_for(lambda: all(answers(p) for p in PORTS), 10,
-                "every node to answer", step=0.05)
+    they agree on the map and say cluster_state:ok"""
+    rd.cluster_start()
 
     def ok():
         try:
             return agreed() is not None
         except (OSError, ConnectionError, RuntimeError):
             return False
-    rd.wait_for(ok, 20, "the cluster to be ok again", step=0.05)
+    rd.wait_for(ok, 20, "the nodes to agree on the map", step=0.05)
 
 
 def spread_groups(port, ws, chans, per):

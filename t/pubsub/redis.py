@@ -227,7 +227,7 @@ def cluster_stop():
 
     def down(p):
         try:
-            cl.call(p, "SHUTDOWN", "NOSAVE")
+            cl.call(p, "SHUTDOWN", "NOSAVE", "NOW")
         except (OSError, ConnectionError):
             return True
         except RuntimeError:
