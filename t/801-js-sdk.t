@@ -51,6 +51,11 @@ $listen
         ws_perf_client_publish on;
         ws_perf_subprotocols ws-perf.v1+lz4 ws-perf.v1;
     }
+    location /wsq {
+        ws_perf;
+        ws_perf_user \$arg_user;
+        ws_perf_send_queue_size 16k;
+    }
     location /pub {
         ws_perf_publish;
     }
@@ -256,3 +261,17 @@ acks user=acku
 unacked: redelivered, the app saw it 1 time(s)
 after msg.ack(): nothing awaits an ack
 handler threw: delivered again, then acked; errors: message handler failed: the app failed once
+
+
+
+=== TEST 11: a resume longer than the send queue: the "more" notice is followed, no gap event
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+more user=moreu n=60
+--- pubsub_out
+resume cut short by the send queue: yes; asked again by the sdk until done
+protocol: null
+messages: 60 of 60, in order; gap events: 0; errors: 0

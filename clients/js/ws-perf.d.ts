@@ -10,6 +10,8 @@ export interface WsPerfOptions {
                      options?: unknown) => WebSocket;
     /** Third argument of that constructor (the "ws" package: TLS, ...). */
     webSocketOptions?: unknown;
+    /** Offer subprotocols at all (default true; see docs/clients.md). */
+    subprotocols?: boolean;
     /** Offer ws-perf.v1+lz4 before ws-perf.v1 (default true). */
     lz4?: boolean;
     /** Ack a message once every handler returned or resolved (true). */

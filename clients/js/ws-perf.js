@@ -7,6 +7,7 @@ const PROTOCOL = 'ws-perf.v1';
 const PROTOCOL_LZ4 = 'ws-perf.v1+lz4';
 
 const DEFAULTS = {
+    subprotocols: true,
     lz4: true,
     autoAck: true,
     minDelay: 250,
@@ -303,7 +304,8 @@ export class WsPerfClient {
 
     _open() {
         const o = this.options;
-        const protocols = o.lz4 ? [PROTOCOL_LZ4, PROTOCOL] : [PROTOCOL];
+        const protocols = !o.subprotocols ? []
+                          : o.lz4 ? [PROTOCOL_LZ4, PROTOCOL] : [PROTOCOL];
         const gen = ++this._gen;
         let ws;
 

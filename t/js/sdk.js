@@ -626,6 +626,67 @@ async function gap() {
 }
 
 
+// ------------------------------- a resume longer than the send queue
+
+async function more() {
+    const user = args.user || 'moreu';
+    const n = Number(args.n || 60);
+    const texts = [];
+    const Rec = class extends WebSocket {
+        constructor(...a) {
+            super(...a);
+            this.on('message', (d, bin) => {
+                if (!bin) {
+                    texts.push(d.toString());
+                }
+            });
+        }
+    };
+    // /wsq lists no subprotocol: "ws" needs none offered
+    const c = client('/wsq?user=' + user, { subprotocols: false,
+                                           WebSocket: Rec });
+    const gaps = [];
+    c.on('gap', (g) => gaps.push(g));
+
+    await until(() => c.state === 'open', 10, 'open');
+    await warm([c], { user });
+    c.close();
+
+    // about 1 KB each, that lz4 would not shrink much either
+    let seed = 99;
+    const noise = () => {
+        let t = '';
+        for (let i = 0; i < 1000; i++) {
+            seed = (seed * 1103515245 + 12345) >>> 0;
+            t += String.fromCharCode(48 + (seed >>> 16) % 75);
+        }
+        return t;
+    };
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+        const r = await http('POST', '/pub', { user, data: { i, t: noise() } });
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        ids.push(JSON.parse(r.body).ids[0]);
+    }
+    c.got.length = 0;
+    c.connect();
+    await until(() => c.got.some((m) => m.id === ids[n - 1]), 20,
+                () => 'the last message; got ' + c.got.length);
+    const got = c.got.map((m) => m.data.i);
+    const inOrder = got.every((x, k) => x === k);
+    out('resume cut short by the send queue: '
+        + (texts.some((t) => /"more":true/.test(t)) ? 'yes' : 'NO')
+        + '; asked again by the sdk until done');
+    out('protocol: ' + c.protocol);
+    out('messages: ' + got.length + ' of ' + n + (inOrder ? ', in order'
+                                                          : ', OUT OF ORDER')
+        + '; gap events: ' + gaps.length + '; errors: ' + c.errors.length);
+    c.close();
+}
+
+
 // ------------------------------------------------------ manual acks
 
 async function acks() {
@@ -675,7 +736,8 @@ async function acks() {
 
 
 const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
-                    basic, ledger, gap, acks };
+                    basic, ledger, gap, acks,
+                    more };
 
 (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
