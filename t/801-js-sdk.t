@@ -189,7 +189,7 @@ ok
 ledger fault=kill users=4 msgs=200
 --- pubsub_out
 200 messages published for 4 users (kill)
-accepted: every one
+accepted: every one but those refused or cut during the fault
 received by the app: every accepted one
 delivered to the app twice: 0
 received that was not sent: 0; to another user: 0

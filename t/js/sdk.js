@@ -530,9 +530,10 @@ async function ledger() {
                    m.user.slice(fault.length) + '/' + m.data.k));
     });
     out(nm + ' messages published for ' + nu + ' users (' + fault + ')');
-    if (fault === 'redis' || fault === 'reload') {
-        // a publish may be answered 503 (or not at all) during these: it
-        // is uncertain, and its message may or may not arrive
+    if (fault !== 'none') {
+        // a publish may be answered 503 (or not at all: its worker was
+        // killed or exiting) during a fault: it is uncertain, and its
+        // message may or may not arrive
         out('accepted: ' + (accepted.size >= nm / 2 ? 'every one but those'
                             + ' refused or cut during the fault'
                             : 'ONLY ' + accepted.size));
