@@ -114,6 +114,7 @@ publish to secret: 403
 publish by the sdk: arrived, channel room.1, the id publish returned
 after unsubscribe: room.2
 states at the end: connecting open closed
+timers left by the clients after close(): 0
 errors: 0
 
 
@@ -133,6 +134,7 @@ publish to secret: 403
 publish by the sdk: arrived, channel room.1, the id publish returned
 after unsubscribe: room.2
 states at the end: connecting open closed
+timers left by the clients after close(): 0
 errors: 0
 
 

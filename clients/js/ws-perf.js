@@ -323,7 +323,7 @@ export class WsPerfClient {
         ws.binaryType = 'arraybuffer';
         this._ws = ws;
 
-        const connectTimer = setTimeout(() => {
+        const connectTimer = this._connectTimer = setTimeout(() => {
             if (gen === this._gen && ws.readyState !== 1) {
                 this._emit('error', new WsPerfError('connect timed out'));
                 this._lost(gen);
@@ -403,6 +403,8 @@ export class WsPerfClient {
         this._gen++;
         this._ws = null;
         this._inflight = null;
+        clearTimeout(this._connectTimer);
+        clearTimeout(this._cmdTimer);
         this._syncing = 0;
         this._confirmed.clear();
 
@@ -669,7 +671,9 @@ export class WsPerfClient {
         switch (it.type) {
         case 'sub':
             if (env.type === 'subscribed' && env.channel === it.channel) {
-                this._confirmed.add(it.channel);
+                if (this._channels.has(it.channel)) {
+                    this._confirmed.add(it.channel);
+                }
                 this._settleWaiters(it.channel, null);
                 this._done(it);
             }

@@ -373,6 +373,9 @@ async function basic() {
                                  ca: fs.readFileSync(args.ca) } }
                          : {};
     const u = (q) => tls.url ? { ...tls, url: tls.url + q } : {};
+    const timers = () => process.getActiveResourcesInfo()
+                         .filter((r) => r === 'Timeout').length;
+    const before = timers();
     const a = client('/ws?user=anna', u('?user=anna'));
     const b = client('/ws?user=ben', u('?user=ben'));
 
@@ -417,6 +420,11 @@ async function basic() {
     a.close();
     b.close();
     out('states at the end: ' + a.states.join(' '));
+    const end2 = Date.now() + 5000 * slow;
+    while (timers() > before && Date.now() < end2) {
+        await new Promise((r) => setImmediate(r));
+    }
+    out('timers left by the clients after close(): ' + (timers() - before));
     out('errors: ' + (a.errors.length + b.errors.length));
 }
 
