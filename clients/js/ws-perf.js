@@ -282,13 +282,14 @@ export class WsPerfClient {
     connect() {
         this._wanted = true;
         if (!this._ws && !this._timer) {
+            this._attempt = 0;
             this._open();
         }
         return this;
     }
 
-    // Closes for good; subscriptions and positions are kept, so connect()
-    // again resumes from where this connection stopped.
+    // Closes and stops reconnecting; subscriptions and positions are kept,
+    // so connect() again resumes from where this connection stopped.
     close() {
         this._wanted = false;
         clearTimeout(this._timer);
