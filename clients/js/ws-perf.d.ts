@@ -1,0 +1,133 @@
+// Type declarations of ws-perf.js (docs/clients.md).
+
+export type Priority = 'low' | 'normal' | 'high' | 'critical';
+
+export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface WsPerfOptions {
+    /** A WebSocket constructor; default globalThis.WebSocket. */
+    WebSocket?: new (url: string, protocols?: string | string[],
+                     options?: unknown) => WebSocket;
+    /** Third argument of that constructor (the "ws" package: TLS, ...). */
+    webSocketOptions?: unknown;
+    /** Offer subprotocols at all (default true; see docs/clients.md). */
+    subprotocols?: boolean;
+    /** Offer ws-perf.v1+lz4 before ws-perf.v1 (default true). */
+    lz4?: boolean;
+    /** Ack a message once every handler returned or resolved (true). */
+    autoAck?: boolean;
+    /** Backoff: the first cap and the largest, in ms (250, 10000). */
+    minDelay?: number;
+    maxDelay?: number;
+    /** Reconnects in a row before giving up (Infinity). */
+    maxAttempts?: number;
+    /** ms for the handshake, and for a command's reply (10000, 15000). */
+    connectTimeout?: number;
+    commandTimeout?: number;
+    /** Ids remembered per channel and for the user (1024). */
+    dedupWindow?: number;
+    /** Largest decoded size of an lz4 frame, in bytes (16 MiB). */
+    maxFrameSize?: number;
+    /** Commands waiting for the connection, at most (10000). */
+    maxQueued?: number;
+}
+
+export interface Envelope {
+    type: 'msg';
+    id: string;
+    channel?: string;
+    user?: string;
+    priority: Priority;
+    ts: number;
+    ack: boolean;
+    encoding?: 'base64';
+    data: unknown;
+}
+
+export interface Message<T = unknown> {
+    id: string;
+    channel?: string;
+    user?: string;
+    priority: Priority;
+    ts: number;
+    /** The server waits for an ack of this message. */
+    needsAck: boolean;
+    encoding?: 'base64';
+    data: T;
+    envelope: Envelope;
+    /** Acks it now (needed when autoAck is false; idempotent). */
+    ack(): void;
+}
+
+export interface Gap {
+    type: 'gap';
+    channel?: string;
+    user?: string;
+    /** The id resumed from. */
+    since: string;
+    /** The newest id there is. */
+    last: string;
+}
+
+export interface Notice {
+    type: 'notice';
+    code: string;
+    reason: string;
+}
+
+export interface Stats {
+    messages: number;
+    duplicates: number;
+    lz4Frames: number;
+    reconnects: number;
+    gaps: number;
+}
+
+export interface EventMap {
+    message: Message;
+    gap: Gap;
+    notice: Notice;
+    error: Error;
+    state: State;
+}
+
+export class WsPerfError extends Error {
+    /** The HTTP-like code of the server's error reply, when there is one. */
+    code?: number;
+    detail?: unknown;
+}
+
+export class Lz4Error extends Error {}
+
+export class WsPerfClient {
+    constructor(url: string, options?: WsPerfOptions);
+    readonly url: string;
+    readonly state: State;
+    /** The subprotocol the server selected, once open. */
+    readonly protocol: string | null;
+    readonly stats: Stats;
+    /** The current WebSocket, or null. */
+    readonly socket: WebSocket | null;
+
+    connect(): this;
+    /** Closes; connect() again resumes where it stopped. */
+    close(): void;
+
+    /** Handlers of "message" may return a promise: the ack waits for it. */
+    on<K extends keyof EventMap>(type: K,
+        fn: (ev: EventMap[K]) => unknown): () => void;
+    off<K extends keyof EventMap>(type: K,
+        fn: (ev: EventMap[K]) => unknown): void;
+
+    subscribe(channel: string): Promise<void>;
+    unsubscribe(channel: string): Promise<void>;
+    /** Resolves with the id the server gave. */
+    publish(channel: string, data: unknown,
+            options?: { priority?: Priority }): Promise<string>;
+}
+
+export function lz4DecodeBlock(src: Uint8Array, size: number): Uint8Array;
+export function lz4DecodeFrame(frame: ArrayBuffer | Uint8Array,
+                               maxSize?: number): Uint8Array;
+
+export default WsPerfClient;
