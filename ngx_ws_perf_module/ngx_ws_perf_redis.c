@@ -168,6 +168,7 @@ static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_await(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
     ngx_str_t *user, ngx_str_t *password);
@@ -456,7 +457,8 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_redis_retrier.handler = ngx_ws_perf_redis_retry_handler;
     ngx_ws_perf_redis_retrier.data = &ngx_ws_perf_redis_dumb;
     ngx_ws_perf_redis_retrier.log = cycle->log;
-    ngx_ws_perf_redis_retrier.cancelable = 1;
+    /* a request waits on what goes again: so does a worker that exits */
+    ngx_ws_perf_redis_retrier.cancelable = 0;
     ngx_ws_perf_redis_noac.data = &ngx_ws_perf_redis_nolink;
 
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
@@ -698,6 +700,7 @@ ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link)
     /* the connect completes with the first write event */
     ngx_ws_perf_redis_add_write(ac->ev.data);
 
+    link->timer.cancelable = 1;
     ngx_add_timer(&link->timer, wmcf->redis_connect_timeout);
 
     ngx_ws_perf_redis_handshake(link);
@@ -1088,6 +1091,7 @@ ngx_ws_perf_redis_lost(ngx_ws_perf_redis_link_t *link, const char *reason)
 
     ngx_ws_perf_redis_down(link);
 
+    link->timer.cancelable = 1;
     ngx_add_timer(&link->timer, link->backoff);
 
     link->backoff = ngx_min(link->backoff * 2, wmcf->redis_reconnect_max);
@@ -1232,8 +1236,7 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
     ngx_ws_perf_redis_add_write(link->ac->ev.data);
 
     if (link->pending++ == 0 && link->state == NGX_WS_PERF_REDIS_READY) {
-        ngx_add_timer(&link->timer,
-                      ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_ws_perf_redis_await(link);
     }
 
     return NGX_OK;
@@ -1276,12 +1279,26 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
     }
 
     if (link->pending) {
-        ngx_add_timer(&link->timer,
-                      ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_ws_perf_redis_await(link);
 
     } else if (link->timer.timer_set) {
         ngx_del_timer(&link->timer);
     }
+}
+
+
+/*
+ * The reply timer: a worker that exits after a reload waits for it (the
+ * replies, or the command timeout), so that no request waiting on redis
+ * is left open when the worker goes; the connect and reconnect waits do
+ * not hold it.
+ */
+
+static void
+ngx_ws_perf_redis_await(ngx_ws_perf_redis_link_t *link)
+{
+    link->timer.cancelable = 0;
+    ngx_add_timer(&link->timer, ngx_ws_perf_redis_conf->redis_command_timeout);
 }
 
 
@@ -1494,7 +1511,7 @@ ngx_ws_perf_redis_became_ready(ngx_ws_perf_redis_link_t *link)
     }
 
     if (link->pending) {
-        ngx_add_timer(&link->timer, wmcf->redis_command_timeout);
+        ngx_ws_perf_redis_await(link);
     }
 
     if (link->logged) {
@@ -3850,8 +3867,7 @@ ngx_ws_perf_redis_redirect(ngx_ws_perf_redis_link_t *link,
     ngx_ws_perf_redis_replied(link);
 
     if (target->pending++ == 0) {
-        ngx_add_timer(&target->timer,
-                      ngx_ws_perf_redis_conf->redis_command_timeout);
+        ngx_ws_perf_redis_await(target);
     }
 
     ngx_ws_perf_redis_add_write(target->ac->ev.data);
@@ -3955,8 +3971,7 @@ ngx_ws_perf_redis_retry_send(ngx_ws_perf_redis_retry_t *rt)
             *to = rt->cb;
 
             if (link->pending++ == 0) {
-                ngx_add_timer(&link->timer,
-                              ngx_ws_perf_redis_conf->redis_command_timeout);
+                ngx_ws_perf_redis_await(link);
             }
 
             ngx_ws_perf_redis_add_write(link->ac->ev.data);
@@ -4403,6 +4418,7 @@ ngx_ws_perf_redis_sentinel_lost(ngx_ws_perf_redis_link_t *link,
                                 wmcf->redis_reconnect_max);
     }
 
+    link->timer.cancelable = 1;
     ngx_add_timer(&link->timer, wait);
 }
 

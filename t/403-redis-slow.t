@@ -3,7 +3,8 @@
 # ws_perf_redis_command_timeout passes and the link is replaced, a publish
 # beyond ws_perf_redis_max_pending is answered 429 at once (the worker's own
 # heartbeats and store ticks, waiting too, do not count); nothing queues
-# inside nginx without bound.
+# inside nginx without bound; and a reload while publishes wait on it
+# lets the old worker answer them before it goes.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
@@ -26,6 +27,9 @@ _EOC_
     location /pub {
         ws_perf_publish;
     }
+    location = /status {
+        ws_perf_status;
+    }
     location = /t {
         return 200 "ok\n";
     }
@@ -47,6 +51,28 @@ slow-redis channel=slow
 after it woke up the subscriber got: ["end"]
 --- error_log eval
 qr/\[error\] .*ws_perf: redis publish link to "redis:\/\/127\.0\.0\.1:\d+" lost: no reply in 500 ms; reconnecting/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+
+
+
+=== TEST 2: a reload while publishes wait on redis: the old worker answers them before it goes
+--- http_config
+    ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_redis_command_timeout 5s;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+reload-waiting n=8
+--- pubsub_out
+8 publishes waiting on redis across a reload: all 202
+the old workers went once they were answered
 --- no_error_log
 [alert]
 [crit]

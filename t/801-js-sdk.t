@@ -7,13 +7,6 @@
 # exactly-once for the app across an nginx reload, a worker killed with
 # SIGKILL and a Redis restart (AOF, appendfsync always), with clients
 # dropping their connections at random; and the gap event.
-#
-# In the reload block a publish that reaches the old worker as it starts
-# to shut down may wait on Redis until that worker exits: it is answered
-# 503 from the exit hook, nginx then logs "[alert] open socket ... left in
-# connection" and the client may see the connection reset.  The ledger
-# counts such publishes as uncertain, and that block does not check for
-# [alert] (t/405-redis-ledger.t TEST 2 does not either).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
@@ -174,6 +167,7 @@ received that was not sent: 0; to another user: 0
 every client reconnected: yes
 awaiting an ack at the end: 0
 --- no_error_log
+[alert]
 [crit]
 [emerg]
 AddressSanitizer

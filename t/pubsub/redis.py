@@ -575,9 +575,14 @@ def direct(port, channel="direct"):
     c.abort()
 
 
+def master_pid():
+    with open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"], "logs",
+                           "nginx.pid")) as f:
+        return int(f.read())
+
+
 def pids_of_workers():
-    master = int(open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"],
-                                   "logs", "nginx.pid")).read())
+    master = master_pid()
     pids = []
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -822,6 +827,52 @@ def slow_redis(port, channel="slow"):
          and m.get("data") == "end"][:1]))
     c.abort()
 
+
+
+@scenario
+def reload_waiting(port, n="8"):
+    """Publishes waiting on a redis that sleeps when nginx reloads: the old
+    worker stays until redis answers them and each gets its 202, none cut
+    off or reset (the error log has no "open socket left")."""
+    n = int(n)
+    pids = pids_of_workers()
+    s = socket.create_connection(("127.0.0.1", REDIS_PORT))
+    s.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n1\r\n")
+    socks = []
+    for i in range(n):
+        h = socket.create_connection(("127.0.0.1", port))
+        body = json.dumps({"channel": "rw", "data": i}).encode()
+        h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        socks.append(h)
+
+    def waiting():
+        _, _, body = request(port, "GET", "/status?format=prometheus")
+        m = re.search(rb"^ws_perf_redis_pending_commands (\d+)", body, re.M)
+        return m is not None and int(m.group(1)) >= n
+    wait_for(waiting, 5, "the publishes to wait on redis")
+    os.kill(master_pid(), signal.SIGHUP)
+    statuses = []
+    for h in socks:
+        h.settimeout(10)
+        data = b""
+        try:
+            while True:
+                chunk = h.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        h.close()
+        statuses.append(int(data.split(b" ", 2)[1]) if data else 0)
+    s.recv(100)
+    s.close()
+    out("%d publishes waiting on redis across a reload: %s" % (
+        n, "all 202" if statuses == [202] * n else sorted(statuses)))
+    wait_for(lambda: not set(pids) & set(pids_of_workers()), 10,
+             "the old workers to go")
+    out("the old workers went once they were answered")
 
 if __name__ == "__main__":
     sys.exit(client.main())

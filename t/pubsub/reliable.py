@@ -476,7 +476,7 @@ def reload_keeps(port, user="jo"):
         return r
     out("before the reload: %d gap notices, %d messages" % resume())
     old = set(rd.pids_of_workers())
-    os.kill(master_pid(), signal.SIGHUP)
+    os.kill(rd.master_pid(), signal.SIGHUP)
     deadline = time.monotonic() + 10 * client.wsclient.SCALE
     while time.monotonic() < deadline:
         now = set(rd.pids_of_workers())
@@ -608,11 +608,6 @@ class User:
         return "%s; last id %d; last event %.1f s ago: %s; %d reconnects" % (
             s, self.last, now - self.event[0], self.event[1],
             self.reconnects)
-
-
-def master_pid():
-    return int(open(os.path.join(os.environ["TEST_NGINX_SERVER_ROOT"],
-                                 "logs", "nginx.pid")).read())
 
 
 def pending_acks(us):
@@ -748,7 +743,7 @@ def ledger(port, users="100", msgs_="1000", fault="none", store="redis"):
                 faulted = True
                 phase = "injecting the fault (%s)" % fault
                 if fault == "reload":
-                    os.kill(master_pid(), signal.SIGHUP)
+                    os.kill(rd.master_pid(), signal.SIGHUP)
                 elif fault == "kill":
                     w = rd.pids_of_workers()
                     os.kill(w[0], signal.SIGKILL)

@@ -168,11 +168,6 @@ def counted(prefix, user):
     return n
 
 
-def master_pid():
-    with open(os.path.join(SERVROOT, "logs", "nginx.pid")) as f:
-        return int(f.read())
-
-
 def alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -274,7 +269,7 @@ def reload(port, ws, prefix="", user="alice"):
     path = "/ws?user=" + user
     c = [anywhere(ws, path) for _ in range(3)]
     out("before: %s" % statuses(c))
-    os.kill(master_pid(), signal.SIGHUP)
+    os.kill(rd.master_pid(), signal.SIGHUP)
     pump(c[:2], lambda: c[0].eof and c[1].eof, 10,
          "the open connections closed")
     out("reload: the open ones closed with %s"
