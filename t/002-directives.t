@@ -1131,7 +1131,7 @@ invalid number of arguments in "ws_perf_publish" directive
     }
 --- must_die
 --- error_log
-only one of "ws_perf", "ws_perf_echo", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
+only one of "ws_perf", "ws_perf_echo", "ws_perf_sse", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
 --- emerg_at: ws_perf_publish;
 
 
