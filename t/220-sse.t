@@ -42,6 +42,10 @@ _EOC_
         ws_perf_user $arg_user;
         ws_perf_ping_interval 200ms;
     }
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 5s;
+    }
     location /pub {
         ws_perf_publish;
     }
@@ -165,3 +169,18 @@ curl
 --- pubsub_out
 curl printed: id: <id> | event: high | data: {"type":"msg","id":"<id>","channel":"c","priority":"high","ts":<ts>,"ack":false,"data":"via curl"}
 curl gone, its stream too: yes
+
+
+
+=== TEST 9: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
+--- request
+GET /pub?channel=a
+--- response_body_like: "subscribers":0
+--- pubsub
+deliver path=/front/sse
+--- pubsub_out
+status 200, text/event-stream
+cache-control: no-cache, x-accel-buffering: None
+5 messages, each with its id, event type and envelope: yes
+last id as an EventSource keeps it is the last message's: True
+a closed stream leaves its channels and user: yes
