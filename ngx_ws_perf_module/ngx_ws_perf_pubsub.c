@@ -289,8 +289,9 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
 
 /*
  * An event stream's Last-Event-ID: every subscription resumes from it, as
- * a WebSocket client's "resume" would (ids grow with time on every
- * channel and user).  NGX_OK, NGX_ERROR.
+ * a WebSocket client's "resume" would, since ids grow with time on every
+ * channel and user (docs/protocol.md says what that cannot tell apart).
+ * NGX_OK, NGX_ERROR.
  */
 
 ngx_int_t

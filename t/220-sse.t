@@ -21,6 +21,13 @@ no_shuffle();
 pubsub_init(client => 't/pubsub/sse.py', http_config => <<'_EOC_',
     ws_perf_history 5;
     server {
+        listen unix:$TEST_NGINX_SERVER_ROOT/logs/h2.sock http2;
+        location /sse {
+            ws_perf_sse;
+            ws_perf_channels $arg_channels;
+        }
+    }
+    server {
         listen unix:$TEST_NGINX_SERVER_ROOT/logs/sse.sock;
         location /sseq {
             ws_perf_sse;
@@ -41,6 +48,7 @@ _EOC_
         ws_perf_channels $arg_channels;
         ws_perf_user $arg_user;
         ws_perf_ping_interval 200ms;
+        ws_perf_max_connections_per_user 1;
     }
     location /front/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
@@ -68,7 +76,7 @@ deliver
 status 200, text/event-stream
 cache-control: no-cache, x-accel-buffering: no
 5 messages, each with its id, event type and envelope: yes
-last id as an EventSource keeps it is the last message's: True
+last id as an EventSource keeps it is the last event's: True
 a closed stream leaves its channels and user: yes
 
 
@@ -154,13 +162,29 @@ POST: 405, Allow: GET
 no channel: 400 event stream: no channel and no user to stream
 bad channel name: 400
 a body: 400
+a foreign Origin: 403
+the host's Origin: 200, Access-Control-Allow-Origin: http://localhost
+an id the server did not number: error, then 400
+the stream goes on: live after it
+a second stream of a user with ws_perf_max_connections_per_user 1: 200 429
 HTTP/1.0: 200 text/event-stream, connection: close, got to 1.0
 after the client wrote: still
 a client that half-closes ends its stream: yes
 
 
 
-=== TEST 8: curl -N prints each event as it comes
+=== TEST 8: HTTP/2 is refused with 505
+--- request
+GET /pub?channel=x
+--- response_body_like: "subscribers":0
+--- pubsub
+h2 unix=$TEST_NGINX_SERVER_ROOT/logs/h2.sock
+--- pubsub_out
+HTTP/2 505
+
+
+
+=== TEST 9: curl -N prints each event as it comes
 --- request
 GET /pub?channel=c
 --- response_body_like: "subscribers":0
@@ -172,7 +196,7 @@ curl gone, its stream too: yes
 
 
 
-=== TEST 9: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
+=== TEST 10: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
 --- request
 GET /pub?channel=a
 --- response_body_like: "subscribers":0
@@ -182,5 +206,5 @@ deliver path=/front/sse
 status 200, text/event-stream
 cache-control: no-cache, x-accel-buffering: None
 5 messages, each with its id, event type and envelope: yes
-last id as an EventSource keeps it is the last message's: True
+last id as an EventSource keeps it is the last event's: True
 a closed stream leaves its channels and user: yes

@@ -198,19 +198,24 @@ def deliver(port, path="/sse"):
     ]
     ids = [pub(port, t, n, d, p) for t, n, d, p in sent]
     wait_events(s, len(sent), "the messages")
-    got = s.msgs()
-    ok = len(got) == len(sent)
-    for (t, n, d, p), i, (e, v) in zip(sent, ids, got):
+    # a queue sends higher priorities first: matched by target and id (ids
+    # are unique per target), not by order
+    got = {(v.get("channel", v.get("user")), e["id"]): (e, v)
+           for e, v in s.msgs()}
+    ok = len(got) == len(sent) == len(s.events)
+    for (t, n, d, p), i in zip(sent, ids):
+        e, v = got.get((n, i), ({}, {}))
         want_event = "message" if p == "normal" else p
-        if (e["id"] != i or v["id"] != i or e["event"] != want_event
-                or v.get(t) != n or v["data"] != d or v["priority"] != p):
+        if (v.get("id") != i or e.get("event") != want_event
+                or v.get(t) != n or v.get("data") != d
+                or v.get("priority") != p):
             ok = False
             out("mismatch: sent %s %s %r %s id %s, got %r" % (
                 t, n, d, p, i, e))
     out("%d messages, each with its id, event type and envelope: %s" % (
         len(got), "yes" if ok else "no"))
-    out("last id as an EventSource keeps it is the last message's: %s" % (
-        s.last_id == ids[-1]))
+    out("last id as an EventSource keeps it is the last event's: %s" % (
+        s.last_id == s.events[-1]["id"] != ""))
     s.close()
     wait_subscribers(port, "channel=a", 0)
     wait_subscribers(port, "user=eve", 0)
@@ -365,6 +370,34 @@ def hostile(port, path="/sse"):
                            headers={"Content-Length": "3"}, body="abc")
     out("a body: %d" % st)
 
+    s = stream(port, path + "?channels=h", headers=[("Origin",
+                                                     "http://elsewhere")])
+    out("a foreign Origin: %s" % s.status)
+    s.close()
+    s = stream(port, path + "?channels=h", headers=[("Origin",
+                                                     "http://localhost")])
+    out("the host's Origin: %s, Access-Control-Allow-Origin: %s" % (
+        s.status, s.headers.get("access-control-allow-origin")))
+    s.close()
+    s = stream(port, path + "?channels=h",
+               headers=[("Last-Event-ID", "not-an-id")])
+    wait_events(s, 1, "the answer to an id the server did not number")
+    out("an id the server did not number: %s, then %s" % (
+        s.events[0]["event"], json.loads(s.events[0]["data"])["code"]))
+    wait_subscribers(port, "channel=h", 1)
+    pub(port, "channel", "h", "live after it")
+    wait_events(s, 2, "a live message after the error")
+    out("the stream goes on: %s" % s.msgs()[0][1]["data"])
+    s.close()
+    wait_subscribers(port, "channel=h", 0)
+
+    one = stream(port, path + "?user=solo")
+    two = stream(port, path + "?user=solo")
+    out("a second stream of a user with ws_perf_max_connections_per_user "
+        "1: %s %s" % (one.status, two.status))
+    one.close()
+    two.close()
+
     old = stream(port, path + "?channels=h&x=old", version="1.0",
                  extra=b"GET / HTTP/1.1\r\n\r\n" + b"\0garbage" * 1000)
     wait_subscribers(port, "channel=h", 1)
@@ -382,6 +415,18 @@ def hostile(port, path="/sse"):
     wait_subscribers(port, "channel=h", 0)
     out("a client that half-closes ends its stream: yes")
     old.close()
+
+
+@scenario
+def h2(port, unix, path="/sse"):
+    """HTTP/2 (h2c here, over a unix socket) is refused with 505"""
+    r = subprocess.run(["curl", "-s", "--http2-prior-knowledge",
+                        "--max-time", str(int(10 * wsclient.SCALE)),
+                        "--unix-socket", unix, "-o", "/dev/null",
+                        "-w", "%{http_version} %{http_code}",
+                        "http://localhost%s?channels=x" % path],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out("HTTP/%s" % r.stdout.decode())
 
 
 @scenario
