@@ -310,7 +310,10 @@ ngx_ws_perf_accept(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
                             : ngx_ws_perf_conn_upgrade(r, wlcf, response, t);
 
     if (rc == NGX_DONE) {
-        ngx_ws_perf_compress_accept(r, &hs->protocol);
+        if (wlcf->mode != NGX_WS_PERF_MODE_SSE) {
+            ngx_ws_perf_compress_accept(r, &hs->protocol);
+        }
+
         return rc;
     }
 

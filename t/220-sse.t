@@ -208,3 +208,115 @@ cache-control: no-cache, x-accel-buffering: None
 5 messages, each with its id, event type and envelope: yes
 last id as an EventSource keeps it is the last event's: True
 a closed stream leaves its channels and user: yes
+
+
+
+=== TEST 11: a real EventSource in headless Chromium: events by type with their ids, and after the connection drops (a front proxy's read timeout) the browser reconnects with Last-Event-ID and gets what it missed, then "resumed"; the high message that overtook the last one seen comes again (at least once)
+--- config
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+    }
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 1s;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location = /favicon.ico {
+        return 204;
+    }
+--- user_files
+>>> es.html
+<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>running</title></head>
+<body>
+<pre id="result"></pre>
+<script>
+'use strict';
+const out = document.getElementById('result');
+const log = (s) => { out.textContent += s + '\n'; };
+
+async function publish(msgs) {
+  const r = await fetch('/pub', { method: 'POST', body: JSON.stringify(msgs),
+                                  headers: { 'Content-Type': 'application/json' } });
+  if (r.status !== 202) throw new Error('publish: ' + r.status);
+  return (await r.json()).ids;
+}
+
+function run() {
+  return new Promise((resolve, reject) => {
+    const es = new EventSource('/front/sse?channels=web');
+    const ids = {}, seen = [];
+    let opens = 0, errors = 0;
+    const t = setTimeout(() => reject(new Error('not done within 25s')), 25000);
+    const got = (kind) => (e) => {
+      const v = JSON.parse(e.data);
+      seen.push(kind + ' ' + v.data + ' ' + v.priority);
+      seen.push(() => 'id as published: ' + (e.lastEventId === ids[v.data]));
+    };
+    es.onopen = async () => {
+      opens++;
+      seen.push('open ' + opens);
+      if (opens === 1) {
+        const i = await publish([{ channel: 'web', data: 'one' },
+                                 { channel: 'web', data: 'two', priority: 'high' }]);
+        ids.one = i[0];
+        ids.two = i[1];
+      }
+    };
+    es.onmessage = got('message');
+    es.addEventListener('high', got('high'));
+    es.addEventListener('gap', (e) => seen.push('gap ' + e.data));
+    es.addEventListener('resumed', (e) => {
+      seen.push('resumed count ' + JSON.parse(e.data).count);
+      clearTimeout(t);
+      es.close();
+      for (const s of seen) log(typeof s === 'function' ? '  ' + s() : s);
+      resolve();
+    });
+    es.onerror = async () => {
+      errors++;
+      if (errors === 1) {
+        seen.push('dropped, reconnecting: '
+                  + (es.readyState === EventSource.CONNECTING));
+        ids.three = (await publish([{ channel: 'web', data: 'three' }]))[0];
+      }
+    };
+  });
+}
+
+run().then(() => { document.title = 'done'; },
+           (e) => { log('FAIL ' + e.message); document.title = 'failed'; });
+</script>
+</body>
+</html>
+--- request
+GET /es.html
+--- response_body_like: <title>running</title>
+--- pubsub
+chromium
+--- pubsub_out
+open 1
+high two high
+  id as published: true
+message one normal
+  id as published: true
+dropped, reconnecting: true
+open 2
+high two high
+  id as published: true
+message three normal
+  id as published: true
+resumed count 2
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- error_log
+upstream timed out
+--- timeout: 60

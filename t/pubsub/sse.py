@@ -459,5 +459,29 @@ def curl(port, path="/sse", channel="c"):
     out("curl gone, its stream too: yes")
 
 
+@scenario
+def chromium(port, page="/es.html"):
+    """A page in headless Chromium (t/interop/chromium_echo.js drives it)
+    holds an EventSource; what the page logs is printed."""
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "..")
+    env = dict(os.environ,
+               NODE_PATH=os.path.join(top, "build", "npm", "node_modules"))
+    try:
+        r = subprocess.run(["node", os.path.join(top, "t", "interop",
+                                                 "chromium_echo.js"),
+                            "http://127.0.0.1:%d%s" % (port, page)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, env=env,
+                           timeout=90 * wsclient.SCALE)
+    except subprocess.TimeoutExpired:
+        out("chromium: no verdict within 90 s")
+        return
+    sys.stdout.write(r.stdout.decode(errors="replace"))
+    if r.returncode:
+        sys.stderr.write(r.stderr.decode(errors="replace")[-3000:])
+        out("chromium exit status %d" % r.returncode)
+
+
 if __name__ == "__main__":
     sys.exit(client.main())
