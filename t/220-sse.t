@@ -15,6 +15,7 @@ use Test::Nginx::Socket 'no_plan';
 use WsPerf::Engine;
 use WsPerf::PubSub;
 
+master_on();
 worker_connections(1024);
 no_shuffle();
 
@@ -173,7 +174,21 @@ a client that half-closes ends its stream: yes
 
 
 
-=== TEST 8: HTTP/2 is refused with 505
+=== TEST 8: a reload ends the old worker's streams at once, and new streams reach the new workers
+--- request
+GET /pub?channel=rl
+--- response_body_like: "subscribers":0
+--- pubsub
+reload pidfile=$TEST_NGINX_SERVER_ROOT/logs/nginx.pid
+--- pubsub_out
+reload: the stream ended, promptly
+a new stream after the reload: 200, got after
+--- error_log
+event stream closed: worker is shutting down
+
+
+
+=== TEST 9: HTTP/2 is refused with 505
 --- request
 GET /pub?channel=x
 --- response_body_like: "subscribers":0
@@ -184,7 +199,7 @@ HTTP/2 505
 
 
 
-=== TEST 9: curl -N prints each event as it comes
+=== TEST 10: curl -N prints each event as it comes
 --- request
 GET /pub?channel=c
 --- response_body_like: "subscribers":0
@@ -196,7 +211,7 @@ curl gone, its stream too: yes
 
 
 
-=== TEST 10: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
+=== TEST 11: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
 --- request
 GET /pub?channel=a
 --- response_body_like: "subscribers":0
@@ -211,7 +226,7 @@ a closed stream leaves its channels and user: yes
 
 
 
-=== TEST 11: a real EventSource in headless Chromium: events by type with their ids, and after the connection drops (a front proxy's read timeout) the browser reconnects with Last-Event-ID and gets what it missed, then "resumed"; the high message that overtook the last one seen comes again (at least once)
+=== TEST 12: a real EventSource in headless Chromium: events by type with their ids, and after the connection drops (a front proxy's read timeout) the browser reconnects with Last-Event-ID and gets what it missed, then "resumed"; the high message that overtook the last one seen comes again (at least once)
 --- config
     location /sse {
         ws_perf_sse;

@@ -12,6 +12,7 @@ code.  Every wait has a deadline.
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -415,6 +416,37 @@ def hostile(port, path="/sse"):
     wait_subscribers(port, "channel=h", 0)
     out("a client that half-closes ends its stream: yes")
     old.close()
+
+
+@scenario
+def reload(port, pidfile, path="/sse"):
+    """A reload ends the streams of the old workers at once (a browser
+    reconnects to the new ones); a new stream works."""
+    s = stream(port, path + "?channels=rl")
+    wait_subscribers(port, "channel=rl", 1)
+    with open(pidfile) as f:
+        os.kill(int(f.read()), signal.SIGHUP)
+    start = time.monotonic()
+    pump([s], lambda: s.eof, 10, "the end of the stream")
+    out("reload: the stream ended%s" % (
+        ", promptly" if time.monotonic() - start < 3 else ", late"))
+    s.close()
+    deadline = time.monotonic() + 10 * wsclient.SCALE
+    while True:
+        n = stream(port, path + "?channels=rl")
+        try:
+            wait_subscribers(port, "channel=rl", 1, timeout=1)
+            break
+        except Timeout:
+            # answered by an old worker on its way out
+            n.close()
+            if time.monotonic() > deadline:
+                raise
+    pub(port, "channel", "rl", "after")
+    wait_events(n, 1, "a message after the reload")
+    out("a new stream after the reload: %s, got %s" % (
+        n.status, n.msgs()[0][1]["data"]))
+    n.close()
 
 
 @scenario
