@@ -426,6 +426,7 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
 {
     size_t             before;
     ngx_int_t          rc;
+    ngx_uint_t         blocked;
     ngx_connection_t  *c;
 
     c = wc->peer.connection;
@@ -439,17 +440,18 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
     }
 
     if (wc->peer.sse) {
-        /* a stream is idle while its socket takes nothing of its queue */
+        /* a stream idles while its socket takes nothing of its queue */
         if (rc != NGX_AGAIN || !wc->blocked || wc->queue.bytes < before) {
             wc->last_in = ngx_current_msec;
         }
 
-        if (rc == NGX_AGAIN && !wc->blocked) {
-            wc->blocked = 1;
+        blocked = wc->blocked;
+        wc->blocked = (rc == NGX_AGAIN);
+
+        if (wc->blocked && !blocked) {
+            /* its idle deadline starts now */
             ngx_ws_perf_schedule(wc);
         }
-
-        wc->blocked = (rc == NGX_AGAIN);
     }
 
     if (rc == NGX_AGAIN) {

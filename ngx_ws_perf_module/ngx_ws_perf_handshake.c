@@ -677,34 +677,42 @@ static ngx_int_t
 ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
     char *name, char *value)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_int_t   rc;
+    u_char                  *p;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_str_t                what;
+    ngx_ws_perf_loc_conf_t  *wlcf;
 
-    if (ngx_strncmp(reason, "websocket: ", 11) == 0) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "websocket handshake rejected: %s", reason + 11);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_perf_module);
+
+    /* the reasons shared with WebSocket are told as the stream's */
+    if (wlcf->mode == NGX_WS_PERF_MODE_SSE) {
+        ngx_str_set(&what, "event stream");
 
     } else {
-        /* "event stream: ..." */
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "event stream rejected: %s", reason + 14);
+        ngx_str_set(&what, "websocket");
     }
+
+    reason = ngx_strchr(reason, ':') + 2;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "%V%s rejected: %s", &what,
+                  wlcf->mode == NGX_WS_PERF_MODE_SSE ? "" : " handshake",
+                  reason);
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    len = ngx_strlen(reason);
+    len = what.len + 2 + ngx_strlen(reason);
 
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(p, reason, len);
-    p[len] = LF;
+    (void) ngx_sprintf(p, "%V: %s\n", &what, reason);
 
     if (name && ngx_ws_perf_http_header(r, name, value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -280,9 +280,8 @@ ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
 /*
  * Fans a message out to the local subscribers of its target: the frame is
  * encoded once per format (JSON text, raw, lz4 of the JSON text, the
- * event of an event stream), each
- * queue takes a reference, and each connection's write event is posted.
- * Returns the subscribers reached.
+ * event of an event stream), each queue takes a reference, and each
+ * connection's write event is posted.  Returns the subscribers reached.
  */
 
 ngx_uint_t
