@@ -173,10 +173,6 @@ def wait_events(s, n, what, timeout=10):
     pump([s], lambda: len(s.events) >= n, timeout, what)
 
 
-def verdict(label, cond, seen):
-    out("%s: %s" % (label, "yes" if cond else "no, %s" % (seen,)))
-
-
 # ----------------------------------------------------------- scenarios
 
 @scenario
@@ -244,7 +240,8 @@ def resume(port, path="/sse", channel="r", history="5"):
     pump([s], lambda: s.of_type("resumed"), 10, "resumed")
     data = [v["data"] for _, v in s.msgs()]
     out("after the first of 3: %s; gap events: %d; resumed count %s" % (
-        summary(data), len(s.of_type("gap")), s.of_type("resumed")[0]["count"]))
+        summary(data), len(s.of_type("gap")),
+        s.of_type("resumed")[0]["count"]))
     live = pub(port, "channel", channel, "live")
     wait_events(s, len(s.events) + 1, "the live message")
     out("then live: %s, id %s" % (s.msgs()[-1][1]["data"],
@@ -402,7 +399,7 @@ def hostile(port, path="/sse"):
     old = stream(port, path + "?channels=h&x=old", version="1.0",
                  extra=b"GET / HTTP/1.1\r\n\r\n" + b"\0garbage" * 1000)
     wait_subscribers(port, "channel=h", 1)
-    i = pub(port, "channel", "h", "to 1.0")
+    pub(port, "channel", "h", "to 1.0")
     wait_events(old, 1, "the HTTP/1.0 stream's message")
     out("HTTP/1.0: %s %s, connection: %s, got %s" % (
         old.status, old.headers.get("content-type"),
