@@ -18,6 +18,7 @@
 #define NGX_WS_PERF_MODE_ECHO     2
 #define NGX_WS_PERF_MODE_PUBLISH  3
 #define NGX_WS_PERF_MODE_DLQ      4
+#define NGX_WS_PERF_MODE_SSE      5     /* pub/sub as an event stream */
 
 #define NGX_WS_PERF_FORMAT_JSON   0
 #define NGX_WS_PERF_FORMAT_RAW    1

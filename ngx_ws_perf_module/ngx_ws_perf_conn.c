@@ -26,6 +26,8 @@
 static void ngx_ws_perf_upgrade_handler(ngx_event_t *wev);
 static void ngx_ws_perf_release_request(ngx_http_request_t *r);
 static void ngx_ws_perf_read_handler(ngx_event_t *rev);
+static void ngx_ws_perf_sse_read(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_sse_timer(ngx_ws_perf_conn_t *wc);
 static void ngx_ws_perf_write_handler(ngx_event_t *wev);
 static void ngx_ws_perf_timer_handler(ngx_event_t *ev);
 static void ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc);
@@ -82,7 +84,8 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     wc->peer.connection = c;
     wc->peer.queue = &wc->queue;
     wc->peer.limit = wlcf->send_queue_size;
-    wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW);
+    wc->peer.sse = (wlcf->mode == NGX_WS_PERF_MODE_SSE);
+    wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW && !wc->peer.sse);
     wc->peer.user = &wc->user;
     wc->peer.subs = &wc->subs;
     wc->conf = wlcf;
@@ -107,7 +110,20 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = r->header_in->last - r->header_in->pos;
+    if (targets && targets->since.len) {
+        /* the stream resumes once it is the connection's */
+        wc->since.data = ngx_pstrdup(c->pool, &targets->since);
+        if (wc->since.data == NULL) {
+            ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
+            ngx_ws_perf_queue_free(&wc->queue);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        wc->since.len = targets->since.len;
+    }
+
+    /* what an event stream's client sends after its request is not read */
+    len = wc->peer.sse ? 0 : r->header_in->last - r->header_in->pos;
 
     if (len) {
         wc->input = ngx_alloc(len, c->log);
@@ -124,7 +140,8 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     ngx_http_set_ctx(r, wc, ngx_ws_perf_module);
 
-    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    r->headers_out.status = wc->peer.sse ? NGX_HTTP_OK
+                                         : NGX_HTTP_SWITCHING_PROTOCOLS;
     r->keepalive = 0;
     r->lingering_close = 0;
     r->main->count++;
@@ -162,7 +179,7 @@ ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
 
     c->data = wc;
     c->idle = 1;
-    c->log->action = "websocket";
+    c->log->action = wc->peer.sse ? "event stream" : "websocket";
     c->read->handler = ngx_ws_perf_read_handler;
     c->write->handler = ngx_ws_perf_write_handler;
 
@@ -176,6 +193,11 @@ ngx_ws_perf_upgrade_handler(ngx_event_t *ev)
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket upgraded");
 
     ngx_ws_perf_metrics_inc(conn_opened);
+
+    if (wc->since.len && ngx_ws_perf_resume_targets(wc) != NGX_OK) {
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
 
     ngx_ws_perf_schedule(wc);
     ngx_ws_perf_flush(wc);
@@ -251,6 +273,11 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
     c = rev->data;
     wc = c->data;
 
+    if (wc->peer.sse) {
+        ngx_ws_perf_sse_read(wc);
+        return;
+    }
+
     if (c->close) {
         /* the worker is shutting down */
         c->close = 0;
@@ -314,6 +341,49 @@ ngx_ws_perf_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * An event stream's client says nothing: what it sends is read and
+ * dropped, and its end, or the worker's, ends the stream.
+ */
+
+static void
+ngx_ws_perf_sse_read(ngx_ws_perf_conn_t *wc)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = wc->peer.connection;
+
+    if (c->close) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "event stream closed: worker is shutting down");
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, ngx_ws_perf_read_buf, NGX_WS_PERF_READ_BUFFER);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "event stream client closed the connection");
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+
+        ngx_ws_perf_metrics_add(bytes_in, n);
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_ws_perf_finalize(wc);
+    }
+}
+
+
 static void
 ngx_ws_perf_write_handler(ngx_event_t *wev)
 {
@@ -322,6 +392,16 @@ ngx_ws_perf_write_handler(ngx_event_t *wev)
 
     c = wev->data;
     wc = c->data;
+
+    if (wc->peer.overflow && wc->peer.sse) {
+        /* nothing tells a stream why: it reconnects and resumes */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "event stream send queue overflow: a critical "
+                      "message does not fit in %uz bytes, closing",
+                      wc->peer.limit);
+        ngx_ws_perf_finalize(wc);
+        return;
+    }
 
     if (wc->peer.overflow && !wc->peer.closing) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -344,16 +424,34 @@ ngx_ws_perf_write_handler(ngx_event_t *wev)
 static void
 ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
 {
+    size_t             before;
     ngx_int_t          rc;
+    ngx_uint_t         blocked;
     ngx_connection_t  *c;
 
     c = wc->peer.connection;
+    before = wc->queue.bytes;
 
     rc = ngx_ws_perf_queue_send(&wc->queue, c);
 
     if (rc == NGX_ERROR) {
         ngx_ws_perf_finalize(wc);
         return;
+    }
+
+    if (wc->peer.sse) {
+        /* a stream idles while its socket takes nothing of its queue */
+        if (rc != NGX_AGAIN || !wc->blocked || wc->queue.bytes < before) {
+            wc->last_in = ngx_current_msec;
+        }
+
+        blocked = wc->blocked;
+        wc->blocked = (rc == NGX_AGAIN);
+
+        if (wc->blocked && !blocked) {
+            /* its idle deadline starts now */
+            ngx_ws_perf_schedule(wc);
+        }
     }
 
     if (rc == NGX_AGAIN) {
@@ -481,6 +579,17 @@ ngx_ws_perf_timer_handler(ngx_event_t *ev)
     c = wc->peer.connection;
     now = ngx_current_msec;
 
+    if (wc->peer.sse) {
+        if (ngx_ws_perf_sse_timer(wc) != NGX_OK) {
+            ngx_ws_perf_finalize(wc);
+            return;
+        }
+
+        ngx_ws_perf_schedule(wc);
+        ngx_ws_perf_flush(wc);
+        return;
+    }
+
     if (wc->peer.closing) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "websocket close handshake timed out");
@@ -516,6 +625,58 @@ ngx_ws_perf_timer_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * A stream's client that has taken nothing for ws_perf_idle_timeout while
+ * there was something to take goes (NGX_DONE); else a comment line is due
+ * at ws_perf_ping_interval, to keep proxies from timing the stream out.
+ */
+
+static ngx_int_t
+ngx_ws_perf_sse_timer(ngx_ws_perf_conn_t *wc)
+{
+    ngx_msec_t          now;
+    ngx_ws_perf_out_t  *out;
+
+    static u_char  ping[] = ": ping\n\n";
+
+    now = ngx_current_msec;
+
+    if (wc->conf->idle_timeout && wc->blocked
+        && now - wc->last_in >= wc->conf->idle_timeout)
+    {
+        ngx_log_error(NGX_LOG_INFO, wc->peer.connection->log, NGX_ETIMEDOUT,
+                      "event stream client timed out: it reads nothing");
+        return NGX_DONE;
+    }
+
+    if (wc->conf->ping_interval == 0
+        || now - wc->last_ping < wc->conf->ping_interval)
+    {
+        return NGX_OK;
+    }
+
+    wc->last_ping = now;
+
+    out = ngx_ws_perf_out_raw(ping, sizeof(ping) - 1,
+                              wc->peer.connection->log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_ws_perf_queue_push(&wc->queue, out, NGX_WS_PERF_PRIO_CRITICAL,
+                               wc->peer.connection->log)
+        != NGX_OK)
+    {
+        ngx_ws_perf_out_release(out);
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_out_release(out);
+
+    return NGX_OK;
+}
+
+
 /* arms the one timer at the nearest of the ping and idle deadlines */
 
 static void
@@ -539,7 +700,8 @@ ngx_ws_perf_schedule(ngx_ws_perf_conn_t *wc)
         next = ngx_min(next, t);
     }
 
-    if (wlcf->idle_timeout) {
+    /* a stream's idle deadline runs only while its socket is blocked */
+    if (wlcf->idle_timeout && (!wc->peer.sse || wc->blocked)) {
         t = now - wc->last_in;
         t = (t >= wlcf->idle_timeout) ? 1 : wlcf->idle_timeout - t;
         next = ngx_min(next, t);
@@ -875,7 +1037,7 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "websocket finalize");
 
-    if (!wc->peer.closing) {
+    if (!wc->peer.closing && !wc->peer.sse) {
         ngx_ws_perf_metrics_closed(1006);
     }
 

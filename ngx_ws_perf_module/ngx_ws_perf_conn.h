@@ -23,6 +23,8 @@ typedef struct {
     ngx_array_t                 channels;           /* of ngx_str_t */
     ngx_str_t                   user;
     ngx_array_t                *allowed;            /* of ngx_str_t */
+    ngx_str_t                   since;      /* an event stream's */
+                                            /* Last-Event-ID, or empty */
     ngx_uint_t                  admitted;   /* the user's slot is taken */
 } ngx_ws_perf_targets_t;
 
@@ -49,6 +51,7 @@ typedef struct {
     ngx_uint_t                  nchannels;
     ngx_str_t                   user;
     ngx_array_t                *allowed;    /* channel patterns for "sub" */
+    ngx_str_t                   since;      /* an event stream resumes */
     ngx_msec_t                  rate_time;
     ngx_uint_t                  rate_credit;    /* thousandths of a message */
 
@@ -56,6 +59,8 @@ typedef struct {
     unsigned                    peer_closed:1;  /* the client's close came */
     unsigned                    read_paused:1;
     unsigned                    admitted:1; /* holds a slot of its user */
+    unsigned                    blocked:1;  /* an event stream's socket */
+                                            /* took not all: since last_in */
 } ngx_ws_perf_conn_t;
 
 

@@ -21,6 +21,9 @@
 typedef struct {
     ngx_str_t                   key;
     ngx_str_t                   protocol;
+    ngx_str_t                   origin;     /* the one allowed, or empty */
+    ngx_str_t                   last_id;    /* Last-Event-ID */
+    ngx_uint_t                  last_ids;
     ngx_uint_t                  keys;
     unsigned                    upgrade:1;
     unsigned                    connection:1;
@@ -63,6 +66,8 @@ static ngx_int_t ngx_ws_perf_accept(ngx_http_request_t *r,
 static ngx_ws_perf_refusal_t *ngx_ws_perf_handshake_check(
     ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_ws_perf_handshake_t *hs);
+static ngx_ws_perf_refusal_t *ngx_ws_perf_sse_check(ngx_http_request_t *r,
+    ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
 static void ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
 static ngx_uint_t ngx_ws_perf_origin_allowed(ngx_http_request_t *r,
@@ -75,6 +80,8 @@ static ngx_uint_t ngx_ws_perf_valid_key(ngx_str_t *key);
 static ngx_int_t ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status,
     char *reason, char *name, char *value);
 static ngx_ws_perf_out_t *ngx_ws_perf_response(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_t *hs);
+static ngx_ws_perf_out_t *ngx_ws_perf_sse_response(ngx_http_request_t *r,
     ngx_ws_perf_handshake_t *hs);
 
 
@@ -96,7 +103,23 @@ static ngx_ws_perf_refusal_t  ngx_ws_perf_refusals[] = {
     { NGX_WS_PERF_M_HS_ORIGIN, NGX_HTTP_FORBIDDEN,
       "websocket: origin not allowed", NULL, NULL },
     { NGX_WS_PERF_M_HS_BODY, NGX_HTTP_BAD_REQUEST,
-      "websocket: a handshake has no body", NULL, NULL }
+      "websocket: a handshake has no body", NULL, NULL },
+
+#define NGX_WS_PERF_SSE_REFUSALS  8
+
+    /* in the order ngx_ws_perf_sse_check() tries them */
+    { NGX_WS_PERF_M_HS_METHOD, NGX_HTTP_NOT_ALLOWED,
+      "event stream: method must be GET", "Allow", "GET" },
+    { NGX_WS_PERF_M_HS_HTTP, NGX_HTTP_VERSION_NOT_SUPPORTED,
+      "event stream: HTTP/1.0 or HTTP/1.1 required", NULL, NULL },
+    { NGX_WS_PERF_M_HS_ORIGIN, NGX_HTTP_FORBIDDEN,
+      "event stream: origin not allowed", NULL, NULL },
+    { NGX_WS_PERF_M_HS_BODY, NGX_HTTP_BAD_REQUEST,
+      "event stream: a request for a stream has no body", NULL, NULL },
+    { NGX_WS_PERF_M_HS_TARGET, NGX_HTTP_BAD_REQUEST,
+      "event stream: invalid Last-Event-ID", NULL, NULL },
+    { NGX_WS_PERF_M_HS_TARGET, NGX_HTTP_BAD_REQUEST,
+      "event stream: no channel and no user to stream", NULL, NULL }
 };
 
 
@@ -119,7 +142,9 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
                                   refusal->header, refusal->value);
     }
 
-    if (wlcf->mode != NGX_WS_PERF_MODE_PUBSUB) {
+    if (wlcf->mode != NGX_WS_PERF_MODE_PUBSUB
+        && wlcf->mode != NGX_WS_PERF_MODE_SSE)
+    {
         return ngx_ws_perf_accept(r, wlcf, &hs, NULL);
     }
 
@@ -132,6 +157,18 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
     if (rc != NGX_OK) {
         ngx_ws_perf_metrics_rejected(NGX_WS_PERF_M_HS_TARGET);
         return ngx_ws_perf_reject(r, rc, reason, NULL, NULL);
+    }
+
+    if (wlcf->mode == NGX_WS_PERF_MODE_SSE) {
+        /* a stream cannot subscribe later: it has nothing to say */
+        if (targets.channels.nelts == 0 && targets.user.len == 0) {
+            refusal = &ngx_ws_perf_refusals[NGX_WS_PERF_SSE_REFUSALS + 5];
+            ngx_ws_perf_metrics_rejected(refusal->metric);
+            return ngx_ws_perf_reject(r, refusal->status, refusal->reason,
+                                      NULL, NULL);
+        }
+
+        targets.since = hs.last_id;
     }
 
     if (targets.user.len == 0) {
@@ -262,13 +299,21 @@ ngx_ws_perf_accept(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *response;
 
-    response = ngx_ws_perf_response(r, hs);
+    if (wlcf->mode == NGX_WS_PERF_MODE_SSE) {
+        response = ngx_ws_perf_sse_response(r, hs);
+
+    } else {
+        response = ngx_ws_perf_response(r, hs);
+    }
 
     rc = (response == NULL) ? NGX_HTTP_INTERNAL_SERVER_ERROR
                             : ngx_ws_perf_conn_upgrade(r, wlcf, response, t);
 
     if (rc == NGX_DONE) {
-        ngx_ws_perf_compress_accept(r, &hs->protocol);
+        if (wlcf->mode != NGX_WS_PERF_MODE_SSE) {
+            ngx_ws_perf_compress_accept(r, &hs->protocol);
+        }
+
         return rc;
     }
 
@@ -292,6 +337,10 @@ ngx_ws_perf_handshake_check(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs)
 {
     ngx_uint_t  i;
+
+    if (wlcf->mode == NGX_WS_PERF_MODE_SSE) {
+        return ngx_ws_perf_sse_check(r, wlcf, hs);
+    }
 
     if (r->method != NGX_HTTP_GET) {
         i = 0;
@@ -329,6 +378,54 @@ ngx_ws_perf_handshake_check(ngx_http_request_t *r,
     }
 
     return &ngx_ws_perf_refusals[i];
+}
+
+
+/*
+ * The method, the version (HTTP/2 and HTTP/3 are refused: the stream is
+ * written on the connection itself), the origin, the absence of a body
+ * and the Last-Event-ID: NULL, or why the stream is refused.
+ */
+
+static ngx_ws_perf_refusal_t *
+ngx_ws_perf_sse_check(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
+    ngx_ws_perf_handshake_t *hs)
+{
+    ngx_uint_t  i;
+
+    if (r->method != NGX_HTTP_GET) {
+        i = 0;
+
+    } else if (r->http_version != NGX_HTTP_VERSION_10
+               && r->http_version != NGX_HTTP_VERSION_11)
+    {
+        i = 1;
+
+    } else {
+        ngx_ws_perf_handshake_scan(r, wlcf, hs);
+
+        if (!hs->origin_ok) {
+            i = 2;
+
+        } else if (r->headers_in.content_length_n > 0
+                   || r->headers_in.chunked
+                   || r->headers_in.transfer_encoding)
+        {
+            i = 3;
+
+        } else if (hs->last_ids > 1
+                   || (hs->last_ids
+                       && !ngx_ws_perf_msg_valid_id(hs->last_id.data,
+                                                    hs->last_id.len)))
+        {
+            i = 4;
+
+        } else {
+            return NULL;
+        }
+    }
+
+    return &ngx_ws_perf_refusals[NGX_WS_PERF_SSE_REFUSALS + i];
 }
 
 
@@ -401,6 +498,13 @@ ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
         {
             origin = &h[i].value;
             origins++;
+
+        } else if (h[i].key.len == sizeof("Last-Event-ID") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Last-Event-ID", 13) == 0)
+        {
+            hs->last_id = h[i].value;
+            hs->last_ids++;
         }
     }
 
@@ -411,6 +515,10 @@ ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
 
     hs->origin_ok = (origins == 1 && ngx_ws_perf_origin_allowed(r, wlcf,
                                                                 origin));
+
+    if (hs->origin_ok) {
+        hs->origin = *origin;
+    }
 }
 
 
@@ -569,27 +677,42 @@ static ngx_int_t
 ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
     char *name, char *value)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_int_t   rc;
+    u_char                  *p;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_str_t                what;
+    ngx_ws_perf_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_ws_perf_module);
+
+    /* the reasons shared with WebSocket are told as the stream's */
+    if (wlcf->mode == NGX_WS_PERF_MODE_SSE) {
+        ngx_str_set(&what, "event stream");
+
+    } else {
+        ngx_str_set(&what, "websocket");
+    }
+
+    reason = ngx_strchr(reason, ':') + 2;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "websocket handshake rejected: %s", reason + 11);
+                  "%V%s rejected: %s", &what,
+                  wlcf->mode == NGX_WS_PERF_MODE_SSE ? "" : " handshake",
+                  reason);
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    len = ngx_strlen(reason);
+    len = what.len + 2 + ngx_strlen(reason);
 
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(p, reason, len);
-    p[len] = LF;
+    (void) ngx_sprintf(p, "%V: %s\n", &what, reason);
 
     if (name && ngx_ws_perf_http_header(r, name, value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -651,4 +774,53 @@ ngx_ws_perf_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
                    &hs->protocol);
 
     return ngx_ws_perf_out_raw(buf, p - buf, r->connection->log);
+}
+
+
+/*
+ * The stream's response header, written on the connection like the 101:
+ * the end of the connection ends the body (no chunks, no keep-alive), and
+ * a front proxy is asked not to buffer it.  A browser's origin that was
+ * allowed is named for its cross-origin EventSource.
+ */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_sse_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
+{
+    size_t              len;
+    ngx_ws_perf_out_t  *out;
+
+    static u_char  head[] = "HTTP/1.1 200 OK" CRLF
+                            "Content-Type: text/event-stream" CRLF
+                            "Cache-Control: no-cache" CRLF
+                            "X-Accel-Buffering: no" CRLF
+                            "Connection: close" CRLF;
+    static u_char  acao[] = "Access-Control-Allow-Origin: ";
+
+    len = sizeof(head) - 1 + 2;
+
+    if (hs->origin.len) {
+        len += sizeof(acao) - 1 + hs->origin.len + 2;
+    }
+
+    out = ngx_ws_perf_out_alloc(len, r->connection->log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->last = ngx_cpymem(out->start, head, sizeof(head) - 1);
+
+    if (hs->origin.len) {
+        out->last = ngx_cpymem(out->last, acao, sizeof(acao) - 1);
+        out->last = ngx_cpymem(out->last, hs->origin.data, hs->origin.len);
+        *out->last++ = CR; *out->last++ = LF;
+    }
+
+    *out->last++ = CR; *out->last++ = LF;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "event stream accepted, Last-Event-ID \"%V\"",
+                   &hs->last_id);
+
+    return out;
 }

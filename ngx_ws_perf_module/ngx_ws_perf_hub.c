@@ -13,8 +13,22 @@
 #include "ngx_ws_perf_compress.h"
 
 
+/* the forms of a message: JSON text, raw, lz4 of the JSON text, event */
+#define NGX_WS_PERF_FORM_JSON  0
+#define NGX_WS_PERF_FORM_RAW   1
+#define NGX_WS_PERF_FORM_LZ4   2
+#define NGX_WS_PERF_FORM_SSE   3
+#define NGX_WS_PERF_FORMS      4
+
+#define ngx_ws_perf_hub_form(peer)                                           \
+    ((peer)->sse ? NGX_WS_PERF_FORM_SSE : (peer)->raw)
+
+
 typedef struct {
     ngx_ws_perf_out_t          *out;
+    ngx_ws_perf_out_t          *sse;        /* made for the first stream */
+    u_char                     *text;
+    size_t                      len;
     ngx_uint_t                  sent;
     ngx_log_t                  *log;
 } ngx_ws_perf_notice_t;
@@ -32,7 +46,13 @@ static ngx_uint_t ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_out_t *frame, ngx_ws_perf_msg_t *m,
     ngx_ws_perf_topic_t *topic, ngx_log_t *log);
 static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
-    ngx_uint_t raw, ngx_log_t *log);
+    ngx_uint_t form, ngx_log_t *log);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode_sse(ngx_ws_perf_msg_t *m,
+    ngx_log_t *log);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_sse_text(u_char *text, size_t len,
+    ngx_log_t *log);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_text_out(ngx_ws_perf_peer_t *peer,
+    u_char *text, size_t len, ngx_log_t *log);
 static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold,
@@ -259,9 +279,9 @@ ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
 
 /*
  * Fans a message out to the local subscribers of its target: the frame is
- * encoded once per format (JSON text, raw, lz4 of the JSON text), each
- * queue takes a reference, and each connection's write event is posted.
- * Returns the subscribers reached.
+ * encoded once per format (JSON text, raw, lz4 of the JSON text, the
+ * event of an event stream), each queue takes a reference, and each
+ * connection's write event is posted.  Returns the subscribers reached.
  */
 
 ngx_uint_t
@@ -271,7 +291,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_uint_t            n, f, too_big;
     ngx_queue_t          *q;
     ngx_ws_perf_sub_t    *sub;
-    ngx_ws_perf_out_t    *out[3], *frame;
+    ngx_ws_perf_out_t    *out[NGX_WS_PERF_FORMS], *frame;
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
     uint64_t              now, id;
@@ -288,9 +308,10 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
     topic->published++;
 
-    out[0] = NULL;
-    out[1] = NULL;
-    out[2] = NULL;
+    for (f = 0; f < NGX_WS_PERF_FORMS; f++) {
+        out[f] = NULL;
+    }
+
     n = 0;
     id = 0;
     too_big = 0;
@@ -336,7 +357,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
         n += ngx_ws_perf_hub_enqueue(peer, frame, m, topic, log);
     }
 
-    for (f = 0; f < 3; f++) {
+    for (f = 0; f < NGX_WS_PERF_FORMS; f++) {
         if (out[f]) {
             ngx_ws_perf_out_release(out[f]);
         }
@@ -351,7 +372,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
 /*
  * The frame of m in the form the peer takes, made the first time a peer
- * needs that form: out[] holds the JSON text, raw and lz4 forms.
+ * needs that form: out[] holds the JSON text, raw, lz4 and event forms.
  */
 
 static ngx_ws_perf_out_t *
@@ -360,7 +381,7 @@ ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m, ngx_ws_perf_peer_t *peer,
 {
     ngx_uint_t  f;
 
-    f = peer->raw;
+    f = ngx_ws_perf_hub_form(peer);
 
     if (out[f] == NULL) {
         out[f] = ngx_ws_perf_hub_encode(m, f, log);
@@ -372,10 +393,10 @@ ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m, ngx_ws_perf_peer_t *peer,
     }
 
     /* the lz4 form is made from the JSON text, once */
-    if (peer->lz4_min && !peer->raw
+    if (peer->lz4_min && f == NGX_WS_PERF_FORM_JSON
         && (size_t) (out[0]->last - out[0]->start) >= peer->lz4_min)
     {
-        f = 2;
+        f = NGX_WS_PERF_FORM_LZ4;
 
         if (out[f] == NULL) {
             out[f] = ngx_ws_perf_compress_frame(out[0], log);
@@ -463,11 +484,15 @@ ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t *frame,
 
 
 static ngx_ws_perf_out_t *
-ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m, ngx_uint_t raw, ngx_log_t *log)
+ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m, ngx_uint_t form, ngx_log_t *log)
 {
     ngx_ws_perf_out_t  *out;
 
-    if (raw) {
+    if (form == NGX_WS_PERF_FORM_SSE) {
+        return ngx_ws_perf_hub_encode_sse(m, log);
+    }
+
+    if (form == NGX_WS_PERF_FORM_RAW) {
         return ngx_ws_perf_out_frame(m->binary ? NGX_WS_PERF_OP_BINARY
                                                : NGX_WS_PERF_OP_TEXT,
                                      (u_char *) m->data, m->data_len, log);
@@ -482,6 +507,91 @@ ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m, ngx_uint_t raw, ngx_log_t *log)
     ngx_ws_perf_out_finish(out, NGX_WS_PERF_OP_TEXT);
 
     return out;
+}
+
+
+/*
+ * The JSON envelope as an event: the id as "id:", a priority other than
+ * normal as the event's type (normal ones are "message" events)
+ */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_encode_sse(ngx_ws_perf_msg_t *m, ngx_log_t *log)
+{
+    u_char             *env, *last;
+    size_t              len, elen;
+    const char         *event;
+    ngx_ws_perf_out_t  *out;
+
+    env = ngx_alloc(ngx_ws_perf_msg_envelope_size(m), log);
+    if (env == NULL) {
+        return NULL;
+    }
+
+    last = ngx_ws_perf_msg_envelope(m, env);
+
+    event = ngx_ws_perf_msg_priority_name(m->priority);
+    elen = (m->priority == NGX_WS_PERF_PRIO_NORMAL) ? 0 : ngx_strlen(event);
+
+    len = ngx_ws_perf_msg_sse_size(elen, m->id_len, env, last - env);
+
+    out = ngx_ws_perf_out_alloc(len, log);
+
+    if (out) {
+        out->last = ngx_ws_perf_msg_sse(out->start, (u_char *) event, elen,
+                                        (u_char *) m->id, m->id_len, env,
+                                        last - env);
+    }
+
+    ngx_free(env);
+
+    return out;
+}
+
+
+/*
+ * A notice, a reply or an error as an event whose type is the text's
+ * "type" ("notice" when it has none that fits)
+ */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_sse_text(u_char *text, size_t len, ngx_log_t *log)
+{
+    size_t              tlen;
+    const u_char       *type;
+    ngx_ws_perf_out_t  *out;
+
+    type = ngx_ws_perf_msg_type(text, len, &tlen);
+
+    if (type == NULL) {
+        type = (u_char *) "notice";
+        tlen = sizeof("notice") - 1;
+    }
+
+    out = ngx_ws_perf_out_alloc(ngx_ws_perf_msg_sse_size(tlen, 0, text, len),
+                                log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->last = ngx_ws_perf_msg_sse(out->start, type, tlen, NULL, 0, text,
+                                    len);
+
+    return out;
+}
+
+
+/* text as the peer takes it: a text frame, or an event */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_text_out(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
+    ngx_log_t *log)
+{
+    if (peer->sse) {
+        return ngx_ws_perf_hub_sse_text(text, len, log);
+    }
+
+    return ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
 }
 
 
@@ -562,6 +672,9 @@ ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log)
         return 0;
     }
 
+    ctx.sse = NULL;
+    ctx.text = text;
+    ctx.len = len;
     ctx.sent = 0;
     ctx.log = log;
     ngx_ws_perf_notice_seq++;
@@ -569,6 +682,10 @@ ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log)
     ngx_ws_perf_hub_walk(ngx_ws_perf_hub_notice_topic, &ctx);
 
     ngx_ws_perf_out_release(ctx.out);
+
+    if (ctx.sse) {
+        ngx_ws_perf_out_release(ctx.sse);
+    }
 
     return ctx.sent;
 }
@@ -587,6 +704,9 @@ ngx_ws_perf_hub_notice_subs(ngx_ws_perf_topic_t *topic, u_char *text,
         return 0;
     }
 
+    ctx.sse = NULL;
+    ctx.text = text;
+    ctx.len = len;
     ctx.sent = 0;
     ctx.log = log;
     ngx_ws_perf_notice_seq++;
@@ -594,6 +714,10 @@ ngx_ws_perf_hub_notice_subs(ngx_ws_perf_topic_t *topic, u_char *text,
     ngx_ws_perf_hub_notice_topic(topic, &ctx);
 
     ngx_ws_perf_out_release(ctx.out);
+
+    if (ctx.sse) {
+        ngx_ws_perf_out_release(ctx.sse);
+    }
 
     return ctx.sent;
 }
@@ -606,6 +730,7 @@ ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
 
     ngx_queue_t         *q;
     ngx_ws_perf_sub_t   *sub;
+    ngx_ws_perf_out_t   *out;
     ngx_ws_perf_peer_t  *peer;
 
     for (q = ngx_queue_head(&topic->subs);
@@ -623,7 +748,17 @@ ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic, void *data)
 
         peer->notice = ngx_ws_perf_notice_seq;
 
-        if (ngx_ws_perf_queue_push_bounded(peer->queue, ctx->out,
+        if (peer->sse && ctx->sse == NULL) {
+            ctx->sse = ngx_ws_perf_hub_sse_text(ctx->text, ctx->len,
+                                                ctx->log);
+            if (ctx->sse == NULL) {
+                continue;
+            }
+        }
+
+        out = peer->sse ? ctx->sse : ctx->out;
+
+        if (ngx_ws_perf_queue_push_bounded(peer->queue, out,
                                            NGX_WS_PERF_PRIO_HIGH, peer->limit,
                                            ngx_ws_perf_hub_stats.dropped,
                                            ctx->log)
@@ -658,7 +793,7 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
     room = ngx_ws_perf_hub_room(peer);
 
     /* the frame is no shorter than the data unless lz4 may shrink it */
-    len = (peer->lz4_min && !peer->raw) ? 0
+    len = (peer->lz4_min && !peer->raw && !peer->sse) ? 0
           : (m->json ? m->json_len : m->data_len);
 
     if (len > room) {
@@ -669,9 +804,9 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
         return NGX_BUSY;
     }
 
-    out = ngx_ws_perf_hub_encode(m, peer->raw, log);
+    out = ngx_ws_perf_hub_encode(m, ngx_ws_perf_hub_form(peer), log);
 
-    if (out && peer->lz4_min && !peer->raw
+    if (out && peer->lz4_min && !peer->raw && !peer->sse
         && (size_t) (out->last - out->start) >= peer->lz4_min)
     {
         lz = ngx_ws_perf_compress_frame(out, log);
@@ -946,7 +1081,7 @@ ngx_ws_perf_hub_reply(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
-    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    out = ngx_ws_perf_hub_text_out(peer, text, len, log);
     if (out == NULL) {
         return NGX_ERROR;
     }
@@ -1029,7 +1164,7 @@ ngx_ws_perf_hub_text(ngx_ws_perf_peer_t *peer, u_char *text, size_t len,
     ngx_int_t           rc;
     ngx_ws_perf_out_t  *out;
 
-    out = ngx_ws_perf_out_frame(NGX_WS_PERF_OP_TEXT, text, len, log);
+    out = ngx_ws_perf_hub_text_out(peer, text, len, log);
     if (out == NULL) {
         return NGX_ERROR;
     }

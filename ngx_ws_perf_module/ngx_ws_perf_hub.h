@@ -72,6 +72,7 @@ typedef struct {
     ngx_ws_perf_queue_t        *queue;
     size_t                      limit;
     ngx_uint_t                  raw;        /* ws_perf_format raw */
+    ngx_uint_t                  sse;        /* an event stream, ws_perf_sse */
     size_t                      lz4_min;    /* lz4 frames from; 0: none */
     ngx_uint_t                  overflow;   /* a critical frame was refused */
     ngx_uint_t                  closing;

@@ -116,6 +116,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_perf_sse"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_ws_perf_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_perf_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_ws_perf_redis,
@@ -1357,7 +1364,9 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
 
-    if (conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
+    if (conf->mode == NGX_WS_PERF_MODE_PUBSUB
+        || conf->mode == NGX_WS_PERF_MODE_SSE)
+    {
         /* a message must fit every subscriber's queue: publishes check */
         wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_ws_perf_module);
         wmcf->min_send_queue = ngx_min(wmcf->min_send_queue,
@@ -1389,6 +1398,9 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (cmd->name.len == sizeof("ws_perf_echo") - 1) {
         mode = NGX_WS_PERF_MODE_ECHO;
 
+    } else if (ngx_strcmp(cmd->name.data, "ws_perf_sse") == 0) {
+        mode = NGX_WS_PERF_MODE_SSE;
+
     } else if (cmd->name.len == sizeof("ws_perf_dlq") - 1) {
         mode = NGX_WS_PERF_MODE_DLQ;
 
@@ -1406,8 +1418,8 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (wlcf->mode != NGX_WS_PERF_MODE_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "only one of \"ws_perf\", \"ws_perf_echo\", "
-                           "\"ws_perf_publish\" and \"ws_perf_dlq\" may be "
-                           "used in a location");
+                           "\"ws_perf_sse\", \"ws_perf_publish\" and "
+                           "\"ws_perf_dlq\" may be used in a location");
         return NGX_CONF_ERROR;
     }
 
@@ -1420,7 +1432,8 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         wmcf->store_line = cf->conf_file->line;
     }
 
-    if ((mode == NGX_WS_PERF_MODE_PUBSUB || mode == NGX_WS_PERF_MODE_PUBLISH)
+    if ((mode == NGX_WS_PERF_MODE_PUBSUB || mode == NGX_WS_PERF_MODE_PUBLISH
+         || mode == NGX_WS_PERF_MODE_SSE)
         && wmcf->pubsub_line == 0)
     {
         wmcf->pubsub_file = cf->conf_file->file.name;

@@ -720,3 +720,133 @@ ngx_ws_perf_msg_when(json_t *obj, ngx_ws_perf_msg_t *m, const char **err)
 
     return 0;
 }
+
+
+/*
+ * What the line ends in data add as they become "\ndata: ": 6 bytes for
+ * a CR or an LF, 5 for a CRLF
+ */
+
+static size_t
+ngx_ws_perf_msg_sse_breaks(const uint8_t *p, size_t len)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '\n') {
+            n += 6;
+
+        } else if (p[i] == '\r') {
+            n += 6;
+
+            if (i + 1 < len && p[i + 1] == '\n') {
+                n--;
+                i++;
+            }
+        }
+    }
+
+    return n;
+}
+
+
+size_t
+ngx_ws_perf_msg_sse_size(size_t event_len, size_t id_len,
+    const uint8_t *data, size_t len)
+{
+    size_t  size;
+
+    size = sizeof("data: \n\n") - 1 + len
+           + ngx_ws_perf_msg_sse_breaks(data, len);
+
+    if (id_len) {
+        size += sizeof("id: \n") - 1 + id_len;
+    }
+
+    if (event_len) {
+        size += sizeof("event: \n") - 1 + event_len;
+    }
+
+    return size;
+}
+
+
+uint8_t *
+ngx_ws_perf_msg_sse(uint8_t *buf, const uint8_t *event, size_t event_len,
+    const uint8_t *id, size_t id_len, const uint8_t *data, size_t len)
+{
+    size_t    i;
+    uint8_t  *p;
+
+    p = buf;
+
+    if (id_len) {
+        p = (uint8_t *) memcpy(p, "id: ", 4) + 4;
+        p = (uint8_t *) memcpy(p, id, id_len) + id_len;
+        *p++ = '\n';
+    }
+
+    if (event_len) {
+        p = (uint8_t *) memcpy(p, "event: ", 7) + 7;
+        p = (uint8_t *) memcpy(p, event, event_len) + event_len;
+        *p++ = '\n';
+    }
+
+    p = (uint8_t *) memcpy(p, "data: ", 6) + 6;
+
+    for (i = 0; i < len; i++) {
+        if (data[i] != '\r' && data[i] != '\n') {
+            *p++ = data[i];
+            continue;
+        }
+
+        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
+            i++;
+        }
+
+        p = (uint8_t *) memcpy(p, "\ndata: ", 7) + 7;
+    }
+
+    *p++ = '\n';
+    *p++ = '\n';
+
+    return p;
+}
+
+
+const uint8_t *
+ngx_ws_perf_msg_type(const uint8_t *p, size_t len, size_t *type_len)
+{
+    size_t  i;
+
+    static const char  prefix[] = "{\"type\":\"";
+
+    if (len < sizeof(prefix) - 1
+        || memcmp(p, prefix, sizeof(prefix) - 1) != 0)
+    {
+        return NULL;
+    }
+
+    p += sizeof(prefix) - 1;
+    len -= sizeof(prefix) - 1;
+
+    for (i = 0; i < len && i <= 32; i++) {
+        if (p[i] == '"') {
+            break;
+        }
+
+        if ((p[i] < 'a' || p[i] > 'z') && p[i] != '_') {
+            return NULL;
+        }
+    }
+
+    if (i == 0 || i > 32 || i == len) {
+        return NULL;
+    }
+
+    *type_len = i;
+
+    return p;
+}

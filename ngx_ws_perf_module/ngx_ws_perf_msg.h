@@ -101,6 +101,25 @@ size_t ngx_ws_perf_msg_wire_flags(const ngx_ws_perf_msg_t *m, char *buf);
 int ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len,
     ngx_ws_perf_msg_t *m);
 
+/*
+ * One event of the text/event-stream format: "id: ID" when id_len,
+ * "event: EVENT" when event_len, data as one "data: " line for
+ * each of its lines (CR, LF or CRLF end a line), and an empty line.  The
+ * id and the event must hold no line ends.
+ */
+size_t ngx_ws_perf_msg_sse_size(size_t event_len, size_t id_len,
+    const uint8_t *data, size_t len);
+uint8_t *ngx_ws_perf_msg_sse(uint8_t *buf, const uint8_t *event,
+    size_t event_len, const uint8_t *id, size_t id_len, const uint8_t *data,
+    size_t len);
+
+/*
+ * The type of a JSON text sent to clients, {"type":"TYPE",...}, when it
+ * is 1-32 of [a-z_]: the event of its event-stream form; else NULL.
+ */
+const uint8_t *ngx_ws_perf_msg_type(const uint8_t *p, size_t len,
+    size_t *type_len);
+
 /* JSON string escaping of UTF-8 text, without the quotes */
 size_t ngx_ws_perf_json_escape_size(const uint8_t *p, size_t len);
 uint8_t *ngx_ws_perf_json_escape(uint8_t *dst, const uint8_t *p, size_t len);

@@ -87,6 +87,7 @@ ngx_ws_perf_targets(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     }
 
     ngx_str_null(&t->user);
+    ngx_str_null(&t->since);
     t->allowed = NULL;
     t->admitted = 0;
 
@@ -283,6 +284,34 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
                                    NGX_WS_PERF_TARGET_USER, &wc->user, c->log);
 
     return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * An event stream's Last-Event-ID: every subscription resumes from it, as
+ * a WebSocket client's "resume" would, since ids grow with time on every
+ * channel and user (docs/protocol.md says what that cannot tell apart).
+ * NGX_OK, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
+{
+    ngx_ws_perf_sub_t  *sub;
+
+    for (sub = wc->subs; sub; sub = sub->next) {
+        if (ngx_ws_perf_engine->resume(&wc->peer, sub, &wc->since)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        if (wc->peer.closing) {
+            break;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -1131,7 +1131,7 @@ invalid number of arguments in "ws_perf_publish" directive
     }
 --- must_die
 --- error_log
-only one of "ws_perf", "ws_perf_echo", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
+only one of "ws_perf", "ws_perf_echo", "ws_perf_sse", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
 --- emerg_at: ws_perf_publish;
 
 
@@ -1526,3 +1526,55 @@ host not found in redis cluster node "no-such-host.invalid:7000"
 --- error_log
 "ws_perf_redis" directive is mutually exclusive with "ws_perf_redis_cluster"
 --- emerg_at: ws_perf_redis redis
+
+
+
+=== TEST 106: ws_perf_sse and ws_perf cannot share a location
+--- config
+    location /x {
+        ws_perf;
+        ws_perf_channels $arg_channels;
+        ws_perf_sse;
+    }
+--- must_die
+--- error_log
+only one of "ws_perf", "ws_perf_echo", "ws_perf_sse", "ws_perf_publish" and "ws_perf_dlq" may be used in a location
+--- emerg_at: ws_perf_sse;
+
+
+
+=== TEST 107: ws_perf_sse at server level is not allowed
+--- config
+    ws_perf_sse;
+    location /x {
+        return 204;
+    }
+--- must_die
+--- error_log
+"ws_perf_sse" directive is not allowed here
+--- emerg_at: ws_perf_sse;
+
+
+
+=== TEST 108: ws_perf_sse takes no argument
+--- config
+    location /x {
+        ws_perf_sse on;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "ws_perf_sse" directive
+--- emerg_at: ws_perf_sse on;
+
+
+
+=== TEST 109: ws_perf_sse twice in a location
+--- config
+    location /x {
+        ws_perf_sse;
+        ws_perf_sse;
+    }
+--- must_die
+--- error_log
+"ws_perf_sse" directive is duplicate
+--- emerg_at: ws_perf_sse;

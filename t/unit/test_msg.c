@@ -310,6 +310,57 @@ test_wire(void)
 }
 
 
+static void
+test_sse_one(const char *event, const char *id, const char *data,
+    const char *want)
+{
+    char    buf[512];
+    size_t  size, elen, ilen;
+    char   *end;
+
+    elen = event ? strlen(event) : 0;
+    ilen = id ? strlen(id) : 0;
+
+    size = ngx_ws_perf_msg_sse_size(elen, ilen, (const uint8_t *) data,
+                                    strlen(data));
+    end = (char *) ngx_ws_perf_msg_sse((uint8_t *) buf,
+                                       (const uint8_t *) event, elen,
+                                       (const uint8_t *) id, ilen,
+                                       (const uint8_t *) data, strlen(data));
+
+    CHECK(size == strlen(want));
+    CHECK((size_t) (end - buf) == size);
+    CHECK(size == strlen(want) && memcmp(buf, want, size) == 0);
+}
+
+
+static void
+test_sse(void)
+{
+    size_t          n;
+    const uint8_t  *t;
+
+    test_sse_one(NULL, NULL, "{}", "data: {}\n\n");
+    test_sse_one("high", "17", "{\"a\":1}",
+                 "id: 17\nevent: high\ndata: {\"a\":1}\n\n");
+    test_sse_one(NULL, "1", "a\nb\r\nc\rd",
+                 "id: 1\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+    test_sse_one("gap", NULL, "\n", "event: gap\ndata: \ndata: \n\n");
+    test_sse_one(NULL, NULL, "", "data: \n\n");
+    test_sse_one(NULL, NULL, "x\r", "data: x\ndata: \n\n");
+
+    t = ngx_ws_perf_msg_type(S("{\"type\":\"gap\",\"user\":\"bob\"}"), &n);
+    CHECK(t && n == 3 && memcmp(t, "gap", 3) == 0);
+    t = ngx_ws_perf_msg_type(S("{\"type\":\"redis_x\"}"), &n);
+    CHECK(t && n == 7);
+    CHECK(ngx_ws_perf_msg_type(S("{\"type\":\"a\nb\"}"), &n) == NULL);
+    CHECK(ngx_ws_perf_msg_type(S("{\"type\":\"\"}"), &n) == NULL);
+    CHECK(ngx_ws_perf_msg_type(S("{\"type\":\"gap"), &n) == NULL);
+    CHECK(ngx_ws_perf_msg_type(S("{\"kind\":\"gap\"}"), &n) == NULL);
+    CHECK(ngx_ws_perf_msg_type(S("{\"type\":\"Gap\"}"), &n) == NULL);
+}
+
+
 int
 main(void)
 {
@@ -319,6 +370,7 @@ main(void)
     test_from_json();
     test_envelope();
     test_wire();
+    test_sse();
 
     return check_report();
 }

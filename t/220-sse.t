@@ -1,0 +1,337 @@
+# The EventSource fallback (docs/protocol.md, "Event streams"): ws_perf_sse
+# serves the channels and the user of ws_perf_channels / ws_perf_user as
+# text/event-stream, ids as "id:" lines, priorities other than normal and
+# the server's notices as event types; Last-Event-ID resumes as a
+# WebSocket "resume" does, gap included; a stream that stops reading holds
+# at most ws_perf_send_queue_size and is closed after ws_perf_idle_timeout
+# or when a critical message cannot fit; requests that are not a stream's
+# get a clear status.  The client (t/pubsub/sse.py) parses the stream on
+# its own, and curl -N reads it too.
+#
+# The stream that stops reading connects over a unix socket: the kernel
+# then holds a fixed amount for it (t/207-pubsub-overflow.t).
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use WsPerf::Engine;
+use WsPerf::PubSub;
+
+master_on();
+worker_connections(1024);
+no_shuffle();
+
+pubsub_init(client => 't/pubsub/sse.py', http_config => <<'_EOC_',
+    ws_perf_history 5;
+    server {
+        listen unix:$TEST_NGINX_SERVER_ROOT/logs/h2.sock http2;
+        location /sse {
+            ws_perf_sse;
+            ws_perf_channels $arg_channels;
+        }
+    }
+    server {
+        listen unix:$TEST_NGINX_SERVER_ROOT/logs/sse.sock;
+        location /sseq {
+            ws_perf_sse;
+            ws_perf_channels $arg_channels;
+            ws_perf_send_queue_size 64k;
+            ws_perf_idle_timeout 1s;
+        }
+        location /sseb {
+            ws_perf_sse;
+            ws_perf_channels $arg_channels;
+            ws_perf_send_queue_size 64k;
+        }
+    }
+_EOC_
+            config => <<'_EOC2_');
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+        ws_perf_user $arg_user;
+        ws_perf_ping_interval 200ms;
+        ws_perf_max_connections_per_user 1;
+    }
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 5s;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location = /status {
+        ws_perf_status;
+    }
+_EOC2_
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: channels and a user on one stream: each message with its id, its priority as event type (normal ones are "message" events) and the JSON envelope as data
+--- request
+GET /pub?channel=a
+--- response_body_like: "subscribers":0
+--- pubsub
+deliver
+--- pubsub_out
+status 200, text/event-stream
+cache-control: no-cache, x-accel-buffering: no
+5 messages, each with its id, event type and envelope: yes
+last id as an EventSource keeps it is the last event's: True
+a closed stream leaves its channels and user: yes
+
+
+
+=== TEST 2: an idle stream gets a comment line at ws_perf_ping_interval, and no event
+--- request
+GET /pub?channel=p
+--- response_body_like: "subscribers":0
+--- pubsub
+ping
+--- pubsub_out
+comments: ping, events: 0
+
+
+
+=== TEST 3: Last-Event-ID resumes: what came after it, "resumed", then live messages; a gap event first when the history no longer reaches back
+--- request
+GET /pub?channel=r
+--- response_body_like: "subscribers":0
+--- pubsub
+resume history=5
+--- pubsub_out
+after the first of 3: m1 m2; gap events: 0; resumed count 2
+then live: live, id True
+events in order: gap message resumed
+gap since the Last-Event-ID: True, last is the newest: True
+kept: 5, the newest 5 in order: True
+
+
+
+=== TEST 4: a stream that stops reading: low messages are shed for it alone (the queue holds at most ws_perf_send_queue_size), the reading one gets all, and a high message still reaches it
+--- request
+GET /pub?channel=q
+--- response_body_like: "subscribers":0
+--- pubsub
+bounded unix=$TEST_NGINX_SERVER_ROOT/logs/sse.sock path=/sseb
+--- pubsub_out
+the reading stream got all 400: True
+low messages dropped for the stalled stream: True
+then it got fewer of the 400 low ones, in order: True; the high one too: True
+
+
+
+=== TEST 5: a stream that reads nothing with messages queued is closed after ws_perf_idle_timeout, with an info line
+--- request
+GET /pub?channel=st
+--- response_body_like: "subscribers":0
+--- pubsub
+stalled unix=$TEST_NGINX_SERVER_ROOT/logs/sse.sock
+--- pubsub_out
+the stream that reads nothing is gone: yes
+not before the idle timeout: True
+--- error_log
+event stream client timed out: it reads nothing
+
+
+
+=== TEST 6: a critical message that cannot fit closes the stream, with an info line
+--- request
+GET /pub?channel=co
+--- response_body_like: "subscribers":0
+--- pubsub
+critical-overflow unix=$TEST_NGINX_SERVER_ROOT/logs/sse.sock
+--- pubsub_out
+the stream is closed at its end: yes
+--- error_log
+event stream send queue overflow
+
+
+
+=== TEST 7: what is not a stream's request gets a clear status; HTTP/1.0 gets a stream; bytes after the request are ignored; the client's end ends the stream
+--- request
+GET /pub?channel=h
+--- response_body_like: "subscribers":0
+--- pubsub
+hostile
+--- pubsub_out
+Last-Event-ID garbage: 400
+two Last-Event-IDs: 400
+a Last-Event-ID of 65 characters: 400
+a huge header: 400
+POST: 405, Allow: GET
+no channel: 400 event stream: no channel and no user to stream
+bad channel name: 400
+a body: 400
+a foreign Origin: 403
+the host's Origin: 200, Access-Control-Allow-Origin: http://localhost
+an id the server did not number: error, then 400
+the stream goes on: live after it
+a second stream of a user with ws_perf_max_connections_per_user 1: 200 429
+HTTP/1.0: 200 text/event-stream, connection: close, got to 1.0
+after the client wrote: still
+a client that half-closes ends its stream: yes
+
+
+
+=== TEST 8: a reload ends the old worker's streams at once, and new streams reach the new workers
+--- request
+GET /pub?channel=rl
+--- response_body_like: "subscribers":0
+--- pubsub
+reload pidfile=$TEST_NGINX_SERVER_ROOT/logs/nginx.pid
+--- pubsub_out
+reload: the stream ended, promptly
+a new stream after the reload: 200, got after
+--- error_log
+event stream closed: worker is shutting down
+
+
+
+=== TEST 9: HTTP/2 is refused with 505
+--- request
+GET /pub?channel=x
+--- response_body_like: "subscribers":0
+--- pubsub
+h2 unix=$TEST_NGINX_SERVER_ROOT/logs/h2.sock
+--- pubsub_out
+HTTP/2 505
+
+
+
+=== TEST 10: curl -N prints each event as it comes
+--- request
+GET /pub?channel=c
+--- response_body_like: "subscribers":0
+--- pubsub
+curl
+--- pubsub_out
+curl printed: id: <id> | event: high | data: {"type":"msg","id":"<id>","channel":"c","priority":"high","ts":<ts>,"ack":false,"data":"via curl"}
+curl gone, its stream too: yes
+
+
+
+=== TEST 11: through nginx as a front proxy (its default HTTP/1.0 upstream, buffering on): X-Accel-Buffering turns buffering off for the stream, events pass at once, and the client's end reaches the stream
+--- request
+GET /pub?channel=a
+--- response_body_like: "subscribers":0
+--- pubsub
+deliver path=/front/sse
+--- pubsub_out
+status 200, text/event-stream
+cache-control: no-cache, x-accel-buffering: None
+5 messages, each with its id, event type and envelope: yes
+last id as an EventSource keeps it is the last event's: True
+a closed stream leaves its channels and user: yes
+
+
+
+=== TEST 12: a real EventSource in headless Chromium: events by type with their ids, and after the connection drops (a front proxy's read timeout) the browser reconnects with Last-Event-ID and gets what it missed, then "resumed"; the high message that overtook the last one seen comes again (at least once)
+--- config
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+    }
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 1s;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location = /favicon.ico {
+        return 204;
+    }
+--- user_files
+>>> es.html
+<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>running</title></head>
+<body>
+<pre id="result"></pre>
+<script>
+'use strict';
+const out = document.getElementById('result');
+const log = (s) => { out.textContent += s + '\n'; };
+
+async function publish(msgs) {
+  const r = await fetch('/pub', { method: 'POST', body: JSON.stringify(msgs),
+                                  headers: { 'Content-Type': 'application/json' } });
+  if (r.status !== 202) throw new Error('publish: ' + r.status);
+  return (await r.json()).ids;
+}
+
+function run() {
+  return new Promise((resolve, reject) => {
+    const es = new EventSource('/front/sse?channels=web');
+    const ids = {}, seen = [];
+    let opens = 0, errors = 0;
+    const t = setTimeout(() => reject(new Error('not done within 25s')), 25000);
+    const got = (kind) => (e) => {
+      const v = JSON.parse(e.data);
+      seen.push(kind + ' ' + v.data + ' ' + v.priority);
+      seen.push(() => 'id as published: ' + (e.lastEventId === ids[v.data]));
+    };
+    es.onopen = async () => {
+      opens++;
+      seen.push('open ' + opens);
+      if (opens === 1) {
+        const i = await publish([{ channel: 'web', data: 'one' },
+                                 { channel: 'web', data: 'two', priority: 'high' }]);
+        ids.one = i[0];
+        ids.two = i[1];
+      }
+    };
+    es.onmessage = got('message');
+    es.addEventListener('high', got('high'));
+    es.addEventListener('gap', (e) => seen.push('gap ' + e.data));
+    es.addEventListener('resumed', (e) => {
+      seen.push('resumed count ' + JSON.parse(e.data).count);
+      clearTimeout(t);
+      es.close();
+      for (const s of seen) log(typeof s === 'function' ? '  ' + s() : s);
+      resolve();
+    });
+    es.onerror = async () => {
+      errors++;
+      if (errors === 1) {
+        seen.push('dropped, reconnecting: '
+                  + (es.readyState === EventSource.CONNECTING));
+        ids.three = (await publish([{ channel: 'web', data: 'three' }]))[0];
+      }
+    };
+  });
+}
+
+run().then(() => { document.title = 'done'; },
+           (e) => { log('FAIL ' + e.message); document.title = 'failed'; });
+</script>
+</body>
+</html>
+--- request
+GET /es.html
+--- response_body_like: <title>running</title>
+--- pubsub
+chromium
+--- pubsub_out
+open 1
+high two high
+  id as published: true
+message one normal
+  id as published: true
+dropped, reconnecting: true
+open 2
+high two high
+  id as published: true
+message three normal
+  id as published: true
+resumed count 2
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- error_log
+upstream timed out
+--- timeout: 60
