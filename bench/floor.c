@@ -47,8 +47,8 @@
 #include "wsbench/wsb.h"
 
 
-#define WSF_IN_SIZE      65536
-#define WSF_SUB_IN_SIZE  512
+#define WSF_IN_SIZE      65536           /* a publisher's */
+#define WSF_IN_FIRST     1024            /* until a request needs more */
 #define WSF_OUT_SIZE     65536
 #define WSF_NAME_LEN     64
 #define WSF_BUCKETS      4096
@@ -59,6 +59,8 @@
 #define WSF_ANSWER_202   "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 #define WSF_ANSWER_400   "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n" \
                          "Connection: close\r\n\r\n"
+#define WSF_ANSWER_413   "HTTP/1.1 413 Request Entity Too Large\r\n" \
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 typedef enum {
@@ -489,7 +491,7 @@ wsf_http(wsf_conn_t *c)
 
         head = memmem(p, (size_t) (end - p), "\r\n\r\n", 4);
         if (head == NULL) {
-            return (c->in_len - (size_t) used == c->in_size) ? -1 : used;
+            return (c->in_len - (size_t) used == WSF_IN_SIZE) ? -1 : used;
         }
 
         hlen = (size_t) (head + 4 - p);
@@ -510,9 +512,15 @@ wsf_http(wsf_conn_t *c)
         v = wsf_header(p, head + 2, "Content-Length", &vlen);
         blen = v ? strtoul(v, NULL, 10) : 0;
 
-        if (nlen == 0 || v == NULL || blen > c->in_size - hlen) {
+        if (nlen == 0 || v == NULL || blen > WSF_IN_SIZE - hlen) {
             wsf_stats.bad_requests++;
-            (void) wsf_queue(c, WSF_ANSWER_400, sizeof(WSF_ANSWER_400) - 1);
+            if (nlen && v) {
+                (void) wsf_queue(c, WSF_ANSWER_413,
+                                 sizeof(WSF_ANSWER_413) - 1);
+            } else {
+                (void) wsf_queue(c, WSF_ANSWER_400,
+                                 sizeof(WSF_ANSWER_400) - 1);
+            }
             (void) wsf_flush(c);
             return -1;
         }
@@ -576,23 +584,29 @@ wsf_frames(wsf_conn_t *c)
 }
 
 
-/* a subscriber keeps a small buffer for client frames, not 64 KB */
-static void
-wsf_shrink(wsf_conn_t *c)
+/*
+ * A full buffer: a request (a publish with its body) takes up to
+ * WSF_IN_SIZE; a subscriber's frames are 131 bytes at most, so that a
+ * subscriber keeps WSF_IN_FIRST.  -1 when it cannot grow.
+ */
+static int
+wsf_grow(wsf_conn_t *c)
 {
     unsigned char  *in;
 
-    if (c->state != WSF_SUB || c->in_size == WSF_SUB_IN_SIZE
-        || c->in_len > WSF_SUB_IN_SIZE)
-    {
-        return;
+    if (c->state == WSF_SUB || c->in_size == WSF_IN_SIZE) {
+        return -1;
     }
 
-    in = realloc(c->in, WSF_SUB_IN_SIZE);
-    if (in != NULL) {
-        c->in = in;
-        c->in_size = WSF_SUB_IN_SIZE;
+    in = realloc(c->in, WSF_IN_SIZE);
+    if (in == NULL) {
+        return -1;
     }
+
+    c->in = in;
+    c->in_size = WSF_IN_SIZE;
+
+    return 0;
 }
 
 
@@ -613,13 +627,9 @@ wsf_input(wsf_conn_t *c)
     memmove(c->in, c->in + used, c->in_len - (size_t) used);
     c->in_len -= (size_t) used;
 
-    if (!sub && c->state == WSF_SUB) {
-        wsf_shrink(c);
-
-        /* frames that came in the same read as the upgrade request */
-        if (c->in_len) {
-            return wsf_input(c);
-        }
+    /* frames that came in the same read as the upgrade request */
+    if (!sub && c->state == WSF_SUB && c->in_len) {
+        return wsf_input(c);
     }
 
     return 0;
@@ -634,6 +644,11 @@ wsf_read(wsf_conn_t *c)
 
     /* level-triggered: what is left after WSF_READS reads comes back */
     for (i = 0; i < WSF_READS; i++) {
+        if (c->in_len == c->in_size && wsf_grow(c) != 0) {
+            wsf_close(c);
+            return;
+        }
+
         n = recv(c->fd, c->in + c->in_len, c->in_size - c->in_len, 0);
 
         if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
@@ -701,7 +716,7 @@ wsf_accept(int ls)
         }
 
         c->fd = fd;
-        c->in_size = WSF_IN_SIZE;
+        c->in_size = WSF_IN_FIRST;
         c->in = malloc(c->in_size);
         if (c->in == NULL) {
             free(c);
