@@ -6,9 +6,10 @@
 # (80 columns, no tabs, no trailing spaces, no // comments); the module's
 # files also get the format check: the conversions in the format strings
 # of ngx_log_error, ngx_log_debug0..8, ngx_conf_log_error and ngx_*printf
-# must be ones that nginx's ngx_vslprintf() knows (src/core/ngx_string.c).  wsbench is plain
-# libc C, its printf formats are not nginx's: no format check there (a file
-# whose path starts with "bench/", and any path after --no-ngx).
+# must be ones that nginx's ngx_vslprintf() knows (src/core/ngx_string.c).
+# wsbench is plain libc C, its printf formats are not nginx's: no format
+# check there (a file whose path starts with "bench/", and any path after
+# --no-ngx).
 # Prints file:line: message for each finding; exit 1 on any.
 set -euo pipefail
 
