@@ -588,8 +588,9 @@ if [ $quick = 1 ]; then
 fi
 
 if [ -f "$res/ws_perf.json" ] && [ -f bench/baseline.json ]; then
-    "$wsbench" compare bench/baseline.json "$res/ws_perf.json" \
-        >"$res/compare.txt" 2>&1
+    # a run of some scenarios is compared on those
+    "$wsbench" compare ${BENCH_SCENARIOS:+--subset} bench/baseline.json \
+        "$res/ws_perf.json" >"$res/compare.txt" 2>&1
     rc=$?
     compare=$(tail -n1 "$res/compare.txt")
 fi
@@ -668,7 +669,8 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
                 "--json=$res/$s-$sc.json"
         done
     done
-    echo "$wsbench compare bench/baseline.json $res/ws_perf.json"
+    echo "$wsbench compare ${BENCH_SCENARIOS:+--subset }bench/baseline.json" \
+        "$res/ws_perf.json"
     echo '```'
     echo
     echo "## The kernel's floor"
