@@ -24,7 +24,8 @@ FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
-        prove-tls asan prove-asan test test-valgrind run stop bench soak clean
+        prove-tls asan prove-asan test test-valgrind run stop bench bench-quick \
+        soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -276,6 +277,11 @@ stop:
 
 bench:
 	bench/run.sh
+
+# ws_perf alone on a few short scenarios, compared with bench/baseline.json;
+# fails on a regression (BENCH_QUICK_* and BENCH_PORT: bench/run.sh)
+bench-quick:
+	BENCH_QUICK=1 bench/run.sh
 
 # SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
 soak:

@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
 # make bench: builds wsbench, runs the standard scenarios against
-# ngx_ws_perf_module and against nchan (each a fresh nginx per scenario,
-# prefix build/bench/<server>, 127.0.0.1:8090) and writes bench/RESULTS.md.
+# ngx_ws_perf_module, against nchan (each a fresh nginx per scenario,
+# prefix build/bench/<server>, 127.0.0.1:8090) and against floor, the
+# minimal fan-out server of bench/floor.c, and writes bench/RESULTS.md.
 #
+#   BENCH_PORT=8190                    the servers' plain port (8090)
+#   BENCH_TLS_PORT=8593                their TLS port (8493)
+#   BENCH_FLOOR_SCENARIOS="fanout"     the scenarios floor runs, of those
+#                                      asked for (fan-out, many-channels)
+#   BENCH_PEER=floor                   ws_perf next to floor alone,
+#                                      BENCH_RUNS times on BENCH_SCENARIOS
+#                                      (fanout many-channels-max); writes
+#                                      the floor part of RESULTS.md only
+#   BENCH_QUICK=1                      make bench-quick: ws_perf alone,
+#                                      BENCH_QUICK_SCENARIOS at
+#                                      BENCH_QUICK_DURATION seconds,
+#                                      compared with bench/baseline.json
+#                                      (BENCH_QUICK_TOLERANCE, 0.25, on
+#                                      BENCH_QUICK_METRICS); exits 1 on a
+#                                      regression, RESULTS.md kept
 #   BENCH_SCENARIOS="baseline fanout"  a subset (local mode)
 #   BENCH_REDIS_SCENARIOS="fanout-redis"  a subset (Redis mode)
-#   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan
+#   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan floor
 #                                      ws_perf_redis nchan_redis
 #   BENCH_SERVERS="ws_perf_tls nchan_tls"  a TLS run, on its own: each
 #                                      server with wss:// subscribers
@@ -47,15 +63,32 @@ w2_scenarios=${BENCH_2W_SCENARIOS:-"fanout many-channels fanout-10hz
     many-channels-max"}
 cluster_scenarios=${BENCH_CLUSTER_SCENARIOS:-"many-channels-max
     many-channels many-channels-quiet"}
+floor_scenarios=${BENCH_FLOOR_SCENARIOS:-"baseline fanout many-channels
+    fanout-10hz fanout-max many-channels-max"}
+quick=${BENCH_QUICK:-0}
+quick_scenarios=${BENCH_QUICK_SCENARIOS:-"baseline fanout many-channels
+    fanout-10hz many-channels-max"}
+quick_duration=${BENCH_QUICK_DURATION:-4}
+quick_tolerance=${BENCH_QUICK_TOLERANCE:-0.25}
+# what a run of a few seconds measures well enough to compare: not the
+# connect p99 (the ramp's noise) nor the RSS growth (minutes, not seconds)
+quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,grade"}
+quick_load=$(cut -d' ' -f1-3 /proc/loadavg)
 runs=${BENCH_RUNS:-3}
-servers=${BENCH_SERVERS:-"ws_perf nchan ws_perf_redis nchan_redis"}
+servers=${BENCH_SERVERS:-"ws_perf nchan floor ws_perf_redis nchan_redis"}
 redis_port=6391
-tls_port=8493
+port=${BENCH_PORT:-8090}
+tls_port=${BENCH_TLS_PORT:-8493}
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 t0=$(date +%s)
 
-mkdir -p "$res"
+if [ $quick = 1 ]; then
+    servers=ws_perf
+    scenarios=$quick_scenarios
+fi
+
+mkdir -p "$res" "$out/scenarios"
 rm -f "$res"/*.json "$res"/*.txt
 
 declare -A status tls_info
@@ -103,9 +136,19 @@ if [ $tls_run = 1 ]; then
 fi
 
 # the scenarios of one server: Redis-mode and TLS servers have their own,
-# and in a TLS run a plain twin runs the TLS ones in the clear
+# in a TLS run a plain twin runs the TLS ones in the clear, and floor
+# runs the fan-out and many-channels ones of the standard set
 scenarios_of() {
+    local sc
+
     case $1 in
+    floor)
+        for sc in $scenarios; do
+            case " "$(echo $floor_scenarios)" " in
+            *" $sc "*) echo "$sc" ;;
+            esac
+        done
+        ;;
     *_redis) echo $redis_scenarios ;;
     *_tls)   echo $tls_scenarios ;;
     *_2w)    echo $w2_scenarios ;;
@@ -166,12 +209,46 @@ make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" || {
     exit 1
 }
 
+# scenario NAME: its file with the servers' ports put in (the files say
+# 8090 and 8493); BENCH_QUICK shortens it
+scenario() {
+    local f=$out/scenarios/$1.conf
+
+    sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
+        -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        "bench/scenarios/$1.conf" >"$f"
+    if [ $quick = 1 ]; then
+        echo "duration = $quick_duration" >>"$f"
+    fi
+    echo "$f"
+}
+
+# the file a server's pid is in (floor is not an nginx)
+pidfile() {
+    case $1 in
+    floor) echo "$out/floor/logs/floor.pid" ;;
+    *)     echo "$out/$1/logs/nginx.pid" ;;
+    esac
+}
+
 # server_setup NAME: the prefix, its conf, the module; prints why not
 server_setup() {
     local name=$1 prefix=$out/$1
 
     mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/modules"
-    cp "bench/conf/$name.conf" "$prefix/conf/$name.conf"
+
+    if [ "$name" = floor ]; then
+        if ! make -s -C bench/wsbench OUT="$top/$out" CFLAGS="-O2 -g" \
+                floor >"$prefix/logs/build.log" 2>&1; then
+            echo "bench/floor.c does not build (see $prefix/logs/build.log)"
+            return 1
+        fi
+        return 0
+    fi
+
+    sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
+        -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        "bench/conf/$name.conf" >"$prefix/conf/$name.conf"
 
     case $name in
     *_tls)
@@ -212,16 +289,21 @@ server_setup() {
 }
 
 server_stop() {
-    local prefix=$out/$1 pid i
+    local prefix=$out/$1 pid i pf
 
-    pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null) || return 0
-    "$nginx" -p "$prefix/" -c "conf/$1.conf" -s quit 2>/dev/null
+    pf=$(pidfile "$1")
+    pid=$(cat "$pf" 2>/dev/null) || return 0
+    if [ "$1" = floor ]; then
+        kill -TERM "$pid" 2>/dev/null
+    else
+        "$nginx" -p "$prefix/" -c "conf/$1.conf" -s quit 2>/dev/null
+    fi
     for i in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-    rm -f "$prefix/logs/nginx.pid"
+    rm -f "$pf"
     return 0
 }
 
@@ -230,7 +312,11 @@ server_start() {
 
     server_stop "$1"
     redis_fresh "$1" || return 1
-    if ! "$nginx" -p "$prefix/" -c "conf/$1.conf" \
+    if [ "$1" = floor ]; then
+        # its counts (subscribers dropped on a full socket) go to floor.log
+        "$out/floor-server" "127.0.0.1:$port" "$(pidfile floor)" \
+            >>"$prefix/logs/floor.log" 2>&1 </dev/null &
+    elif ! "$nginx" -p "$prefix/" -c "conf/$1.conf" \
             2>>"$prefix/logs/start.log"; then
         echo "nginx does not start: $(tail -n1 "$prefix/logs/start.log")"
         return 1
@@ -239,7 +325,7 @@ server_start() {
         ws_ready && return 0
         sleep 0.1
     done
-    echo "nginx does not answer a WebSocket handshake on 127.0.0.1:8090"
+    echo "$1 does not answer a WebSocket handshake on 127.0.0.1:$port"
     return 1
 }
 
@@ -248,7 +334,7 @@ server_start() {
 ws_ready() {
     local line
 
-    { exec 3<>/dev/tcp/127.0.0.1/8090; } 2>/dev/null || return 1
+    { exec 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null || return 1
     printf '%s\r\n' 'GET /sub/ready HTTP/1.1' 'Host: localhost' \
         'Upgrade: websocket' 'Connection: Upgrade' \
         'Sec-WebSocket-Version: 13' \
@@ -260,14 +346,14 @@ ws_ready() {
 
 # a few messages to a few subscribers: is pub/sub there at all?
 server_probe() {
-    local sub=ws://127.0.0.1:8090
+    local sub=ws://127.0.0.1:$port
 
     case $1 in *_tls) sub=wss://127.0.0.1:$tls_port ;; esac
 
     "$wsbench" --name=probe --label="$1" --connections=4 --channels=2 \
         --rate=20 --duration=1 --drain=1 --quiet=1 \
         --sub_url="$sub/sub/probe{c}" \
-        --pub_url='http://127.0.0.1:8090/pub/probe{c}' \
+        --pub_url="http://127.0.0.1:$port/pub/probe{c}" \
         --json="$res/$1-probe.json" >"$res/$1-probe.txt" 2>&1
     if ! grep -q '"received": [1-9]' "$res/$1-probe.json" 2>/dev/null; then
         echo "pub/sub answers nothing: $(grep -m1 -E 'error|status' \
@@ -322,6 +408,10 @@ twins_run() {
     for r in $(seq "$runs"); do
         echo "run $r: load average $(cut -d' ' -f1-3 /proc/loadavg) at" \
             "$(date -u '+%H:%M:%S UTC')" >>"$res/$2"
+        # a twin run may measure something before each run
+        if declare -F twin_run_start >/dev/null; then
+            twin_run_start "$r"
+        fi
 
         for sc in $1; do
             for m in "${measured[@]}"; do
@@ -337,8 +427,8 @@ twins_run() {
                 fi
 
                 log "$m: $msc, run $r of $runs"
-                "$wsbench" -s "bench/scenarios/$msc.conf" --label="$m" \
-                    --quiet=1 --server_pidfile="$out/$m/logs/nginx.pid" \
+                "$wsbench" -s "$(scenario "$msc")" --label="$m" \
+                    --quiet=1 --server_pidfile="$(pidfile "$m")" \
                     --json="$res/$m-$msc-r$r.json" \
                     >"$res/$m-$msc-r$r.txt" 2>&1
                 grep '^==' "$res/$m-$msc-r$r.txt" >&2
@@ -422,13 +512,20 @@ if [ $cluster_run = 1 ]; then
     exit $?
 fi
 
+if [ "${BENCH_PEER:-}" = floor ]; then
+    . bench/run-floor.sh
+    exit $?
+fi
+
 # the kernel's own cost of one small send to each of 10,000 loopback
 # connections, measured before any server runs: the floor under every
 # fan-out latency below
-floor="not measured"
-if cc -O2 -std=gnu99 -Wall -Wextra -Werror -o "$out/sendfloor" \
+sendfloor="not measured"
+if [ $quick = 1 ]; then
+    sendfloor="not run (bench-quick)"
+elif cc -O2 -std=gnu99 -Wall -Wextra -Werror -o "$out/sendfloor" \
         bench/sendfloor.c; then
-    floor=$(for i in 1 2 3; do "$out/sendfloor" 10000 20 66; done 2>&1)
+    sendfloor=$(for i in 1 2 3; do "$out/sendfloor" 10000 20 66; done 2>&1)
 else
     log "sendfloor does not build"
 fi
@@ -450,11 +547,14 @@ for s in $servers; do
             continue
         fi
         log "$s: $sc"
-        "$wsbench" -s "bench/scenarios/$sc.conf" --label="$s" --quiet=1 \
-            --server_pidfile="$out/$s/logs/nginx.pid" \
+        "$wsbench" -s "$(scenario "$sc")" --label="$s" --quiet=1 \
+            --server_pidfile="$(pidfile "$s")" \
             --json="$res/$s-$sc.json" >"$res/$s-$sc.txt" 2>&1
         grep '^==' "$res/$s-$sc.txt" >&2
         server_stop "$s"
+        if [ "$s" = floor ]; then
+            tail -n1 "$out/floor/logs/floor.log" >>"$res/$s-$sc.txt"
+        fi
     done
 
     files=()
@@ -468,9 +568,29 @@ redis_stop
 
 compare="not run"
 rc=0
+if [ $quick = 1 ]; then
+    # make bench-quick: the comparison is the result, RESULTS.md stays
+    if [ ! -f "$res/ws_perf.json" ]; then
+        log "quick: ws_perf was not measured: ${status[ws_perf]:-}"
+        exit 2
+    fi
+    "$wsbench" compare --subset --tolerance="$quick_tolerance" \
+        --metrics="$quick_metrics" bench/baseline.json "$res/ws_perf.json" \
+        | tee "$res/compare.txt"
+    rc=${PIPESTATUS[0]}
+    log "quick: $(( $(date +%s) - t0 )) s, load average $quick_load at the" \
+        "start; $(tail -n1 "$res/compare.txt")"
+    if [ $rc = 1 ] && awk '{ exit !($1 > 1.5) }' <<<"$quick_load"; then
+        log "quick: the machine was busy with other work (load above 1.5):" \
+            "run it again before trusting a regression"
+    fi
+    exit $rc
+fi
+
 if [ -f "$res/ws_perf.json" ] && [ -f bench/baseline.json ]; then
-    "$wsbench" compare bench/baseline.json "$res/ws_perf.json" \
-        >"$res/compare.txt" 2>&1
+    # a run of some scenarios is compared on those
+    "$wsbench" compare ${BENCH_SCENARIOS:+--subset} bench/baseline.json \
+        "$res/ws_perf.json" >"$res/compare.txt" 2>&1
     rc=$?
     compare=$(tail -n1 "$res/compare.txt")
 fi
@@ -497,6 +617,8 @@ keep_part() {
 
 keep_part over-tls TLS "Over TLS" "ws_perf_tls nchan_tls"
 keep_part two-workers two-worker "Two workers, no Redis" "ws_perf_2w nchan_2w"
+keep_part floor-peer floor "The limit as a peer: ws_perf next to floor" \
+    "ws_perf floor\" BENCH_SCENARIOS=\"fanout many-channels-max"
 keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     "ws_perf_redis ws_perf_cluster"
 
@@ -530,15 +652,25 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     echo
     echo '```'
     echo "make bench"
+    [ "$port" != 8090 ] && echo "(bench/scenarios/*.conf with port $port:" \
+        "$out/scenarios/*.conf)"
     for s in $servers; do
-        echo "nginx -p $out/$s/ -c conf/$s.conf    # fresh for each scenario"
+        if [ "$s" = floor ]; then
+            echo "make -C bench/wsbench OUT=$out floor"
+            echo "$out/floor-server 127.0.0.1:$port $(pidfile floor)" \
+                "   # fresh for each scenario"
+        else
+            echo "nginx -p $out/$s/ -c conf/$s.conf    # fresh for each" \
+                "scenario"
+        fi
         for sc in $(scenarios_of "$s"); do
             echo "$wsbench -s bench/scenarios/$sc.conf --label=$s" \
-                "--quiet=1 --server_pidfile=$out/$s/logs/nginx.pid" \
+                "--quiet=1 --server_pidfile=$(pidfile "$s")" \
                 "--json=$res/$s-$sc.json"
         done
     done
-    echo "$wsbench compare bench/baseline.json $res/ws_perf.json"
+    echo "$wsbench compare ${BENCH_SCENARIOS:+--subset }bench/baseline.json" \
+        "$res/ws_perf.json"
     echo '```'
     echo
     echo "## The kernel's floor"
@@ -551,13 +683,25 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     echo "least a round, whatever the server does around it."
     echo
     echo '```'
-    echo "$floor"
+    echo "$sendfloor"
     echo '```'
     echo
-    echo "## ws_perf next to nchan"
+    echo "## ws_perf next to nchan and to floor"
     echo
-    if [ -f "$res/nchan.json" ]; then
+    echo "floor is bench/floor.c: one thread, one \`send()\` per subscriber"
+    echo "and nothing else (a subscriber whose socket is full is dropped, and"
+    echo "shows as lost messages and a connection closed by the server; its"
+    echo "counts close each of its outputs below).  It runs the fan-out and"
+    echo "many-channels scenarios: \`ws_perf / floor\` is how far the module is"
+    echo "from what the kernel allows with the same load tool."
+    echo
+    if [ -f "$res/nchan.json" ] && [ -f "$res/floor.json" ]; then
+        "$wsbench" markdown "$res/ws_perf.json" ws_perf "$res/nchan.json" \
+            nchan "$res/floor.json" floor
+    elif [ -f "$res/nchan.json" ]; then
         "$wsbench" markdown "$res/ws_perf.json" ws_perf "$res/nchan.json" nchan
+    elif [ -f "$res/floor.json" ]; then
+        "$wsbench" markdown "$res/ws_perf.json" ws_perf "$res/floor.json" floor
     elif [ -f "$res/ws_perf.json" ]; then
         "$wsbench" markdown /dev/null nchan "$res/ws_perf.json" ws_perf
     else
@@ -575,6 +719,8 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     else
         echo "Not measured."
     fi
+    echo
+    cat "$res/floor-peer.md"
     echo
     cat "$res/two-workers.md"
     echo

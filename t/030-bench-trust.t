@@ -3,8 +3,10 @@
 # one of its channels.  Both count the messages and digest their payloads;
 # wsbench also digests what it published.  All three must agree, and wsbench
 # must account for every delivery (none lost, none duplicated).  The same
-# check runs against ngx_ws_perf_module and against nchan (when Debian's
-# libnginx-mod-nchan is installed).
+# check runs against ngx_ws_perf_module, against nchan (when Debian's
+# libnginx-mod-nchan is installed) and against bench/floor.c, the minimal
+# fan-out server make bench runs as a peer.  The last blocks check what
+# `wsbench compare` says about a regression.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Cwd ();
@@ -16,6 +18,7 @@ my $python = '/usr/bin/python3';
 worker_connections(256);
 no_shuffle();
 add_response_body_check(\&bench_trust);
+add_response_body_check(\&bench_compare);
 run_tests();
 
 
@@ -37,10 +40,24 @@ sub bench_trust {
     my $name = $block->name;
     my $port = $Test::Nginx::Util::ServerPort;
     my $out = Cwd::getcwd() . '/build/bench';
+    my ($floor, $floor_pid, $floor_err);
 
     system('mkdir', '-p', $out);
     is(system("make -s -C bench/wsbench OUT='$out' >/dev/null"), 0,
        "$name - wsbench builds");
+
+    if ($block->bench_trust eq 'floor') {
+        is(system("make -s -C bench/wsbench OUT='$out' floor >/dev/null"), 0,
+           "$name - floor-server builds");
+        # port 0: the kernel picks a free one, floor-server prints it
+        $floor_err = File::Temp->new(SUFFIX => '.log');
+        $floor_pid = open($floor, '-|', "exec '$out/floor-server'"
+                          . " 127.0.0.1:0 2>" . $floor_err->filename);
+        my $line = <$floor> // '';
+        ok($line =~ /^listening 127\.0\.0\.1:(\d+)$/,
+           "$name - floor-server listens") or diag($line);
+        $port = $1 // 0;
+    }
 
     my $py_pid = open(my $py, '-|', $python, 'bench/trust/ws_client.py',
                       "ws://127.0.0.1:$port/sub/trust0");
@@ -88,10 +105,82 @@ sub bench_trust {
        "$name - python counted what wsbench published");
     is($ref->{sha1}, $dg->{published_sha1},
        "$name - python's payload digest is wsbench's");
+
+    if ($floor_pid) {
+        kill 'TERM', $floor_pid;
+        close $floor;
+        is($?, 0, "$name - floor-server stops on SIGTERM");
+        open my $in, '<', $floor_err->filename;
+        my $counts = join '', <$in>;
+        like($counts, qr/, 17 subscribed, /,
+             "$name - floor-server counted 17 subscribers");
+        like($counts, qr/dropped 0 subscribers with a full socket and 0 on/,
+             "$name - floor-server dropped no subscriber");
+        like($counts, qr/, 0 bad requests$/m,
+             "$name - floor-server took every request");
+    }
     ok(defined $ref->{p50_ms} && $ref->{p50_ms} > 0
        && $ref->{p50_ms} < 1000,
        "$name - python reads sane send times from the payloads"
        . " (p50 " . ($ref->{p50_ms} // 'none') . " ms)");
+}
+
+
+# bench_compare: bench/baseline.json against a copy changed as the section
+# says ("NAME PATH FACTOR" multiplies a number, "-NAME" drops a scenario,
+# "keep NAME..." keeps those only, entries separated by ";"); compare_args,
+# compare_exit and compare_last_line say how wsbench compare is called and
+# what it must answer
+sub bench_compare {
+    my ($block, $body, $req_idx, $rep_idx, $dry_run) = @_;
+    return unless defined $block->bench_compare;
+    return if $dry_run;
+
+    my $name = $block->name;
+    my $out = Cwd::getcwd() . '/build/bench';
+
+    system('mkdir', '-p', $out);
+    is(system("make -s -C bench/wsbench OUT='$out' >/dev/null"), 0,
+       "$name - wsbench builds");
+
+    my $doc = read_json('bench/baseline.json');
+    ok($doc && @{ $doc->{scenarios} }, "$name - bench/baseline.json reads");
+
+    for my $change (split /\s*;\s*/, $block->bench_compare) {
+        my @w = split ' ', $change;
+        if ($w[0] eq 'keep') {
+            my %keep = map { $_ => 1 } @w[1 .. $#w];
+            $doc->{scenarios} =
+                [grep { $keep{ $_->{name} } } @{ $doc->{scenarios} }];
+        } elsif ($w[0] =~ /^-(.+)/) {
+            my $drop = $1;
+            $doc->{scenarios} =
+                [grep { $_->{name} ne $drop } @{ $doc->{scenarios} }];
+        } else {
+            my ($sc) = grep { $_->{name} eq $w[0] } @{ $doc->{scenarios} };
+            my @path = split /\./, $w[1];
+            my $last = pop @path;
+            my $v = $sc;
+            $v = $v->{$_} for @path;
+            $v->{$last} *= $w[2];
+        }
+    }
+
+    my $new = File::Temp->new(SUFFIX => '.json');
+    print $new JSON::PP->new->canonical->encode($doc);
+    close $new;
+
+    my $args = $block->compare_args // '';
+    my $text = `'$out/wsbench' compare $args bench/baseline.json @{[
+        $new->filename]} 2>&1`;
+    my $rc = $? >> 8;
+    my @lines = split /\n/, $text;
+    my $want = $block->compare_last_line;
+    chomp $want;
+
+    is($rc, $block->compare_exit + 0, "$name - exit status") or diag($text);
+    like($lines[-1] // '', qr/$want/, "$name - what the last line says")
+        or diag($text);
 }
 
 __DATA__
@@ -146,3 +235,99 @@ GET /ready
 ready
 --- bench_trust: nchan
 --- timeout: 60
+
+
+
+=== TEST 3: wsbench and a python3-websockets client agree on bench/floor.c
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_trust: floor
+--- timeout: 60
+
+
+
+=== TEST 4: compare names each scenario and metric that got worse, and by how much
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: fanout latency_ms.p99 1.6; many-channels-max deliveries_per_s 0.5; -churn
+--- compare_exit: 1
+--- compare_last_line
+^regression: fanout p99 ms \+60\.0% \(108\.266 -> 173\.225\); churn missing; many-channels-max deliveries/s -50\.0% \(118630 -> 59315\.2\)$
+
+
+
+=== TEST 5: a change within the tolerance is no regression
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: fanout latency_ms.p99 1.2; many-channels-max deliveries_per_s 0.8
+--- compare_exit: 0
+--- compare_last_line
+^no regression$
+
+
+
+=== TEST 6: a run of some scenarios (--subset) is compared on those alone
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: keep fanout many-channels; fanout latency_ms.p99 1.6
+--- compare_args: --subset
+--- compare_exit: 1
+--- compare_last_line
+^regression: fanout p99 ms \+60\.0% \(108\.266 -> 173\.225\)$
+
+
+
+=== TEST 7: without --subset a scenario missing from the new run is worse
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: keep fanout many-channels
+--- compare_exit: 1
+--- compare_last_line
+^regression: baseline missing; stress missing; spike missing; endurance missing; churn missing; slow-consumer missing; fanout-10hz missing; fanout-max missing; many-channels-max missing$
+
+
+
+=== TEST 8: --metrics compares the metrics named only
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: keep fanout; fanout latency_ms.p99 1.6; fanout deliveries_per_s 0.9
+--- compare_args: --subset --metrics=deliveries,errors,grade
+--- compare_exit: 0
+--- compare_last_line
+^no regression$

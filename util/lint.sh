@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # House-style checks over the C sources:
 #   util/lint.sh [file ...]
-# Without files: ngx_ws_perf_module/*.[ch], t/unit/*.[ch], t/fuzz/*.c and
-# bench/wsbench/*.[ch].  Every file gets the style checks (80 columns, no
-# tabs, no trailing spaces, no // comments); the module's files also get
-# the format check: the conversions in the format strings of ngx_log_error,
-# ngx_log_debug0..8, ngx_conf_log_error and ngx_*printf must be ones that
-# nginx's ngx_vslprintf() knows (src/core/ngx_string.c).  wsbench is plain
-# libc C, its printf formats are not nginx's: no format check there (a file
-# whose path starts with "bench/", and any path after --no-ngx).
+# Without files: ngx_ws_perf_module/*.[ch], t/unit/*.[ch], t/fuzz/*.c,
+# bench/wsbench/*.[ch] and bench/*.c.  Every file gets the style checks
+# (80 columns, no tabs, no trailing spaces, no // comments); the module's
+# files also get the format check: the conversions in the format strings
+# of ngx_log_error, ngx_log_debug0..8, ngx_conf_log_error and ngx_*printf
+# must be ones that nginx's ngx_vslprintf() knows (src/core/ngx_string.c).
+# wsbench is plain libc C, its printf formats are not nginx's: no format
+# check there (a file whose path starts with "bench/", and any path after
+# --no-ngx).
 # Prints file:line: message for each finding; exit 1 on any.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ if [ $# -eq 0 ]; then
     cd "$(dirname "$0")/.."
     shopt -s nullglob
     set -- ngx_ws_perf_module/*.[ch] t/unit/*.[ch] t/fuzz/*.c \
-           --no-ngx bench/wsbench/*.[ch]
+           --no-ngx bench/wsbench/*.[ch] bench/*.c
 fi
 
 exec /usr/bin/python3 - "$@" <<'END'

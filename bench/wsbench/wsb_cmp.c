@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wsb.h"
@@ -370,6 +371,7 @@ wsb_grade_rank(const char *g)
 
 
 typedef struct {
+    const char          *key;            /* its name in --metrics= */
     const char          *path;
     const char          *label;
     int                  higher_is_better;
@@ -378,30 +380,100 @@ typedef struct {
 
 
 static const wsb_metric_t  wsb_metrics[] = {
-    { "latency_ms.p95", "p95 ms", 0, WSB_LAT_FLOOR_MS },
-    { "latency_ms.p99", "p99 ms", 0, WSB_LAT_FLOOR_MS },
-    { "deliveries_per_s", "deliveries/s", 1, 100 },
-    { "knee.deliveries_per_s", "knee deliveries/s", 1, 100 },
-    { "error_rate", "error rate", 0, 0.001 },
-    { "connections.connect_ms.p99", "connect p99 ms", 0, 5 },
+    { "p95", "latency_ms.p95", "p95 ms", 0, WSB_LAT_FLOOR_MS },
+    { "p99", "latency_ms.p99", "p99 ms", 0, WSB_LAT_FLOOR_MS },
+    { "deliveries", "deliveries_per_s", "deliveries/s", 1, 100 },
+    { "knee", "knee.deliveries_per_s", "knee deliveries/s", 1, 100 },
+    { "errors", "error_rate", "error rate", 0, 0.001 },
+    { "connect", "connections.connect_ms.p99", "connect p99 ms", 0, 5 },
     /* RSS moves by megabytes: per connection that is noise below 2 KB */
-    { "server.mem_per_conn_bytes", "bytes/connection", 0, 2048 },
-    { "server.growth_mb_per_min", "growth MB/min", 0, 1 },
-    { NULL, NULL, 0, 0 }
+    { "memory", "server.mem_per_conn_bytes", "bytes/connection", 0, 2048 },
+    { "growth", "server.growth_mb_per_min", "growth MB/min", 0, 1 },
+    { NULL, NULL, NULL, 0, 0 }
 };
 
 
-/* 1 when scenario n is worse than o beyond tol */
+/* what got worse, for the last line of compare: "scenario metric change" */
+typedef struct {
+    char                 buf[2048];
+    size_t               len;
+    int                  count;
+    int                  more;           /* that did not fit in buf */
+} wsb_worse_t;
+
+
+static void
+wsb_worse_add(wsb_worse_t *w, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    if (w->len + 128 >= sizeof(w->buf)) {
+        w->more++;
+        return;
+    }
+
+    if (w->count++) {
+        w->buf[w->len++] = ';';
+        w->buf[w->len++] = ' ';
+    }
+
+    va_start(ap, fmt);
+    n = vsnprintf(w->buf + w->len, sizeof(w->buf) - w->len, fmt, ap);
+    va_end(ap);
+
+    if (n > 0) {
+        w->len += (size_t) n < sizeof(w->buf) - w->len
+                  ? (size_t) n : sizeof(w->buf) - w->len - 1;
+    }
+}
+
+
+/* 1 when key is in the comma-separated list, or the list is empty */
 static int
-wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol)
+wsb_metric_on(const char *list, const char *key)
+{
+    size_t       len;
+    const char  *p;
+
+    if (list == NULL || *list == '\0') {
+        return 1;
+    }
+
+    len = strlen(key);
+
+    for (p = list; p; p = strchr(p, ',')) {
+        if (*p == ',') {
+            p++;
+        }
+
+        if (strncmp(p, key, len) == 0 && (p[len] == ',' || p[len] == '\0')) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* 1 when scenario n is worse than o beyond tol in one of the metrics */
+static int
+wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
+    wsb_worse_t *w)
 {
     int                  worse, bad, ro, rn;
-    double               a, b;
+    double               a, b, pct;
+    const char          *name;
     const wsb_metric_t  *m;
 
     worse = 0;
+    name = wsb_jstr(n, "name");
 
     for (m = wsb_metrics; m->path; m++) {
+        if (!wsb_metric_on(metrics, m->key)) {
+            continue;
+        }
+
         a = wsb_jnum(o, m->path);
         b = wsb_jnum(n, m->path);
 
@@ -415,11 +487,21 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol)
             bad = b > a * (1 + tol) + m->floor;
         }
 
+        pct = a != 0 ? (b - a) / fabs(a) * 100 : 0.0;
+
         if (bad || a != b) {
             printf("  %-22s %-20s %14.4f %14.4f %+8.1f%%%s\n",
-                   wsb_jstr(n, "name"), m->label, a, b,
-                   a != 0 ? (b - a) / fabs(a) * 100 : 0.0,
-                   bad ? "  WORSE" : "");
+                   name, m->label, a, b, pct, bad ? "  WORSE" : "");
+        }
+
+        if (bad) {
+            if (a != 0) {
+                wsb_worse_add(w, "%s %s %+.1f%% (%.6g -> %.6g)", name,
+                              m->label, pct, a, b);
+            } else {
+                wsb_worse_add(w, "%s %s %.6g -> %.6g", name, m->label,
+                              a, b);
+            }
         }
 
         worse |= bad;
@@ -429,9 +511,13 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol)
     rn = wsb_grade_rank(wsb_jstr(n, "grade"));
 
     /* one grade is within the noise near a threshold; two are not */
-    if (rn >= ro + 2 || (rn == 5 && ro < 5)) {
-        printf("  %-22s %-20s %14s %14s  WORSE\n", wsb_jstr(n, "name"),
-               "grade", wsb_jstr(o, "grade"), wsb_jstr(n, "grade"));
+    if (wsb_metric_on(metrics, "grade")
+        && (rn >= ro + 2 || (rn == 5 && ro < 5)))
+    {
+        printf("  %-22s %-20s %14s %14s  WORSE\n", name, "grade",
+               wsb_jstr(o, "grade"), wsb_jstr(n, "grade"));
+        wsb_worse_add(w, "%s grade %s -> %s", name, wsb_jstr(o, "grade"),
+                      wsb_jstr(n, "grade"));
         worse = 1;
     }
 
@@ -439,21 +525,39 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol)
 }
 
 
+/*
+ * Exits 1 when some scenario got worse; the last line names each one,
+ * the metric and by how much, so that a caller quoting one line (make
+ * bench, make bench-quick) says what regressed.  With --subset, NEW is a
+ * run of some scenarios only: those it lacks are skipped, not worse;
+ * --metrics=p99,deliveries,... compares those only (and "grade").
+ */
 int
 wsb_compare(int argc, char **argv)
 {
-    int         i, worse, files;
-    double      tol;
-    wsb_doc_t   d[2];
-    wsb_jv_t   *s, *n;
-    const char *paths[2];
+    int           i, worse, files, subset, compared;
+    double        tol;
+    const char   *metrics;
+    wsb_doc_t     d[2];
+    wsb_jv_t     *s, *n;
+    const char   *paths[2];
+    wsb_worse_t   w;
 
     tol = WSB_TOLERANCE;
     files = 0;
+    subset = 0;
+    compared = 0;
+    metrics = NULL;
 
     for (i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--tolerance=", 12) == 0) {
             tol = atof(argv[i] + 12);
+
+        } else if (strcmp(argv[i], "--subset") == 0) {
+            subset = 1;
+
+        } else if (strncmp(argv[i], "--metrics=", 10) == 0) {
+            metrics = argv[i] + 10;
 
         } else if (files < 2) {
             paths[files++] = argv[i];
@@ -462,7 +566,8 @@ wsb_compare(int argc, char **argv)
 
     if (files != 2) {
         fprintf(stderr, "usage: wsbench compare OLD.json NEW.json"
-                " [--tolerance=0.25]\n");
+                " [--tolerance=0.25] [--subset] [--metrics=p95,p99,"
+                "deliveries,knee,errors,connect,memory,growth,grade]\n");
         return 2;
     }
 
@@ -478,22 +583,44 @@ wsb_compare(int argc, char **argv)
            "new", "change");
 
     worse = 0;
+    memset(&w, 0, sizeof(wsb_worse_t));
 
     for (s = d[0].scenarios->child; s; s = s->next) {
         n = wsb_doc_find(&d[1], wsb_jstr(s, "name"), wsb_jstr(s, "label"));
 
+        if (n == NULL && subset) {
+            continue;
+        }
+
+        compared++;
+
         if (n == NULL) {
             printf("  %-22s missing from %s  WORSE\n", wsb_jstr(s, "name"),
                    paths[1]);
+            wsb_worse_add(&w, "%s missing", wsb_jstr(s, "name"));
             worse = 1;
             continue;
         }
 
-        worse |= wsb_compare_one(s, n, tol);
+        worse |= wsb_compare_one(s, n, tol, metrics, &w);
     }
 
-    printf("%s\n", worse ? "regression: some scenario got worse"
-                         : "no regression");
+    if (compared == 0) {
+        printf("nothing to compare: no scenario of %s is in %s\n",
+               paths[0], paths[1]);
+        return 2;
+    }
+
+    if (worse) {
+        printf("regression: %.*s", (int) w.len, w.buf);
+        if (w.more) {
+            printf("; %d more in the table above", w.more);
+        }
+        printf("\n");
+
+    } else {
+        printf("no regression\n");
+    }
 
     return worse ? 1 : 0;
 }
@@ -601,19 +728,23 @@ wsb_md_val(wsb_jv_t *s, const char *path)
 }
 
 
-/* one table per measure: scenario, ours, the peer's, ours / the peer's */
+/*
+ * One table per measure: scenario, ours, the peer's, ours / the peer's;
+ * with a second peer (the floor server) also its value and ours / its.
+ * The rows are the first peer's scenarios.
+ */
 int
 wsb_markdown(int argc, char **argv)
 {
-    int                  have_ours;
-    wsb_doc_t            ours, peer;
-    wsb_jv_t            *s, *o;
-    const char          *on, *pn;
+    int                  have_ours, have_p2;
+    wsb_doc_t            ours, peer, p2;
+    wsb_jv_t            *s, *o, *f;
+    const char          *on, *pn, *fn;
     const wsb_md_col_t  *c;
 
-    if (argc != 4) {
+    if (argc != 4 && argc != 6) {
         fprintf(stderr, "usage: wsbench markdown OURS.json OURS-NAME"
-                " PEER.json PEER-NAME\n");
+                " PEER.json PEER-NAME [PEER2.json PEER2-NAME]\n");
         return 2;
     }
 
@@ -622,17 +753,23 @@ wsb_markdown(int argc, char **argv)
     }
 
     have_ours = wsb_doc_load(&ours, argv[0]) == 0;
+    have_p2 = argc == 6 && wsb_doc_load(&p2, argv[4]) == 0;
     on = argv[1];
     pn = argv[3];
+    fn = argc == 6 ? argv[5] : NULL;
 
     printf("| scenario | %s grade | %s grade | %s: graded on | %s: graded on"
-           " | %s lost+dup | %s lost+dup |\n|---|---|---|---|---|---:|"
-           "---:|\n", on, pn, on, pn, on, pn);
+           " | %s lost+dup | %s lost+dup |", on, pn, on, pn, on, pn);
+    if (fn) {
+        printf(" %s grade | %s lost+dup |", fn, fn);
+    }
+    printf("\n|---|---|---|---|---|---:|---:|%s\n", fn ? "---|---:|" : "");
 
     for (s = peer.scenarios->child; s; s = s->next) {
         o = have_ours ? wsb_doc_find(&ours, wsb_jstr(s, "name"), NULL)
                       : NULL;
-        printf("| %s | %s | %s | %s | %s | %.0f | %.0f |\n",
+        f = have_p2 ? wsb_doc_find(&p2, wsb_jstr(s, "name"), NULL) : NULL;
+        printf("| %s | %s | %s | %s | %s | %.0f | %.0f |",
                wsb_jstr(s, "name"), o ? wsb_jstr(o, "grade") : "n/a",
                wsb_jstr(s, "grade"), o ? wsb_jstr(o, "why") : "not measured",
                wsb_jstr(s, "why"),
@@ -640,11 +777,24 @@ wsb_markdown(int argc, char **argv)
                    + wsb_jnum(o, "messages.duplicated") : NAN,
                wsb_jnum(s, "messages.lost")
                + wsb_jnum(s, "messages.duplicated"));
+        if (fn) {
+            printf(" %s | %.0f |", f ? wsb_jstr(f, "grade") : "n/a",
+                   f ? wsb_jnum(f, "messages.lost")
+                       + wsb_jnum(f, "messages.duplicated") : NAN);
+        }
+        printf("\n");
     }
 
     for (c = wsb_md_cols; c->title; c++) {
-        printf("\n**%s** (ratio = %s / %s)\n\n| scenario | %s | %s | ratio |"
-               "\n|---|---:|---:|---:|\n", c->title, on, pn, on, pn);
+        printf("\n**%s** (ratio = %s / %s", c->title, on, pn);
+        if (fn) {
+            printf("; %s / %s", on, fn);
+        }
+        printf(")\n\n| scenario | %s | %s | ratio |", on, pn);
+        if (fn) {
+            printf(" %s | %s / %s |", fn, on, fn);
+        }
+        printf("\n|---|---:|---:|---:|%s\n", fn ? "---:|---:|" : "");
 
         for (s = peer.scenarios->child; s; s = s->next) {
             o = have_ours ? wsb_doc_find(&ours, wsb_jstr(s, "name"), NULL)
@@ -653,6 +803,12 @@ wsb_markdown(int argc, char **argv)
             wsb_md_cell(wsb_md_val(o, c->path), c->fmt);
             wsb_md_cell(wsb_md_val(s, c->path), c->fmt);
             wsb_md_ratio(wsb_md_val(o, c->path), wsb_md_val(s, c->path));
+            if (fn) {
+                f = have_p2 ? wsb_doc_find(&p2, wsb_jstr(s, "name"), NULL)
+                            : NULL;
+                wsb_md_cell(wsb_md_val(f, c->path), c->fmt);
+                wsb_md_ratio(wsb_md_val(o, c->path), wsb_md_val(f, c->path));
+            }
             printf("\n");
         }
     }

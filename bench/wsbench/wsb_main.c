@@ -8,9 +8,10 @@
  * wsbench: a WebSocket pub/sub load generator for loopback benchmarks.
  *
  *   wsbench [run] [-s SCENARIO.conf]... [--key=value]...
- *   wsbench compare OLD.json NEW.json [--tolerance=0.25]
+ *   wsbench compare OLD.json NEW.json [--tolerance=0.25] [--subset]
+ *       [--metrics=p99,deliveries,...]
  *   wsbench merge OUT.json IN.json...
- *   wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME
+ *   wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME [PEER2 NAME2]
  */
 
 
@@ -24,9 +25,13 @@ wsb_usage(void)
 {
     fprintf(stderr,
         "usage: wsbench [run] [-s SCENARIO.conf]... [--key=value]...\n"
-        "       wsbench compare OLD.json NEW.json [--tolerance=0.25]\n"
+        "       wsbench compare OLD.json NEW.json [--tolerance=0.25]"
+        " [--subset]\n"
+        "            [--metrics=p95,p99,deliveries,knee,errors,connect,"
+        "memory,growth,grade]\n"
         "       wsbench merge OUT.json IN.json...\n"
         "       wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME\n"
+        "            [PEER2.json PEER2-NAME]\n"
         "keys (scenario files use the same, one key=value a line):\n"
         "  name kind(steady|stress|spike|endurance|churn|slow|echo) label\n"
         "  sub_url pub_url redis redis_channel json server_pid\n"
