@@ -359,45 +359,6 @@ wsf_fanout(const char *name, size_t name_len, const unsigned char *data,
 }
 
 
-/* the value of header name in the head at p, NULL if absent */
-static const char *
-wsf_header(const char *p, const char *end, const char *name, size_t *vlen)
-{
-    size_t       nlen;
-    const char  *eol;
-
-    nlen = strlen(name);
-    p = memchr(p, '\n', (size_t) (end - p));
-
-    while (p != NULL && ++p < end) {
-        eol = memchr(p, '\n', (size_t) (end - p));
-        if (eol == NULL) {
-            eol = end;
-        }
-
-        if ((size_t) (eol - p) > nlen && p[nlen] == ':'
-            && strncasecmp(p, name, nlen) == 0)
-        {
-            p += nlen + 1;
-            while (p < eol && (*p == ' ' || *p == '\t')) {
-                p++;
-            }
-
-            *vlen = (size_t) (eol - p);
-            while (*vlen && (p[*vlen - 1] == '\r' || p[*vlen - 1] == ' ')) {
-                (*vlen)--;
-            }
-
-            return p;
-        }
-
-        p = eol;
-    }
-
-    return NULL;
-}
-
-
 /* the channel of "METHOD /prefix<name> ", its length or 0 if malformed */
 static size_t
 wsf_target(const char *p, const char *end, const char *start,
@@ -439,7 +400,8 @@ wsf_upgrade(wsf_conn_t *c, const char *head, const char *end)
     wsf_chan_t  *ch;
 
     len = wsf_target(head, end, "GET /sub/", &name);
-    k = wsf_header(head, end, "Sec-WebSocket-Key", &klen);
+    k = wsb_header(head, (size_t) (end - head), "Sec-WebSocket-Key",
+                   &klen);
 
     if (len == 0 || k == NULL || klen == 0 || klen >= sizeof(key)) {
         return -1;
@@ -509,7 +471,7 @@ wsf_http(wsf_conn_t *c)
         }
 
         nlen = wsf_target(p, head + 2, "POST /pub/", &name);
-        v = wsf_header(p, head + 2, "Content-Length", &vlen);
+        v = wsb_header(p, (size_t) (head + 2 - p), "Content-Length", &vlen);
         blen = v ? strtoul(v, NULL, 10) : 0;
 
         if (nlen == 0 || v == NULL || blen > WSF_IN_SIZE - hlen) {

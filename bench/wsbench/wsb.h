@@ -285,6 +285,9 @@ size_t wsb_ws_frame(unsigned char *dst, int opcode, int fin,
 size_t wsb_ws_handshake(char *dst, size_t size, const char *hostport,
     const char *path, const char *key);
 int wsb_ws_check_101(const char *buf, size_t len, const char *key);
+/* the value of header name in a head whose lines end with LF, or NULL */
+const char *wsb_header(const char *buf, size_t len, const char *name,
+    size_t *vlen);
 
 /* wsb_payload: the fixed header every published message starts with */
 size_t wsb_payload_make(unsigned char *dst, size_t size, uint32_t run,

@@ -284,7 +284,7 @@ wsb_ws_handshake(char *dst, size_t size, const char *hostport,
 }
 
 
-static const char *
+const char *
 wsb_header(const char *buf, size_t len, const char *name, size_t *vlen)
 {
     size_t       nlen;
