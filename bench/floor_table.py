@@ -10,10 +10,9 @@ Run r of ws_perf and run r of floor ran one after the other, so their
 ratio is the one least moved by the machine's other work.
 """
 
-import json
-import os
-import statistics
 import sys
+
+from twin_table import cell, load, median, ratio, value
 
 SERVERS = ("ws_perf", "floor")
 
@@ -37,48 +36,6 @@ RATIOS = [
     ("p99", "latency_ms.p99"),
     ("server CPU", "server.cpu_pct"),
 ]
-
-
-def value(sc, path):
-    if sc is None:
-        return None
-    if path == "lost_dup":
-        m = sc["messages"]
-        return m["lost"] + m["duplicated"]
-    if path == "publishes_per_s":
-        s = sc.get("seconds") or 0
-        return sc["messages"]["published"] / s if s else None
-    v = sc
-    for k in path.split("."):
-        v = v[k]
-    return v
-
-
-def load(res, server, scenario, runs):
-    out = []
-    for r in range(1, runs + 1):
-        p = os.path.join(res, "%s-%s-r%d.json" % (server, scenario, r))
-        try:
-            with open(p) as f:
-                out.append(json.load(f)["scenarios"][0])
-        except (OSError, ValueError, KeyError, IndexError):
-            out.append(None)
-    return out
-
-
-def median(runs, path):
-    vals = [v for v in (value(sc, path) for sc in runs) if v is not None]
-    return statistics.median(vals) if vals else None
-
-
-def cell(v, fmt):
-    return "-" if v is None else fmt.format(v)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return "-"
-    return "{:.2f}".format(a / b)
 
 
 def summary(res, runs, scenarios):

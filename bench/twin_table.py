@@ -43,12 +43,19 @@ RATIOS = [
 
 
 def value(sc, path):
+    """a measure of one scenario's report: a dotted path into it, or one
+    of the sums and rates named here; None for a run without a report"""
+    if sc is None:
+        return None
     if path == "lost_dup":
         m = sc["messages"]
         return m["lost"] + m["duplicated"]
     if path == "failed":
         c = sc["connections"]
         return c["failed"] + c["server_closed"]
+    if path == "publishes_per_s":
+        s = sc.get("seconds") or 0
+        return sc["messages"]["published"] / s if s else None
     v = sc
     for k in path.split("."):
         v = v[k]
@@ -68,7 +75,7 @@ def load(res, server, scenario, runs):
 
 
 def median(runs, path):
-    vals = [value(sc, path) for sc in runs if sc is not None]
+    vals = [v for v in (value(sc, path) for sc in runs) if v is not None]
     return statistics.median(vals) if vals else None
 
 
