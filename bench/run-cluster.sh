@@ -352,9 +352,7 @@ table="python3 bench/cluster_table.py $res $runs"
     echo '```'
     echo
     echo "- date: $started, $elapsed s; $runs runs, interleaved"
-    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo \
-        | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GB", \
-        $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
+    echo "- machine: $(machine)"
     twins_load cluster-load.txt
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 2 in both; redis-server" \

@@ -86,9 +86,7 @@ table="python3 bench/floor_table.py $res $runs"
     echo '```'
     echo
     echo "- date: $started, $elapsed s; $runs runs, interleaved"
-    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo \
-        | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GB", \
-        $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
+    echo "- machine: $(machine)"
     twins_load floor-load.txt
     echo "- ws_perf: ngx_ws_perf_module $commit, worker_processes 1:" \
         "${status[ws_perf]:-not asked for}"

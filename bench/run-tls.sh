@@ -26,15 +26,12 @@ twins_setup _tls tls_probe
 twins_run "$tls_scenarios" tls-load.txt
 
 elapsed=$(( $(date +%s) - t0 ))
-machine="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 \
-    | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' \
-    /proc/meminfo) RAM, Linux $(uname -r)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)')"
 table="python3 bench/twin_table.py $res $runs"
 
 tls_header() {
     echo "- date: $started, $elapsed s; $runs runs, interleaved"
-    echo "- machine: $machine"
+    echo "- machine: $(machine)"
     twins_load tls-load.txt
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 1; $(openssl version | cut -d' ' -f1-2) for" \

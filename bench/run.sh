@@ -442,6 +442,13 @@ twins_run() {
     done
 }
 
+# this machine, as the results name it
+machine() {
+    echo "$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo \
+        | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GB", \
+        $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
+}
+
 # the load of every run start, and a warning when the machine was busy
 twins_load() {
     sed 's/^/- /' "$res/$1"
@@ -629,10 +636,7 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
         "bench/README.md."
     echo
     echo "- date: $started, $elapsed s"
-    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo \
-        | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GB", \
-        $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)," \
-        "fd limit $(ulimit -Hn) a process"
+    echo "- machine: $(machine), fd limit $(ulimit -Hn) a process"
     echo "- load average when it started: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //')," \
         "worker_processes 1, in Redis mode 2 (bench/conf/*.conf); redis-server" \
