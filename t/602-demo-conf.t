@@ -7,7 +7,7 @@
 # alert.  Then headless Chromium drives the page (t/interop/chromium_demo.js)
 # through the SDK it imports: subscribe, messages, manual and automatic
 # acks, a disconnect and the resume with its gap, a scheduled message, a
-# dead letter replayed and deleted.
+# dead letter replayed and deleted; then the same over https and wss.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -18,6 +18,7 @@ use Test::More;
 use WsPerf::Client;
 use WsPerf::Redis;
 use WsPerf::System;
+use WsPerf::TLS;
 
 my $port = $ENV{TEST_NGINX_PORT} || 1984;
 my $so = $ENV{TEST_NGINX_LOAD_MODULES} or plan skip_all => 'no module given';
@@ -131,15 +132,7 @@ push @missing, "$npm/playwright-core"
     unless -f "$npm/playwright-core/package.json";
 push @missing, '/usr/bin/chromium' unless -x '/usr/bin/chromium';
 
-SKIP: {
-    skip "the page in a browser: no @missing (make deps installs them)", 2
-        if @missing;
-    local $ENV{NODE_PATH} = $npm;
-    my ($status, $out, $err) = run_program(150, 'node',
-        't/interop/chromium_demo.js', "http://127.0.0.1:$port/");
-    is($status, 0, 'Chromium: the page took every step')
-        or diag "stderr:\n" . substr($err, -4000);
-    is($out, <<'_EOO_', 'Chromium: what the page showed')
+my $steps = <<'_EOO_';
 state open
 message on news: hello news
 subscribed, message on chat.demo: true
@@ -164,10 +157,38 @@ deleted: {"deleted":1}
 dead letters after the delete: 0
 errors in the page log: 0
 _EOO_
-        or diag "stderr:\n" . substr($err, -4000);
+
+# browse($url): Chromium takes the page through every step
+sub browse {
+    my ($url) = @_;
+    SKIP: {
+        skip "the page in a browser: no @missing (make deps installs them)",
+             2 if @missing;
+        local $ENV{NODE_PATH} = $npm;
+        my ($status, $out, $err) = run_program(150, 'node',
+            't/interop/chromium_demo.js', $url);
+        is($status, 0, "Chromium at $url: the page took every step")
+            or diag "stderr:\n" . substr($err, -4000);
+        is($out, $steps, "Chromium at $url: what the page showed")
+            or diag "stderr:\n" . substr($err, -4000);
+    }
 }
 
+browse("http://127.0.0.1:$port/");
+
 ok(nginx_stop(%run), 'nginx -s quit stops it');
+
+# the same page over https and wss: the listener gets ssl and the test's
+# self-signed certificate, nothing else changes
+(my $tls = $conf) =~ s{\blisten(\s+)127\.0\.0\.1:$port;}
+    {listen${1}127.0.0.1:$port ssl;
+        ssl_certificate      ${\ tls_cert()};
+        ssl_certificate_key  ${\ tls_key()};};
+spew("$prefix/conf/demo-tls.conf", $tls);
+nginx_start(%run, conf => 'conf/demo-tls.conf');
+browse("https://127.0.0.1:$port/");
+ok(nginx_stop(%run), 'nginx -s quit stops it (https)');
+
 is_deeply([log_problems($run{log})], [],
           'no alert, crit or emerg in the error log');
 
