@@ -227,7 +227,7 @@ runtime error:
 
 
 
-=== TEST 9: gap event: the inbox no longer reaches back to the last id seen
+=== TEST 9: gap event: the inbox no longer reaches back to the last id seen; a resumed event ends each resume
 --- http_config
     ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
     ws_perf_offline_max 5;
@@ -241,7 +241,8 @@ gap user=gapu keep=5
 gap event: since the last id seen, last the newest id
 gap before the messages: true
 messages after it: 6 7 8 9 10
-after a short absence: msg a, msg b
+then: resumed user gapu count 5 more false
+after a short absence: msg a, msg b, resumed 2
 gaps counted: 1; errors: 0
 
 

@@ -69,6 +69,16 @@ export interface Gap {
     last: string;
 }
 
+export interface Resumed {
+    type: 'resumed';
+    channel?: string;
+    user?: string;
+    /** Messages this resume sent (duplicates included). */
+    count: number;
+    /** The send queue cut it short: the client asks again from there. */
+    more: boolean;
+}
+
 export interface Notice {
     type: 'notice';
     code: string;
@@ -86,6 +96,7 @@ export interface Stats {
 export interface EventMap {
     message: Message;
     gap: Gap;
+    resumed: Resumed;
     notice: Notice;
     error: Error;
     state: State;

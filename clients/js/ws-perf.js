@@ -693,7 +693,7 @@ export class WsPerfClient {
             break;
         case 'resume':
             if (env.type === 'resumed' && targetOf(env) === it.target) {
-                this._resumed(it);
+                this._resumed(it, env);
             }
             break;
         }
@@ -731,11 +731,12 @@ export class WsPerfClient {
         this._done(it);
     }
 
-    _resumed(it) {
+    _resumed(it, env) {
         const more = this._more;
 
         this._more = null;
         this._done(it);
+        this._emit('resumed', { ...env, more: !!more });
         if (more && more.target === it.target
             && this._moreRounds++ < MAX_MORE_ROUNDS)
         {

@@ -576,6 +576,7 @@ async function gap() {
     const c = client('/ws?user=' + user);
     c.on('gap', (g) => events.push(['gap', g]));
     c.on('message', (m) => events.push(['msg', m]));
+    c.on('resumed', (r) => events.push(['resumed', r]));
 
     const pub = async (data) => {
         const r = await http('POST', '/pub', { user, data });
@@ -608,8 +609,8 @@ async function gap() {
     }
     events.length = 0;
     c.connect();
-    await until(() => c.got.some((m) => m.id === ids[ids.length - 1]), 10,
-                'the newest message after the reconnect');
+    await until(() => events.some((e) => e[0] === 'resumed'), 10,
+                'the resumed event after the reconnect');
     const g = events.find((e) => e[0] === 'gap');
     out('gap event: ' + (g ? 'since ' + (g[1].since === first
                                          ? 'the last id seen' : g[1].since)
@@ -619,16 +620,20 @@ async function gap() {
     out('gap before the messages: ' + (events[0] && events[0][0] === 'gap'));
     const after = c.got.slice(seenBefore).map((m) => m.data.n);
     out('messages after it: ' + after.join(' '));
+    const r = events[events.length - 1];
+    out('then: ' + r[0] + ' user ' + r[1].user + ' count ' + r[1].count
+        + ' more ' + r[1].more);
 
     // a short absence: everything back, no gap
     c.close();
     const more = [await pub({ n: 'a' }), await pub({ n: 'b' })];
     events.length = 0;
     c.connect();
-    await until(() => c.got.some((m) => m.id === more[1]), 10,
-                'the messages of the short absence');
+    await until(() => events.some((e) => e[0] === 'resumed'), 10,
+                'the resume of the short absence');
     out('after a short absence: '
-        + events.map((e) => e[0] + (e[0] === 'msg' ? ' ' + e[1].data.n : ''))
+        + events.map((e) => e[0] + (e[0] === 'msg' ? ' ' + e[1].data.n
+                                                  : ' ' + e[1].count))
             .join(', '));
     out('gaps counted: ' + c.stats.gaps + '; errors: ' + c.errors.length);
     c.close();
