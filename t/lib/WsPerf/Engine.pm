@@ -67,6 +67,8 @@ use strict;
 use warnings;
 
 use File::Basename ();
+use IO::Socket::INET ();
+use Time::HiRes ();
 use Test2::API ();
 use Test::Builder ();
 use WsPerf::Redis ();
@@ -218,6 +220,45 @@ sub block_engine {
     return ({ map { $_ => 1 } split /[ \t,]+/, $e }, $why);
 }
 
+# A block's request goes as soon as nginx listens, and its workers' links
+# to Redis (to every master of a cluster) may not be up yet: a block with
+# a request and a location of ws_perf_publish first asks that location
+# about channels that fall on every shard ("--- init", which both runners
+# run once nginx has started) until none is answered 503, for 10 s at
+# most; what the block itself asks then meets a ready engine.
+sub wait_for_engine {
+    my ($block) = @_;
+    return if defined $block->init || !defined $block->request;
+    my $config = $block->config;
+    return unless defined $config
+        && $config =~ /location\s+(?:=\s*)?(\/\S*)\s*\{[^}]*ws_perf_publish;/;
+    $block->set_value('init', "WsPerf::Engine::engine_ready('$1');");
+}
+
+sub engine_ready {
+    my ($path) = @_;
+    my $port = Test::Nginx::Util::server_port_for_client()
+               || Test::Nginx::Util::server_port();
+    my $deadline = Time::HiRes::time()
+                   + ($ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 10);
+    my @names = map { "engine-ready-$_" } 0 .. 23;
+    while (@names && Time::HiRes::time() < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Timeout => 2);
+        if ($s) {
+            print $s "GET $path?channel=$names[0] HTTP/1.0\r\n"
+                     . "Host: localhost\r\n\r\n";
+            my $line = <$s> // '';
+            close $s;
+            if ($line =~ m{^HTTP/1\.\d (\d+)} && $1 ne '503') {
+                shift @names;
+                next;
+            }
+        }
+        Time::HiRes::sleep(0.05);
+    }
+}
+
 sub swap_block {
     my ($block) = @_;
     my $to = engine_swap();
@@ -259,6 +300,7 @@ sub swap_block {
         $block->set_value('http_config',
                           "    ws_perf_redis_cluster 127.0.0.1:$port;\n"
                           . $prefix . $http);
+        wait_for_engine($block);
         return;
     }
 
@@ -271,6 +313,7 @@ sub swap_block {
     ws_perf_redis redis://127.0.0.1:$port;
     ws_perf_redis_prefix $prefix;
 _EOC_
+        wait_for_engine($block);
         return;
     }
 
