@@ -318,15 +318,17 @@ def channels(port, path, publish_to, end, check=""):
     out("handshake %s" % ws.status())
     if ws.status() != 101:
         return
-    if check:
-        out("subscribers: " + " ".join(
-            "%s=%d" % (c, info(port, "channel=" + c)["subscribers"])
-            for c in check.split(",")))
     for ch in publish_to.split(","):
         publish(port, {"channel": ch, "data": "to " + ch})
     publish(port, {"channel": end, "data": "end"})
     pump([ws], lambda: any(m.get("data") == "end" for m in ws.messages())
          or ws.eof, 10, "end marker")
+    if check:
+        # asked once the end marker came: a subscription counts from the
+        # moment it is in place (with Redis, once SUBSCRIBE is confirmed)
+        out("subscribers: " + " ".join(
+            "%s=%d" % (c, info(port, "channel=" + c)["subscribers"])
+            for c in check.split(",")))
     got = []
     for m in ws.messages():
         if m.get("data") == "end":
