@@ -21,7 +21,10 @@ $WsPerf::PubSub::PYTHON = 'node';
 $ENV{NODE_PATH} = Cwd::getcwd() . '/build/npm/node_modules';
 $ENV{TEST_NGINX_SDK_CA} = WsPerf::TLS::tls_cert();
 $ENV{TEST_NGINX_SDK_TLS_PORT} = WsPerf::TLS::tls_port();
+# fetch (the event stream over https) trusts the test's certificate so
+$ENV{NODE_EXTRA_CA_CERTS} = WsPerf::TLS::tls_cert();
 my $listen = WsPerf::TLS::tls_listen();
+my $top = Cwd::getcwd();
 
 workers(2);
 master_on();
@@ -34,6 +37,7 @@ pubsub_init(client => 't/js/sdk.js', http_config => <<'_EOC_', config => <<"_EOC
     ws_perf_ack_timeout 300ms;
     ws_perf_max_attempts 100;
     ws_perf_redis_reconnect 50ms 200ms;
+    ws_perf_history 100;
 _EOC_
 $listen
     location /ws {
@@ -49,8 +53,23 @@ $listen
         ws_perf_user \$arg_user;
         ws_perf_send_queue_size 16k;
     }
+    location /wsno {
+        return 403;
+    }
+    location /sse {
+        ws_perf_sse;
+        ws_perf_user \$arg_user;
+        ws_perf_channels \$arg_channels;
+    }
+    location = /ws-perf.js {
+        alias $top/clients/js/ws-perf.js;
+        default_type text/javascript;
+    }
     location /pub {
         ws_perf_publish;
+    }
+    location = /favicon.ico {
+        return 204;
     }
     location = /t {
         return 200 "ok\\n";
@@ -272,3 +291,151 @@ more user=moreu n=60
 resume cut short by the send queue: yes; asked again by the sdk until done
 protocol: null
 messages: 60 of 60, in order; gap events: 0; errors: 0
+
+
+
+=== TEST 12: the WebSocket upgrade refused (403): after two failures the sdk reads the event stream; subscribe and unsubscribe reopen it; publish goes over HTTP; a reload is resumed from Last-Event-ID with nothing lost and nothing twice; an ack cannot be sent on it
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback user=fbu
+--- pubsub_out
+states: connecting/websocket reconnecting/websocket open/sse; socket: null
+subscribed on the stream to room.1 and room.2, state open/sse
+subscribe to an invalid name: 400; the stream goes on: open
+publish by the sdk over HTTP: arrived on the stream with its id
+through a reload: 30 messages, each reached the app once; states after it: reconnecting/sse open/sse
+resumed events: room.1 room.2 user; gap events: 0
+after unsubscribe: room.1
+a message asking for an ack: reached the app 1 time(s), sent again by the server; errors: 501 ack: not available on the event stream
+states at the end: closed/sse
+timers left after close(): 0
+--- error_log eval
+qr/event stream accepted, Last-Event-ID "\d+"/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 60
+
+
+
+=== TEST 13: the same over https (wss refused, the stream over TLS)
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback user=fbt tls=$TEST_NGINX_SDK_TLS_PORT ca=$TEST_NGINX_SDK_CA
+--- pubsub_out
+states: connecting/websocket reconnecting/websocket open/sse; socket: null
+subscribed on the stream to room.1 and room.2, state open/sse
+subscribe to an invalid name: 400; the stream goes on: open
+publish by the sdk over HTTP: arrived on the stream with its id
+through a reload: 30 messages, each reached the app once; states after it: reconnecting/sse open/sse
+resumed events: room.1 room.2 user; gap events: 0
+after unsubscribe: room.1
+a message asking for an ack: reached the app 1 time(s), sent again by the server; errors: 501 ack: not available on the event stream
+states at the end: closed/sse
+timers left after close(): 0
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- timeout: 60
+
+
+
+=== TEST 14: no WebSocket at all: the stream from the start; a user and a channel resumed from one Last-Event-ID: a gap for the user, whose inbox no longer reaches back, with its own last id; none for the channel
+--- http_config
+    ws_perf_redis redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_offline_max 5;
+    ws_perf_history 5;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback-gap user=fbg
+--- pubsub_out
+no WebSocket: states connecting/sse open/sse
+gap events: user since its last id seen, last the newest
+user messages after it: 4 5 6 7 8
+channel messages after it: c1 c2
+errors: 
+
+
+
+=== TEST 15: in headless Chromium: the upgrade refused, the page's client falls back to the stream (fetch), subscribes, publishes over HTTP and gets its message once
+--- user_files
+>>> fallback.html
+<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>running</title></head>
+<body>
+<pre id="result"></pre>
+<script type="module">
+import { WsPerfClient } from '/ws-perf.js';
+
+const out = document.getElementById('result');
+const log = (s) => { out.textContent += s + '\n'; };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond, ms, what) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timeout waiting for ' + what);
+    await sleep(20);
+  }
+}
+
+async function run() {
+  const states = [], got = [];
+  const c = new WsPerfClient('ws://' + location.host + '/wsno?user=web',
+                             { sse: '/sse?user=web', publishUrl: '/pub',
+                               minDelay: 50, maxDelay: 200 });
+  c.on('state', (s, t) => states.push(s + '/' + t));
+  c.on('message', (m) => { got.push(m); });
+  c.connect();
+  await until(() => c.state === 'open', 15000, 'open');
+  log('states: ' + states.join(' '));
+  await c.subscribe('room.b');
+  log('subscribed on the stream: ' + c.transport);
+  let id, n = 0;
+  const end = Date.now() + 10000;
+  do {
+    id = await c.publish('room.b', { n: n++ });
+    await sleep(100);
+  } while (!got.some((m) => m.id === id) && Date.now() < end);
+  const m = got.find((x) => x.id === id);
+  log('published by the page over HTTP, got on the stream: '
+      + (m ? m.channel + ', the id publish returned' : 'NOTHING'));
+  log('each message once: '
+      + (new Set(got.map((x) => x.id)).size === got.length));
+  c.close();
+  log('at the end: ' + c.state);
+}
+
+run().then(() => { document.title = 'done'; },
+           (e) => { log('FAIL ' + e.message); document.title = 'failed'; });
+</script>
+</body>
+</html>
+--- request
+GET /fallback.html
+--- response_body_like: <title>running</title>
+--- pubsub
+browser
+--- pubsub_out
+states: connecting/websocket reconnecting/websocket open/sse
+subscribed on the stream: sse
+published by the page over HTTP, got on the stream: room.b, the id publish returned
+each message once: true
+at the end: closed
+--- timeout: 120
