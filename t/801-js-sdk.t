@@ -302,7 +302,7 @@ ok
 --- pubsub
 fallback user=fbu
 --- pubsub_out
-states: connecting/websocket reconnecting/websocket open/sse; socket: null
+states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse; socket: null
 subscribed on the stream to room.1 and room.2, state open/sse
 subscribe to an invalid name: 400; the stream goes on: open
 publish by the sdk over HTTP: arrived on the stream with its id
@@ -332,7 +332,7 @@ ok
 --- pubsub
 fallback user=fbt tls=$TEST_NGINX_SDK_TLS_PORT ca=$TEST_NGINX_SDK_CA
 --- pubsub_out
-states: connecting/websocket reconnecting/websocket open/sse; socket: null
+states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse; socket: null
 subscribed on the stream to room.1 and room.2, state open/sse
 subscribe to an invalid name: 400; the stream goes on: open
 publish by the sdk over HTTP: arrived on the stream with its id
@@ -433,9 +433,22 @@ GET /fallback.html
 --- pubsub
 browser
 --- pubsub_out
-states: connecting/websocket reconnecting/websocket open/sse
+states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse
 subscribed on the stream: sse
 published by the page over HTTP, got on the stream: room.b, the id publish returned
 each message once: true
 at the end: closed
 --- timeout: 120
+
+
+
+=== TEST 16: WebSocket refused twice, then let through: on the stream, and when the stream drops after webSocketRetry the client goes back to WebSocket, which resumes where the stream stopped
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback-return user=fbr
+--- pubsub_out
+states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse reconnecting/websocket open/websocket
+messages: 10, each once: true; the last ones over websocket (protocol ws-perf.v1+lz4)

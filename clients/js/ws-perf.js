@@ -371,9 +371,11 @@ export class WsPerfClient {
         return out;
     }
 
+    // a new state, or the same one on another transport
     _setState(state) {
-        if (this.state !== state) {
+        if (this.state !== state || this._stateMode !== this._mode) {
             this.state = state;
+            this._stateMode = this._mode;
             this._emit('state', state, this._mode);
         }
     }
@@ -518,11 +520,20 @@ export class WsPerfClient {
 
     // the socket went (or never came): forget what was on the wire
     _lost(gen) {
+        const streamed = this._stream !== null && this._stream.open;
+
         if (gen !== this._gen) {
             return;
         }
         this._drop();
         if (this._wanted) {
+            if (streamed && this._WebSocket && Date.now() - this._sseFrom
+                                               >= this.options.webSocketRetry)
+            {
+                // long enough on the stream: WebSocket gets another chance
+                this._mode = 'websocket';
+                this._wsFails = 0;
+            }
             this._retry();
         } else {
             this._setState('closed');
@@ -577,13 +588,6 @@ export class WsPerfClient {
                                                 + ' attempts'));
             this._setState('closed');
             return;
-        }
-
-        if (this._mode === 'sse' && this._WebSocket
-            && Date.now() - this._sseFrom >= o.webSocketRetry)
-        {
-            this._mode = 'websocket';
-            this._wsFails = 0;
         }
 
         // exponential backoff with full jitter

@@ -935,6 +935,55 @@ async function fallbackGap() {
     c.close();
 }
 
+// WebSocket refused twice, then let through: the client reads the stream,
+// and once the stream drops (a reload) after webSocketRetry it tries
+// WebSocket again, which resumes where the stream stopped
+async function fallbackReturn() {
+    const user = args.user || 'fbr';
+    let made = 0;
+    const Flaky = class extends WebSocket {
+        constructor(url, ...a) {
+            super(made++ < 2 ? url.replace('/ws?', '/wsno?') : url, ...a);
+        }
+    };
+    const c = fallbackClient(user, { url: 'ws://127.0.0.1:' + port
+                                          + '/ws?user=' + user,
+                                     WebSocket: Flaky,
+                                     webSocketRetry: 0 });
+    const pub = async (k) => {
+        const r = await http('POST', '/pub', { user, data: { k } });
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        return JSON.parse(r.body).ids[0];
+    };
+
+    await until(() => c.state === 'open', 15, 'the stream');
+    await warm([c], { user });
+    const ids = [];
+    for (let k = 0; k < 5; k++) {
+        ids.push(await pub(k));
+    }
+    await until(() => ids.every((id) => c.got.some((m) => m.id === id)), 10,
+                'the messages on the stream');
+    const opens = c.transports.length;
+    process.kill(masterPid(), 'SIGHUP');
+    await until(() => c.transports.length > opens, 10, 'the stream to drop');
+    for (let k = 5; k < 10; k++) {
+        ids.push(await pub(k));
+    }
+    await until(() => ids.every((id) => c.got.some((m) => m.id === id)), 15,
+                'every message after the switch');
+    await until(() => c.state === 'open', 10, 'open');
+    out('states: ' + c.transports.join(' '));
+    out('messages: ' + ids.length + ', each once: '
+        + ids.every((id) => c.got.filter((m) => m.id === id).length === 1)
+        + '; the last ones over ' + c.transport + ' (protocol '
+        + c.protocol + ')');
+    c.close();
+}
+
+
 // the same in headless Chromium: t/interop/chromium_echo.js drives the
 // page (fallback.html, in the test's html/) and prints what it logged
 async function browser() {
@@ -955,7 +1004,8 @@ async function browser() {
 
 const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     basic, ledger, gap, acks,
-                    more, fallback, 'fallback-gap': fallbackGap, browser };
+                    more, fallback, 'fallback-gap': fallbackGap,
+                    'fallback-return': fallbackReturn, browser };
 
 (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
