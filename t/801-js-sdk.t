@@ -6,7 +6,10 @@
 # subscribe, publish and unsubscribe (over ws and wss); at-least-once made
 # exactly-once for the app across an nginx reload, a worker killed with
 # SIGKILL and a Redis restart (AOF, appendfsync always), with clients
-# dropping their connections at random; and the gap event.
+# dropping their connections at random; and the gap event.  The fallback
+# to the event stream: /wsno refuses the upgrade with 403, /sse is the
+# ws_perf_sse location the client reads instead (over http and https, in
+# Redis mode and in local mode, and in headless Chromium).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
@@ -452,3 +455,22 @@ fallback-return user=fbr
 --- pubsub_out
 states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse reconnecting/websocket open/websocket
 messages: 10, each once: true; the last ones over websocket (protocol ws-perf.v1+lz4)
+
+
+
+=== TEST 17: the same resume from one Last-Event-ID in local mode (the shared-memory engine, whose ids are "<ms>-<worker>-<seq>")
+--- http_config
+    ws_perf_offline_max 5;
+    ws_perf_history 5;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback-gap user=fbl
+--- pubsub_out
+no WebSocket: states connecting/sse open/sse
+gap events: user since its last id seen, last the newest
+user messages after it: 4 5 6 7 8
+channel messages after it: c1 c2
+errors: 
