@@ -59,6 +59,9 @@ $listen
     location /wsno {
         return 403;
     }
+    location /wsstrip {
+        proxy_pass http://127.0.0.1:\$server_port/ws;
+    }
     location /sse {
         ws_perf_sse;
         ws_perf_user \$arg_user;
@@ -445,7 +448,7 @@ at the end: closed
 
 
 
-=== TEST 16: WebSocket refused twice, then let through: on the stream, and when the stream drops after webSocketRetry the client goes back to WebSocket, which resumes where the stream stopped
+=== TEST 16: WebSocket refused twice by a front proxy that drops the Upgrade header, then let through: on the stream, and when the stream drops after webSocketRetry the client goes back to WebSocket, which resumes where the stream stopped
 --- request
 GET /t
 --- response_body
@@ -455,6 +458,8 @@ fallback-return user=fbr
 --- pubsub_out
 states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse reconnecting/websocket open/websocket
 messages: 10, each once: true; the last ones over websocket (protocol ws-perf.v1+lz4)
+--- error_log
+websocket handshake rejected: HTTP/1.1 required
 
 
 

@@ -778,6 +778,20 @@ function fallbackClient(user, options = {}) {
 
 const isWarm = (m) => m.data && m.data.warm !== undefined;
 
+// states with a repeated "reconnecting/X open/X" said once: a connection
+// made during a reload may reach an old worker, which closes it at once
+function squeeze(states) {
+    const out = [];
+    for (const s of states) {
+        const n = out.length;
+        out.push(s);
+        if (n >= 3 && out[n - 3] === out[n - 1] && out[n - 2] === s) {
+            out.length -= 2;
+        }
+    }
+    return out;
+}
+
 async function fallback() {
     const user = args.user || 'fbu';
     const timers = () => process.getActiveResourcesInfo()
@@ -841,9 +855,11 @@ async function fallback() {
     }
     out('through a reload: ' + sent.size + ' messages, each reached the app '
         + ([...counts.values()].every((n) => n === 1) ? 'once' : 'TWICE')
-        + '; states after it: ' + c.transports.slice(opens).join(' '));
-    out('resumed events: ' + c.events.filter((e) => e[0] === 'resumed')
-        .map((e) => e[1].channel || 'user').sort().join(' ')
+        + '; states after it: '
+        + squeeze(c.transports.slice(opens)).join(' '));
+    out('resumed events: ' + [...new Set(c.events.filter(
+        (e) => e[0] === 'resumed').map((e) => e[1].channel || 'user'))]
+        .sort().join(' ')
         + '; gap events: ' + c.events.filter((e) => e[0] === 'gap').length);
 
     // unsubscribe on the stream
@@ -935,7 +951,8 @@ async function fallbackGap() {
     c.close();
 }
 
-// WebSocket refused twice, then let through: the client reads the stream,
+// WebSocket refused twice (by a front proxy that drops the Upgrade
+// header: /wsstrip), then let through: the client reads the stream,
 // and once the stream drops (a reload) after webSocketRetry it tries
 // WebSocket again, which resumes where the stream stopped
 async function fallbackReturn() {
@@ -943,7 +960,8 @@ async function fallbackReturn() {
     let made = 0;
     const Flaky = class extends WebSocket {
         constructor(url, ...a) {
-            super(made++ < 2 ? url.replace('/ws?', '/wsno?') : url, ...a);
+            super(made++ < 2 ? url.replace('/ws?', '/wsstrip?') : url,
+                  ...a);
         }
     };
     const c = fallbackClient(user, { url: 'ws://127.0.0.1:' + port
@@ -975,7 +993,7 @@ async function fallbackReturn() {
     await until(() => ids.every((id) => c.got.some((m) => m.id === id)), 15,
                 'every message after the switch');
     await until(() => c.state === 'open', 10, 'open');
-    out('states: ' + c.transports.join(' '));
+    out('states: ' + squeeze(c.transports).join(' '));
     out('messages: ' + ids.length + ', each once: '
         + ids.every((id) => c.got.filter((m) => m.id === id).length === 1)
         + '; the last ones over ' + c.transport + ' (protocol '
