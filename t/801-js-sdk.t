@@ -67,6 +67,11 @@ $listen
         ws_perf_user \$arg_user;
         ws_perf_channels \$arg_channels;
     }
+    location /sseq {
+        ws_perf_sse;
+        ws_perf_user \$arg_user;
+        ws_perf_send_queue_size 16k;
+    }
     location = /ws-perf.js {
         alias $top/clients/js/ws-perf.js;
         default_type text/javascript;
@@ -479,3 +484,16 @@ gap events: user since its last id seen, last the newest
 user messages after it: 4 5 6 7 8
 channel messages after it: c1 c2
 errors: 
+
+
+
+=== TEST 18: a resume longer than the stream's send queue: the "more" gap is followed by a new stream from where it stopped, no gap event
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+fallback-more user=fbm n=60
+--- pubsub_out
+resume cut short by the send queue: yes; followed by new streams until done
+messages: 60 of 60, in order; gap events: 0; errors: 0

@@ -309,6 +309,7 @@ export class WsPerfClient {
         this._sseFrom = 0;
         this._stream = null;            // the event stream, in sse mode
         this._streamChannels = new Set();
+        this._cuts = new Map();         // target -> where a resume stopped
 
         this._listeners = new Map();
         this._ws = null;
@@ -691,6 +692,7 @@ export class WsPerfClient {
 
         const st = { gen, ctl, url, since, channels: [...this._channels],
                      hold: new Map(), known: new Set(this._last.keys()),
+                     cut: new Map(),
                      open: false, reader: null };
         if (since) {
             headers['Last-Event-ID'] = since.id;
@@ -916,11 +918,15 @@ export class WsPerfClient {
         const st = this._stream;
         const h = st.hold.get(target);
 
-        if (h) {
-            h[env.more ? 'more' : 'gap'] = env;
+        if (env.more) {
+            st.cut.set(target, env);
             return;
         }
-        if (!env.more && !st.known.has(target)) {
+        if (h) {
+            h.gap = env;
+            return;
+        }
+        if (!st.known.has(target)) {
             // no position to lose anything from, as a WebSocket client
             // that does not resume it
             return;
@@ -929,24 +935,44 @@ export class WsPerfClient {
         this._emit('gap', env);
     }
 
+    // A resume cut short by the send queue ("more") cannot be asked for
+    // again on the stream: a new stream resumes from the positions, as
+    // long as the cut moves on; one that does not is shown as a gap.
     _streamResumed(env) {
         const target = targetOf(env);
-        const h = this._stream.hold.get(target);
+        const st = this._stream;
+        const h = st.hold.get(target);
+        const cut = st.cut.get(target);
 
         if (h) {
-            this._stream.hold.delete(target);
+            st.hold.delete(target);
             if (h.gap && !h.reached
                 && idOrder(h.gap.last) > h.last.order)
             {
                 this.stats.gaps++;
                 this._emit('gap', { ...h.gap, since: h.last.id });
             }
-            if (h.more) {
-                this.stats.gaps++;
-                this._emit('gap', h.more);
-            }
         }
-        this._emit('resumed', { ...env, more: false });
+        this._emit('resumed', { ...env, more: !!cut });
+
+        if (!cut) {
+            this._cuts.delete(target);
+            if (this._cuts.size === 0) {
+                this._moreRounds = 0;
+            }
+            return;
+        }
+        st.cut.delete(target);
+        if (this._cuts.get(target) !== cut.since
+            && this._moreRounds++ < MAX_MORE_ROUNDS)
+        {
+            this._cuts.set(target, cut.since);
+            this._restream();
+        } else {
+            this._cuts.delete(target);
+            this.stats.gaps++;
+            this._emit('gap', cut);
+        }
     }
 
     _httpPublish(it) {

@@ -1002,6 +1002,57 @@ async function fallbackReturn() {
 }
 
 
+// a resume longer than the stream's send queue: the "more" gap is followed
+// by a new stream from where it stopped, until all came
+async function fallbackMore() {
+    const user = args.user || 'fbm';
+    const n = Number(args.n || 60);
+    const c = client('', { url: 'ws://127.0.0.1:' + port + '/wsno',
+                           WebSocket: undefined,
+                           sse: 'http://127.0.0.1:' + port + '/sseq?user='
+                                + user });
+    const gaps = [];
+    const resumed = [];
+    c.on('gap', (g) => gaps.push(g));
+    c.on('resumed', (r) => resumed.push(r));
+
+    await until(() => c.state === 'open', 10, 'open');
+    await warm([c], { user });
+    c.close();
+
+    let seed = 7;
+    const noise = () => {
+        let t = '';
+        for (let i = 0; i < 1000; i++) {
+            seed = (seed * 1103515245 + 12345) >>> 0;
+            t += String.fromCharCode(48 + (seed >>> 16) % 75);
+        }
+        return t;
+    };
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+        const r = await http('POST', '/pub', { user,
+                                              data: { i, t: noise() } });
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        ids.push(JSON.parse(r.body).ids[0]);
+    }
+    c.got.length = 0;
+    c.connect();
+    await until(() => c.got.some((m) => m.id === ids[n - 1]), 20,
+                () => 'the last message; got ' + c.got.length);
+    const got = c.got.map((m) => m.data.i);
+    out('resume cut short by the send queue: '
+        + (resumed.some((r) => r.more) ? 'yes' : 'NO')
+        + '; followed by new streams until done');
+    out('messages: ' + got.length + ' of ' + n
+        + (got.every((x, k) => x === k) ? ', in order' : ', OUT OF ORDER')
+        + '; gap events: ' + gaps.length + '; errors: ' + c.errors.length);
+    c.close();
+}
+
+
 // the same in headless Chromium: t/interop/chromium_echo.js drives the
 // page (fallback.html, in the test's html/) and prints what it logged
 async function browser() {
@@ -1023,7 +1074,8 @@ async function browser() {
 const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     basic, ledger, gap, acks,
                     more, fallback, 'fallback-gap': fallbackGap,
-                    'fallback-return': fallbackReturn, browser };
+                    'fallback-return': fallbackReturn,
+                    'fallback-more': fallbackMore, browser };
 
 (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
