@@ -497,3 +497,17 @@ fallback-more user=fbm n=60
 --- pubsub_out
 resume cut short by the send queue: yes; followed by new streams until done
 messages: 60 of 60, in order; gap events: 0; errors: 0
+
+
+
+=== TEST 19: the stream reader: CRLF, LF and CR line ends, comments, multi-line data, ids; the same events however the bytes are cut; a line over the bound refused
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+sse-parser
+--- pubsub_out
+events: [["high","{\"a\":1}","17"],["message","line one\nline two","17"],["message","café €","18"],["gap","","18"],["message","after an id alone","19"]]
+cut into two at every byte, and byte by byte: 154 of 154 the same
+a line over the bound: WsPerfError

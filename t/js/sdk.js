@@ -1053,6 +1053,52 @@ async function fallbackMore() {
 }
 
 
+// the stream reader: every way of cutting a stream into chunks gives the
+// same events; CRLF, LF and CR; comments; a line over the bound refused
+function sseParser() {
+    const text = ': ping\r\n\r\nid: 17\r\nevent: high\r\ndata: {"a":1}\r\n\r\n'
+                 + 'data: line one\ndata:line two\n\n'
+                 + 'id: 18\rdata: caf\u00e9 \u20ac\r\r'
+                 + 'event: gap\ndata\n\n'
+                 + 'id: 19\n\ndata: after an id alone\n\n';
+    const bytes = new TextEncoder().encode(text);
+    const run = (cuts) => {
+        const ev = [];
+        const p = new sdk.EventStreamParser((t, d, id) => ev.push([t, d, id]));
+        let at = 0;
+        for (const c of cuts.concat(bytes.length)) {
+            p.push(bytes.subarray(at, c));
+            at = c;
+        }
+        return JSON.stringify(ev);
+    };
+    const whole = run([]);
+    let same = 0;
+    let cases = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+        cases++;
+        same += run([i]) === whole ? 1 : 0;
+    }
+    const each = [];
+    for (let i = 1; i < bytes.length; i++) {
+        each.push(i);
+    }
+    cases++;
+    same += run(each) === whole ? 1 : 0;
+    out('events: ' + whole);
+    out('cut into two at every byte, and byte by byte: ' + same + ' of '
+        + cases + ' the same');
+    const p = new sdk.EventStreamParser(() => {}, 100);
+    let refused = 'no';
+    try {
+        p.push('data: ' + 'x'.repeat(200));
+    } catch (e) {
+        refused = e instanceof sdk.WsPerfError ? 'WsPerfError' : String(e);
+    }
+    out('a line over the bound: ' + refused);
+}
+
+
 // the same in headless Chromium: t/interop/chromium_echo.js drives the
 // page (fallback.html, in the test's html/) and prints what it logged
 async function browser() {
@@ -1075,7 +1121,8 @@ const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     basic, ledger, gap, acks,
                     more, fallback, 'fallback-gap': fallbackGap,
                     'fallback-return': fallbackReturn,
-                    'fallback-more': fallbackMore, browser };
+                    'fallback-more': fallbackMore,
+                    'sse-parser': sseParser, browser };
 
 (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
