@@ -59,8 +59,12 @@ $listen
     location /wsno {
         return 403;
     }
+    location /front/ {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 1s;
+    }
     location /wsstrip {
-        proxy_pass http://127.0.0.1:\$server_port/ws;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/ws;
     }
     location /sse {
         ws_perf_sse;
@@ -383,7 +387,7 @@ errors:
 
 
 
-=== TEST 15: in headless Chromium: the upgrade refused, the page's client falls back to the stream (fetch), subscribes, publishes over HTTP and gets its message once
+=== TEST 15: in headless Chromium: the upgrade refused, the page's client falls back to the stream (fetch), subscribes, publishes over HTTP and gets its message once; the stream dropped by a front proxy's read timeout is made again from Last-Event-ID and a message published meanwhile arrives once
 --- user_files
 >>> fallback.html
 <!DOCTYPE html>
@@ -408,11 +412,20 @@ async function until(cond, ms, what) {
 
 async function run() {
   const states = [], got = [];
+  const resumed = new Set();
+  let down = null;
   const c = new WsPerfClient('ws://' + location.host + '/wsno?user=web',
-                             { sse: '/sse?user=web', publishUrl: '/pub',
+                             { sse: '/front/sse?user=web', publishUrl: '/pub',
                                minDelay: 50, maxDelay: 200 });
-  c.on('state', (s, t) => states.push(s + '/' + t));
+  c.on('state', (s, t) => {
+    states.push(s + '/' + t);
+    if (s === 'reconnecting' && t === 'sse' && armed && !down) {
+      down = c.publish('room.b', { n: 'while down' });
+    }
+  });
   c.on('message', (m) => { got.push(m); });
+  c.on('resumed', (r) => { resumed.add(r.channel || 'user ' + r.user); });
+  let armed = false;
   c.connect();
   await until(() => c.state === 'open', 15000, 'open');
   log('states: ' + states.join(' '));
@@ -428,6 +441,17 @@ async function run() {
   log('published by the page over HTTP, got on the stream: '
       + (m ? m.channel + ', the id publish returned' : 'NOTHING'));
   log('each message once: '
+      + (new Set(got.map((x) => x.id)).size === got.length));
+
+  armed = true;
+  await until(() => down !== null, 15000, 'the proxy to drop the stream');
+  const idDown = await down;
+  await until(() => got.some((x) => x.id === idDown)
+                    && resumed.size === 2, 15000, 'the message and resumes');
+  log('dropped by the proxy, made again from Last-Event-ID: resumed '
+      + [...resumed].sort().join(', '));
+  log('published while it was down: arrived '
+      + got.filter((x) => x.id === idDown).length + ' time(s); each once: '
       + (new Set(got.map((x) => x.id)).size === got.length));
   c.close();
   log('at the end: ' + c.state);
@@ -448,7 +472,17 @@ states: connecting/websocket reconnecting/websocket reconnecting/sse open/sse
 subscribed on the stream: sse
 published by the page over HTTP, got on the stream: room.b, the id publish returned
 each message once: true
+dropped by the proxy, made again from Last-Event-ID: resumed room.b, user web
+published while it was down: arrived 1 time(s); each once: true
 at the end: closed
+--- error_log
+upstream timed out
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
 --- timeout: 120
 
 
