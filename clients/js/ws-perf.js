@@ -1374,9 +1374,11 @@ export class WsPerfClient {
                                                 + ' or an id', 0, env));
             return;
         }
-        if (this._stream && order !== null) {
+        if (this._stream) {
+            // a history that still holds the newest message seen holds all
+            // that came after it (histories lose their oldest first)
             const h = this._stream.hold.get(target);
-            if (h && order <= h.last.order) {
+            if (h && id === h.last.id) {
                 h.reached = true;
             }
         }
