@@ -48,7 +48,7 @@ export interface WsPerfOptions {
     /** A ws_perf_publish location: publish() POSTs there on the stream. */
     publishUrl?: string | URL;
     /** fetch for the stream and the publishes (default globalThis.fetch). */
-    fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+    fetch?: (input: string | URL, init?: RequestInit) => Promise<Response>;
     /** Merged into every fetch: headers, credentials, ... */
     fetchOptions?: RequestInit;
 }
@@ -154,9 +154,9 @@ export class WsPerfClient {
      * Handlers of "state" get the transport as their second argument.
      */
     on<K extends keyof EventMap>(type: K,
-        fn: (ev: EventMap[K], transport: Transport) => unknown): () => void;
+        fn: (ev: EventMap[K], transport?: Transport) => unknown): () => void;
     off<K extends keyof EventMap>(type: K,
-        fn: (ev: EventMap[K], transport: Transport) => unknown): void;
+        fn: (ev: EventMap[K], transport?: Transport) => unknown): void;
 
     subscribe(channel: string): Promise<void>;
     unsubscribe(channel: string): Promise<void>;
