@@ -464,43 +464,41 @@ function dueAcks() {
     }
 }
 
-async function ledger() {
-    const fault = args.fault || 'none';
-    const nu = Number(args.users || 4);
-    const nm = Number(args.msgs || 200);
-    const us = [];
+// what the app of the ledger saw, for ledgerVerdict(): app.deliver(name,
+// m) is the message handler of user `name`; it acks some messages late,
+// for some only after the server has sent them again (ws_perf_ack_timeout
+// 300ms), by returning a promise
+function ledgerApp() {
+    const app = { seen: new Map(), got: new Map(), stranger: 0 };
+
+    app.deliver = (name, m) => {
+        app.seen.set(m.id, (app.seen.get(m.id) || 0) + 1);
+        app.got.set(m.id, m);
+        if (m.user !== name) {
+            app.stranger++;
+        }
+        if (m.data && m.data.k % 10 === 1) {
+            return sleep(450);
+        }
+        if (m.data && m.data.k % 2) {
+            return sleep(20 + (m.data.k * 37) % 100);
+        }
+        return undefined;
+    };
+    return app;
+}
+
+// publishes nm ack-required messages over HTTP to the users who0 ..
+// who(nu-1), cutting the connection of one of them (await drop(i)) every
+// ten messages, and injects the fault halfway
+async function ledgerPublish(fault, who, nu, nm, drop) {
     const accepted = new Map();         // id -> [user, k]
     const uncertain = new Set();        // "u/k" answered 503 or not at all
-    const seen = new Map();             // id -> deliveries to the app
-    let stranger = 0;
-
-    for (let i = 0; i < nu; i++) {
-        const name = fault + i;
-        const c = client('/ws?user=' + name);
-        c.on('message', (m) => {
-            seen.set(m.id, (seen.get(m.id) || 0) + 1);
-            if (m.user !== name) {
-                stranger++;
-            }
-            // every other message is handled asynchronously: acked when
-            // the promise resolves, for some only after the server has
-            // sent it again (ws_perf_ack_timeout 300ms)
-            if (m.data && m.data.k % 10 === 1) {
-                return sleep(450);
-            }
-            if (m.data && m.data.k % 2) {
-                return sleep(20 + (m.data.k * 37) % 100);
-            }
-            return undefined;
-        });
-        us.push(c);
-    }
-    await until(() => us.every((c) => c.state === 'open'), 10, 'open');
-
     let faulted = fault === 'none';
+
     for (let k = 0; k < nm; k++) {
         const u = k % nu;
-        const r = await http('POST', '/pub', { user: fault + u,
+        const r = await http('POST', '/pub', { user: who + u,
                                               data: { k }, ack: true });
         if (r.status === 202) {
             accepted.set(JSON.parse(r.body).ids[0], [u, k]);
@@ -510,20 +508,24 @@ async function ledger() {
         } else {
             fail('publish answered ' + r.status + ' ' + r.body);
         }
-        // connections drop at random and come back
         if (k % 10 === 3) {
-            const s = us[Math.floor(k / 10) % nu].socket;
-            if (s) {
-                s.terminate();
-            }
+            await drop(Math.floor(k / 10) % nu);
         }
         if (!faulted && k >= nm / 2) {
             faulted = true;
             inject(fault);
         }
     }
+    return { accepted, uncertain };
+}
 
-    const missing = () => [...accepted.keys()].filter((id) => !seen.has(id));
+// waits for every accepted message to reach the app and for Redis to
+// hold no ack due, then prints the verdict; stats() gives the clients'
+// stats (or a promise of them)
+async function ledgerVerdict(fault, who, nu, nm, app, pub, stats) {
+    const { accepted, uncertain } = pub;
+    const missing = () => [...accepted.keys()].filter((id) => !app.seen
+                                                               .has(id));
     await until(() => missing().length === 0, 60,
                 () => 'deliveries: missing ' + missing().slice(0, 5));
     let due = dueAcks();
@@ -533,13 +535,13 @@ async function ledger() {
         due = dueAcks();
     }
 
-    const twice = [...seen.values()].filter((n) => n > 1).length;
-    const all = new Map(us.flatMap((c) => c.got).map((m) => [m.id, m]));
-    const unknown = [...seen.keys()].filter((id) => {
-        const m = all.get(id);
+    const st = await stats();
+    const twice = [...app.seen.values()].filter((n) => n > 1).length;
+    const unknown = [...app.seen.keys()].filter((id) => {
+        const m = app.got.get(id);
         return !accepted.has(id)
                && !(m && m.data && uncertain.has(
-                   m.user.slice(fault.length) + '/' + m.data.k));
+                   m.user.slice(who.length) + '/' + m.data.k));
     });
     out(nm + ' messages published for ' + nu + ' users (' + fault + ')');
     if (fault !== 'none') {
@@ -557,14 +559,38 @@ async function ledger() {
         + (missing().length ? ' BUT ' + missing().length + ' missing' : ''));
     out('delivered to the app twice: ' + twice);
     out('received that was not sent: ' + unknown.length
-        + '; to another user: ' + stranger);
+        + '; to another user: ' + app.stranger);
     out('every client reconnected: '
-        + (us.every((c) => c.stats.reconnects > 0) ? 'yes' : 'no'));
+        + (st.every((s) => s.reconnects > 0) ? 'yes' : 'no'));
     out('awaiting an ack at the end: ' + due);
-    process.stderr.write('reconnects: ' + us.map((c) => c.stats.reconnects)
-                         + '; duplicates dropped: ' + us.reduce(
-        (s, c) => s + c.stats.duplicates, 0) + '; uncertain ' + uncertain.size
+    process.stderr.write('reconnects: ' + st.map((s) => s.reconnects)
+                         + '; duplicates dropped: ' + st.reduce(
+        (n, s) => n + s.duplicates, 0) + '; uncertain ' + uncertain.size
         + '\n');
+}
+
+async function ledger() {
+    const fault = args.fault || 'none';
+    const who = args.who || fault;
+    const nu = Number(args.users || 4);
+    const nm = Number(args.msgs || 200);
+    const app = ledgerApp();
+    const us = [];
+
+    for (let i = 0; i < nu; i++) {
+        const c = client('/ws?user=' + who + i);
+        c.on('message', (m) => app.deliver(who + i, m));
+        us.push(c);
+    }
+    await until(() => us.every((c) => c.state === 'open'), 10, 'open');
+
+    const pub = await ledgerPublish(fault, who, nu, nm, (i) => {
+        if (us[i].socket) {
+            us[i].socket.terminate();
+        }
+    });
+    await ledgerVerdict(fault, who, nu, nm, app, pub,
+                        () => us.map((c) => c.stats));
     for (const c of us) {
         c.close();
     }
@@ -1124,7 +1150,11 @@ const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     'fallback-more': fallbackMore,
                     'sse-parser': sseParser, browser };
 
-(async () => {
+// t/js/chromium.js runs the ledger with the SDK in Chromium
+module.exports = { scenario, args, slow, port, out, fail, ledgerApp,
+                   ledgerPublish, ledgerVerdict };
+
+if (require.main === module) (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
                                                'ws-perf.js')).href);
     const f = SCENARIOS[scenario];
