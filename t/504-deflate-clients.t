@@ -9,6 +9,7 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
+use WsPerf::Engine;
 
 pubsub_init(client => 't/pubsub/deflate.py', config => <<'_EOC_');
     location /echo {
