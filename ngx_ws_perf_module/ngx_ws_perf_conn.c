@@ -939,6 +939,15 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
         return NGX_OK;
     }
 
+    /* a client over its rate costs no inflating */
+    if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB
+        && ngx_ws_perf_rate_check(wc) != NGX_OK)
+    {
+        ngx_ws_perf_out_release(m);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
+        return NGX_OK;
+    }
+
     if (wc->parser.msg_rsv1) {
         rc = ngx_ws_perf_inflated(wc, &m);
 
@@ -948,16 +957,7 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
     }
 
     if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
-        rc = ngx_ws_perf_rate_check(wc);
-
-        if (rc == NGX_OK) {
-            rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
-
-        } else {
-            ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
-            rc = NGX_OK;
-        }
-
+        rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
         ngx_ws_perf_out_release(m);
 
         return rc;

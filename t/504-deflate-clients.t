@@ -191,3 +191,19 @@ inflate contexts: 3
 their memory within the bound: yes
 after close: 0 contexts, 0 bytes
 --- timeout: 30
+
+
+
+=== TEST 6: resume: the compressed command is inflated, the history compressed for the connection
+--- http_config
+    ws_perf_history 10;
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+resume channel=hist n=5
+--- pubsub_out
+resume after the first of 5: 4 messages as published, then resumed
+frames received compressed: 4
+inflated in the worker: 1, compressed: 4

@@ -252,6 +252,42 @@ def contexts(port, path="/echo", conns="3", msgs="10"):
     asyncio.run(run())
 
 
+@scenario
+def resume(port, channel="hist", n="5"):
+    """A compressed resume command from a pub/sub client; the history it
+    brings back is compressed for that connection (the replies are not)."""
+    n = int(n)
+
+    async def run():
+        ids = [publish(port, {"channel": channel,
+                              "data": text(2000, i)})["ids"][0]
+               for i in range(n)]
+        before = status(port)
+        async with connect(port, "/ws?channels=" + channel) as ws:
+            frames0 = COMPRESSED["frames"]
+            await ws.send(json.dumps({"type": "resume", "channel": channel,
+                                      "since": ids[0]}))
+            got = []
+            while True:
+                m = json.loads(await recv(ws))
+                if m["type"] != "msg":
+                    break
+                got.append(m["data"])
+            out("resume after the first of %d: %d messages %s, then %s" % (
+                n, len(got),
+                "as published" if got == [text(2000, i)
+                                          for i in range(1, n)]
+                else "differing", m["type"]))
+            out("frames received compressed: %d" % (
+                COMPRESSED["frames"] - frames0))
+        after = status(port)
+        out("inflated in the worker: %d, compressed: %d" % (
+            after["inflated"] - before["inflated"],
+            after["compressed"] - before["compressed"]))
+
+    asyncio.run(run())
+
+
 def program(argv, name):
     env = dict(os.environ, NODE_PATH=os.path.join(TOP, "build", "npm",
                                                   "node_modules"))
