@@ -417,12 +417,10 @@ sub frame_summary {
     return join('', map { "$_\n" } @out);
 }
 
-# As frame_summary(), with every message whose first frame has RSV1
-# inflated (raw deflate, the 00 00 ff ff tail put back): "text deflated
-# len=N" then the inflated payload (or its length and digest); a payload
-# that does not inflate reads "NOT DEFLATE".  Expected frames are given
-# plain: frame_summary() of an expected text frame with "deflated" added
-# by sdeflated().
+# As frame_summary(), but a frame with RSV1 is inflated (raw deflate, the
+# 00 00 ff ff tail put back) and reads as sdeflated() gives it: "text
+# deflated len=N" and the inflated payload (or its digest); one that does
+# not inflate reads "NOT DEFLATE".  Server frames are never fragmented.
 sub inflated_summary {
     my ($buf) = @_;
     my @lines;
