@@ -331,8 +331,9 @@ static ngx_ws_perf_field_t  ngx_ws_perf_fields[] = {
 
     { "ws_perf_deflate_messages_total", NGX_WS_PERF_COUNTER,
       NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
-      "Frames compressed with permessage-deflate (once per worker and "
-      "form of a message, whatever its subscribers).",
+      "Frames compressed with permessage-deflate: a message once per "
+      "worker and form, whatever its subscribers; an echo or a resumed "
+      "message once per connection.",
       ngx_ws_perf_slot_off(deflate_messages), 1, NULL, NULL,
       "deflate", "compressed", NULL, "deflate", "compressed", 0 },
 
