@@ -6,7 +6,7 @@ NGINX_BIN  ?= /usr/sbin/nginx
 BUILD      ?= build
 FUZZ_TIME  ?= 20
 FUZZ_RUNS  ?= 10000000
-FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply slots
+FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply slots deflate
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
@@ -132,9 +132,16 @@ $(BUILD)/test_slots: t/unit/test_slots.c t/unit/check.h t/unit/resp.h \
 	$(UNIT_CC) -o $@ t/unit/test_slots.c \
 	    ngx_ws_perf_module/ngx_ws_perf_slots.c -lhiredis
 
+$(BUILD)/test_deflate: t/unit/test_deflate.c t/unit/check.h \
+                       ngx_ws_perf_module/ngx_ws_perf_deflate.c \
+                       ngx_ws_perf_module/ngx_ws_perf_deflate.h
+	@mkdir -p $(BUILD)
+	$(UNIT_CC) -o $@ t/unit/test_deflate.c \
+	    ngx_ws_perf_module/ngx_ws_perf_deflate.c -lz
+
 unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
       $(BUILD)/test_lz4 $(BUILD)/test_cmd $(BUILD)/test_reply \
-      $(BUILD)/test_slots
+      $(BUILD)/test_slots $(BUILD)/test_deflate
 	$(BUILD)/test_frame
 	$(BUILD)/test_msg
 	$(BUILD)/test_cmd
@@ -142,6 +149,7 @@ unit: $(BUILD)/test_frame $(BUILD)/test_msg $(BUILD)/test_hist \
 	$(BUILD)/test_slots
 	$(BUILD)/test_hist
 	$(BUILD)/test_lz4
+	$(BUILD)/test_deflate
 
 $(BUILD)/fuzz_frame: t/fuzz/fuzz_frame.c ngx_ws_perf_module/ngx_ws_perf_frame.c \
                      ngx_ws_perf_module/ngx_ws_perf_frame.h
@@ -200,6 +208,13 @@ $(BUILD)/fuzz_slots: t/fuzz/fuzz_slots.c t/fuzz/fuzz_resp.h \
 	@mkdir -p $(BUILD)
 	$(FUZZ_CC) -o $@ t/fuzz/fuzz_slots.c \
 	    ngx_ws_perf_module/ngx_ws_perf_slots.c -lhiredis
+
+$(BUILD)/fuzz_deflate: t/fuzz/fuzz_deflate.c \
+                       ngx_ws_perf_module/ngx_ws_perf_deflate.c \
+                       ngx_ws_perf_module/ngx_ws_perf_deflate.h
+	@mkdir -p $(BUILD)
+	$(FUZZ_CC) -o $@ t/fuzz/fuzz_deflate.c \
+	    ngx_ws_perf_module/ngx_ws_perf_deflate.c -lz
 
 # each target runs from its kept corpus t/fuzz/corpus/NAME and its seeds;
 # what it finds goes to $(BUILD)/fuzz-corpus/NAME, and fuzz-merge keeps

@@ -67,6 +67,11 @@ typedef struct {
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
+    size_t                      deflate_min;    /* permessage-deflate from */
+    ngx_uint_t                  deflate_level;
+    ngx_uint_t                  deflate_window;     /* bits, 9..15 */
+    ngx_uint_t                  deflate_context;    /* a client's inflate */
+                                                    /* window bits; 0: none */
     ngx_flag_t                  per_worker;     /* deprecated, ignored */
     ngx_shm_zone_t             *shm_zone;       /* without ws_perf_redis */
     size_t                      min_send_queue; /* the smallest of the */
@@ -99,6 +104,7 @@ typedef struct {
     ngx_uint_t                  max_batch;
     ngx_uint_t                  max_user_connections;
     ngx_uint_t                  client_rate;
+    ngx_flag_t                  deflate;
 } ngx_ws_perf_loc_conf_t;
 
 

@@ -11,18 +11,35 @@
 #include "ngx_ws_perf_hub.h"
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_lz4.h"
+#include "ngx_ws_perf_metrics.h"
 
 
 /* a scratch buffer larger than this is not kept for the next message */
 #define NGX_WS_PERF_COMPRESS_KEEP   (256 * 1024)
 
+/* what a client's message may inflate to at first, before it doubles */
+#define NGX_WS_PERF_INFLATE_FIRST   4096
+
+/* room before the blocks zlib allocates, which keeps their alignment */
+#define NGX_WS_PERF_ZALLOC_HEAD     16
+
 
 static u_char *ngx_ws_perf_compress_scratch(size_t len, ngx_log_t *log);
+static z_stream *ngx_ws_perf_deflate_stream(ngx_log_t *log);
+static ngx_ws_perf_inflate_t *ngx_ws_perf_inflate_stream(ngx_log_t *log);
+static ngx_int_t ngx_ws_perf_inflate_grow(ngx_ws_perf_out_t **out,
+    size_t *size, size_t max, ngx_log_t *log);
+static voidpf ngx_ws_perf_zalloc(voidpf opaque, uInt items, uInt size);
+static void ngx_ws_perf_zfree(voidpf opaque, voidpf address);
 
 
 /* per worker: where blocks are compressed before they are copied out */
 static u_char  *ngx_ws_perf_scratch;
 static size_t   ngx_ws_perf_scratch_size;
+
+/* per worker: one stream compresses every message, one inflates them */
+static z_stream               *ngx_ws_perf_zdeflate;
+static ngx_ws_perf_inflate_t  *ngx_ws_perf_zinflate;
 
 
 char *
@@ -240,4 +257,353 @@ ngx_ws_perf_compress_scratch(size_t len, ngx_log_t *log)
     ngx_ws_perf_scratch_size = len;
 
     return ngx_ws_perf_scratch;
+}
+
+
+char *
+ngx_ws_perf_deflate_context(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_main_conf_t *wmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (wmcf->deflate_context != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        wmcf->deflate_context = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < NGX_WS_PERF_DEFLATE_WBITS_MIN
+        || n > NGX_WS_PERF_DEFLATE_WBITS_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"off\" or window bits "
+                           "from 9 to 15 expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->deflate_context = n;
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_ws_perf_compress_deflate_conf(ngx_http_request_t *r,
+    ngx_ws_perf_deflate_conf_t *conf)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_ws_perf_module);
+
+    conf->window = wmcf->deflate_window;
+    conf->client_window = wmcf->deflate_context;
+}
+
+
+ngx_ws_perf_out_t *
+ngx_ws_perf_compress_deflate(ngx_ws_perf_out_t *plain, ngx_log_t *log)
+{
+    size_t              len, n;
+    z_stream           *zs;
+    ngx_uint_t          opcode;
+    ngx_ws_perf_out_t  *out;
+
+    len = plain->last - plain->start;
+    opcode = plain->pos[0] & 0x0f;
+
+    zs = ngx_ws_perf_deflate_stream(log);
+
+    /* room for the tail and one byte: zlib then has all written */
+    out = zs ? ngx_ws_perf_out_alloc(len + 5, log) : NULL;
+    n = out ? ngx_ws_perf_deflate_message(zs, plain->start, len, out->start,
+                                          len + 5)
+            : 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "websocket deflate: %uz bytes of payload, %uz "
+                   "compressed", len, n);
+
+    if (n == 0) {
+        /* without memory, or when it does not shrink, as it is */
+        if (out) {
+            ngx_ws_perf_out_release(out);
+        }
+
+        plain->refs++;
+        return plain;
+    }
+
+    out->last = out->start + n;
+    ngx_ws_perf_out_finish(out, opcode);
+    out->pos[0] |= 0x40;
+
+    ngx_ws_perf_metrics_inc(deflate_messages);
+    ngx_ws_perf_metrics_add(deflate_bytes_in, len);
+    ngx_ws_perf_metrics_add(deflate_bytes_out, n);
+
+    return out;
+}
+
+
+ngx_int_t
+ngx_ws_perf_compress_inflate(ngx_ws_perf_inflate_t *ctx, u_char *in,
+    size_t len, size_t max, ngx_ws_perf_out_t **plain, ngx_uint_t *code,
+    ngx_log_t *log)
+{
+    int                 rc;
+    size_t              size, w;
+    ngx_ws_perf_out_t  *out;
+
+    if (ctx == NULL) {
+        ctx = ngx_ws_perf_inflate_stream(log);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* no context is taken over: each message starts afresh */
+        (void) inflateReset(&ctx->zs);
+    }
+
+    /* at most the bound and one byte, which tells it is over */
+    size = ngx_min(ngx_max(4 * len, NGX_WS_PERF_INFLATE_FIRST), max + 1);
+
+    out = ngx_ws_perf_out_alloc(size, log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_ws_perf_inflate_start(ctx, in, len);
+
+    for ( ;; ) {
+        rc = ngx_ws_perf_inflate_run(ctx, out->last,
+                                     size - (out->last - out->start), &w);
+        out->last += w;
+
+        if (rc == NGX_WS_PERF_INFLATE_DONE) {
+            break;
+        }
+
+        if (rc == NGX_WS_PERF_INFLATE_CORRUPT) {
+            *code = NGX_WS_PERF_CLOSE_BAD_DATA;
+            goto declined;
+        }
+
+        if (size > max) {
+            *code = NGX_WS_PERF_CLOSE_TOO_BIG;
+            goto declined;
+        }
+
+        if (ngx_ws_perf_inflate_grow(&out, &size, max, log) != NGX_OK) {
+            ngx_ws_perf_out_release(out);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "websocket inflate: %uz bytes, %uz inflated", len,
+                   (size_t) (out->last - out->start));
+
+    ngx_ws_perf_metrics_inc(inflate_messages);
+
+    *plain = out;
+
+    return NGX_OK;
+
+declined:
+
+    ngx_ws_perf_out_release(out);
+
+    /* a stream cut in the middle cannot go on */
+    (void) inflateReset(&ctx->zs);
+
+    return NGX_DECLINED;
+}
+
+
+ngx_ws_perf_inflate_t *
+ngx_ws_perf_compress_inflate_context(ngx_uint_t bits, ngx_log_t *log)
+{
+    ngx_ws_perf_inflate_t  *ctx;
+
+    ctx = ngx_calloc(sizeof(ngx_ws_perf_inflate_t), log);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->zs.zalloc = ngx_ws_perf_zalloc;
+    ctx->zs.zfree = ngx_ws_perf_zfree;
+
+    bits = ngx_max(bits, NGX_WS_PERF_DEFLATE_WBITS_MIN);
+
+    if (inflateInit2(&ctx->zs, - (int) bits) != Z_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "inflateInit2() failed");
+        ngx_free(ctx);
+        return NULL;
+    }
+
+    ngx_ws_perf_metrics_inc(inflate_contexts);
+    ngx_ws_perf_metrics_add(inflate_bytes, sizeof(ngx_ws_perf_inflate_t));
+
+    return ctx;
+}
+
+
+void
+ngx_ws_perf_compress_inflate_free(ngx_ws_perf_inflate_t *ctx)
+{
+    (void) inflateEnd(&ctx->zs);
+    ngx_free(ctx);
+
+    ngx_ws_perf_mslot->inflate_contexts--;
+    ngx_ws_perf_mslot->inflate_bytes -= sizeof(ngx_ws_perf_inflate_t);
+}
+
+
+void
+ngx_ws_perf_compress_deflate_end(void)
+{
+    if (ngx_ws_perf_zdeflate) {
+        (void) deflateEnd(ngx_ws_perf_zdeflate);
+        ngx_free(ngx_ws_perf_zdeflate);
+        ngx_ws_perf_zdeflate = NULL;
+    }
+
+    if (ngx_ws_perf_zinflate) {
+        (void) inflateEnd(&ngx_ws_perf_zinflate->zs);
+        ngx_free(ngx_ws_perf_zinflate);
+        ngx_ws_perf_zinflate = NULL;
+    }
+}
+
+
+/* made at the first message, with the level and window of the config */
+
+static z_stream *
+ngx_ws_perf_deflate_stream(ngx_log_t *log)
+{
+    z_stream                 *zs;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    if (ngx_ws_perf_zdeflate) {
+        return ngx_ws_perf_zdeflate;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_ws_perf_module);
+
+    zs = ngx_calloc(sizeof(z_stream), log);
+    if (zs == NULL) {
+        return NULL;
+    }
+
+    if (deflateInit2(zs, (int) wmcf->deflate_level, Z_DEFLATED,
+                     - (int) wmcf->deflate_window, 8, Z_DEFAULT_STRATEGY)
+        != Z_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "deflateInit2() failed");
+        ngx_free(zs);
+        return NULL;
+    }
+
+    ngx_ws_perf_zdeflate = zs;
+
+    return zs;
+}
+
+
+/* the largest window inflates what any client sends */
+
+static ngx_ws_perf_inflate_t *
+ngx_ws_perf_inflate_stream(ngx_log_t *log)
+{
+    ngx_ws_perf_inflate_t  *ctx;
+
+    if (ngx_ws_perf_zinflate) {
+        return ngx_ws_perf_zinflate;
+    }
+
+    ctx = ngx_calloc(sizeof(ngx_ws_perf_inflate_t), log);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (inflateInit2(&ctx->zs, - NGX_WS_PERF_DEFLATE_WBITS_MAX) != Z_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "inflateInit2() failed");
+        ngx_free(ctx);
+        return NULL;
+    }
+
+    ngx_ws_perf_zinflate = ctx;
+
+    return ctx;
+}
+
+
+/* twice the room, up to the bound and one byte */
+
+static ngx_int_t
+ngx_ws_perf_inflate_grow(ngx_ws_perf_out_t **out, size_t *size, size_t max,
+    ngx_log_t *log)
+{
+    size_t              n;
+    ngx_ws_perf_out_t  *bigger;
+
+    n = ngx_min(2 * *size, max + 1);
+
+    bigger = ngx_ws_perf_out_alloc(n, log);
+    if (bigger == NULL) {
+        return NGX_ERROR;
+    }
+
+    bigger->last = ngx_cpymem(bigger->start, (*out)->start,
+                              (*out)->last - (*out)->start);
+
+    ngx_ws_perf_out_release(*out);
+
+    *out = bigger;
+    *size = n;
+
+    return NGX_OK;
+}
+
+
+/* zlib's memory for connections' contexts, counted in the status */
+
+static voidpf
+ngx_ws_perf_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    u_char  *p;
+    size_t   n;
+
+    n = (size_t) items * size + NGX_WS_PERF_ZALLOC_HEAD;
+
+    p = ngx_alloc(n, ngx_cycle->log);
+    if (p == NULL) {
+        return Z_NULL;
+    }
+
+    *(size_t *) p = n;
+    ngx_ws_perf_metrics_add(inflate_bytes, n);
+
+    return p + NGX_WS_PERF_ZALLOC_HEAD;
+}
+
+
+static void
+ngx_ws_perf_zfree(voidpf opaque, voidpf address)
+{
+    u_char  *p;
+
+    p = (u_char *) address - NGX_WS_PERF_ZALLOC_HEAD;
+    ngx_ws_perf_mslot->inflate_bytes -= *(size_t *) p;
+
+    ngx_free(p);
 }

@@ -15,6 +15,7 @@
 #include "ngx_ws_perf_queue.h"
 #include "ngx_ws_perf_msg.h"
 #include "ngx_ws_perf_lz4.h"
+#include "ngx_ws_perf_deflate.h"
 
 
 /* the subprotocol whose clients take large messages as lz4 frames */
@@ -54,6 +55,41 @@ ngx_int_t ngx_ws_perf_compress_unwire(ngx_ws_perf_msg_t *m, u_char **plain);
 
 /* the worker's scratch buffer back to malloc (also from exit_process) */
 void ngx_ws_perf_compress_release(void);
+
+/* ws_perf_deflate_client_context off | 9..15 */
+char *ngx_ws_perf_deflate_context(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* what the server accepts of a permessage-deflate offer */
+void ngx_ws_perf_compress_deflate_conf(ngx_http_request_t *r,
+    ngx_ws_perf_deflate_conf_t *conf);
+
+/*
+ * The permessage-deflate form of an encoded data frame, compressed with
+ * the worker's stream (RSV1 set), or the frame itself (one more
+ * reference) when compressing does not pay.  NULL: no memory.
+ */
+ngx_ws_perf_out_t *ngx_ws_perf_compress_deflate(ngx_ws_perf_out_t *plain,
+    ngx_log_t *log);
+
+/*
+ * A client's compressed message inflated into *plain (an unfinished
+ * frame: the payload between start and last), with the connection's
+ * context, or the worker's stream when ctx is NULL.  NGX_OK; NGX_DECLINED
+ * with *code 1009 (more than max bytes) or 1007 (not deflate data);
+ * NGX_ERROR: no memory.
+ */
+ngx_int_t ngx_ws_perf_compress_inflate(ngx_ws_perf_inflate_t *ctx,
+    u_char *in, size_t len, size_t max, ngx_ws_perf_out_t **plain,
+    ngx_uint_t *code, ngx_log_t *log);
+
+/* a connection's own inflate context of 2^bits of window; NULL: no memory */
+ngx_ws_perf_inflate_t *ngx_ws_perf_compress_inflate_context(ngx_uint_t bits,
+    ngx_log_t *log);
+void ngx_ws_perf_compress_inflate_free(ngx_ws_perf_inflate_t *ctx);
+
+/* the worker's streams freed, at exit */
+void ngx_ws_perf_compress_deflate_end(void);
 
 
 #endif /* _NGX_WS_PERF_COMPRESS_H_INCLUDED_ */

@@ -10,6 +10,7 @@
 #include "ngx_ws_perf_conn.h"
 #include "ngx_ws_perf_pubsub.h"
 #include "ngx_ws_perf_metrics.h"
+#include "ngx_ws_perf_compress.h"
 
 
 /* one read buffer per worker: a connection keeps only parser state */
@@ -40,6 +41,8 @@ static ngx_int_t ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos,
 static ngx_int_t ngx_ws_perf_frame_header(ngx_ws_perf_conn_t *wc);
 static ngx_int_t ngx_ws_perf_frame_end(ngx_ws_perf_conn_t *wc);
 static ngx_int_t ngx_ws_perf_message(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_inflated(ngx_ws_perf_conn_t *wc,
+    ngx_ws_perf_out_t **m);
 static ngx_int_t ngx_ws_perf_send_control(ngx_ws_perf_conn_t *wc,
     ngx_uint_t opcode, u_char *data, size_t len);
 static void ngx_ws_perf_start_close(ngx_ws_perf_conn_t *wc, ngx_uint_t code);
@@ -927,7 +930,7 @@ static ngx_int_t
 ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
 {
     ngx_int_t           rc;
-    ngx_ws_perf_out_t  *m;
+    ngx_ws_perf_out_t  *m, *z;
 
     m = wc->message;
     wc->message = NULL;
@@ -936,17 +939,25 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
         return NGX_OK;
     }
 
-    if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
-        rc = ngx_ws_perf_rate_check(wc);
+    /* a client over its rate costs no inflating */
+    if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB
+        && ngx_ws_perf_rate_check(wc) != NGX_OK)
+    {
+        ngx_ws_perf_out_release(m);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
+        return NGX_OK;
+    }
 
-        if (rc == NGX_OK) {
-            rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
+    if (wc->parser.msg_rsv1) {
+        rc = ngx_ws_perf_inflated(wc, &m);
 
-        } else {
-            ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_POLICY);
-            rc = NGX_OK;
+        if (rc != NGX_OK) {
+            return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
         }
+    }
 
+    if (wc->conf->mode == NGX_WS_PERF_MODE_PUBSUB) {
+        rc = ngx_ws_perf_command(wc, m->start, m->last - m->start);
         ngx_ws_perf_out_release(m);
 
         return rc;
@@ -954,11 +965,89 @@ ngx_ws_perf_message(ngx_ws_perf_conn_t *wc)
 
     ngx_ws_perf_out_finish(m, wc->parser.msg_opcode);
 
+    if (wc->peer.deflate
+        && (size_t) (m->last - m->start) >= wc->peer.deflate_min)
+    {
+        z = ngx_ws_perf_compress_deflate(m, wc->peer.connection->log);
+        ngx_ws_perf_out_release(m);
+        m = z;
+    }
+
     rc = ngx_ws_perf_queue_push(&wc->queue, m, NGX_WS_PERF_PRIO_CRITICAL,
                                 wc->peer.connection->log);
     ngx_ws_perf_out_release(m);
 
     return rc;
+}
+
+
+/*
+ * A compressed message inflated in place of *m, within the message size
+ * limit; a text checked as UTF-8.  NGX_DECLINED: the connection closes
+ * (1009, 1007); NGX_ERROR: no memory.
+ */
+
+static ngx_int_t
+ngx_ws_perf_inflated(ngx_ws_perf_conn_t *wc, ngx_ws_perf_out_t **m)
+{
+    u_char             *p;
+    uint32_t            state;
+    ngx_int_t           rc;
+    ngx_uint_t          code;
+    ngx_connection_t   *c;
+    ngx_ws_perf_out_t  *plain;
+
+    c = wc->peer.connection;
+
+    if (wc->inflate_bits && wc->inflate == NULL) {
+        wc->inflate = ngx_ws_perf_compress_inflate_context(wc->inflate_bits,
+                                                           c->log);
+        if (wc->inflate == NULL) {
+            ngx_ws_perf_out_release(*m);
+            return NGX_ERROR;
+        }
+    }
+
+    p = (*m)->start;
+
+    rc = ngx_ws_perf_compress_inflate(wc->inflate, p, (*m)->last - p,
+                                      wc->conf->max_message_size, &plain,
+                                      &code, c->log);
+    ngx_ws_perf_out_release(*m);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "client sent a compressed message that %s, closing "
+                      "with %ui",
+                      code == NGX_WS_PERF_CLOSE_TOO_BIG
+                      ? "inflates past ws_perf_max_message_size"
+                      : "is not valid deflate data", code);
+        ngx_ws_perf_start_close(wc, code);
+        return NGX_DECLINED;
+    }
+
+    state = 0;
+
+    if (wc->parser.msg_opcode == NGX_WS_PERF_OP_TEXT
+        && ngx_ws_perf_utf8_validate(&state, plain->start,
+                                     plain->last - plain->start)
+           != NGX_WS_PERF_UTF8_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "client sent invalid websocket frame: invalid utf-8 "
+                      "in compressed text message, closing with 1007");
+        ngx_ws_perf_out_release(plain);
+        ngx_ws_perf_start_close(wc, NGX_WS_PERF_CLOSE_BAD_DATA);
+        return NGX_DECLINED;
+    }
+
+    *m = plain;
+
+    return NGX_OK;
 }
 
 
@@ -1059,6 +1148,15 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
     if (wc->input) {
         ngx_free(wc->input);
         wc->input = NULL;
+    }
+
+    if (wc->inflate) {
+        ngx_ws_perf_compress_inflate_free(wc->inflate);
+        wc->inflate = NULL;
+    }
+
+    if (wc->peer.deflate) {
+        ngx_ws_perf_mslot->deflate_conns--;
     }
 
     ngx_ws_perf_hub_unsubscribe_all(&wc->subs);

@@ -16,6 +16,7 @@
 #include "ngx_ws_perf_queue.h"
 #include "ngx_ws_perf_msg.h"
 #include "ngx_ws_perf_hub.h"
+#include "ngx_ws_perf_deflate.h"
 
 
 /* what the pub/sub endpoint evaluated from the handshake request */
@@ -39,6 +40,8 @@ typedef struct {
 
     ngx_ws_perf_out_t          *message;    /* the data message being read */
     size_t                      message_size;
+    ngx_ws_perf_inflate_t      *inflate;    /* its own context, if kept */
+    ngx_uint_t                  inflate_bits;   /* 0: the worker's stream */
     u_char                     *input;      /* bytes read and not parsed */
     size_t                      input_len;  /* yet: after the handshake, */
     size_t                      input_off;  /* or while the queue is full */

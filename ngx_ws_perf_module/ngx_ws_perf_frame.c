@@ -75,6 +75,7 @@ ngx_ws_perf_frame_parse(ngx_ws_perf_frame_parser_t *p, uint8_t **pos,
     case NGX_WS_PERF_FRAME_ST_MSG_DONE:
         /* the message stays visible until the call after its last END */
         p->msg_opcode = 0;
+        p->msg_rsv1 = 0;
         p->msg_length = 0;
         p->utf8_state = 0;
         p->state = NGX_WS_PERF_FRAME_ST_HEADER;
@@ -160,9 +161,18 @@ ngx_ws_perf_frame_first_byte(ngx_ws_perf_frame_parser_t *p)
     b = p->hdr[0];
     op = b & 0x0f;
 
-    if (b & 0x70) {
+    if ((b & 0x30) || ((b & 0x40) && !p->rsv1_ok)) {
         return ngx_ws_perf_frame_fail(p, NGX_WS_PERF_CLOSE_PROTOCOL,
                                       "reserved bits set");
+    }
+
+    /* RFC 7692 6.1: the first frame of a data message only */
+    if ((b & 0x40) && op != NGX_WS_PERF_OP_TEXT
+        && op != NGX_WS_PERF_OP_BINARY)
+    {
+        return ngx_ws_perf_frame_fail(p, NGX_WS_PERF_CLOSE_PROTOCOL,
+                                      "compressed bit on a continuation "
+                                      "or control frame");
     }
 
     switch (op) {
@@ -299,6 +309,7 @@ ngx_ws_perf_frame_header_done(ngx_ws_perf_frame_parser_t *p)
 
     if (p->opcode != NGX_WS_PERF_OP_CONT) {
         p->msg_opcode = p->opcode;
+        p->msg_rsv1 = (p->hdr[0] & 0x40) ? 1 : 0;
         p->msg_length = 0;
         p->utf8_state = 0;
     }
@@ -337,7 +348,7 @@ ngx_ws_perf_frame_data(ngx_ws_perf_frame_parser_t *p, uint8_t **pos,
         p->mask_off = (p->mask_off + n) & 3;
     }
 
-    if (p->msg_opcode == NGX_WS_PERF_OP_TEXT
+    if (p->msg_opcode == NGX_WS_PERF_OP_TEXT && !p->msg_rsv1
         && ngx_ws_perf_utf8_validate(&p->utf8_state, data, n)
            == NGX_WS_PERF_UTF8_INVALID)
     {
@@ -370,7 +381,9 @@ ngx_ws_perf_frame_data_end(ngx_ws_perf_frame_parser_t *p)
         return NGX_WS_PERF_FRAME_END;
     }
 
-    if (p->msg_opcode == NGX_WS_PERF_OP_TEXT && p->utf8_state != 0) {
+    if (p->msg_opcode == NGX_WS_PERF_OP_TEXT && !p->msg_rsv1
+        && p->utf8_state != 0)
+    {
         return ngx_ws_perf_frame_fail(p, NGX_WS_PERF_CLOSE_BAD_DATA,
                                       "truncated utf-8 in text message");
     }

@@ -56,6 +56,7 @@ typedef struct {
     /* set by the caller once, before the first call */
     uint64_t              max_message;   /* 0: no limit */
     unsigned              server:1;      /* 1: peer frames must be masked */
+    unsigned              rsv1_ok:1;     /* permessage-deflate negotiated */
 
     /* parser state, private */
     unsigned              state:4;
@@ -77,6 +78,8 @@ typedef struct {
 
     /* the current data message */
     uint8_t               msg_opcode;    /* TEXT or BINARY, 0: none */
+    uint8_t               msg_rsv1;      /* compressed: its text is not */
+                                         /* checked here but once inflated */
     uint64_t              msg_length;    /* payload bytes so far */
 
     /* the result of the last call */

@@ -25,10 +25,12 @@ typedef struct {
     ngx_str_t                   last_id;    /* Last-Event-ID */
     ngx_uint_t                  last_ids;
     ngx_uint_t                  keys;
+    ngx_ws_perf_deflate_params_t  deflate;
     unsigned                    upgrade:1;
     unsigned                    connection:1;
     unsigned                    version:1;
     unsigned                    origin_ok:1;
+    unsigned                    deflated:1; /* permessage-deflate accepted */
 } ngx_ws_perf_handshake_t;
 
 
@@ -76,6 +78,10 @@ static ngx_uint_t ngx_ws_perf_has_token(ngx_str_t *value, char *token,
     size_t len);
 static void ngx_ws_perf_select_protocol(ngx_str_t *value,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
+static void ngx_ws_perf_select_deflate(ngx_http_request_t *r,
+    ngx_str_t *value, ngx_ws_perf_handshake_t *hs);
+static void ngx_ws_perf_deflate_accepted(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_t *hs);
 static ngx_uint_t ngx_ws_perf_valid_key(ngx_str_t *key);
 static ngx_int_t ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status,
     char *reason, char *name, char *value);
@@ -314,6 +320,10 @@ ngx_ws_perf_accept(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
             ngx_ws_perf_compress_accept(r, &hs->protocol);
         }
 
+        if (hs->deflated) {
+            ngx_ws_perf_deflate_accepted(r, hs);
+        }
+
         return rc;
     }
 
@@ -492,6 +502,16 @@ ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
         {
             ngx_ws_perf_select_protocol(&h[i].value, wlcf, hs);
 
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Extensions") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Extensions",
+                                      24)
+                      == 0)
+        {
+            if (wlcf->deflate && wlcf->mode != NGX_WS_PERF_MODE_SSE) {
+                ngx_ws_perf_select_deflate(r, &h[i].value, hs);
+            }
+
         } else if (h[i].key.len == sizeof("Origin") - 1
                    && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6)
                       == 0)
@@ -652,6 +672,76 @@ ngx_ws_perf_select_protocol(ngx_str_t *value, ngx_ws_perf_loc_conf_t *wlcf,
 }
 
 
+/*
+ * The first permessage-deflate offer the server accepts, over every
+ * Sec-WebSocket-Extensions header in order; a malformed one is passed
+ * over, never refused: the connection goes on uncompressed.
+ */
+
+static void
+ngx_ws_perf_select_deflate(ngx_http_request_t *r, ngx_str_t *value,
+    ngx_ws_perf_handshake_t *hs)
+{
+    int                         rc;
+    ngx_ws_perf_deflate_conf_t  conf;
+
+    if (hs->deflated) {
+        return;
+    }
+
+    ngx_ws_perf_compress_deflate_conf(r, &conf);
+
+    rc = ngx_ws_perf_deflate_negotiate(value->data, value->len, &conf,
+                                       &hs->deflate);
+
+    if (rc == NGX_WS_PERF_DEFLATE_ACCEPTED) {
+        hs->deflated = 1;
+        return;
+    }
+
+    if (rc == NGX_WS_PERF_DEFLATE_SYNTAX) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "websocket handshake: malformed "
+                      "Sec-WebSocket-Extensions header, its offers from "
+                      "there on declined");
+    }
+}
+
+
+/* the connection compresses its messages, and inflates its client's */
+
+static void
+ngx_ws_perf_deflate_accepted(ngx_http_request_t *r,
+    ngx_ws_perf_handshake_t *hs)
+{
+    ngx_ws_perf_conn_t       *wc;
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wc = ngx_http_get_module_ctx(r, ngx_ws_perf_module);
+    if (wc == NULL) {
+        return;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_ws_perf_module);
+
+    wc->peer.deflate = 1;
+    wc->peer.deflate_min = wmcf->deflate_min;
+    wc->parser.rsv1_ok = 1;
+
+    if (hs->deflate.context) {
+        wc->inflate_bits = hs->deflate.client_window
+                           ? hs->deflate.client_window
+                           : NGX_WS_PERF_DEFLATE_WBITS_MAX;
+    }
+
+    ngx_ws_perf_metrics_inc(deflate_conns);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "websocket permessage-deflate, client context window "
+                   "bits %ui", wc->inflate_bits);
+}
+
+
 static ngx_uint_t
 ngx_ws_perf_valid_key(ngx_str_t *key)
 {
@@ -729,7 +819,7 @@ ngx_ws_perf_reject(ngx_http_request_t *r, ngx_uint_t status, char *reason,
 static ngx_ws_perf_out_t *
 ngx_ws_perf_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
 {
-    u_char              *p, digest[20], buf[512];
+    u_char              *p, digest[20], buf[640];
     ngx_str_t            src, accept;
     ngx_sha1_t           sha1;
     u_char               accept_buf[ngx_base64_encoded_length(20)];
@@ -745,7 +835,7 @@ ngx_ws_perf_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
     ngx_encode_base64(&accept, &src);
 
     /* the protocol is one of the configured tokens, bounded by the buffer */
-    if (hs->protocol.len > sizeof(buf) - 256) {
+    if (hs->protocol.len > sizeof(buf) - 384) {
         hs->protocol.len = 0;
     }
 
@@ -764,6 +854,13 @@ ngx_ws_perf_response(ngx_http_request_t *r, ngx_ws_perf_handshake_t *hs)
         p = ngx_cpymem(p, "Sec-WebSocket-Protocol: ",
                        sizeof("Sec-WebSocket-Protocol: ") - 1);
         p = ngx_cpymem(p, hs->protocol.data, hs->protocol.len);
+        *p++ = CR; *p++ = LF;
+    }
+
+    if (hs->deflated) {
+        p = ngx_cpymem(p, "Sec-WebSocket-Extensions: ",
+                       sizeof("Sec-WebSocket-Extensions: ") - 1);
+        p += ngx_ws_perf_deflate_answer(&hs->deflate, p);
         *p++ = CR; *p++ = LF;
     }
 

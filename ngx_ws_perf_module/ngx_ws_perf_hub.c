@@ -13,12 +13,16 @@
 #include "ngx_ws_perf_compress.h"
 
 
-/* the forms of a message: JSON text, raw, lz4 of the JSON text, event */
-#define NGX_WS_PERF_FORM_JSON  0
-#define NGX_WS_PERF_FORM_RAW   1
-#define NGX_WS_PERF_FORM_LZ4   2
-#define NGX_WS_PERF_FORM_SSE   3
-#define NGX_WS_PERF_FORMS      4
+/*
+ * the forms of a message: JSON text, raw, lz4 of the JSON text, event,
+ * and the permessage-deflate frames of the JSON text and of the raw one
+ */
+#define NGX_WS_PERF_FORM_JSON     0
+#define NGX_WS_PERF_FORM_RAW      1
+#define NGX_WS_PERF_FORM_LZ4      2
+#define NGX_WS_PERF_FORM_SSE      3
+#define NGX_WS_PERF_FORM_DEFLATE  4     /* + JSON or RAW */
+#define NGX_WS_PERF_FORMS         6
 
 #define ngx_ws_perf_hub_form(peer)                                           \
     ((peer)->sse ? NGX_WS_PERF_FORM_SSE : (peer)->raw)
@@ -372,14 +376,15 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
 
 /*
  * The frame of m in the form the peer takes, made the first time a peer
- * needs that form: out[] holds the JSON text, raw, lz4 and event forms.
+ * needs that form: out[] holds the JSON text, raw, lz4, event and
+ * deflate forms.
  */
 
 static ngx_ws_perf_out_t *
 ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m, ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_out_t **out, uint64_t now, ngx_log_t *log)
 {
-    ngx_uint_t  f;
+    ngx_uint_t  f, d;
 
     f = ngx_ws_perf_hub_form(peer);
 
@@ -406,6 +411,24 @@ ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m, ngx_ws_perf_peer_t *peer,
 
             out[f]->since = now;
         }
+    }
+
+    /* an lz4 frame is compressed already; small ones do not pay */
+    if (peer->deflate && f <= NGX_WS_PERF_FORM_RAW
+        && (size_t) (out[f]->last - out[f]->start) >= peer->deflate_min)
+    {
+        d = NGX_WS_PERF_FORM_DEFLATE + f;
+
+        if (out[d] == NULL) {
+            out[d] = ngx_ws_perf_compress_deflate(out[f], log);
+            if (out[d] == NULL) {
+                return NULL;
+            }
+
+            out[d]->since = now;
+        }
+
+        f = d;
     }
 
     return out[f];
@@ -792,8 +815,8 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
 
     room = ngx_ws_perf_hub_room(peer);
 
-    /* the frame is no shorter than the data unless lz4 may shrink it */
-    len = (peer->lz4_min && !peer->raw && !peer->sse) ? 0
+    /* the frame is no shorter than the data unless it may be compressed */
+    len = ((peer->lz4_min && !peer->raw && !peer->sse) || peer->deflate) ? 0
           : (m->json ? m->json_len : m->data_len);
 
     if (len > room) {
@@ -810,6 +833,13 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
         && (size_t) (out->last - out->start) >= peer->lz4_min)
     {
         lz = ngx_ws_perf_compress_frame(out, log);
+        ngx_ws_perf_out_release(out);
+        out = lz;
+
+    } else if (out && peer->deflate
+               && (size_t) (out->last - out->start) >= peer->deflate_min)
+    {
+        lz = ngx_ws_perf_compress_deflate(out, log);
         ngx_ws_perf_out_release(out);
         out = lz;
     }

@@ -74,6 +74,8 @@ typedef struct {
     ngx_uint_t                  raw;        /* ws_perf_format raw */
     ngx_uint_t                  sse;        /* an event stream, ws_perf_sse */
     size_t                      lz4_min;    /* lz4 frames from; 0: none */
+    ngx_uint_t                  deflate;    /* permessage-deflate */
+    size_t                      deflate_min;
     ngx_uint_t                  overflow;   /* a critical frame was refused */
     ngx_uint_t                  closing;
     ngx_uint_t                  notice;     /* the last notice it got */

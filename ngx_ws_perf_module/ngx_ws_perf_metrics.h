@@ -86,6 +86,14 @@ typedef struct {
     uint64_t                    redis_dropped;  /* malformed, not UTF-8 */
     uint64_t                    redis_bad_replies;  /* each dropped a link */
 
+    int64_t                     deflate_conns;      /* gauge */
+    uint64_t                    deflate_messages;   /* compressed, once */
+    uint64_t                    deflate_bytes_in;   /* before compressing */
+    uint64_t                    deflate_bytes_out;  /* after */
+    uint64_t                    inflate_messages;
+    int64_t                     inflate_contexts;   /* gauge */
+    int64_t                     inflate_bytes;      /* gauge: theirs */
+
     uint64_t                    shm_size;   /* the engine's zone, bytes */
     uint64_t                    shm_used;
     uint64_t                    shm_repairs;    /* of the zone, ever */

@@ -86,6 +86,16 @@ static ngx_conf_post_handler_pt  ngx_ws_perf_worker_ttl_p =
     ngx_ws_perf_worker_ttl;
 
 
+static ngx_conf_num_bounds_t  ngx_ws_perf_deflate_level_bounds = {
+    ngx_conf_check_num_bounds, 1, 9
+};
+
+static ngx_conf_num_bounds_t  ngx_ws_perf_deflate_window_bounds = {
+    ngx_conf_check_num_bounds, NGX_WS_PERF_DEFLATE_WBITS_MIN,
+    NGX_WS_PERF_DEFLATE_WBITS_MAX
+};
+
+
 static ngx_conf_enum_t  ngx_ws_perf_formats[] = {
     { ngx_string("json"), NGX_WS_PERF_FORMAT_JSON },
     { ngx_string("raw"), NGX_WS_PERF_FORMAT_RAW },
@@ -263,6 +273,34 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       offsetof(ngx_ws_perf_main_conf_t, compress_min),
       NULL },
 
+    { ngx_string("ws_perf_deflate_min_length"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, deflate_min),
+      NULL },
+
+    { ngx_string("ws_perf_deflate_level"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, deflate_level),
+      &ngx_ws_perf_deflate_level_bounds },
+
+    { ngx_string("ws_perf_deflate_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, deflate_window),
+      &ngx_ws_perf_deflate_window_bounds },
+
+    { ngx_string("ws_perf_deflate_client_context"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_ws_perf_deflate_context,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, deflate_context),
+      NULL },
+
     { ngx_string("ws_perf_per_worker_delivery"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -345,6 +383,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_perf_loc_conf_t, client_rate),
+      NULL },
+
+    { ngx_string("ws_perf_deflate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, deflate),
       NULL },
 
     { ngx_string("ws_perf_max_message_size"),
@@ -544,6 +589,7 @@ ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
 
     ngx_ws_perf_queue_cleanup();
     ngx_ws_perf_compress_release();
+    ngx_ws_perf_compress_deflate_end();
 }
 
 
@@ -581,6 +627,10 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->dlq_max = NGX_CONF_UNSET_UINT;
     conf->ack_priorities = NGX_CONF_UNSET_UINT;
     conf->compress_min = NGX_CONF_UNSET_SIZE;
+    conf->deflate_min = NGX_CONF_UNSET_SIZE;
+    conf->deflate_level = NGX_CONF_UNSET_UINT;
+    conf->deflate_window = NGX_CONF_UNSET_UINT;
+    conf->deflate_context = NGX_CONF_UNSET_UINT;
     conf->per_worker = NGX_CONF_UNSET;
     conf->min_send_queue = (size_t) -1;
 
@@ -660,6 +710,11 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
     ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
     ngx_conf_init_size_value(wmcf->compress_min, 1024);
+    ngx_conf_init_size_value(wmcf->deflate_min, 128);
+    ngx_conf_init_uint_value(wmcf->deflate_level, 1);
+    ngx_conf_init_uint_value(wmcf->deflate_window,
+                             NGX_WS_PERF_DEFLATE_WBITS_MAX);
+    ngx_conf_init_uint_value(wmcf->deflate_context, 0);
     ngx_conf_init_value(wmcf->per_worker, 0);
 
     return NGX_CONF_OK;
@@ -1324,6 +1379,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->max_user_connections = NGX_CONF_UNSET_UINT;
     conf->client_rate = NGX_CONF_UNSET_UINT;
+    conf->deflate = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1363,6 +1419,7 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_user_connections,
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
+    ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
 
     if (conf->mode == NGX_WS_PERF_MODE_PUBSUB
         || conf->mode == NGX_WS_PERF_MODE_SSE)

@@ -323,6 +323,52 @@ static ngx_ws_perf_field_t  ngx_ws_perf_fields[] = {
       ngx_ws_perf_slot_off(bytes_out), 1, NULL, NULL,
       "bytes", "out", NULL, "bytes", "out", 0 },
 
+    { "ws_perf_deflate_connections", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_INT,
+      "Open connections that negotiated permessage-deflate.",
+      ngx_ws_perf_slot_off(deflate_conns), 1, NULL, NULL,
+      "deflate", "connections", NULL, "deflate", "connections", 0 },
+
+    { "ws_perf_deflate_messages_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Frames compressed with permessage-deflate: a message once per "
+      "worker and form, whatever its subscribers; an echo or a resumed "
+      "message once per connection.",
+      ngx_ws_perf_slot_off(deflate_messages), 1, NULL, NULL,
+      "deflate", "compressed", NULL, "deflate", "compressed", 0 },
+
+    { "ws_perf_deflate_in_bytes_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Payload bytes of the frames compressed, before compression.",
+      ngx_ws_perf_slot_off(deflate_bytes_in), 1, NULL, NULL,
+      "deflate", "bytes_before", NULL, "deflate", "before", 0 },
+
+    { "ws_perf_deflate_out_bytes_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Payload bytes of the frames compressed, after compression.",
+      ngx_ws_perf_slot_off(deflate_bytes_out), 1, NULL, NULL,
+      "deflate", "bytes_after", NULL, "deflate", "after", 0 },
+
+    { "ws_perf_inflate_messages_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Compressed client messages inflated.",
+      ngx_ws_perf_slot_off(inflate_messages), 1, NULL, NULL,
+      "deflate", "inflated", NULL, "deflate", "inflated", 0 },
+
+    { "ws_perf_inflate_contexts", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_INT,
+      "Connections keeping their own inflate context "
+      "(ws_perf_deflate_client_context).",
+      ngx_ws_perf_slot_off(inflate_contexts), 1, NULL, NULL,
+      "deflate", "inflate_contexts", NULL, "deflate", "contexts", 0 },
+
+    { "ws_perf_inflate_context_bytes", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_INT,
+      "Memory the connections' own inflate contexts hold.",
+      ngx_ws_perf_slot_off(inflate_bytes), 1, NULL, NULL,
+      "deflate", "inflate_context_bytes", NULL, "deflate", "context_bytes",
+      0 },
+
     { "ws_perf_send_queue_bytes", NGX_WS_PERF_GAUGE,
       NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_INT,
       "Bytes waiting in the send queues of all connections.",

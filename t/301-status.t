@@ -45,6 +45,8 @@ messages published delivered dropped
  0 0 0
 bytes in out
  0 0
+deflate connections compressed before after inflated contexts context_bytes
+ 0 0 0 0 0 0 0
 send queues bytes max
  0 0
 delivery latency ms p50 p95 p99 p99\.9 count
@@ -84,7 +86,7 @@ GET /status?format=json
 --- response_headers
 Content-Type: application/json
 --- response_body_like eval
-qr/\A\{"version":1,"time":\d+,"uptime":\d+,"metrics":true,"connections":\{"current":0,"opened":0,"closed":0,"closed_by_code":\{"1000":0,.*"handshakes":\{.*"messages":\{.*"redelivered":0,"dead_lettered":0,"scheduled_pending":0\},"bytes":\{"in":0,"out":0\},"send_queue":\{"bytes":0,"max_bytes":0\},"latency":\{"what":"hub to socket write","unit":"ms",.*"window":\{"seconds":\d+,.*"redis":\{"configured":${\ by_engine(shm => 'false', redis => 'true')},.*"workers":\[\{"slot":0,"pid":\d+,"started":\d+,"rss":[1-9]\d*,"cpu_seconds":\d+\.\d{3},.*\],"live_workers":1,"alerts":\[\]\}\n\z/s
+qr/\A\{"version":1,"time":\d+,"uptime":\d+,"metrics":true,"connections":\{"current":0,"opened":0,"closed":0,"closed_by_code":\{"1000":0,.*"handshakes":\{.*"messages":\{.*"redelivered":0,"dead_lettered":0,"scheduled_pending":0\},"bytes":\{"in":0,"out":0\},"deflate":\{"connections":0,"compressed":0,"bytes_before":0,"bytes_after":0,"inflated":0,"inflate_contexts":0,"inflate_context_bytes":0\},"send_queue":\{"bytes":0,"max_bytes":0\},"latency":\{"what":"hub to socket write","unit":"ms",.*"window":\{"seconds":\d+,.*"redis":\{"configured":${\ by_engine(shm => 'false', redis => 'true')},.*"workers":\[\{"slot":0,"pid":\d+,"started":\d+,"rss":[1-9]\d*,"cpu_seconds":\d+\.\d{3},.*\],"live_workers":1,"alerts":\[\]\}\n\z/s
 
 
 
@@ -99,7 +101,7 @@ qr/^ws_perf_connections 0$/m
 prometheus
 --- pubsub_out
 content type: text/plain; version=0.0.4; charset=utf-8
-parsed by prometheus_client: 32 families; names, types, HELP, _total and histograms as expected
+parsed by prometheus_client: 39 families; names, types, HELP, _total and histograms as expected
 values agree with the JSON status: yes
 promtool check metrics: clean
 Accept: application/json gives application/json

@@ -32,6 +32,7 @@
 
 #define TEST_SERVER     1
 #define TEST_CLIENT     0
+#define TEST_DEFLATE    3   /* a server with permessage-deflate */
 
 #define TEST_FIN        0x80
 
@@ -100,6 +101,7 @@ static void test_lengths(void);
 static void test_masking_errors(void);
 static void test_header_errors(void);
 static void test_check_order(void);
+static void test_compressed(void);
 static void test_fragmentation(void);
 static void test_message_state(void);
 static void test_close(void);
@@ -140,6 +142,7 @@ main(void)
     test_masking_errors();
     test_header_errors();
     test_check_order();
+    test_compressed();
     test_fragmentation();
     test_message_state();
     test_close();
@@ -459,7 +462,8 @@ test_parse(const test_buf_t *in, int server, uint64_t max,
     ngx_ws_perf_frame_parser_t  p;
 
     memset(r, 0, sizeof(test_run_t));
-    ngx_ws_perf_frame_parser_init(&p, max, server);
+    ngx_ws_perf_frame_parser_init(&p, max, server & 1);
+    p.rsv1_ok = (server == TEST_DEFLATE);
 
     from = 0;
 
@@ -481,7 +485,8 @@ test_parse_step(const test_buf_t *in, int server, uint64_t max, size_t step,
     ngx_ws_perf_frame_parser_t  p;
 
     memset(r, 0, sizeof(test_run_t));
-    ngx_ws_perf_frame_parser_init(&p, max, server);
+    ngx_ws_perf_frame_parser_init(&p, max, server & 1);
+    p.rsv1_ok = (server == TEST_DEFLATE);
 
     for (from = 0; from < in->len; from += n) {
         n = in->len - from < step ? in->len - from : step;
@@ -1070,6 +1075,55 @@ test_check_order(void)
     test_expect("message sequence before the size limit", &in, TEST_SERVER,
                 16, "H1/0/1 E1/0 m1/1 'a' "
                 "X1002 new message inside a fragmented message");
+}
+
+
+/*
+ * With permessage-deflate RSV1 marks a compressed message on its first
+ * frame; its bytes are not UTF-8 until inflated, so they are not checked.
+ */
+
+static void
+test_compressed(void)
+{
+    test_buf_t  in;
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, TEST_FIN | 0x40 | 0x1, "\xff\xfe", 2, 1);
+    test_put(&in, TEST_FIN | 0x1, "ok", 2, 1);
+    test_expect("compressed text is not checked as UTF-8", &in,
+                TEST_DEFLATE, 0,
+                "H1/1/2 E1/1 m1/2 '\\xff\\xfe' H1/1/2 E1/1 m1/2 'ok' ");
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, 0x40 | 0x1, "\xe2", 1, 1);
+    test_put(&in, TEST_FIN | 0x9, "p", 1, 1);
+    test_put(&in, TEST_FIN | 0x0, "\x82", 1, 1);
+    test_put(&in, TEST_FIN | 0x1, "\xff", 1, 1);
+    test_expect_error("a message after a compressed one is checked", &in,
+                      TEST_DEFLATE, 0, 1007, "invalid utf-8 in text message");
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, 0x40 | 0x2, "a", 1, 1);
+    test_put(&in, TEST_FIN | 0x40 | 0x0, "b", 1, 1);
+    test_expect_error("RSV1 on a continuation frame", &in, TEST_DEFLATE, 0,
+                      1002, "compressed bit on a continuation or control "
+                      "frame");
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, TEST_FIN | 0x40 | 0x9, "", 0, 1);
+    test_expect("RSV1 on a ping", &in, TEST_DEFLATE, 0,
+                "X1002 compressed bit on a continuation or control frame");
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, TEST_FIN | 0x20 | 0x1, "a", 1, 1);
+    test_expect("RSV2 stays reserved", &in, TEST_DEFLATE, 0,
+                "X1002 reserved bits set");
+
+    memset(&in, 0, sizeof(test_buf_t));
+    test_put(&in, TEST_FIN | 0x40 | 0x1, "a", 1, 1);
+    test_expect("RSV1 without the extension", &in, TEST_SERVER, 0,
+                "X1002 reserved bits set");
 }
 
 

@@ -6,6 +6,10 @@ package WsPerf::Test;
 # "--- raw_request eval" and compares the bytes after the 101 header block
 # with "--- response_body eval" (exact server frames) or, for big messages,
 # "--- response_frames eval" (compared as a frame summary with digests).
+# With permessage-deflate (RFC 7692), cdeflate() builds compressed client
+# messages and "--- response_inflated eval" compares the server's frames
+# with their compressed messages inflated (inflated_summary()); both use
+# Compress::Raw::Zlib, not the module.
 #
 # Client frames are built with Protocol::WebSocket::Frame (masked); frames
 # that library cannot express (zero masking key, a length field that
@@ -18,6 +22,7 @@ package WsPerf::Test;
 use strict;
 use warnings;
 
+use Compress::Raw::Zlib ();
 use Digest::SHA qw(sha1 sha1_hex);
 use Encode ();
 use MIME::Base64 qw(encode_base64);
@@ -42,6 +47,7 @@ our @EXPORT = qw(
     cframe ctext cbin ccont cping cpong close_frame cfrags csplit
     sframe stext sbin spong sclose
     u8 cp hexb pattern ascii utext cat frame_summary
+    deflate_raw cdeflate inflated_summary sdeflated
 );
 
 sub import {
@@ -211,6 +217,48 @@ sub csplit {
 }
 
 
+# deflate_raw($payload[, $window_bits]): the payload compressed on its own
+# as permessage-deflate sends it: raw deflate, sync flush, the final
+# 00 00 ff ff removed
+sub deflate_raw {
+    my ($payload, $bits) = @_;
+    my ($d, $st) = Compress::Raw::Zlib::Deflate->new(
+        -WindowBits => -($bits || 15), -AppendOutput => 1);
+    die "deflate: $st\n" unless $d;
+    my $out = '';
+    $d->deflate(bytes_of($payload), $out) == Compress::Raw::Zlib::Z_OK()
+        or die "deflate failed\n";
+    $d->flush($out, Compress::Raw::Zlib::Z_SYNC_FLUSH()) == Compress::Raw::Zlib::Z_OK()
+        or die "deflate flush failed\n";
+    $out =~ s/\x00\x00\xff\xff\z// or die "no sync flush tail\n";
+    return $out;
+}
+
+# cdeflate($opcode, $payload, %opt): one compressed client message, RSV1
+# on its first frame; frames => N cuts it into N frames (between => BYTES
+# goes after the first of them, a control frame say); raw => BYTES sends
+# those bytes as the compressed payload instead
+sub cdeflate {
+    my ($opcode, $payload, %o) = @_;
+    my $z = defined $o{raw} ? $o{raw} : deflate_raw($payload, $o{bits});
+    my $n = $o{frames} || 1;
+    my $size = int((length($z) + $n - 1) / $n) || 1;
+    my @pieces;
+    for (my $off = 0; $off < length $z; $off += $size) {
+        push @pieces, substr($z, $off, $size);
+    }
+    push @pieces, '' while @pieces < $n;
+    my $out = '';
+    for my $i (0 .. $#pieces) {
+        $out .= cframe($i == 0 ? $opcode : 0x0, $pieces[$i],
+                       fin => $i == $#pieces ? 1 : 0,
+                       rsv => $i == 0 ? 4 : 0);
+        $out .= $o{between} if $i == 0 && defined $o{between};
+    }
+    return $out;
+}
+
+
 # ------------------------------------------------- expected server frames
 
 # sframe($opcode, $payload): an unmasked, unfragmented server frame with
@@ -369,6 +417,66 @@ sub frame_summary {
     return join('', map { "$_\n" } @out);
 }
 
+# As frame_summary(), but a frame with RSV1 is inflated (raw deflate, the
+# 00 00 ff ff tail put back) and reads as sdeflated() gives it: "text
+# deflated len=N" and the inflated payload (or its digest); one that does
+# not inflate reads "NOT DEFLATE".  Server frames are never fragmented.
+sub inflated_summary {
+    my ($buf) = @_;
+    my @lines;
+    my $pos = 0;
+    $buf = '' unless defined $buf;
+
+    while ($pos + 2 <= length $buf) {
+        my ($b0, $b1) = unpack('CC', substr($buf, $pos, 2));
+        my $len = $b1 & 0x7f;
+        my $hlen = $len == 126 ? 4 : $len == 127 ? 10 : 2;
+        last if $pos + $hlen > length $buf;
+        if ($len == 126) {
+            $len = unpack('n', substr($buf, $pos + 2, 2));
+        } elsif ($len == 127) {
+            my ($hi, $lo) = unpack('NN', substr($buf, $pos + 2, 8));
+            $len = $hi * 4294967296 + $lo;
+        }
+        my $frame = substr($buf, $pos, $hlen + $len);
+        $pos += $hlen + $len;
+
+        if (!($b0 & 0x40)) {
+            push @lines, frame_summary($frame);
+            next;
+        }
+
+        my $payload = substr($frame, $hlen);
+        my ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15);
+        my $out = '';
+        my $st = $i->inflate($payload . "\x00\x00\xff\xff", $out);
+        my $op = ($b0 & 0x0f) == 1 ? 'text' : ($b0 & 0x0f) == 2 ? 'binary'
+               : sprintf('opcode-0x%x', $b0 & 0x0f);
+        if ($st != Compress::Raw::Zlib::Z_OK()
+            && $st != Compress::Raw::Zlib::Z_STREAM_END())
+        {
+            push @lines, "$op deflated NOT DEFLATE\n";
+            next;
+        }
+        push @lines, sdeflated($b0 & 0x0f, $out);
+    }
+
+    push @lines, "trailing bytes\n" if $pos != length $buf;
+
+    return join '', @lines;
+}
+
+# the line inflated_summary() gives a compressed message of this payload
+sub sdeflated {
+    my ($opcode, $payload) = @_;
+    $payload = bytes_of($payload);
+    my $op = $opcode == 1 ? 'text' : $opcode == 2 ? 'binary'
+           : sprintf('opcode-0x%x', $opcode);
+    my $d = length $payload <= 48 ? show($payload)
+          : 'sha1=' . substr(sha1_hex($payload), 0, 16);
+    return "$op deflated len=" . length($payload) . " $d\n";
+}
+
 sub show {
     my $s = shift;
     $s =~ s/([^\x20-\x7e]|["\\])/sprintf('\\x%02x', ord $1)/ge;
@@ -404,7 +512,7 @@ sub block_defaults {
             . " (eval error?): " . (defined $first ? substr($first, 0, 300) : 'undef')
             . "\n";
     }
-    for my $s (qw(response_body response_frames)) {
+    for my $s (qw(response_body response_frames response_inflated)) {
         my $v = $block->$s;
         if (defined $v && !ref $v && $v =~ /\bat \(eval \d+\) line \d+/) {
             die "$name: --- $s eval failed: $v\n";
@@ -429,6 +537,16 @@ sub body_check {
                 if $dry_run;
             Test::More::is(frame_summary($body), frame_summary($frames),
                            "$name - response_frames");
+        }
+    }
+
+    my $inflated = $block->response_inflated;
+    if (defined $inflated) {
+        SKIP: {
+            Test::More::skip("$name - response_inflated - tests skipped due to $dry_run", 1)
+                if $dry_run;
+            Test::More::is(inflated_summary($body), $inflated,
+                           "$name - response_inflated");
         }
     }
 
