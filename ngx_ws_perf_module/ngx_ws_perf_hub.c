@@ -603,7 +603,7 @@ ngx_ws_perf_hub_positions(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     }
 
     if (id_len > NGX_WS_PERF_ID_MAX
-        || ngx_strlchr(id, id + id_len, ',') != NULL)
+        || (id_len && ngx_strlchr(id, id + id_len, ',') != NULL))
     {
         /* not an id the stream can resume from: its position stays */
         id_len = 0;

@@ -42,7 +42,10 @@ static ngx_int_t ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc,
 static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 static ngx_uint_t ngx_ws_perf_stars(ngx_str_t *s);
-static ngx_int_t ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc);
+static ngx_int_t ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc,
+    ngx_str_t *since);
+static u_char *ngx_ws_perf_stream_part(u_char *p, u_char *last, ngx_uint_t n,
+    size_t *len);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
 #define ngx_ws_perf_pubsub_error(wc, code, reason)                            \
@@ -271,7 +274,7 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     wc->allowed = t->allowed;
 
     if (t->user.len == 0) {
-        return ngx_ws_perf_stream_positions(wc);
+        return ngx_ws_perf_stream_positions(wc, &t->since);
     }
 
     wc->user.data = ngx_pstrdup(c->pool, &t->user);
@@ -288,21 +291,24 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
         return NGX_ERROR;
     }
 
-    return ngx_ws_perf_stream_positions(wc);
+    return ngx_ws_perf_stream_positions(wc, &t->since);
 }
 
 
 /*
  * An event stream of several targets numbers them, channels in the order
- * given then the user, for the positions its events carry as their ids.
- * NGX_OK, NGX_ERROR.
+ * given then the user, for the positions its events carry as their ids;
+ * they start where its Last-Event-ID (since) says, before any message can
+ * come.  NGX_OK, NGX_ERROR.
  */
 
 static ngx_int_t
-ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc)
+ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc, ngx_str_t *since)
 {
+    ngx_str_t           part;
     ngx_uint_t          n;
     ngx_ws_perf_sub_t  *sub;
+    ngx_ws_perf_pos_t  *pos;
 
     n = 0;
 
@@ -325,6 +331,20 @@ ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc)
     /* the list holds the newest subscription first */
     for (sub = wc->subs; sub; sub = sub->next) {
         sub->index = --n;
+
+        part = *since;
+
+        if (ngx_strlchr(since->data, since->data + since->len, ',')) {
+            part.data = ngx_ws_perf_stream_part(since->data,
+                                                since->data + since->len,
+                                                sub->index, &part.len);
+        }
+
+        if (part.len && part.len <= NGX_WS_PERF_ID_MAX) {
+            pos = &wc->peer.pos[sub->index];
+            pos->len = part.len;
+            ngx_memcpy(pos->id, part.data, part.len);
+        }
     }
 
     return NGX_OK;
@@ -366,8 +386,8 @@ ngx_ws_perf_stream_targets(ngx_ws_perf_targets_t *t)
  * resumes, as a WebSocket client's "resume" would; or, for a stream of
  * several targets, its positions (ngx_ws_perf_stream_positions()), one
  * part per target, from which each resumes on its own (an empty part:
- * that target does not resume).  The positions start there.  The
- * handshake checked the parts.  NGX_OK, NGX_ERROR.
+ * that target does not resume).  The handshake checked the parts.
+ * NGX_OK, NGX_ERROR.
  */
 
 ngx_int_t
@@ -376,7 +396,6 @@ ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
     u_char             *p, *last, *comma;
     ngx_str_t           since;
     ngx_ws_perf_sub_t  *sub;
-    ngx_ws_perf_pos_t  *pos;
 
     p = wc->since.data;
     last = p + wc->since.len;
@@ -388,12 +407,6 @@ ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
         if (comma) {
             since.data = ngx_ws_perf_stream_part(p, last, sub->index,
                                                  &since.len);
-        }
-
-        if (wc->peer.npos && since.len <= NGX_WS_PERF_ID_MAX) {
-            pos = &wc->peer.pos[sub->index];
-            pos->len = since.len;
-            ngx_memcpy(pos->id, since.data, since.len);
         }
 
         if (since.len == 0) {
@@ -417,7 +430,7 @@ ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
 
 /* the n-th part of positions joined by ',' (empty when there are fewer) */
 
-u_char *
+static u_char *
 ngx_ws_perf_stream_part(u_char *p, u_char *last, ngx_uint_t n, size_t *len)
 {
     u_char  *end;

@@ -533,3 +533,18 @@ runtime error:
 --- error_log
 upstream timed out
 --- timeout: 60
+
+
+
+=== TEST 16: a stream of two channels that stops reading: low messages are shed for it as for any stream, each event carries the positions of what was queued up to it, a high message its own, and the send queues end empty
+--- request
+GET /pub?channel=sq
+--- response_body_like: "subscribers":0
+--- pubsub
+positions-shed unix=$TEST_NGINX_SERVER_ROOT/logs/sse.sock
+--- pubsub_out
+the reading stream got all 400, each id its positions: True
+the stalled one got fewer of the low ones, in order: True
+its ids are the positions of what was queued up to each: True
+the high one carries its own: True
+send queues hold nothing after: True

@@ -547,6 +547,56 @@ def positions_hostile(port, path="/sse", a="ha", b="hb"):
 
 
 @scenario
+def positions_shed(port, unix, path="/sseb", a="sq", b="so", size="4000",
+                   n="400"):
+    """A stream of two channels that stops reading: low messages are shed
+    from its queue as from any stream's, each event that leaves carries
+    the positions of what was queued up to it (the other channel's stays),
+    and the send queue's bytes go back to nothing."""
+    size, n = int(size), int(n)
+    q = "?channels=%s,%s" % (a, b)
+    slow = stream(port, path + q, unix=unix)
+    fast = stream(port, "/sse" + q)
+    wait_subscribers(port, "channel=" + a, 2)
+    wait_subscribers(port, "channel=" + b, 2)
+    other = pub(port, "channel", b, "other")
+    pump([fast, slow], lambda: fast.events and slow.events, 10,
+         "the other channel's message")
+    pad = "x" * size
+    ids = []
+    for i in range(0, n, 50):
+        batch = [{"channel": a, "data": "%d %s" % (j, pad),
+                  "priority": "low"} for j in range(i, min(i + 50, n))]
+        ids += publish(port, batch)["ids"]
+        pump([fast], lambda: len(fast.events) >= len(ids) + 1, 20,
+             "the fast reader's events")
+    out("the reading stream got all %d, each id its positions: %s" % (
+        n, [e["id"] for e in fast.events[1:]]
+        == ["%s,%s" % (i, other) for i in ids]))
+    mark = pub(port, "channel", a, "-1 mark", "high")
+    pump([slow], lambda: any(v["id"] == mark for _, v in slow.msgs()), 20,
+         "the stalled stream's high message")
+    end = pub(port, "channel", a, "%d end" % n, "low")
+    pump([slow], lambda: slow.msgs()[-1][1]["id"] == end, 20,
+         "the stalled stream's last message")
+    got = [(e["id"], v) for e, v in slow.msgs()[1:]]
+    low = [int(v["data"].split()[0]) for _, v in got
+           if v["priority"] == "low"]
+    out("the stalled one got fewer of the low ones, in order: %s" % (
+        len(low) < n + 1 and low == sorted(set(low))))
+    out("its ids are the positions of what was queued up to each: %s" % all(
+        i.split(",") == [v["id"], other] for i, v in got))
+    out("the high one carries its own: %s" % any(
+        v["id"] == mark and i == "%s,%s" % (mark, other) for i, v in got))
+    slow.close()
+    fast.close()
+    wait_subscribers(port, "channel=" + a, 0)
+    st, _, body = request(port, "GET", "/status?format=json")
+    out("send queues hold nothing after: %s" % (
+        json.loads(body)["send_queue"]["bytes"] == 0))
+
+
+@scenario
 def reload(port, pidfile, path="/sse"):
     """A reload ends the streams of the old workers at once (a browser
     reconnects to the new ones); a new stream works."""
