@@ -70,6 +70,9 @@ static ngx_ws_perf_refusal_t *ngx_ws_perf_handshake_check(
     ngx_ws_perf_handshake_t *hs);
 static ngx_ws_perf_refusal_t *ngx_ws_perf_sse_check(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
+static ngx_uint_t ngx_ws_perf_sse_parts(ngx_str_t *last_id);
+static ngx_uint_t ngx_ws_perf_sse_valid_last_id(ngx_str_t *last_id,
+    ngx_ws_perf_loc_conf_t *wlcf);
 static void ngx_ws_perf_handshake_scan(ngx_http_request_t *r,
     ngx_ws_perf_loc_conf_t *wlcf, ngx_ws_perf_handshake_t *hs);
 static ngx_uint_t ngx_ws_perf_origin_allowed(ngx_http_request_t *r,
@@ -125,7 +128,10 @@ static ngx_ws_perf_refusal_t  ngx_ws_perf_refusals[] = {
     { NGX_WS_PERF_M_HS_TARGET, NGX_HTTP_BAD_REQUEST,
       "event stream: invalid Last-Event-ID", NULL, NULL },
     { NGX_WS_PERF_M_HS_TARGET, NGX_HTTP_BAD_REQUEST,
-      "event stream: no channel and no user to stream", NULL, NULL }
+      "event stream: no channel and no user to stream", NULL, NULL },
+    { NGX_WS_PERF_M_HS_TARGET, NGX_HTTP_BAD_REQUEST,
+      "event stream: the parts of Last-Event-ID are not one per channel "
+      "and user of the stream", NULL, NULL }
 };
 
 
@@ -169,6 +175,17 @@ ngx_ws_perf_handshake(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf)
         /* a stream cannot subscribe later: it has nothing to say */
         if (targets.channels.nelts == 0 && targets.user.len == 0) {
             refusal = &ngx_ws_perf_refusals[NGX_WS_PERF_SSE_REFUSALS + 5];
+            ngx_ws_perf_metrics_rejected(refusal->metric);
+            return ngx_ws_perf_reject(r, refusal->status, refusal->reason,
+                                      NULL, NULL);
+        }
+
+        /* positions: one part per target of the stream, no more, no less */
+        if (ngx_ws_perf_sse_parts(&hs.last_id) > 1
+            && ngx_ws_perf_sse_parts(&hs.last_id)
+               != ngx_ws_perf_stream_targets(&targets))
+        {
+            refusal = &ngx_ws_perf_refusals[NGX_WS_PERF_SSE_REFUSALS + 6];
             ngx_ws_perf_metrics_rejected(refusal->metric);
             return ngx_ws_perf_reject(r, refusal->status, refusal->reason,
                                       NULL, NULL);
@@ -425,8 +442,8 @@ ngx_ws_perf_sse_check(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
         } else if (hs->last_ids > 1
                    || (hs->last_ids
-                       && !ngx_ws_perf_msg_valid_id(hs->last_id.data,
-                                                    hs->last_id.len)))
+                       && !ngx_ws_perf_sse_valid_last_id(&hs->last_id,
+                                                         wlcf)))
         {
             i = 4;
 
@@ -436,6 +453,69 @@ ngx_ws_perf_sse_check(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     }
 
     return &ngx_ws_perf_refusals[NGX_WS_PERF_SSE_REFUSALS + i];
+}
+
+
+/* the parts of a Last-Event-ID, joined by ',' */
+
+static ngx_uint_t
+ngx_ws_perf_sse_parts(ngx_str_t *last_id)
+{
+    ngx_uint_t  i, n;
+
+    n = 1;
+
+    for (i = 0; i < last_id->len; i++) {
+        n += (last_id->data[i] == ',');
+    }
+
+    return n;
+}
+
+
+/*
+ * One id, or positions: as many parts as a stream may have targets (its
+ * channels and a user), each an id or empty.  Their number is checked
+ * against the stream's targets once they are known.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_sse_valid_last_id(ngx_str_t *last_id,
+    ngx_ws_perf_loc_conf_t *wlcf)
+{
+    u_char      *p, *last, *end;
+    ngx_uint_t   n;
+
+    n = ngx_ws_perf_sse_parts(last_id);
+
+    if (n == 1) {
+        return ngx_ws_perf_msg_valid_id(last_id->data, last_id->len);
+    }
+
+    if (n > wlcf->max_channels + 1) {
+        return 0;
+    }
+
+    p = last_id->data;
+    last = p + last_id->len;
+
+    for ( ;; ) {
+        end = ngx_strlchr(p, last, ',');
+
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (end != p && !ngx_ws_perf_msg_valid_id(p, end - p)) {
+            return 0;
+        }
+
+        if (end == last) {
+            return 1;
+        }
+
+        p = end + 1;
+    }
 }
 
 

@@ -47,8 +47,13 @@ static ngx_ws_perf_out_t *ngx_ws_perf_hub_frame(ngx_ws_perf_msg_t *m,
 static ngx_uint_t ngx_ws_perf_hub_given(ngx_ws_perf_sub_t *sub,
     ngx_ws_perf_msg_t *m, uint64_t *id);
 static ngx_uint_t ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer,
-    ngx_ws_perf_out_t *frame, ngx_ws_perf_msg_t *m,
-    ngx_ws_perf_topic_t *topic, ngx_log_t *log);
+    ngx_ws_perf_sub_t *sub, ngx_ws_perf_out_t *frame, ngx_ws_perf_msg_t *m,
+    ngx_log_t *log);
+static ngx_ws_perf_out_t *ngx_ws_perf_hub_positions(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, ngx_ws_perf_out_t *event, u_char *id,
+    size_t id_len, ngx_log_t *log);
+static void ngx_ws_perf_hub_moved(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, u_char *id, size_t id_len);
 static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode(ngx_ws_perf_msg_t *m,
     ngx_uint_t form, ngx_log_t *log);
 static ngx_ws_perf_out_t *ngx_ws_perf_hub_encode_sse(ngx_ws_perf_msg_t *m,
@@ -61,6 +66,9 @@ static void ngx_ws_perf_hub_notice_topic(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_hub_hold_msg(ngx_ws_perf_hold_t *hold,
     ngx_ws_perf_out_t *out, ngx_ws_perf_msg_t *m);
+static void ngx_ws_perf_hub_push_held(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, ngx_ws_perf_held_t *h, ngx_uint_t prio,
+    ngx_log_t *log);
 static ngx_int_t ngx_ws_perf_hub_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_ws_perf_out_t **kept, ngx_log_t *log);
 static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
@@ -145,6 +153,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
     sub->hold = NULL;
     sub->seen = 0;
     sub->seen_after = 0;
+    sub->index = 0;
     sub->next = *list;
     *list = sub;
 
@@ -358,7 +367,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
                           (size_t) (frame->last - frame->pos), peer->limit);
         }
 
-        n += ngx_ws_perf_hub_enqueue(peer, frame, m, topic, log);
+        n += ngx_ws_perf_hub_enqueue(peer, sub, frame, m, log);
     }
 
     for (f = 0; f < NGX_WS_PERF_FORMS; f++) {
@@ -464,15 +473,29 @@ ngx_ws_perf_hub_given(ngx_ws_perf_sub_t *sub, ngx_ws_perf_msg_t *m,
 
 /*
  * The frame to the peer's queue within its bound (an overflow marks the
- * peer), and its write event posted.  1 if queued.
+ * peer), and its write event posted; a stream of several targets takes
+ * its own copy, with its positions as the id.  1 if queued.
  */
 
 static ngx_uint_t
-ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t *frame,
-    ngx_ws_perf_msg_t *m, ngx_ws_perf_topic_t *topic, ngx_log_t *log)
+ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_out_t *frame, ngx_ws_perf_msg_t *m, ngx_log_t *log)
 {
-    ngx_int_t   rc;
-    ngx_uint_t  queued;
+    ngx_int_t           rc;
+    ngx_uint_t          queued;
+    ngx_ws_perf_out_t  *own;
+
+    own = NULL;
+
+    if (peer->npos) {
+        own = ngx_ws_perf_hub_positions(peer, sub, frame, (u_char *) m->id,
+                                        m->id_len, log);
+        if (own == NULL) {
+            return 0;
+        }
+
+        frame = own;
+    }
 
     /* a burst over the bound goes to a writable socket before drops */
     if (peer->queue->bytes + (frame->last - frame->pos) > peer->limit
@@ -486,11 +509,16 @@ ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t *frame,
                                         ngx_ws_perf_hub_stats.dropped, log);
     queued = 0;
 
+    if (own) {
+        ngx_ws_perf_out_release(own);
+    }
+
     if (rc == NGX_ABORT) {
         peer->overflow = 1;
 
     } else if (rc == NGX_OK) {
-        ngx_ws_perf_queue_tag_last(peer->queue, m->priority, topic);
+        ngx_ws_perf_queue_tag_last(peer->queue, m->priority, sub->topic);
+        ngx_ws_perf_hub_moved(peer, sub, (u_char *) m->id, m->id_len);
         queued = 1;
     }
 
@@ -569,6 +597,94 @@ ngx_ws_perf_hub_encode_sse(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_free(env);
 
     return out;
+}
+
+
+/*
+ * The event for a stream of several targets: "id: " and the stream's
+ * positions, one per target in the order of sub->index and joined by ','
+ * (the sub's is the message's id), then the shared event after its own
+ * "id:" line.  A copy per stream: the positions are the stream's own.
+ */
+
+static ngx_ws_perf_out_t *
+ngx_ws_perf_hub_positions(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_out_t *event, u_char *id, size_t id_len, ngx_log_t *log)
+{
+    u_char             *p, *rest;
+    size_t              len;
+    ngx_uint_t          i;
+    ngx_ws_perf_out_t  *out;
+    ngx_ws_perf_pos_t  *pos;
+
+    rest = event->pos;
+
+    if (id_len && (size_t) (event->last - rest) > 4
+        && ngx_strncmp(rest, "id: ", 4) == 0)
+    {
+        rest = ngx_strlchr(rest, event->last, '\n') + 1;
+    }
+
+    if (id_len > NGX_WS_PERF_ID_MAX
+        || (id_len && ngx_strlchr(id, id + id_len, ',') != NULL))
+    {
+        /* not an id the stream can resume from: its position stays */
+        id_len = 0;
+    }
+
+    len = sizeof("id: \n") - 1 + (event->last - rest) + peer->npos;
+
+    for (i = 0; i < peer->npos; i++) {
+        len += (i == sub->index && id_len) ? id_len : peer->pos[i].len;
+    }
+
+    out = ngx_ws_perf_out_alloc(len, log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(out->start, "id: ", 4);
+
+    for (i = 0; i < peer->npos; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        if (i == sub->index && id_len) {
+            p = ngx_cpymem(p, id, id_len);
+            continue;
+        }
+
+        pos = &peer->pos[i];
+        p = ngx_cpymem(p, pos->id, pos->len);
+    }
+
+    *p++ = '\n';
+
+    out->last = ngx_cpymem(p, rest, event->last - rest);
+    out->since = event->since;
+
+    return out;
+}
+
+
+/* the message of sub is queued to the peer: its position moves there */
+
+static void
+ngx_ws_perf_hub_moved(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    u_char *id, size_t id_len)
+{
+    ngx_ws_perf_pos_t  *pos;
+
+    if (peer->npos == 0 || id_len == 0 || id_len > NGX_WS_PERF_ID_MAX
+        || ngx_strlchr(id, id + id_len, ',') != NULL)
+    {
+        return;
+    }
+
+    pos = &peer->pos[sub->index];
+    pos->len = id_len;
+    ngx_memcpy(pos->id, id, id_len);
 }
 
 
@@ -811,6 +927,8 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
 {
     size_t              room, len;
     ngx_int_t           rc;
+    ngx_str_t           name;
+    ngx_ws_perf_sub_t  *sub;
     ngx_ws_perf_out_t  *out, *lz;
 
     room = ngx_ws_perf_hub_room(peer);
@@ -844,6 +962,22 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
         out = lz;
     }
 
+    sub = NULL;
+
+    if (out && peer->npos) {
+        name.data = (u_char *) m->name;
+        name.len = m->name_len;
+
+        sub = *ngx_ws_perf_hub_find(peer->subs, m->target, &name);
+
+        if (sub) {
+            lz = ngx_ws_perf_hub_positions(peer, sub, out, (u_char *) m->id,
+                                           m->id_len, log);
+            ngx_ws_perf_out_release(out);
+            out = lz;
+        }
+    }
+
     if (out == NULL) {
         return NGX_ERROR;
     }
@@ -865,6 +999,10 @@ ngx_ws_perf_hub_push(ngx_ws_perf_peer_t *peer, ngx_ws_perf_msg_t *m,
     rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, room,
                                         ngx_ws_perf_hub_stats.dropped, log);
     ngx_ws_perf_out_release(out);
+
+    if (rc == NGX_OK && sub) {
+        ngx_ws_perf_hub_moved(peer, sub, (u_char *) m->id, m->id_len);
+    }
 
     ngx_ws_perf_hub_post(peer);
 
@@ -1049,14 +1187,8 @@ ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
             }
         }
 
-        if (j == 0 && !peer->closing
-            && ngx_ws_perf_queue_push_bounded(peer->queue, h->out, prio,
-                                              ngx_ws_perf_hub_room(peer),
-                                              ngx_ws_perf_hub_stats.dropped,
-                                              log)
-               == NGX_ABORT)
-        {
-            peer->overflow = 1;
+        if (j == 0 && !peer->closing) {
+            ngx_ws_perf_hub_push_held(peer, sub, h, prio, log);
         }
 
         ngx_ws_perf_out_release(h->out);
@@ -1066,6 +1198,42 @@ ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
     sub->hold = NULL;
 
     ngx_ws_perf_hub_post(peer);
+}
+
+
+/* a held message queued at prio, with the stream's positions if it has */
+
+static void
+ngx_ws_perf_hub_push_held(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_held_t *h, ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t           rc;
+    ngx_ws_perf_out_t  *out;
+
+    out = h->out;
+
+    if (peer->npos) {
+        out = ngx_ws_perf_hub_positions(peer, sub, h->out, h->id, h->id_len,
+                                        log);
+        if (out == NULL) {
+            return;
+        }
+    }
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio,
+                                        ngx_ws_perf_hub_room(peer),
+                                        ngx_ws_perf_hub_stats.dropped, log);
+
+    if (out != h->out) {
+        ngx_ws_perf_out_release(out);
+    }
+
+    if (rc == NGX_ABORT) {
+        peer->overflow = 1;
+
+    } else if (rc == NGX_OK) {
+        ngx_ws_perf_hub_moved(peer, sub, h->id, h->id_len);
+    }
 }
 
 

@@ -63,7 +63,15 @@ struct ngx_ws_perf_sub_s {
     uint64_t                    seen;       /* after a resume: the history */
                                             /* went up to this id */
     uint64_t                    seen_after; /* and gave those above this */
+    ngx_uint_t                  index;      /* its part of the positions */
 };
+
+
+/* where an event stream of several targets is on one: the last id queued */
+typedef struct {
+    size_t                      len;        /* 0: nothing yet */
+    u_char                      id[NGX_WS_PERF_ID_MAX];
+} ngx_ws_perf_pos_t;
 
 
 /* what a connection exposes to the hub */
@@ -83,6 +91,8 @@ typedef struct {
     void                       *resumed_topic;  /* and what it resumed */
     ngx_str_t                  *user;       /* empty: none */
     ngx_ws_perf_sub_t         **subs;       /* its subscriptions */
+    ngx_ws_perf_pos_t          *pos;        /* an event stream of several */
+    ngx_uint_t                  npos;       /* targets: one per target */
 } ngx_ws_perf_peer_t;
 
 

@@ -42,6 +42,10 @@ static ngx_int_t ngx_ws_perf_cmd_ack(ngx_ws_perf_conn_t *wc,
 static ngx_int_t ngx_ws_perf_cmd_resume(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_cmd_t *cmd, ngx_ws_perf_sub_t *sub);
 static ngx_uint_t ngx_ws_perf_stars(ngx_str_t *s);
+static ngx_int_t ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc,
+    ngx_str_t *since);
+static u_char *ngx_ws_perf_stream_part(u_char *p, u_char *last, ngx_uint_t n,
+    size_t *len);
 static ngx_uint_t ngx_ws_perf_allowed(ngx_ws_perf_conn_t *wc,
     ngx_str_t *name);
 #define ngx_ws_perf_pubsub_error(wc, code, reason)                            \
@@ -270,7 +274,7 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     wc->allowed = t->allowed;
 
     if (t->user.len == 0) {
-        return NGX_OK;
+        return ngx_ws_perf_stream_positions(wc, &t->since);
     }
 
     wc->user.data = ngx_pstrdup(c->pool, &t->user);
@@ -283,24 +287,133 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     rc = ngx_ws_perf_hub_subscribe(&wc->peer, &wc->subs,
                                    NGX_WS_PERF_TARGET_USER, &wc->user, c->log);
 
-    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return ngx_ws_perf_stream_positions(wc, &t->since);
 }
 
 
 /*
- * An event stream's Last-Event-ID: every subscription resumes from it, as
- * a WebSocket client's "resume" would, since ids grow with time on every
- * channel and user (docs/protocol.md says what that cannot tell apart).
+ * An event stream of several targets numbers them, channels in the order
+ * given then the user, for the positions its events carry as their ids;
+ * they start where its Last-Event-ID (since) says, before any message can
+ * come.  NGX_OK, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_ws_perf_stream_positions(ngx_ws_perf_conn_t *wc, ngx_str_t *since)
+{
+    ngx_str_t           part;
+    ngx_uint_t          n;
+    ngx_ws_perf_sub_t  *sub;
+    ngx_ws_perf_pos_t  *pos;
+
+    n = 0;
+
+    for (sub = wc->subs; sub; sub = sub->next) {
+        n++;
+    }
+
+    if (!wc->peer.sse || n < 2) {
+        return NGX_OK;
+    }
+
+    wc->peer.pos = ngx_pcalloc(wc->peer.connection->pool,
+                               n * sizeof(ngx_ws_perf_pos_t));
+    if (wc->peer.pos == NULL) {
+        return NGX_ERROR;
+    }
+
+    wc->peer.npos = n;
+
+    /* the list holds the newest subscription first */
+    for (sub = wc->subs; sub; sub = sub->next) {
+        sub->index = --n;
+
+        part = *since;
+
+        if (ngx_strlchr(since->data, since->data + since->len, ',')) {
+            part.data = ngx_ws_perf_stream_part(since->data,
+                                                since->data + since->len,
+                                                sub->index, &part.len);
+        }
+
+        if (part.len && part.len <= NGX_WS_PERF_ID_MAX) {
+            pos = &wc->peer.pos[sub->index];
+            pos->len = part.len;
+            ngx_memcpy(pos->id, part.data, part.len);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The targets a stream subscribes to: its channels less the repeated
+ * ones, and its user
+ */
+
+ngx_uint_t
+ngx_ws_perf_stream_targets(ngx_ws_perf_targets_t *t)
+{
+    ngx_str_t   *name;
+    ngx_uint_t   i, j, n;
+
+    name = t->channels.elts;
+    n = (t->user.len != 0);
+
+    for (i = 0; i < t->channels.nelts; i++) {
+        for (j = 0; j < i; j++) {
+            if (name[j].len == name[i].len
+                && ngx_strncmp(name[j].data, name[i].data, name[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        n += (j == i);
+    }
+
+    return n;
+}
+
+
+/*
+ * An event stream's Last-Event-ID: one id, from which every subscription
+ * resumes, as a WebSocket client's "resume" would; or, for a stream of
+ * several targets, its positions (ngx_ws_perf_stream_positions()), one
+ * part per target, from which each resumes on its own (an empty part:
+ * that target does not resume).  The handshake checked the parts.
  * NGX_OK, NGX_ERROR.
  */
 
 ngx_int_t
 ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
 {
+    u_char             *p, *last, *comma;
+    ngx_str_t           since;
     ngx_ws_perf_sub_t  *sub;
 
+    p = wc->since.data;
+    last = p + wc->since.len;
+    comma = ngx_strlchr(p, last, ',');
+
     for (sub = wc->subs; sub; sub = sub->next) {
-        if (ngx_ws_perf_engine->resume(&wc->peer, sub, &wc->since)
+        since = wc->since;
+
+        if (comma) {
+            since.data = ngx_ws_perf_stream_part(p, last, sub->index,
+                                                 &since.len);
+        }
+
+        if (since.len == 0) {
+            continue;
+        }
+
+        if (ngx_ws_perf_engine->resume(&wc->peer, sub, &since)
             == NGX_ERROR)
         {
             return NGX_ERROR;
@@ -312,6 +425,35 @@ ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc)
     }
 
     return NGX_OK;
+}
+
+
+/* the n-th part of positions joined by ',' (empty when there are fewer) */
+
+static u_char *
+ngx_ws_perf_stream_part(u_char *p, u_char *last, ngx_uint_t n, size_t *len)
+{
+    u_char  *end;
+
+    for ( ;; ) {
+        end = ngx_strlchr(p, last, ',');
+
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (n-- == 0) {
+            *len = end - p;
+            return p;
+        }
+
+        if (end == last) {
+            *len = 0;
+            return last;
+        }
+
+        p = end + 1;
+    }
 }
 
 

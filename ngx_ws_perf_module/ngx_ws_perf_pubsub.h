@@ -22,6 +22,7 @@ void ngx_ws_perf_leave(ngx_str_t *user);
 ngx_int_t ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     ngx_ws_perf_targets_t *t);
 ngx_int_t ngx_ws_perf_resume_targets(ngx_ws_perf_conn_t *wc);
+ngx_uint_t ngx_ws_perf_stream_targets(ngx_ws_perf_targets_t *t);
 ngx_int_t ngx_ws_perf_command(ngx_ws_perf_conn_t *wc, u_char *p, size_t len);
 ngx_int_t ngx_ws_perf_rate_check(ngx_ws_perf_conn_t *wc);
 

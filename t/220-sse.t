@@ -335,3 +335,216 @@ runtime error:
 --- error_log
 upstream timed out
 --- timeout: 60
+
+
+
+=== TEST 13: a stream of two channels and a user: each event's id is the stream's positions; a reconnect with the last id resumes every target exactly (no gap, no repeat), a gap only for the target whose history no longer reaches back, and an empty part resumes nothing for its target
+--- http_config
+    ws_perf_history 5;
+    ws_perf_offline_max 100;
+--- config
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+        ws_perf_user $arg_user;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+--- request
+GET /pub?channel=pa
+--- response_body_like: "subscribers":0
+--- pubsub
+positions history=5
+--- pubsub_out
+ids are the positions: True
+resumed from the positions: pa a2 a3, pb b2, pu u2 u3; gaps 0
+after the resume the id holds the newest of each: True
+live: b3, id True
+pa's history no longer reaches back: gaps pa, since its own position: True, last True
+then pa the newest 5: True; pb: ; pu: u4
+id: True
+an empty part is not resumed: resumed pb pu; pa , pb b9, pu u8 u9
+its part stays empty: True
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+
+
+
+=== TEST 14: a Last-Event-ID of positions that does not fit the stream's targets is refused with 400 and an info line; one id, or one part per target (a repeated channel is one target), is taken
+--- config
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+        ws_perf_max_channels_per_connection 8;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+--- request
+GET /pub?channel=ha
+--- response_body_like: "subscribers":0
+--- pubsub
+positions-hostile
+--- pubsub_out
+three parts for two: 400 event stream: the parts of Last-Event-ID are not one per channel and user of the stream
+one part of garbage: 400 event stream: invalid Last-Event-ID
+a part of 65 characters: 400 event stream: invalid Last-Event-ID
+commas only, over the bound: 400 event stream: invalid Last-Event-ID
+two parts for one channel: 400 event stream: the parts of Last-Event-ID are not one per channel and user of the stream
+a repeated channel is one target: 400 event stream: the parts of Last-Event-ID are not one per channel and user of the stream
+one id: 200
+two empty parts: 200
+a repeated channel, two parts: 200
+--- error_log eval
+[qr/\[info\] .*event stream rejected: the parts of Last-Event-ID are not one per channel and user of the stream/,
+ qr/\[info\] .*event stream rejected: invalid Last-Event-ID/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+
+
+
+=== TEST 15: a real EventSource in headless Chromium on a stream of two channels whose counters differ: the ids are the stream's positions, and the browser's own reconnect (a front proxy's read timeout) resumes both channels exactly from its Last-Event-ID: no gap, nothing again
+--- config
+    location /sse {
+        ws_perf_sse;
+        ws_perf_channels $arg_channels;
+    }
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+        proxy_read_timeout 1s;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location = /favicon.ico {
+        return 204;
+    }
+--- user_files
+>>> es2.html
+<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>running</title></head>
+<body>
+<pre id="result"></pre>
+<script>
+'use strict';
+const out = document.getElementById('result');
+const log = (s) => { out.textContent += s + '\n'; };
+
+async function publish(msgs) {
+  const r = await fetch('/pub', { method: 'POST', body: JSON.stringify(msgs),
+                                  headers: { 'Content-Type': 'application/json' } });
+  if (r.status !== 202) throw new Error('publish: ' + r.status);
+  return (await r.json()).ids;
+}
+
+async function run() {
+  /* wa's counter runs ahead of wb's: wa numbers messages first */
+  await publish([{ channel: 'wa', data: 'early' }, { channel: 'wa', data: 'early' },
+                 { channel: 'wa', data: 'early' }]);
+  return new Promise((resolve, reject) => {
+    const es = new EventSource('/front/sse?channels=wa,wb');
+    const ids = {}, seen = [], got = { wa: [], wb: [] };
+    let opens = 0, errors = 0, resumed = 0;
+    const t = setTimeout(() => reject(new Error('not done within 25s')), 25000);
+    es.onopen = async () => {
+      opens++;
+      seen.push('open ' + opens);
+      if (opens === 1) {
+        ids.a1 = (await publish([{ channel: 'wa', data: 'a1' }]))[0];
+        ids.b1 = (await publish([{ channel: 'wb', data: 'b1' }]))[0];
+      }
+    };
+    es.onmessage = (e) => {
+      const v = JSON.parse(e.data);
+      got[v.channel].push(v.data);
+      if (opens === 1) {
+        const id = e.lastEventId;
+        seen.push(() => v.data + ' id: ' + id.replace(ids.a1, 'A1')
+                                              .replace(ids.b1, 'B1'));
+      }
+    };
+    es.addEventListener('gap', (e) => seen.push('gap ' + e.data));
+    es.addEventListener('resumed', (e) => {
+      if (++resumed < 2) {
+        return;
+      }
+      clearTimeout(t);
+      es.close();
+      seen.push('resumed both');
+      seen.push('wa: ' + got.wa.join(' ') + ', wb: ' + got.wb.join(' '));
+      seen.push('the last id is both newest: '
+                + (got.lastId === ids.a2 + ',' + ids.b2));
+      for (const s of seen) log(typeof s === 'function' ? s() : s);
+      resolve();
+    });
+    es.addEventListener('message', (e) => { got.lastId = e.lastEventId; });
+    es.onerror = async () => {
+      errors++;
+      if (errors === 1) {
+        seen.push('dropped, reconnecting: '
+                  + (es.readyState === EventSource.CONNECTING));
+        ids.b2 = (await publish([{ channel: 'wb', data: 'b2' }]))[0];
+        ids.a2 = (await publish([{ channel: 'wa', data: 'a2' }]))[0];
+        /* where ids are numbers (Redis), one id could not serve both */
+        seen.push('a2 numbered below b1 where ids are numbers: '
+                  + (!/^[0-9]+$/.test(ids.a2)
+                     || BigInt(ids.a2) < BigInt(ids.b1)));
+      }
+    };
+  });
+}
+
+run().then(() => { document.title = 'done'; },
+           (e) => { log('FAIL ' + e.message); document.title = 'failed'; });
+</script>
+</body>
+</html>
+--- request
+GET /es2.html
+--- response_body_like: <title>running</title>
+--- pubsub
+chromium page=/es2.html
+--- pubsub_out
+open 1
+a1 id: A1,
+b1 id: A1,B1
+dropped, reconnecting: true
+a2 numbered below b1 where ids are numbers: true
+open 2
+resumed both
+wa: a1 a2, wb: b1 b2
+the last id is both newest: true
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:
+--- error_log
+upstream timed out
+--- timeout: 60
+
+
+
+=== TEST 16: a stream of two channels that stops reading: low messages are shed for it as for any stream, each event carries the positions of what was queued up to it, a high message its own, and the send queues end empty
+--- request
+GET /pub?channel=sq
+--- response_body_like: "subscribers":0
+--- pubsub
+positions-shed unix=$TEST_NGINX_SERVER_ROOT/logs/sse.sock
+--- pubsub_out
+the reading stream got all 400, each id its positions: True
+the stalled one got fewer of the low ones, in order: True
+its ids are the positions of what was queued up to each: True
+the high one carries its own: True
+send queues hold nothing after: True

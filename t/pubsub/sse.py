@@ -196,9 +196,12 @@ def deliver(port, path="/sse"):
     ids = [pub(port, t, n, d, p) for t, n, d, p in sent]
     wait_events(s, len(sent), "the messages")
     # a queue sends higher priorities first: matched by target and id (ids
-    # are unique per target), not by order
-    got = {(v.get("channel", v.get("user")), e["id"]): (e, v)
-           for e, v in s.msgs()}
+    # are unique per target), not by order; a stream of several targets
+    # has its positions as the event's id, the target's part the message's
+    order = ["a", "b", "eve"]
+    got = {(v.get("channel", v.get("user")),
+            e["id"].split(",")[order.index(v.get("channel", v.get("user")))]):
+           (e, v) for e, v in s.msgs()}
     ok = len(got) == len(sent) == len(s.events)
     for (t, n, d, p), i in zip(sent, ids):
         e, v = got.get((n, i), ({}, {}))
@@ -413,6 +416,184 @@ def hostile(port, path="/sse"):
     wait_subscribers(port, "channel=h", 0)
     out("a client that half-closes ends its stream: yes")
     old.close()
+
+
+def _by_target(s):
+    """{target name: [data, ...]} of the stream's messages, in order"""
+    got = {}
+    for _, v in s.msgs():
+        got.setdefault(v.get("channel", v.get("user")), []).append(v["data"])
+    return got
+
+
+def _streams_gone(port, targets):
+    for t, n in targets:
+        wait_subscribers(port, "%s=%s" % (t, n), 0)
+
+
+@scenario
+def positions(port, path="/sse", a="pa", b="pb", user="pu", history="5"):
+    """A stream of two channels and a user: each event's id is the
+    stream's positions (the last id queued on each target, channels in
+    the order given, then the user); a reconnect with the last id seen
+    resumes every target exactly, gap only where the history no longer
+    reaches back; an empty part is a target not resumed."""
+    keep = int(history)
+    targets = [("channel", a), ("channel", b), ("user", user)]
+    url = "%s?channels=%s,%s&user=%s" % (path, a, b, user)
+    # the counters differ: a's runs ahead of b's (Redis numbers each one)
+    for i in range(3):
+        pub(port, "channel", a, "early%d" % i)
+
+    s = stream(port, url)
+    for t, n in targets:
+        wait_subscribers(port, "%s=%s" % (t, n), 1)
+    # one at a time: a cluster may bring two channels' messages in any order
+    ia = pub(port, "channel", a, "a1")
+    wait_events(s, 1, "the first message")
+    ib = pub(port, "channel", b, "b1")
+    wait_events(s, 2, "the second message")
+    iu = pub(port, "user", user, "u1")
+    wait_events(s, 3, "the third message")
+    out("ids are the positions: %s" % (
+        [e["id"] for e in s.events]
+        == [ia + ",,", ia + "," + ib + ",", ",".join([ia, ib, iu])]))
+    last = s.last_id
+    s.close()
+    _streams_gone(port, targets)
+
+    away = [("channel", a, "a2"), ("user", user, "u2"), ("channel", a, "a3"),
+            ("channel", b, "b2"), ("user", user, "u3")]
+    ids = {d: pub(port, t, n, d) for t, n, d in away}
+    s = stream(port, url, headers=[("Last-Event-ID", last)])
+    pump([s], lambda: len(s.of_type("resumed")) == 3, 10, "3 resumed")
+    got = _by_target(s)
+    out("resumed from the positions: %s %s, %s %s, %s %s; gaps %d" % (
+        a, summary(got.get(a, [])), b, summary(got.get(b, [])),
+        user, summary(got.get(user, [])), len(s.of_type("gap"))))
+    out("after the resume the id holds the newest of each: %s" % (
+        s.last_id == ",".join([ids["a3"], ids["b2"], ids["u3"]])))
+    ib3 = pub(port, "channel", b, "b3")
+    wait_events(s, len(s.events) + 1, "a live message")
+    out("live: %s, id %s" % (
+        s.msgs()[-1][1]["data"],
+        s.last_id == ",".join([ids["a3"], ib3, ids["u3"]])))
+    last = s.last_id
+    s.close()
+    _streams_gone(port, targets)
+
+    more = [pub(port, "channel", a, "x%d" % i) for i in range(keep + 3)]
+    iu4 = pub(port, "user", user, "u4")
+    s = stream(port, url, headers=[("Last-Event-ID", last)])
+    pump([s], lambda: len(s.of_type("resumed")) == 3, 10, "3 resumed")
+    got = _by_target(s)
+    gaps = s.of_type("gap")
+    out("%s's history no longer reaches back: gaps %s, since its own "
+        "position: %s, last %s" % (
+            a, summary([g.get("channel", g.get("user")) for g in gaps]),
+            bool(gaps) and gaps[0].get("since") == last.split(",")[0],
+            bool(gaps) and gaps[0].get("last") == more[-1]))
+    out("then %s the newest %d: %s; %s: %s; %s: %s" % (
+        a, keep, got.get(a) == ["x%d" % i for i in range(3, keep + 3)],
+        b, summary(got.get(b, [])), user, summary(got.get(user, []))))
+    out("id: %s" % (s.last_id == ",".join([more[-1], ib3, iu4])))
+    s.close()
+    _streams_gone(port, targets)
+
+    pub(port, "channel", a, "a9")
+    ib9 = pub(port, "channel", b, "b9")
+    pub(port, "user", user, "u8")
+    s = stream(port, url, headers=[("Last-Event-ID", ",%s,%s" % (ib3, iu4))])
+    pump([s], lambda: len(s.of_type("resumed")) == 2, 10, "2 resumed")
+    iu9 = pub(port, "user", user, "u9")
+    wait_events(s, len(s.events) + 1, "a live message")
+    got = _by_target(s)
+    out("an empty part is not resumed: resumed %s; %s %s, %s %s, %s %s" % (
+        summary(sorted(r.get("channel", r.get("user"))
+                       for r in s.of_type("resumed"))),
+        a, summary(got.get(a, [])), b, summary(got.get(b, [])),
+        user, summary(got.get(user, []))))
+    out("its part stays empty: %s" % (
+        s.last_id == ",".join(["", ib9, iu9])))
+    s.close()
+
+
+@scenario
+def positions_hostile(port, path="/sse", a="ha", b="hb"):
+    """Last-Event-ID values a stream of two channels refuses (400, the
+    reason said) or takes"""
+    two = "%s?channels=%s,%s" % (path, a, b)
+    i = pub(port, "channel", a, "h1")
+    cases = [
+        ("three parts for two", two, "%s,%s,%s" % (i, i, i)),
+        ("one part of garbage", two, "%s,a b" % i),
+        ("a part of 65 characters", two, "%s,%s" % (i, "1" * 65)),
+        ("commas only, over the bound", two, "," * 200),
+        ("two parts for one channel", path + "?channels=" + a, i + ","),
+        ("a repeated channel is one target", "%s?channels=%s,%s,%s" % (
+            path, a, b, a), "%s,%s,%s" % (i, i, i)),
+    ]
+    for what, url, last_id in cases:
+        st, _, body = request(port, "GET", url,
+                              headers={"Last-Event-ID": last_id})
+        out("%s: %d %s" % (what, st, body.decode().strip()))
+    for what, last_id in [("one id", i), ("two empty parts", ","),
+                          ("a repeated channel, two parts", i + ",")]:
+        url = two if what != "a repeated channel, two parts" else \
+            "%s?channels=%s,%s,%s" % (path, a, b, a)
+        s = stream(port, url, headers=[("Last-Event-ID", last_id)])
+        out("%s: %s" % (what, s.status))
+        s.close()
+
+
+@scenario
+def positions_shed(port, unix, path="/sseb", a="sq", b="so", size="4000",
+                   n="400"):
+    """A stream of two channels that stops reading: low messages are shed
+    from its queue as from any stream's, each event that leaves carries
+    the positions of what was queued up to it (the other channel's stays),
+    and the send queue's bytes go back to nothing."""
+    size, n = int(size), int(n)
+    q = "?channels=%s,%s" % (a, b)
+    slow = stream(port, path + q, unix=unix)
+    fast = stream(port, "/sse" + q)
+    wait_subscribers(port, "channel=" + a, 2)
+    wait_subscribers(port, "channel=" + b, 2)
+    other = pub(port, "channel", b, "other")
+    pump([fast, slow], lambda: fast.events and slow.events, 10,
+         "the other channel's message")
+    pad = "x" * size
+    ids = []
+    for i in range(0, n, 50):
+        batch = [{"channel": a, "data": "%d %s" % (j, pad),
+                  "priority": "low"} for j in range(i, min(i + 50, n))]
+        ids += publish(port, batch)["ids"]
+        pump([fast], lambda: len(fast.events) >= len(ids) + 1, 20,
+             "the fast reader's events")
+    out("the reading stream got all %d, each id its positions: %s" % (
+        n, [e["id"] for e in fast.events[1:]]
+        == ["%s,%s" % (i, other) for i in ids]))
+    mark = pub(port, "channel", a, "-1 mark", "high")
+    pump([slow], lambda: any(v["id"] == mark for _, v in slow.msgs()), 20,
+         "the stalled stream's high message")
+    end = pub(port, "channel", a, "%d end" % n, "low")
+    pump([slow], lambda: slow.msgs()[-1][1]["id"] == end, 20,
+         "the stalled stream's last message")
+    got = [(e["id"], v) for e, v in slow.msgs()[1:]]
+    low = [int(v["data"].split()[0]) for _, v in got
+           if v["priority"] == "low"]
+    out("the stalled one got fewer of the low ones, in order: %s" % (
+        len(low) < n + 1 and low == sorted(set(low))))
+    out("its ids are the positions of what was queued up to each: %s" % all(
+        i.split(",") == [v["id"], other] for i, v in got))
+    out("the high one carries its own: %s" % any(
+        v["id"] == mark and i == "%s,%s" % (mark, other) for i, v in got))
+    slow.close()
+    fast.close()
+    wait_subscribers(port, "channel=" + a, 0)
+    st, _, body = request(port, "GET", "/status?format=json")
+    out("send queues hold nothing after: %s" % (
+        json.loads(body)["send_queue"]["bytes"] == 0))
 
 
 @scenario
