@@ -67,6 +67,8 @@ typedef struct {
     ngx_uint_t                  dlq_max;
     ngx_uint_t                  ack_priorities;     /* 1 << priority */
     size_t                      compress_min;   /* lz4 from; 0: off */
+    ngx_uint_t                  presence_rate;  /* events a second a */
+                                                /* channel; 0: counts */
     ngx_flag_t                  per_worker;     /* deprecated, ignored */
     ngx_shm_zone_t             *shm_zone;       /* without ws_perf_redis */
     size_t                      min_send_queue; /* the smallest of the */
@@ -99,6 +101,7 @@ typedef struct {
     ngx_uint_t                  max_batch;
     ngx_uint_t                  max_user_connections;
     ngx_uint_t                  client_rate;
+    ngx_flag_t                  presence;
 } ngx_ws_perf_loc_conf_t;
 
 

@@ -14,6 +14,7 @@
 #include "ngx_ws_perf_shm.h"
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_presence.h"
 #include "ngx_ws_perf_slots.h"
 
 
@@ -221,6 +222,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       offsetof(ngx_ws_perf_main_conf_t, history),
       NULL },
 
+    { ngx_string("ws_perf_presence_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, presence_rate),
+      NULL },
+
     { ngx_string("ws_perf_ack_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -303,6 +311,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_perf_loc_conf_t, client_critical),
+      NULL },
+
+    { ngx_string("ws_perf_presence"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, presence),
       NULL },
 
     { ngx_string("ws_perf_client_publish"),
@@ -526,6 +541,8 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
+    ngx_ws_perf_presence_init(cycle, wmcf ? wmcf->presence_rate : 50);
+
     /* the one place that knows which engines there are */
     ngx_ws_perf_engine = (wmcf && wmcf->redis.len)
                          ? &ngx_ws_perf_redis_engine : &ngx_ws_perf_shm_engine;
@@ -581,6 +598,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->dlq_max = NGX_CONF_UNSET_UINT;
     conf->ack_priorities = NGX_CONF_UNSET_UINT;
     conf->compress_min = NGX_CONF_UNSET_SIZE;
+    conf->presence_rate = NGX_CONF_UNSET_UINT;
     conf->per_worker = NGX_CONF_UNSET;
     conf->min_send_queue = (size_t) -1;
 
@@ -660,6 +678,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->dlq_max, 100000);
     ngx_conf_init_uint_value(wmcf->ack_priorities, 0);
     ngx_conf_init_size_value(wmcf->compress_min, 1024);
+    ngx_conf_init_uint_value(wmcf->presence_rate, 50);
     ngx_conf_init_value(wmcf->per_worker, 0);
 
     return NGX_CONF_OK;
@@ -1324,6 +1343,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->max_user_connections = NGX_CONF_UNSET_UINT;
     conf->client_rate = NGX_CONF_UNSET_UINT;
+    conf->presence = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1363,6 +1383,21 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_user_connections,
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
+
+    if (conf->presence == 1
+        && conf->mode != NGX_WS_PERF_MODE_PUBSUB
+        && conf->mode != NGX_WS_PERF_MODE_SSE)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_perf_presence\" needs \"ws_perf\" or "
+                           "\"ws_perf_sse\" in the same location");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a nested location is present only when it says so */
+    if (conf->presence == NGX_CONF_UNSET) {
+        conf->presence = 0;
+    }
 
     if (conf->mode == NGX_WS_PERF_MODE_PUBSUB
         || conf->mode == NGX_WS_PERF_MODE_SSE)

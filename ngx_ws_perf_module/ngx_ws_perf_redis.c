@@ -4604,3 +4604,11 @@ ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link)
 
     (void) ngx_ws_perf_redis_connect(link);
 }
+
+
+ngx_int_t
+ngx_ws_perf_redis_presence(ngx_str_t *channel,
+    ngx_ws_perf_presence_pt handler, void *data)
+{
+    return NGX_DECLINED;
+}
