@@ -102,6 +102,8 @@ typedef struct {
     ngx_uint_t                  max_user_connections;
     ngx_uint_t                  client_rate;
     ngx_flag_t                  presence;
+    ngx_str_t                   presence_file;  /* where it was set on */
+    ngx_uint_t                  presence_line;
 } ngx_ws_perf_loc_conf_t;
 
 

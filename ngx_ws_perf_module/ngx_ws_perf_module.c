@@ -59,6 +59,8 @@ static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_ws_perf_presence_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_ws_perf_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -315,7 +317,7 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
 
     { ngx_string("ws_perf_presence"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_ws_perf_presence_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_perf_loc_conf_t, presence),
       NULL },
@@ -1384,13 +1386,15 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
 
+    /* the endpoint may come after it in the location: checked here */
     if (conf->presence == 1
         && conf->mode != NGX_WS_PERF_MODE_PUBSUB
         && conf->mode != NGX_WS_PERF_MODE_SSE)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_perf_presence\" needs \"ws_perf\" or "
-                           "\"ws_perf_sse\" in the same location");
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_perf_presence\" needs \"ws_perf\" or "
+                      "\"ws_perf_sse\" in the same location in %V:%ui",
+                      &conf->presence_file, conf->presence_line);
         return NGX_CONF_ERROR;
     }
 
@@ -1479,6 +1483,26 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_ws_perf_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/* ws_perf_presence on|off; where it is set on, for the check at merge */
+
+static char *
+ngx_ws_perf_presence_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_loc_conf_t *wlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        wlcf->presence_file = cf->conf_file->file.name;
+        wlcf->presence_line = cf->conf_file->line;
+    }
+
+    return rv;
 }
 
 
