@@ -21,7 +21,7 @@ import wsclient                     # noqa: E402
 from client import out, scenario    # noqa: E402
 from sse import stream              # noqa: E402
 from users import anywhere, on_worker, workers  # noqa: E402
-from wsclient import Timeout, pump, request  # noqa: E402
+from wsclient import Timeout, pump, request, wait_subscribers  # noqa
 
 
 def events(ws, kinds=("join", "leave", "presence")):
@@ -61,14 +61,19 @@ def show(got):
     return json.dumps(got, separators=(",", ":"), sort_keys=True)
 
 
-def subscribed(ws, what):
+def subscribed(ws, what, port=None, ch=None, n=1):
     """a connection answered 101 (its handshake channels are in place
-    once a ping has its pong: the worker handled the upgrade first)"""
+    once a ping has its pong: the worker handled the upgrade first); with
+    port and ch, the channel has n subscribers in the channel info (with
+    Redis: once the worker's SUBSCRIBE is confirmed, before which an event
+    published there would not reach it)"""
     if ws.status() != 101:
         raise AssertionError("%s: handshake %s" % (what, ws.status()))
     ws.send_json({"type": "ping"})
     pump([ws], lambda: any(m.get("type") == "pong" for m in ws.messages()),
          10, "pong of " + what)
+    if port is not None:
+        wait_subscribers(port, "channel=" + ch, n)
 
 
 # ------------------------------------------------------------ scenarios
@@ -81,7 +86,7 @@ def tabs(port, ws, ch="room.1"):
     ws = int(ws)
     a, b = workers(ws)
     obs = on_worker(ws, "/ws?channels=" + ch, a)
-    subscribed(obs, "observer")
+    subscribed(obs, "observer", port, ch)
 
     alice1 = on_worker(ws, "/ws?channels=%s&user=alice" % ch, a)
     wait_event(obs, "join", "alice")
@@ -118,6 +123,7 @@ def subs(port, ch="room.2"):
     obs = anywhere(port, "/ws?channels=" + ch)
     subscribed(obs, "observer")
     es = stream(port, "/events?channels=" + ch)
+    wait_subscribers(port, "channel=" + ch, 2)
     raw = anywhere(port, "/raw?channels=%s&user=rawuser" % ch)
     wait_event(obs, "join", "rawuser")
     anon = anywhere(port, "/ws?channels=other")
@@ -165,7 +171,7 @@ def rate(port, ch="room.3", n="30"):
     a quiet second later a join is sent again"""
     n = int(n)
     obs = anywhere(port, "/ws?channels=" + ch)
-    subscribed(obs, "observer")
+    subscribed(obs, "observer", port, ch)
     users = ["u%02d" % i for i in range(n)]
     conns = wsclient.connect_many(port, ["/ws?channels=%s&user=%s"
                                          % (ch, u) for u in users])
@@ -201,7 +207,7 @@ def killed(port, ws, ch="room.4", bound="10"):
     ws = int(ws)
     a, b = workers(ws)
     obs = on_worker(ws, "/ws?channels=" + ch, a)
-    subscribed(obs, "observer")
+    subscribed(obs, "observer", port, ch)
     dave = on_worker(ws, "/ws?channels=%s&user=dave" % ch, b)
     wait_event(obs, "join", "dave")
     eve = on_worker(ws, "/ws?channels=%s&user=eve" % ch, a)
