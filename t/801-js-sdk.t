@@ -44,6 +44,13 @@ $listen
         ws_perf_client_publish on;
         ws_perf_subprotocols ws-perf.v1+lz4 ws-perf.v1;
     }
+    location /wsp {
+        ws_perf;
+        ws_perf_presence on;
+        ws_perf_user \$arg_user;
+        ws_perf_channels \$arg_channels;
+        ws_perf_allowed_channels room.*;
+    }
     location /wsq {
         ws_perf;
         ws_perf_user \$arg_user;
@@ -272,3 +279,17 @@ more user=moreu n=60
 resume cut short by the send queue: yes; asked again by the sdk until done
 protocol: null
 messages: 60 of 60, in order; gap events: 0; errors: 0
+
+
+
+=== TEST 12: presence: join and leave events (one per user, two tabs), a count to presence(), and a subscribe whose own join arrives about its reply still resolves
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+presence
+--- pubsub_out
+events: join pia, join quin, leave pia
+presence(room.p): 1
+errors: 0

@@ -220,6 +220,7 @@ export class WsPerfClient {
         this._waiters = new Map();      // channel -> [{resolve, reject}]
         this._last = new Map();         // target -> {id, order}
         this._seen = new Map();         // target -> Map(id -> state)
+        this._members = new Map();      // channel -> the last member count
 
         this._outbox = [];
         this._inflight = null;          // {acks: [ids]} or one item
@@ -301,6 +302,14 @@ export class WsPerfClient {
 
     get socket() {
         return this._ws;
+    }
+
+    // The member count the channel's last presence event carried (on a
+    // location with ws_perf_presence), or null before one came; who is
+    // present is the publish API's GET ?presence= (docs/protocol.md).
+    presence(channel) {
+        const n = this._members.get(channel);
+        return n === undefined ? null : n;
     }
 
     _open() {
@@ -780,6 +789,16 @@ export class WsPerfClient {
             break;
         case 'gap':
             this._gap(env);
+            break;
+        case 'join':
+        case 'leave':
+        case 'presence':
+            // events of ws_perf_presence, never a command's reply
+            if (typeof env.channel === 'string'
+                && Number.isSafeInteger(env.count) && env.count >= 0) {
+                this._members.set(env.channel, env.count);
+            }
+            this._emit(env.type, env);
             break;
         case 'notice':
             this._emit('notice', env);
