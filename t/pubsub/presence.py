@@ -17,6 +17,8 @@ import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import client                       # noqa: E402
+import redis as rd                  # noqa: E402
+import users                        # noqa: E402
 import wsclient                     # noqa: E402
 from client import out, scenario    # noqa: E402
 from sse import stream              # noqa: E402
@@ -48,8 +50,14 @@ def presence(port, channel):
 def wait_presence(port, channel, users, timeout=10):
     deadline = time.monotonic() + timeout * wsclient.SCALE
     while True:
-        got = presence(port, channel)
-        if got["users"] == users and got["count"] == len(users):
+        status, _, data = request(port, "GET", "/pub?presence=" + channel)
+        # 503: redis not back yet
+        got = json.loads(data) if status in (200, 503) else None
+        if got is None:
+            raise AssertionError("presence %s: %d %r"
+                                 % (channel, status, data))
+        if status == 200 and got["users"] == users \
+                and got["count"] == len(users):
             return got
         if time.monotonic() > deadline:
             raise Timeout("presence of %s is %s, not %s"
@@ -236,6 +244,125 @@ def bad(port):
                            json.loads(data).get("error", "")[:24]))
     status, _, data = request(port, "GET", "/pub?presence=nobody.here")
     out("an empty channel: %d %s" % (status, data.decode().strip()))
+
+
+# ------------------------------------------------ Redis: nodes, restarts
+
+def children(pid):
+    """the pids whose parent is pid (a master's workers)"""
+    got = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    got.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return got
+
+
+def kill_node(node):
+    """SIGKILL to a node's workers and master: nothing of it says goodbye"""
+    pidfile = os.path.join(node.prefix, "logs", "nginx.pid")
+    with open(pidfile) as f:
+        master = int(f.read())
+    for p in children(master) + [master]:
+        os.kill(p, signal.SIGKILL)
+    users.wait_for(lambda: not users.alive(master), 10, "the node to die")
+    os.unlink(pidfile)
+
+
+@scenario
+def nodes(port, node, node_ws, node_p, prefix, ttl="2", ch="room.n"):
+    """a member on a second nginx node: its join reaches the first node's
+    subscribers and GET lists it there; the node killed with SIGKILL, its
+    member leaves (GET and the event) within the worker TTL and a sweep"""
+    node, node_ws, node_p = int(node), int(node_ws), int(node_p)
+    users.redis_ready(prefix, 2)
+    second = rd.Node(node, node_ws, 1, """
+    ws_perf_redis_worker_ttl %ss;
+    server {
+        listen 127.0.0.1:%d;
+        location /wsp { ws_perf; ws_perf_presence on;
+                        ws_perf_channels $arg_channels;
+                        ws_perf_user $arg_user; }
+    }""" % (ttl, node_p))
+    killed = False
+    try:
+        users.redis_ready(prefix, 3)
+        obs = anywhere(port, "/ws?channels=" + ch)
+        subscribed(obs, "observer", port, ch)
+        frank = anywhere(node_p, "/wsp?channels=%s&user=frank" % ch)
+        wait_event(obs, "join", "frank")
+        out("a join from the other node: %s"
+            % show(seen(obs, "join", "frank")[0]))
+        mine = anywhere(port, "/ws?channels=%s&user=gina" % ch)
+        wait_event(obs, "join", "gina")
+        out("GET on this node: %s"
+            % show(wait_presence(port, ch, ["frank", "gina"])))
+        start = time.monotonic()
+        kill_node(second)
+        killed = True
+        wait_presence(port, ch, ["gina"], timeout=float(ttl) + 8)
+        wait_event(obs, "leave", "frank", timeout=float(ttl) + 8)
+        took = time.monotonic() - start
+        out("the other node killed: frank leaves within the TTL and a "
+            "sweep: %s" % (took < (float(ttl) + 8) * wsclient.SCALE))
+        frank.abort()
+        mine.close()
+        obs.close()
+    finally:
+        if not killed:
+            second.stop()
+
+
+@scenario
+def restart(port, prefix, ch="room.r"):
+    """Redis restarted empty: each worker writes its members again once
+    its link is back, GET lists them again, without events for users who
+    never left"""
+    users.redis_ready(prefix, 2)
+    obs = anywhere(port, "/ws?channels=" + ch)
+    subscribed(obs, "observer", port, ch)
+    hal = anywhere(port, "/ws?channels=%s&user=hal" % ch)
+    wait_event(obs, "join", "hal")
+    wait_presence(port, ch, ["hal"])
+    rd.redis_stop()
+    status, _, _ = request(port, "GET", "/pub?presence=" + ch)
+    out("Redis down: GET %d" % status)
+    rd.redis_start()
+    got = wait_presence(port, ch, ["hal"], timeout=15)
+    out("Redis back: %s" % show(got))
+    ivy = anywhere(port, "/ws?channels=%s&user=ivy" % ch)
+    wait_event(obs, "join", "ivy", timeout=15)
+    out("a join after it: %s" % show(seen(obs, "join", "ivy")[0]))
+    out("hal's events: %s" % " ".join(m["type"] for m in events(obs)
+                                      if m.get("user") == "hal"))
+    for c in (hal, ivy, obs):
+        c.close()
+
+
+@scenario
+def hostile(port, prefix, ch="room.h"):
+    """presence wires that are not: dropped and logged like any malformed
+    message; events still flow"""
+    users.redis_ready(prefix, 2)
+    obs = anywhere(port, "/ws?channels=" + ch)
+    subscribed(obs, "observer", port, ch)
+    k = rd.key("ch", ch)
+    for bad in ("p1 ", "p1 join x\nalice", "p1 leave 1\nbad user",
+                "p1 join 1\n", "p1 kick 1\nalice",
+                "p1 join 99999999999999999999\nalice",
+                "p1 join 1\n" + "a" * 129):
+        rd.publish_raw(k, bad)
+    jo = anywhere(port, "/ws?channels=%s&user=jo" % ch)
+    wait_event(obs, "join", "jo")
+    out("events: %s" % " ".join("%s %s" % (m["type"], m.get("user"))
+                                for m in events(obs)))
+    for c in (jo, obs):
+        c.close()
 
 
 if __name__ == "__main__":
