@@ -47,6 +47,7 @@ $listen
     location /wsp {
         ws_perf;
         ws_perf_presence on;
+        ws_perf_subprotocols ws-perf.v1;
         ws_perf_user \$arg_user;
         ws_perf_channels \$arg_channels;
         ws_perf_allowed_channels room.*;
