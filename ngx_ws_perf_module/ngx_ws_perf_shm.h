@@ -192,6 +192,8 @@ typedef struct {
     ngx_rbtree_node_t           presence_s;
     ngx_queue_t                 chans;      /* the same, swept in turn */
     ngx_uint_t                  presence_full;  /* members not counted */
+    ngx_uint_t                  entries[NGX_MAX_PROCESSES];  /* presence */
+                                                /* entries per worker slot */
 
     ngx_ws_perf_shm_worker_t    workers[NGX_MAX_PROCESSES];
 } ngx_ws_perf_shm_t;

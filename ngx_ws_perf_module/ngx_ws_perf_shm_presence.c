@@ -123,6 +123,7 @@ ngx_ws_perf_shm_presence_hook(ngx_str_t *channel, ngx_str_t *user,
 
         } else if (--e->n == 0) {
             ngx_queue_remove(q);
+            ngx_ws_perf_shm->entries[e->slot]--;
             ngx_ws_perf_shm_free(e);
         }
 
@@ -137,6 +138,7 @@ ngx_ws_perf_shm_presence_hook(ngx_str_t *channel, ngx_str_t *user,
             e->pid = ngx_pid;
             e->n = 1;
             ngx_queue_insert_tail(&m->entries, &e->queue);
+            ngx_ws_perf_shm->entries[e->slot]++;
 
             if (!was) {
                 ch->nmembers++;
@@ -263,8 +265,10 @@ ngx_ws_perf_shm_chan_unused(ngx_ws_perf_shm_chan_t *ch)
 
 /*
  * Under the lock: the entries of workers that are gone go, with the
- * leave events of members left without one, in max channels (0: all),
- * the longest unswept first
+ * leave events of members left without one.  max 0: every channel (a
+ * worker that starts, in the slot of one that may have been killed);
+ * else max channels, the longest unswept first, and only while a dead
+ * worker's entries are left
  */
 
 void
@@ -288,11 +292,22 @@ ngx_ws_perf_shm_presence_sweep(ngx_uint_t max)
         return;
     }
 
-    if (max && max < n) {
-        n = max;
-    }
-
     ngx_ws_perf_shm_dead_slots(dead);
+
+    if (max) {
+        /* the tick: only while a dead worker's entries are left */
+        for (i = 0; i < ngx_ws_perf_shm->nslots; i++) {
+            if (dead[i] && ngx_ws_perf_shm->entries[i]) {
+                break;
+            }
+        }
+
+        if (i == ngx_ws_perf_shm->nslots) {
+            return;
+        }
+
+        n = ngx_min(n, max);
+    }
 
     for (i = 0; i < n; i++) {
         q = ngx_queue_head(&ngx_ws_perf_shm->chans);
@@ -369,6 +384,7 @@ ngx_ws_perf_shm_member_sweep(ngx_ws_perf_shm_member_t *m, ngx_uint_t *dead)
                        e->pid, &m->sn.str);
 
         ngx_queue_remove(q);
+        ngx_ws_perf_shm->entries[e->slot]--;
         ngx_ws_perf_shm_free(e);
     }
 
