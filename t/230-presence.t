@@ -13,7 +13,9 @@ use Test::Nginx::Socket 'no_plan';
 use WsPerf::Engine;
 use WsPerf::PubSub;
 
-$ENV{TEST_NGINX_WS_PORT} ||= $Test::Nginx::Util::ServerPort + 1;
+# past the ports WS_PERF_TLS=1 takes (WsPerf::TLS: the client's port is a
+# plain proxy to an ssl listener); this listener stays plain under it
+$ENV{TEST_NGINX_WS_PORT} ||= $Test::Nginx::Util::ServerPort + 3;
 
 workers(2);
 master_on();
