@@ -61,6 +61,7 @@ static void ngx_ws_perf_shm_dead_slots(ngx_uint_t *dead);
 static void ngx_ws_perf_shm_presence_post(ngx_str_t *channel,
     ngx_str_t *user, ngx_uint_t kind, uint64_t count);
 static void ngx_ws_perf_shm_presence_full(const char *what);
+static void *ngx_ws_perf_shm_presence_alloc(size_t size);
 
 
 void
@@ -128,7 +129,7 @@ ngx_ws_perf_shm_presence_hook(ngx_str_t *channel, ngx_str_t *user,
         }
 
     } else if (join) {
-        e = ngx_ws_perf_shm_alloc(sizeof(ngx_ws_perf_shm_entry_t));
+        e = ngx_ws_perf_shm_presence_alloc(sizeof(ngx_ws_perf_shm_entry_t));
 
         if (e == NULL) {
             ngx_ws_perf_shm_presence_full("a member");
@@ -194,7 +195,8 @@ ngx_ws_perf_shm_chan(ngx_str_t *name, ngx_uint_t create)
         return ch;
     }
 
-    ch = ngx_ws_perf_shm_alloc(sizeof(ngx_ws_perf_shm_chan_t) + name->len);
+    ch = ngx_ws_perf_shm_presence_alloc(sizeof(ngx_ws_perf_shm_chan_t)
+                                        + name->len);
     if (ch == NULL) {
         return NULL;
     }
@@ -231,7 +233,8 @@ ngx_ws_perf_shm_member(ngx_ws_perf_shm_chan_t *ch, ngx_str_t *user,
         return m;
     }
 
-    m = ngx_ws_perf_shm_alloc(sizeof(ngx_ws_perf_shm_member_t) + user->len);
+    m = ngx_ws_perf_shm_presence_alloc(sizeof(ngx_ws_perf_shm_member_t)
+                                       + user->len);
     if (m == NULL) {
         return NULL;
     }
@@ -441,6 +444,28 @@ ngx_ws_perf_shm_presence_post(ngx_str_t *channel, ngx_str_t *user,
     }
 
     ngx_ws_perf_shm_unref(c);
+}
+
+
+/*
+ * Under the lock: presence grows only while half of the zone's pages are
+ * free, so that it never takes what the messages, inboxes and the bus
+ * need
+ */
+
+static void *
+ngx_ws_perf_shm_presence_alloc(size_t size)
+{
+    ngx_uint_t  pages;
+
+    pages = (ngx_ws_perf_shm_pool->end - ngx_ws_perf_shm_pool->start)
+            >> ngx_pagesize_shift;
+
+    if (ngx_ws_perf_shm_pool->pfree < pages / 2) {
+        return NULL;
+    }
+
+    return ngx_ws_perf_shm_alloc(size);
 }
 
 

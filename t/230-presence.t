@@ -120,7 +120,7 @@ the raw connection got 0 frames
 
 
 
-=== TEST 3: ws_perf_presence_rate 5: a burst of 30 joins gives the bucket's events, then counts once a second up to the real count; after a quiet second joins are sent again
+=== TEST 3: ws_perf_presence_rate 5: a burst of 30 joins gives the bucket's events (and its refill), then counts once a second up to the real count; after a quiet second joins are sent again
 --- http_config
     ws_perf_presence_rate 5;
 --- request
@@ -131,7 +131,7 @@ ok
 rate
 --- pubsub_out
 30 users: 101
-joins sent: at most 6
+joins sent: a few
 then counts: {"channel":"room.3","count":30,"type":"presence"}
 a join after a quiet second: {"channel":"room.3","count":31,"type":"join","user":"late"}
 all gone: count 0
@@ -182,7 +182,45 @@ an empty channel: 200 {"channel":"nobody.here","count":0,"users":[]}
 
 
 
-=== TEST 6: the status counts presence: members, events sent and held, in JSON and Prometheus
+=== TEST 6: a zone too small for the members: presence stops growing at half the zone with a warn line; handshakes, publishes and GET still work
+--- engine: shm: the shared-memory zone's own bound
+--- http_config
+    ws_perf_shm_zone small 256k;
+--- config
+    large_client_header_buffers 4 16k;
+    location /ws {
+        ws_perf;
+        ws_perf_presence on;
+        ws_perf_channels $arg_channels;
+        ws_perf_user $arg_user;
+        ws_perf_max_channels_per_connection 1000;
+    }
+    location /pub {
+        ws_perf_publish;
+    }
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+full
+--- pubsub_out
+handshakes: 101 101 101 101
+a publish: 1 ids, reached all 4
+GET of the last channel: 200 (fewer than 4: True)
+all gone: f0000 has nobody
+--- error_log
+ws_perf_shm_zone has no room for a member of presence
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: the status counts presence: members, events sent and held, in JSON and Prometheus
 --- request
 GET /status?format=prometheus
 --- response_body_like
@@ -194,7 +232,7 @@ ws_perf_presence_members 0
 
 
 
-=== TEST 7: ws_perf_presence needs ws_perf or ws_perf_sse in its location: nginx -t fails, naming the line
+=== TEST 8: ws_perf_presence needs ws_perf or ws_perf_sse in its location: nginx -t fails, naming the line
 --- config
     location /pub {
         ws_perf_presence on;
@@ -211,7 +249,7 @@ GET /t
 
 
 
-=== TEST 8: ws_perf_presence in a server block is refused
+=== TEST 9: ws_perf_presence in a server block is refused
 --- config
     ws_perf_presence on;
 --- request
