@@ -4,6 +4,9 @@ export type Priority = 'low' | 'normal' | 'high' | 'critical';
 
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/** What carries the messages: a WebSocket, or the event stream. */
+export type Transport = 'websocket' | 'sse';
+
 export interface WsPerfOptions {
     /** A WebSocket constructor; default globalThis.WebSocket. */
     WebSocket?: new (url: string, protocols?: string | string[],
@@ -30,6 +33,24 @@ export interface WsPerfOptions {
     maxFrameSize?: number;
     /** Commands waiting for the connection, at most (10000). */
     maxQueued?: number;
+    /**
+     * The event stream (a ws_perf_sse location) to fall back to: a URL,
+     * whose "channels" argument gets the client's channels, or a function
+     * of those channels that returns the URL.  Unset: no fallback.
+     */
+    sse?: string | URL | ((channels: string[]) => string | URL);
+    /** WebSockets that fail to open in a row before the stream (2). */
+    sseAfter?: number;
+    /** ms on the stream before a lost stream tries WebSocket (300000). */
+    webSocketRetry?: number;
+    /** ms without a byte on the stream before it is made again (75000). */
+    sseIdleTimeout?: number;
+    /** A ws_perf_publish location: publish() POSTs there on the stream. */
+    publishUrl?: string | URL;
+    /** fetch for the stream and the publishes (default globalThis.fetch). */
+    fetch?: (input: string | URL, init?: RequestInit) => Promise<Response>;
+    /** Merged into every fetch: headers, credentials, ... */
+    fetchOptions?: RequestInit;
 }
 
 export interface Envelope {
@@ -67,6 +88,8 @@ export interface Gap {
     since: string;
     /** The newest id there is. */
     last: string;
+    /** On the event stream: a resume cut short by the send queue here. */
+    more?: boolean;
 }
 
 export interface Resumed {
@@ -136,27 +159,43 @@ export class WsPerfClient {
     /** The subprotocol the server selected, once open. */
     readonly protocol: string | null;
     readonly stats: Stats;
-    /** The current WebSocket, or null. */
+    /** The current WebSocket, or null (always null on the stream). */
     readonly socket: WebSocket | null;
+    /** The transport in use, or being tried. */
+    readonly transport: Transport;
 
     connect(): this;
     /** Closes; connect() again resumes where it stopped. */
     close(): void;
 
-    /** Handlers of "message" may return a promise: the ack waits for it. */
+    /**
+     * Handlers of "message" may return a promise: the ack waits for it.
+     * Handlers of "state" get the transport as their second argument.
+     */
     on<K extends keyof EventMap>(type: K,
-        fn: (ev: EventMap[K]) => unknown): () => void;
+        fn: (ev: EventMap[K], transport?: Transport) => unknown): () => void;
     off<K extends keyof EventMap>(type: K,
-        fn: (ev: EventMap[K]) => unknown): void;
+        fn: (ev: EventMap[K], transport?: Transport) => unknown): void;
 
     /** The member count the channel's last presence event carried. */
     presence(channel: string): number | null;
 
     subscribe(channel: string): Promise<void>;
     unsubscribe(channel: string): Promise<void>;
-    /** Resolves with the id the server gave. */
+    /**
+     * Resolves with the id the server gave.  On the event stream it is a
+     * POST to options.publishUrl; without one it rejects with code 501.
+     */
     publish(channel: string, data: unknown,
             options?: { priority?: Priority }): Promise<string>;
+}
+
+/** The text/event-stream reader the client uses; exported for tests. */
+export class EventStreamParser {
+    constructor(onEvent: (type: string, data: string, id: string) => void,
+                maxLine?: number);
+    lastEventId: string;
+    push(chunk: Uint8Array | string): void;
 }
 
 export function lz4DecodeBlock(src: Uint8Array, size: number): Uint8Array;

@@ -1,7 +1,8 @@
 // ws-perf.js: a client of the ws-perf.v1 protocol (docs/protocol.md,
 // docs/clients.md).  One ES module, no dependencies, for browsers and for
 // Node 18+ (with the global WebSocket, or a constructor such as the "ws"
-// package's passed as options.WebSocket).
+// package's passed as options.WebSocket).  With options.sse it falls back
+// to the event stream of a ws_perf_sse location, read over fetch.
 
 const PROTOCOL = 'ws-perf.v1';
 const PROTOCOL_LZ4 = 'ws-perf.v1+lz4';
@@ -18,6 +19,11 @@ const DEFAULTS = {
     dedupWindow: 1024,
     maxFrameSize: 16 * 1024 * 1024,
     maxQueued: 10000,
+    sse: null,
+    publishUrl: null,
+    sseAfter: 2,
+    webSocketRetry: 300000,
+    sseIdleTimeout: 75000,
 };
 
 // A resume that keeps answering "more" is asked again at most this often.
@@ -182,6 +188,86 @@ function resumeCommand(target, since) {
 }
 
 
+// Reads a text/event-stream as the WHATWG rules say (lines end with CRLF,
+// LF or CR; "data" lines are joined with LF; a blank line dispatches; a
+// line starting with ":" is a comment) and calls onEvent(type, data, id)
+// per event.  A line longer than maxLine throws: a stream that never ends
+// its lines cannot grow the buffer without bound.
+export class EventStreamParser {
+    constructor(onEvent, maxLine = DEFAULTS.maxFrameSize) {
+        this.onEvent = onEvent;
+        this.maxLine = maxLine;
+        this.lastEventId = '';
+        this._decoder = new TextDecoder('utf-8');
+        this._buf = '';
+        this._type = '';
+        this._data = null;
+    }
+
+    push(chunk) {
+        this._buf += typeof chunk === 'string'
+                     ? chunk : this._decoder.decode(chunk, { stream: true });
+
+        for (;;) {
+            const m = /\r\n|\r|\n/.exec(this._buf);
+
+            if (!m || (m[0] === '\r' && m.index === this._buf.length - 1)) {
+                break;
+            }
+            const line = this._buf.slice(0, m.index);
+            this._buf = this._buf.slice(m.index + m[0].length);
+            this._line(line);
+        }
+
+        if (this._buf.length > this.maxLine) {
+            throw new WsPerfError('event stream: a line longer than '
+                                  + this.maxLine + ' characters');
+        }
+    }
+
+    _line(line) {
+        let field, value;
+
+        if (line === '') {
+            if (this._data !== null) {
+                this.onEvent(this._type || 'message', this._data,
+                             this.lastEventId);
+            }
+            this._type = '';
+            this._data = null;
+            return;
+        }
+        if (line[0] === ':') {
+            return;
+        }
+
+        const colon = line.indexOf(':');
+        if (colon < 0) {
+            field = line;
+            value = '';
+        } else {
+            field = line.slice(0, colon);
+            value = line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+        }
+
+        switch (field) {
+        case 'event':
+            this._type = value;
+            break;
+        case 'data':
+            this._data = this._data === null ? value
+                                             : this._data + '\n' + value;
+            break;
+        case 'id':
+            if (value.indexOf('\0') < 0) {
+                this.lastEventId = value;
+            }
+            break;
+        }
+    }
+}
+
+
 export class WsPerfError extends Error {
     constructor(message, code, detail) {
         super(message);
@@ -204,9 +290,26 @@ export class WsPerfClient {
 
         this._WebSocket = options.WebSocket || globalThis.WebSocket;
         if (typeof this._WebSocket !== 'function') {
-            throw new TypeError('no WebSocket: pass options.WebSocket'
-                                + ' (e.g. the "ws" package)');
+            this._WebSocket = null;
+            if (!this.options.sse) {
+                throw new TypeError('no WebSocket: pass options.WebSocket'
+                                    + ' (e.g. the "ws" package), or'
+                                    + ' options.sse');
+            }
         }
+        this._fetch = options.fetch
+                      || (typeof globalThis.fetch === 'function'
+                          ? (...a) => globalThis.fetch(...a) : null);
+        if (this.options.sse && !this._fetch) {
+            throw new TypeError('options.sse needs fetch: pass'
+                                + ' options.fetch');
+        }
+        this._mode = this._WebSocket ? 'websocket' : 'sse';
+        this._wsFails = 0;
+        this._sseFrom = 0;
+        this._stream = null;            // the event stream, in sse mode
+        this._streamChannels = new Set();
+        this._cuts = new Map();         // target -> where a resume stopped
 
         this._listeners = new Map();
         this._ws = null;
@@ -248,7 +351,7 @@ export class WsPerfClient {
         }
     }
 
-    _emit(type, ev) {
+    _emit(type, ev, extra) {
         const out = [];
         const set = this._listeners.get(type);
 
@@ -257,7 +360,7 @@ export class WsPerfClient {
         }
         for (const fn of [...set]) {
             try {
-                out.push(fn(ev));
+                out.push(fn(ev, extra));
             } catch (e) {
                 if (type === 'message') {
                     throw e;
@@ -270,10 +373,12 @@ export class WsPerfClient {
         return out;
     }
 
+    // a new state, or the same one on another transport
     _setState(state) {
-        if (this.state !== state) {
+        if (this.state !== state || this._stateMode !== this._mode) {
             this.state = state;
-            this._emit('state', state);
+            this._stateMode = this._mode;
+            this._emit('state', state, this._mode);
         }
     }
 
@@ -282,8 +387,10 @@ export class WsPerfClient {
 
     connect() {
         this._wanted = true;
-        if (!this._ws && !this._timer) {
+        if (!this._ws && !this._stream && !this._timer) {
             this._attempt = 0;
+            this._mode = this._WebSocket ? 'websocket' : 'sse';
+            this._wsFails = 0;
             this._open();
         }
         return this;
@@ -295,6 +402,8 @@ export class WsPerfClient {
         this._wanted = false;
         clearTimeout(this._timer);
         this._timer = null;
+        clearTimeout(this._restreamTimer);
+        this._restreamTimer = null;
         this._drop(1000, 'closed by the client');
         this._failPublishes('the client closed the connection');
         this._setState('closed');
@@ -312,13 +421,23 @@ export class WsPerfClient {
         return n === undefined ? null : n;
     }
 
+    // "websocket" or "sse": the one in use, or being tried
+    get transport() {
+        return this._mode;
+    }
+
     _open() {
         const o = this.options;
         const protocols = !o.subprotocols ? []
                           : o.lz4 ? [PROTOCOL_LZ4, PROTOCOL] : [PROTOCOL];
-        const gen = ++this._gen;
-        let ws;
+        let gen, ws;
 
+        if (this._mode === 'sse') {
+            this._openStream(false);
+            return;
+        }
+
+        gen = ++this._gen;
         this._setState(this._attempt ? 'reconnecting' : 'connecting');
         try {
             ws = o.webSocketOptions
@@ -327,6 +446,7 @@ export class WsPerfClient {
                  : new this._WebSocket(this.url, protocols);
         } catch (e) {
             this._emit('error', e);
+            this._wsFailed();
             this._retry();
             return;
         }
@@ -336,6 +456,7 @@ export class WsPerfClient {
         const connectTimer = this._connectTimer = setTimeout(() => {
             if (gen === this._gen && ws.readyState !== 1) {
                 this._emit('error', new WsPerfError('connect timed out'));
+                this._wsFailed();
                 this._lost(gen);
             }
         }, o.connectTimeout);
@@ -343,6 +464,7 @@ export class WsPerfClient {
         ws.onopen = () => {
             clearTimeout(connectTimer);
             if (gen === this._gen) {
+                this._wsFails = 0;
                 this._opened();
             }
         };
@@ -360,9 +482,22 @@ export class WsPerfClient {
             clearTimeout(connectTimer);
             if (gen === this._gen) {
                 this._closeInfo = { code: ev.code, reason: ev.reason };
+                if (this.state !== 'open') {
+                    this._wsFailed();
+                }
                 this._lost(gen);
             }
         };
+    }
+
+    // a WebSocket that did not open: after options.sseAfter of them in a
+    // row, the event stream takes over (when options.sse names one)
+    _wsFailed() {
+        if (++this._wsFails >= this.options.sseAfter && this.options.sse) {
+            this._mode = 'sse';
+            this._sseFrom = Date.now();
+            this._attempt = 0;
+        }
     }
 
     _opened() {
@@ -395,11 +530,20 @@ export class WsPerfClient {
 
     // the socket went (or never came): forget what was on the wire
     _lost(gen) {
+        const streamed = this._stream !== null && this._stream.open;
+
         if (gen !== this._gen) {
             return;
         }
         this._drop();
         if (this._wanted) {
+            if (streamed && this._WebSocket && Date.now() - this._sseFrom
+                                               >= this.options.webSocketRetry)
+            {
+                // long enough on the stream: WebSocket gets another chance
+                this._mode = 'websocket';
+                this._wsFails = 0;
+            }
             this._retry();
         } else {
             this._setState('closed');
@@ -415,6 +559,8 @@ export class WsPerfClient {
         this._inflight = null;
         clearTimeout(this._connectTimer);
         clearTimeout(this._cmdTimer);
+        clearTimeout(this._idleTimer);
+        this._dropStream();
         this._syncing = 0;
         this._confirmed.clear();
 
@@ -484,6 +630,403 @@ export class WsPerfClient {
     }
 
 
+    // ------------------------------------------------------ event stream
+
+    // The stream's URL: options.sse(channels), or options.sse with the
+    // client's channels added to its "channels" argument, unescaped
+    // (nginx's $arg_channels is the raw query)
+    _streamUrl() {
+        const sse = this.options.sse;
+        const chans = [...this._channels];
+
+        if (typeof sse === 'function') {
+            return String(sse(chans));
+        }
+
+        const base = typeof location !== 'undefined' && location.href
+                     ? location.href : undefined;
+        const u = new URL(sse, base);
+        const args = u.search.slice(1).split('&').filter((a) => a !== '');
+        const named = args.filter((a) => a.startsWith('channels='))
+                          .flatMap((a) => a.slice(9).split(','))
+                          .filter((c) => c !== '');
+        const all = [...new Set(named.concat(chans))];
+        const rest = args.filter((a) => !a.startsWith('channels='));
+
+        if (all.length) {
+            rest.push('channels=' + all.join(','));
+        }
+        u.search = rest.length ? '?' + rest.join('&') : '';
+        return u.href;
+    }
+
+    // One Last-Event-ID serves every subscription of a stream, and ids are
+    // numbered per channel and user: the oldest position of them all is
+    // the one from which no target misses anything.  The others get what
+    // they had seen again (dropped by the dedup window) and maybe a gap
+    // notice that only says the history does not reach back that far:
+    // such a notice is held until that target's "resumed" and shown only
+    // if what came does not reach back to the target's own position.
+    _streamSince() {
+        let since = null;
+
+        for (const last of this._last.values()) {
+            if (since === null || last.order < since.order) {
+                since = last;
+            }
+        }
+        return since;
+    }
+
+    _openStream(reopen) {
+        const o = this.options;
+        const fo = o.fetchOptions || {};
+        const gen = ++this._gen;
+        const since = this._streamSince();
+        const headers = { ...(fo.headers || {}),
+                          Accept: 'text/event-stream' };
+        const ctl = typeof AbortController === 'function'
+                    ? new AbortController() : null;
+        let url;
+
+        this._setState(this._attempt || reopen ? 'reconnecting'
+                                               : 'connecting');
+        try {
+            url = this._streamUrl();
+        } catch (e) {
+            this._emit('error', e);
+            this._retry();
+            return;
+        }
+
+        const st = { gen, ctl, url, since, channels: [...this._channels],
+                     hold: new Map(), known: new Set(this._last.keys()),
+                     cut: new Map(),
+                     open: false, reader: null };
+        if (since) {
+            headers['Last-Event-ID'] = since.id;
+            for (const [target, last] of this._last) {
+                if (last.order > since.order) {
+                    st.hold.set(target, { last, gap: null, reached: false });
+                }
+            }
+        }
+        this._stream = st;
+
+        this._connectTimer = setTimeout(() => {
+            if (gen === this._gen && !st.open) {
+                this._emit('error', new WsPerfError('connect timed out'));
+                this._lost(gen);
+            }
+        }, o.connectTimeout);
+
+        this._fetch(url, { ...fo, method: 'GET', headers, cache: 'no-store',
+                           signal: ctl ? ctl.signal : undefined })
+            .then((res) => this._streamResponse(st, res),
+                  (e) => {
+                      if (gen === this._gen) {
+                          this._emit('error', new WsPerfError(
+                              'event stream: ' + (e && e.message), 0, e));
+                          this._lost(gen);
+                      }
+                  });
+    }
+
+    _streamResponse(st, res) {
+        const type = res.headers.get('content-type') || '';
+
+        if (st.gen !== this._gen) {
+            this._cancelBody(res);
+            return;
+        }
+        if (res.status !== 200 || !type.startsWith('text/event-stream')
+            || !res.body)
+        {
+            this._cancelBody(res);
+            this._streamRefused(new WsPerfError('event stream refused: HTTP '
+                                                + res.status, res.status));
+            this._lost(st.gen);
+            return;
+        }
+
+        clearTimeout(this._connectTimer);
+        st.open = true;
+        st.reader = res.body.getReader();
+        this._streamOpened(st);
+
+        const parser = new EventStreamParser((t, data) => {
+            if (st.gen === this._gen) {
+                this._streamEvent(t, data);
+            }
+        }, this.options.maxFrameSize);
+
+        const fail = (e) => {
+            if (st.gen === this._gen) {
+                this._emit('error', e instanceof WsPerfError ? e
+                           : new WsPerfError('event stream: '
+                                             + (e && e.message), 0, e));
+                this._lost(st.gen);
+            }
+        };
+        const read = () => {
+            st.reader.read().then(({ done, value }) => {
+                if (st.gen !== this._gen) {
+                    return;
+                }
+                if (done) {
+                    this._lost(st.gen);
+                    return;
+                }
+                this._armIdle(st);
+                try {
+                    parser.push(value);
+                } catch (e) {
+                    fail(e);
+                    return;
+                }
+                read();
+            }, fail);
+        };
+
+        this._armIdle(st);
+        read();
+    }
+
+    _cancelBody(res) {
+        if (res.body) {
+            res.body.cancel().catch(() => {});
+        }
+    }
+
+    // nothing at all (not even the server's ": ping") for that long: the
+    // connection is dead without having said so
+    _armIdle(st) {
+        clearTimeout(this._idleTimer);
+        this._idleTimer = setTimeout(() => {
+            if (st.gen === this._gen) {
+                this._emit('error', new WsPerfError('event stream: nothing'
+                                                    + ' received in time'));
+                this._lost(st.gen);
+            }
+        }, this.options.sseIdleTimeout);
+    }
+
+    _dropStream() {
+        const st = this._stream;
+
+        this._stream = null;
+        if (!st) {
+            return;
+        }
+        if (st.ctl) {
+            st.ctl.abort();
+        }
+        if (st.reader) {
+            st.reader.cancel().catch(() => {});
+        }
+    }
+
+    _streamOpened(st) {
+        const outbox = this._outbox;
+
+        this.protocol = null;
+        this._attempt = 0;
+        this._streamChannels = new Set(st.channels);
+        for (const ch of st.channels) {
+            this._confirmed.add(ch);
+        }
+        this._setState('open');
+        for (const ch of st.channels) {
+            this._settleWaiters(ch, null);
+        }
+
+        // what waited for a WebSocket: publishes go over HTTP, the stream
+        // itself resumes, and acks cannot be sent on it
+        this._outbox = [];
+        this._ackQueued.clear();
+        for (const it of outbox) {
+            if (it.type === 'pub') {
+                this._httpPublish(it);
+            } else if (it.type === 'unsub') {
+                it.resolve();
+            }
+        }
+    }
+
+    // a refused stream rejects the subscriptions it was opened for, which
+    // leave the list: the next attempt goes without them
+    _streamRefused(err) {
+        const fresh = [...this._channels].filter(
+            (ch) => !this._streamChannels.has(ch) && this._waiters.has(ch));
+
+        if (fresh.length === 0 || err.code >= 500) {
+            this._emit('error', err);
+            return;
+        }
+        for (const ch of fresh) {
+            this._channels.delete(ch);
+            this._settleWaiters(ch, new WsPerfError('subscribe: '
+                                                    + err.message,
+                                                    err.code));
+        }
+    }
+
+    // the channel list changed: a new stream, from the oldest position
+    _restream() {
+        if (this._restreamTimer || !this._stream) {
+            return;
+        }
+        this._restreamTimer = setTimeout(() => {
+            this._restreamTimer = null;
+            if (this._stream && this._wanted && this._mode === 'sse') {
+                this._drop();
+                this._openStream(true);
+            }
+        }, 0);
+    }
+
+    _streamEvent(type, data) {
+        let env;
+
+        try {
+            env = JSON.parse(data);
+        } catch (e) {
+            this._emit('error', new WsPerfError('undecodable event: '
+                                                + e.message, 0, e));
+            return;
+        }
+        if (env === null || typeof env !== 'object') {
+            this._emit('error', new WsPerfError('event is not an object'));
+            return;
+        }
+
+        switch (env.type) {
+        case 'msg':
+            this._message(env);
+            break;
+        case 'gap':
+            this._streamGap(env);
+            break;
+        case 'resumed':
+            this._streamResumed(env);
+            break;
+        case 'join':
+        case 'leave':
+        case 'presence':
+            this._presence(env);
+            break;
+        case 'notice':
+            this._emit('notice', env);
+            if (env.code === 'redis_reconnected') {
+                this._restream();
+            }
+            break;
+        case 'error':
+            this._emit('error', new WsPerfError(env.reason, env.code, env));
+            break;
+        }
+    }
+
+    _streamGap(env) {
+        const target = targetOf(env);
+        const st = this._stream;
+        const h = st.hold.get(target);
+
+        if (env.more) {
+            st.cut.set(target, env);
+            return;
+        }
+        if (h) {
+            h.gap = env;
+            return;
+        }
+        if (!st.known.has(target)) {
+            // no position to lose anything from, as a WebSocket client
+            // that does not resume it
+            return;
+        }
+        this.stats.gaps++;
+        this._emit('gap', env);
+    }
+
+    // A resume cut short by the send queue ("more") cannot be asked for
+    // again on the stream: a new stream resumes from the positions, as
+    // long as the cut moves on; one that does not is shown as a gap.
+    _streamResumed(env) {
+        const target = targetOf(env);
+        const st = this._stream;
+        const h = st.hold.get(target);
+        const cut = st.cut.get(target);
+
+        if (h) {
+            st.hold.delete(target);
+            if (h.gap && !h.reached
+                && idOrder(h.gap.last) > h.last.order)
+            {
+                this.stats.gaps++;
+                this._emit('gap', { ...h.gap, since: h.last.id });
+            }
+        }
+        this._emit('resumed', { ...env, more: !!cut });
+
+        if (!cut) {
+            this._cuts.delete(target);
+            if (this._cuts.size === 0) {
+                this._moreRounds = 0;
+            }
+            return;
+        }
+        st.cut.delete(target);
+        if (this._cuts.get(target) !== cut.since
+            && this._moreRounds++ < MAX_MORE_ROUNDS)
+        {
+            this._cuts.set(target, cut.since);
+            this._restream();
+        } else {
+            this._cuts.delete(target);
+            this.stats.gaps++;
+            this._emit('gap', cut);
+        }
+    }
+
+    _httpPublish(it) {
+        const url = this.options.publishUrl;
+        const fo = this.options.fetchOptions || {};
+        const { type, ...body } = it.cmd;
+
+        if (!url) {
+            it.reject(new WsPerfError('publish: not available on the event'
+                                      + ' stream without options.publishUrl',
+                                      501));
+            return;
+        }
+        this._fetch(url, { ...fo, method: 'POST', body: JSON.stringify(body),
+                           headers: { ...(fo.headers || {}),
+                                      'Content-Type': 'application/json' } })
+            .then((res) => res.text().then((text) => {
+                let r = null;
+
+                try {
+                    r = JSON.parse(text);
+                } catch (e) {
+                    /* the status says enough */
+                }
+                if (res.status === 202 && r && Array.isArray(r.ids)
+                    && typeof r.ids[0] === 'string')
+                {
+                    it.resolve(r.ids[0]);
+                } else {
+                    it.reject(new WsPerfError('publish: '
+                        + (r && r.error ? r.error : 'HTTP ' + res.status),
+                        res.status, r));
+                }
+            }))
+            .catch((e) => it.reject(new WsPerfError('publish: '
+                                                    + (e && e.message),
+                                                    0, e)));
+    }
+
+
     // --------------------------------------------------------- commands
 
     subscribe(channel) {
@@ -497,7 +1040,11 @@ export class WsPerfClient {
             this._waiters.set(channel, w);
             if (!this._channels.has(channel)) {
                 this._channels.add(channel);
-                this._enqueue({ type: 'sub', channel });
+                if (this._mode === 'sse') {
+                    this._restream();
+                } else {
+                    this._enqueue({ type: 'sub', channel });
+                }
             }
         });
     }
@@ -512,6 +1059,10 @@ export class WsPerfClient {
         this._settleWaiters(channel,
                             new WsPerfError('unsubscribed', 499));
 
+        if (this._mode === 'sse') {
+            this._restream();
+            return Promise.resolve();
+        }
         if (this.state !== 'open') {
             return Promise.resolve();
         }
@@ -527,6 +1078,10 @@ export class WsPerfClient {
 
             if (opts.priority) {
                 cmd.priority = opts.priority;
+            }
+            if (this._mode === 'sse') {
+                this._httpPublish({ type: 'pub', cmd, resolve, reject });
+                return;
             }
             if (this._outbox.length >= this.options.maxQueued) {
                 reject(new WsPerfError('too many commands queued', 429));
@@ -794,11 +1349,7 @@ export class WsPerfClient {
         case 'leave':
         case 'presence':
             // events of ws_perf_presence, never a command's reply
-            if (typeof env.channel === 'string'
-                && Number.isSafeInteger(env.count) && env.count >= 0) {
-                this._members.set(env.channel, env.count);
-            }
-            this._emit(env.type, env);
+            this._presence(env);
             break;
         case 'notice':
             this._emit('notice', env);
@@ -809,6 +1360,14 @@ export class WsPerfClient {
         default:
             this._reply(env);
         }
+    }
+
+    _presence(env) {
+        if (typeof env.channel === 'string'
+            && Number.isSafeInteger(env.count) && env.count >= 0) {
+            this._members.set(env.channel, env.count);
+        }
+        this._emit(env.type, env);
     }
 
     _gap(env) {
@@ -842,6 +1401,14 @@ export class WsPerfClient {
             this._emit('error', new WsPerfError('message without a target'
                                                 + ' or an id', 0, env));
             return;
+        }
+        if (this._stream) {
+            // a history that still holds the newest message seen holds all
+            // that came after it (histories lose their oldest first)
+            const h = this._stream.hold.get(target);
+            if (h && id === h.last.id) {
+                h.reached = true;
+            }
         }
         if (order !== null) {
             const last = this._last.get(target);
@@ -923,6 +1490,14 @@ export class WsPerfClient {
             return;
         }
         w.set(env.id, 'acked');
+        if (this._mode === 'sse') {
+            // acked over a WebSocket if the server sends it there again
+            this._emit('error', new WsPerfError(
+                'ack: not available on the event stream; the server sends'
+                + ' the message again until ws_perf_max_attempts', 501,
+                env));
+            return;
+        }
         this._queueAck(env.id);
     }
 }

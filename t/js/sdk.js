@@ -127,9 +127,13 @@ function client(p, options = {}) {
     c.got = [];
     c.errors = [];
     c.states = [];
+    c.transports = [];
     c.on('message', (m) => { c.got.push(m); });
     c.on('error', (e) => { c.errors.push(e); });
-    c.on('state', (s) => { c.states.push(s); });
+    c.on('state', (s, t) => {
+        c.states.push(s);
+        c.transports.push(s + '/' + t);
+    });
     return c.connect();
 }
 
@@ -460,43 +464,41 @@ function dueAcks() {
     }
 }
 
-async function ledger() {
-    const fault = args.fault || 'none';
-    const nu = Number(args.users || 4);
-    const nm = Number(args.msgs || 200);
-    const us = [];
+// what the app of the ledger saw, for ledgerVerdict(): app.deliver(name,
+// m) is the message handler of user `name`; it acks some messages late,
+// for some only after the server has sent them again (ws_perf_ack_timeout
+// 300ms), by returning a promise
+function ledgerApp() {
+    const app = { seen: new Map(), got: new Map(), stranger: 0 };
+
+    app.deliver = (name, m) => {
+        app.seen.set(m.id, (app.seen.get(m.id) || 0) + 1);
+        app.got.set(m.id, m);
+        if (m.user !== name) {
+            app.stranger++;
+        }
+        if (m.data && m.data.k % 10 === 1) {
+            return sleep(450);
+        }
+        if (m.data && m.data.k % 2) {
+            return sleep(20 + (m.data.k * 37) % 100);
+        }
+        return undefined;
+    };
+    return app;
+}
+
+// publishes nm ack-required messages over HTTP to the users who0 ..
+// who(nu-1), cutting the connection of one of them (await drop(i)) every
+// ten messages, and injects the fault halfway
+async function ledgerPublish(fault, who, nu, nm, drop) {
     const accepted = new Map();         // id -> [user, k]
     const uncertain = new Set();        // "u/k" answered 503 or not at all
-    const seen = new Map();             // id -> deliveries to the app
-    let stranger = 0;
-
-    for (let i = 0; i < nu; i++) {
-        const name = fault + i;
-        const c = client('/ws?user=' + name);
-        c.on('message', (m) => {
-            seen.set(m.id, (seen.get(m.id) || 0) + 1);
-            if (m.user !== name) {
-                stranger++;
-            }
-            // every other message is handled asynchronously: acked when
-            // the promise resolves, for some only after the server has
-            // sent it again (ws_perf_ack_timeout 300ms)
-            if (m.data && m.data.k % 10 === 1) {
-                return sleep(450);
-            }
-            if (m.data && m.data.k % 2) {
-                return sleep(20 + (m.data.k * 37) % 100);
-            }
-            return undefined;
-        });
-        us.push(c);
-    }
-    await until(() => us.every((c) => c.state === 'open'), 10, 'open');
-
     let faulted = fault === 'none';
+
     for (let k = 0; k < nm; k++) {
         const u = k % nu;
-        const r = await http('POST', '/pub', { user: fault + u,
+        const r = await http('POST', '/pub', { user: who + u,
                                               data: { k }, ack: true });
         if (r.status === 202) {
             accepted.set(JSON.parse(r.body).ids[0], [u, k]);
@@ -506,20 +508,24 @@ async function ledger() {
         } else {
             fail('publish answered ' + r.status + ' ' + r.body);
         }
-        // connections drop at random and come back
         if (k % 10 === 3) {
-            const s = us[Math.floor(k / 10) % nu].socket;
-            if (s) {
-                s.terminate();
-            }
+            await drop(Math.floor(k / 10) % nu);
         }
         if (!faulted && k >= nm / 2) {
             faulted = true;
             inject(fault);
         }
     }
+    return { accepted, uncertain };
+}
 
-    const missing = () => [...accepted.keys()].filter((id) => !seen.has(id));
+// waits for every accepted message to reach the app and for Redis to
+// hold no ack due, then prints the verdict; stats() gives the clients'
+// stats (or a promise of them)
+async function ledgerVerdict(fault, who, nu, nm, app, pub, stats) {
+    const { accepted, uncertain } = pub;
+    const missing = () => [...accepted.keys()].filter((id) => !app.seen
+                                                               .has(id));
     await until(() => missing().length === 0, 60,
                 () => 'deliveries: missing ' + missing().slice(0, 5));
     let due = dueAcks();
@@ -529,13 +535,13 @@ async function ledger() {
         due = dueAcks();
     }
 
-    const twice = [...seen.values()].filter((n) => n > 1).length;
-    const all = new Map(us.flatMap((c) => c.got).map((m) => [m.id, m]));
-    const unknown = [...seen.keys()].filter((id) => {
-        const m = all.get(id);
+    const st = await stats();
+    const twice = [...app.seen.values()].filter((n) => n > 1).length;
+    const unknown = [...app.seen.keys()].filter((id) => {
+        const m = app.got.get(id);
         return !accepted.has(id)
                && !(m && m.data && uncertain.has(
-                   m.user.slice(fault.length) + '/' + m.data.k));
+                   m.user.slice(who.length) + '/' + m.data.k));
     });
     out(nm + ' messages published for ' + nu + ' users (' + fault + ')');
     if (fault !== 'none') {
@@ -553,14 +559,38 @@ async function ledger() {
         + (missing().length ? ' BUT ' + missing().length + ' missing' : ''));
     out('delivered to the app twice: ' + twice);
     out('received that was not sent: ' + unknown.length
-        + '; to another user: ' + stranger);
+        + '; to another user: ' + app.stranger);
     out('every client reconnected: '
-        + (us.every((c) => c.stats.reconnects > 0) ? 'yes' : 'no'));
+        + (st.every((s) => s.reconnects > 0) ? 'yes' : 'no'));
     out('awaiting an ack at the end: ' + due);
-    process.stderr.write('reconnects: ' + us.map((c) => c.stats.reconnects)
-                         + '; duplicates dropped: ' + us.reduce(
-        (s, c) => s + c.stats.duplicates, 0) + '; uncertain ' + uncertain.size
+    process.stderr.write('reconnects: ' + st.map((s) => s.reconnects)
+                         + '; duplicates dropped: ' + st.reduce(
+        (n, s) => n + s.duplicates, 0) + '; uncertain ' + uncertain.size
         + '\n');
+}
+
+async function ledger() {
+    const fault = args.fault || 'none';
+    const who = args.who || fault;
+    const nu = Number(args.users || 4);
+    const nm = Number(args.msgs || 200);
+    const app = ledgerApp();
+    const us = [];
+
+    for (let i = 0; i < nu; i++) {
+        const c = client('/ws?user=' + who + i);
+        c.on('message', (m) => app.deliver(who + i, m));
+        us.push(c);
+    }
+    await until(() => us.every((c) => c.state === 'open'), 10, 'open');
+
+    const pub = await ledgerPublish(fault, who, nu, nm, (i) => {
+        if (us[i].socket) {
+            us[i].socket.terminate();
+        }
+    });
+    await ledgerVerdict(fault, who, nu, nm, app, pub,
+                        () => us.map((c) => c.stats));
     for (const c of us) {
         c.close();
     }
@@ -749,6 +779,370 @@ async function acks() {
 }
 
 
+// --------------------------------- the event stream when WebSocket fails
+
+// a client of /wsno (a location that answers the upgrade with 403) that
+// falls back to /sse; over https with tls=PORT (fetch trusts the test's
+// certificate through NODE_EXTRA_CA_CERTS, set by t/801)
+function fallbackClient(user, options = {}) {
+    const base = args.tls ? 'https://127.0.0.1:' + args.tls
+                          : 'http://127.0.0.1:' + port;
+    const c = client('', {
+        url: (args.tls ? 'wss://127.0.0.1:' + args.tls
+                       : 'ws://127.0.0.1:' + port) + '/wsno?user=' + user,
+        webSocketOptions: args.tls ? { ca: fs.readFileSync(args.ca) }
+                                   : undefined,
+        sse: base + '/sse?user=' + user,
+        publishUrl: base + '/pub',
+        ...options,
+    });
+    c.events = [];
+    c.on('gap', (g) => c.events.push(['gap', g]));
+    c.on('resumed', (r) => c.events.push(['resumed', r]));
+    return c;
+}
+
+const isWarm = (m) => m.data && m.data.warm !== undefined;
+
+// states with a repeated "reconnecting/X open/X" said once: a connection
+// made during a reload may reach an old worker, which closes it at once
+function squeeze(states) {
+    const out = [];
+    for (const s of states) {
+        const n = out.length;
+        out.push(s);
+        if (n >= 3 && out[n - 3] === out[n - 1] && out[n - 2] === s) {
+            out.length -= 2;
+        }
+    }
+    return out;
+}
+
+async function fallback() {
+    const user = args.user || 'fbu';
+    const timers = () => process.getActiveResourcesInfo()
+                         .filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const c = fallbackClient(user);
+
+    await until(() => c.state === 'open', 15, 'the fallback to open');
+    out('states: ' + c.transports.join(' ') + '; socket: ' + c.socket);
+
+    await withTimeout(Promise.all([c.subscribe('room.1'),
+                                   c.subscribe('room.2')]), 10,
+                      'subscribe on the event stream');
+    out('subscribed on the stream to room.1 and room.2, state '
+        + c.state + '/' + c.transport);
+    const bad = await withTimeout(c.subscribe('bad/name').then(
+        () => 'subscribed', (e) => e.code), 10, 'a bad subscribe');
+    await until(() => c.state === 'open', 10, 'the stream again');
+    out('subscribe to an invalid name: ' + bad + '; the stream goes on: '
+        + c.state);
+    await warm([c], { channel: 'room.1' });
+    await warm([c], { channel: 'room.2' });
+    await warm([c], { user });
+
+    // published by the sdk (POST to publishUrl) while on the stream
+    const id = await withTimeout(c.publish('room.1', { by: 'sdk' }), 10,
+                                 'publish over HTTP');
+    await until(() => c.got.some((m) => m.id === id), 10, 'the sdk publish');
+    out('publish by the sdk over HTTP: arrived on the stream with its id');
+
+    // messages to the three targets, and nginx reloads halfway: the old
+    // worker's stream ends, the new one resumes from Last-Event-ID
+    const sent = new Map();
+    const targets = [{ channel: 'room.1' }, { channel: 'room.2' },
+                     { user }];
+    c.events.length = 0;
+    const opens = c.transports.length;
+    for (let k = 0; k < 30; k++) {
+        const r = await http('POST', '/pub', { ...targets[k % 3],
+                                              data: { k } });
+        if (r.status === 202) {
+            sent.set(JSON.parse(r.body).ids[0] + '/' + (k % 3), k);
+        }
+        if (k === 15) {
+            process.kill(masterPid(), 'SIGHUP');
+            await until(() => c.transports.length > opens, 10,
+                        'the stream to drop at the reload');
+        }
+    }
+    const key = (m) => m.id + '/' + (m.channel === 'room.1' ? 0
+                                     : m.channel === 'room.2' ? 1 : 2);
+    const mine = () => c.got.filter((m) => !isWarm(m) && m.data
+                                           && m.data.k !== undefined);
+    await until(() => [...sent.keys()].every(
+        (k) => mine().some((m) => key(m) === k)), 20,
+                () => 'every message; got ' + mine().length);
+    await until(() => c.state === 'open', 10, 'the stream after the reload');
+    const counts = new Map();
+    for (const m of mine()) {
+        counts.set(key(m), (counts.get(key(m)) || 0) + 1);
+    }
+    out('through a reload: ' + sent.size + ' messages, each reached the app '
+        + ([...counts.values()].every((n) => n === 1) ? 'once' : 'TWICE')
+        + '; states after it: '
+        + squeeze(c.transports.slice(opens)).join(' '));
+    out('resumed events: ' + [...new Set(c.events.filter(
+        (e) => e[0] === 'resumed').map((e) => e[1].channel || 'user'))]
+        .sort().join(' ')
+        + '; gap events: ' + c.events.filter((e) => e[0] === 'gap').length);
+
+    // unsubscribe on the stream
+    await withTimeout(c.unsubscribe('room.2'), 10, 'unsubscribe');
+    await until(() => c.state === 'open', 10, 'the stream after unsubscribe');
+    await warm([c], { user });
+    c.got.length = 0;
+    await http('POST', '/pub', { channel: 'room.2', data: { after: 1 } });
+    const r2 = await http('POST', '/pub', { channel: 'room.1',
+                                           data: { after: 1 } });
+    const id2 = JSON.parse(r2.body).ids[0];
+    await until(() => c.got.some((m) => m.id === id2), 10, 'room.1 after');
+    out('after unsubscribe: ' + c.got.filter((m) => !isWarm(m))
+        .map((m) => m.channel).join(' '));
+
+    // a message that asks for an ack: once to the app, no ack possible
+    c.errors.length = 0;
+    const ra = await http('POST', '/pub', { user, data: 'ack me', ack: true });
+    const ida = JSON.parse(ra.body).ids[0];
+    const dups = c.stats.duplicates;
+    await until(() => c.got.some((m) => m.id === ida), 10, 'the ack message');
+    await until(() => c.stats.duplicates > dups, 10,
+                'the server to send it again');
+    out('a message asking for an ack: reached the app '
+        + c.got.filter((m) => m.id === ida).length + ' time(s), sent again'
+        + ' by the server; errors: ' + c.errors.map(
+            (e) => e.code + ' ' + e.message.split(';')[0]).join(', '));
+
+    c.close();
+    out('states at the end: ' + c.transports.slice(-1).join(' '));
+    const end = Date.now() + 5000 * slow;
+    while (timers() > before && Date.now() < end) {
+        await new Promise((r) => setImmediate(r));
+    }
+    out('timers left after close(): ' + (timers() - before));
+}
+
+// history that no longer reaches back: a gap for the target that lost
+// messages (with its own last id), none for the one whose history still
+// reaches its position, although one Last-Event-ID serves both
+async function fallbackGap() {
+    const user = args.user || 'fbg';
+    const ch = 'room.g';
+    const c = fallbackClient(user, { sse: 'http://127.0.0.1:' + port
+                                          + '/sse?user=' + user
+                                          + '&channels=' + ch,
+                                     WebSocket: undefined });
+    const pub = async (body) => {
+        const r = await http('POST', '/pub', body);
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        return JSON.parse(r.body).ids[0];
+    };
+
+    await until(() => c.state === 'open', 10, 'open');
+    out('no WebSocket: states ' + c.transports.join(' '));
+    await warm([c], { user });
+    await warm([c], { channel: ch });
+    const lastUser = await pub({ user, data: { n: 0 } });
+    const lastCh = await pub({ channel: ch, data: { n: 0 } });
+    await until(() => c.got.some((m) => m.id === lastCh)
+                      && c.got.some((m) => m.id === lastUser), 10, 'live');
+
+    c.close();
+    const ids = [];
+    for (let i = 1; i <= 8; i++) {
+        ids.push(await pub({ user, data: { n: i } }));
+    }
+    await pub({ channel: ch, data: { n: 'c1' } });
+    await pub({ channel: ch, data: { n: 'c2' } });
+    c.got.length = 0;
+    c.events.length = 0;
+    c.connect();
+    await until(() => c.events.filter((e) => e[0] === 'resumed').length
+                      === 2, 10, 'two resumed events');
+    const gaps = c.events.filter((e) => e[0] === 'gap');
+    out('gap events: ' + gaps.map((g) => (g[1].user ? 'user' : g[1].channel)
+        + ' since ' + (g[1].since === lastUser ? 'its last id seen'
+                                               : g[1].since)
+        + ', last ' + (g[1].last === ids[ids.length - 1] ? 'the newest'
+                                                         : g[1].last))
+        .join('; '));
+    out('user messages after it: ' + c.got.filter((m) => m.user)
+        .map((m) => m.data.n).join(' '));
+    out('channel messages after it: ' + c.got.filter((m) => m.channel)
+        .map((m) => m.data.n).join(' '));
+    out('errors: ' + c.errors.map((e) => e.message).join(', '));
+    c.close();
+}
+
+// WebSocket refused twice (by a front proxy that drops the Upgrade
+// header: /wsstrip), then let through: the client reads the stream,
+// and once the stream drops (a reload) after webSocketRetry it tries
+// WebSocket again, which resumes where the stream stopped
+async function fallbackReturn() {
+    const user = args.user || 'fbr';
+    let made = 0;
+    const Flaky = class extends WebSocket {
+        constructor(url, ...a) {
+            super(made++ < 2 ? url.replace('/ws?', '/wsstrip?') : url,
+                  ...a);
+        }
+    };
+    const c = fallbackClient(user, { url: 'ws://127.0.0.1:' + port
+                                          + '/ws?user=' + user,
+                                     WebSocket: Flaky,
+                                     webSocketRetry: 0 });
+    const pub = async (k) => {
+        const r = await http('POST', '/pub', { user, data: { k } });
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        return JSON.parse(r.body).ids[0];
+    };
+
+    await until(() => c.state === 'open', 15, 'the stream');
+    await warm([c], { user });
+    const ids = [];
+    for (let k = 0; k < 5; k++) {
+        ids.push(await pub(k));
+    }
+    await until(() => ids.every((id) => c.got.some((m) => m.id === id)), 10,
+                'the messages on the stream');
+    const opens = c.transports.length;
+    process.kill(masterPid(), 'SIGHUP');
+    await until(() => c.transports.length > opens, 10, 'the stream to drop');
+    for (let k = 5; k < 10; k++) {
+        ids.push(await pub(k));
+    }
+    await until(() => ids.every((id) => c.got.some((m) => m.id === id)), 15,
+                'every message after the switch');
+    await until(() => c.state === 'open', 10, 'open');
+    out('states: ' + squeeze(c.transports).join(' '));
+    out('messages: ' + ids.length + ', each once: '
+        + ids.every((id) => c.got.filter((m) => m.id === id).length === 1)
+        + '; the last ones over ' + c.transport + ' (protocol '
+        + c.protocol + ')');
+    c.close();
+}
+
+
+// a resume longer than the stream's send queue: the "more" gap is followed
+// by a new stream from where it stopped, until all came
+async function fallbackMore() {
+    const user = args.user || 'fbm';
+    const n = Number(args.n || 60);
+    const c = client('', { url: 'ws://127.0.0.1:' + port + '/wsno',
+                           WebSocket: undefined,
+                           sse: 'http://127.0.0.1:' + port + '/sseq?user='
+                                + user });
+    const gaps = [];
+    const resumed = [];
+    c.on('gap', (g) => gaps.push(g));
+    c.on('resumed', (r) => resumed.push(r));
+
+    await until(() => c.state === 'open', 10, 'open');
+    await warm([c], { user });
+    c.close();
+
+    let seed = 7;
+    const noise = () => {
+        let t = '';
+        for (let i = 0; i < 1000; i++) {
+            seed = (seed * 1103515245 + 12345) >>> 0;
+            t += String.fromCharCode(48 + (seed >>> 16) % 75);
+        }
+        return t;
+    };
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+        const r = await http('POST', '/pub', { user,
+                                              data: { i, t: noise() } });
+        if (r.status !== 202) {
+            fail('publish: ' + r.status + ' ' + r.body);
+        }
+        ids.push(JSON.parse(r.body).ids[0]);
+    }
+    c.got.length = 0;
+    c.connect();
+    await until(() => c.got.some((m) => m.id === ids[n - 1]), 20,
+                () => 'the last message; got ' + c.got.length);
+    const got = c.got.map((m) => m.data.i);
+    out('resume cut short by the send queue: '
+        + (resumed.some((r) => r.more) ? 'yes' : 'NO')
+        + '; followed by new streams until done');
+    out('messages: ' + got.length + ' of ' + n
+        + (got.every((x, k) => x === k) ? ', in order' : ', OUT OF ORDER')
+        + '; gap events: ' + gaps.length + '; errors: ' + c.errors.length);
+    c.close();
+}
+
+
+// the stream reader: every way of cutting a stream into chunks gives the
+// same events; CRLF, LF and CR; comments; a line over the bound refused
+function sseParser() {
+    const text = ': ping\r\n\r\nid: 17\r\nevent: high\r\ndata: {"a":1}\r\n\r\n'
+                 + 'data: line one\ndata:line two\n\n'
+                 + 'id: 18\rdata: caf\u00e9 \u20ac\r\r'
+                 + 'event: gap\ndata\n\n'
+                 + 'id: 19\n\ndata: after an id alone\n\n';
+    const bytes = new TextEncoder().encode(text);
+    const run = (cuts) => {
+        const ev = [];
+        const p = new sdk.EventStreamParser((t, d, id) => ev.push([t, d, id]));
+        let at = 0;
+        for (const c of cuts.concat(bytes.length)) {
+            p.push(bytes.subarray(at, c));
+            at = c;
+        }
+        return JSON.stringify(ev);
+    };
+    const whole = run([]);
+    let same = 0;
+    let cases = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+        cases++;
+        same += run([i]) === whole ? 1 : 0;
+    }
+    const each = [];
+    for (let i = 1; i < bytes.length; i++) {
+        each.push(i);
+    }
+    cases++;
+    same += run(each) === whole ? 1 : 0;
+    out('events: ' + whole);
+    out('cut into two at every byte, and byte by byte: ' + same + ' of '
+        + cases + ' the same');
+    const p = new sdk.EventStreamParser(() => {}, 100);
+    let refused = 'no';
+    try {
+        p.push('data: ' + 'x'.repeat(200));
+    } catch (e) {
+        refused = e instanceof sdk.WsPerfError ? 'WsPerfError' : String(e);
+    }
+    out('a line over the bound: ' + refused);
+}
+
+
+// the same in headless Chromium: t/interop/chromium_echo.js drives the
+// page (fallback.html, in the test's html/) and prints what it logged
+async function browser() {
+    const { spawnSync } = require('child_process');
+    const r = spawnSync('node', [path.join(top, 't', 'interop',
+                                           'chromium_echo.js'),
+                                 'http://127.0.0.1:' + port
+                                 + (args.page || '/fallback.html')],
+                        { timeout: 90000 * slow, env: process.env });
+    process.stdout.write(r.stdout ? r.stdout.toString() : '');
+    if (r.status !== 0) {
+        process.stderr.write(r.stderr ? r.stderr.toString().slice(-3000)
+                                      : '');
+        out('chromium exit status ' + r.status);
+    }
+}
+
+
 // ------------------------------------------------------------ presence
 
 async function presence() {
@@ -790,9 +1184,16 @@ async function presence() {
 
 const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     basic, ledger, gap, acks,
-                    more, presence };
+                    more, fallback, 'fallback-gap': fallbackGap,
+                    'fallback-return': fallbackReturn,
+                    'fallback-more': fallbackMore,
+                    'sse-parser': sseParser, browser, presence };
 
-(async () => {
+// t/js/chromium.js runs the ledger with the SDK in Chromium
+module.exports = { scenario, args, slow, port, out, fail, ledgerApp,
+                   ledgerPublish, ledgerVerdict };
+
+if (require.main === module) (async () => {
     sdk = await import(pathToFileURL(path.join(top, 'clients', 'js',
                                                'ws-perf.js')).href);
     const f = SCENARIOS[scenario];
