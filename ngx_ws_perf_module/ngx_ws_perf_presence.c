@@ -270,6 +270,12 @@ ngx_ws_perf_presence_event(ngx_str_t *channel, ngx_str_t *user,
     ngx_ws_perf_topic_t    *topic;
     ngx_ws_perf_presence_t *p;
 
+    if (kind != NGX_WS_PERF_PRESENCE_JOIN
+        && kind != NGX_WS_PERF_PRESENCE_LEAVE)
+    {
+        return;
+    }
+
     topic = ngx_ws_perf_hub_lookup(NGX_WS_PERF_TARGET_CHANNEL, channel);
 
     if (topic == NULL || topic->presence == NULL
