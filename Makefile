@@ -10,7 +10,7 @@ FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply slots deflate
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm)
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
-             t/203-pubsub-commands.t t/220-sse.t
+             t/203-pubsub-commands.t t/220-sse.t t/230-presence.t
 
 SRCS    = $(wildcard ngx_ws_perf_module/*.c ngx_ws_perf_module/*.h) config
 SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \

@@ -72,6 +72,8 @@ typedef struct {
     ngx_uint_t                  deflate_window;     /* bits, 9..15 */
     ngx_uint_t                  deflate_context;    /* a client's inflate */
                                                     /* window bits; 0: none */
+    ngx_uint_t                  presence_rate;  /* events a second a */
+                                                /* channel; 0: counts */
     ngx_flag_t                  per_worker;     /* deprecated, ignored */
     ngx_shm_zone_t             *shm_zone;       /* without ws_perf_redis */
     size_t                      min_send_queue; /* the smallest of the */
@@ -105,6 +107,9 @@ typedef struct {
     ngx_uint_t                  max_user_connections;
     ngx_uint_t                  client_rate;
     ngx_flag_t                  deflate;
+    ngx_flag_t                  presence;
+    ngx_str_t                   presence_file;  /* where it was set on */
+    ngx_uint_t                  presence_line;
 } ngx_ws_perf_loc_conf_t;
 
 

@@ -29,6 +29,15 @@ typedef struct {
 } ngx_ws_perf_pub_ctx_t;                    /* bytes each after them */
 
 
+/* a presence request waiting for the engine's answer */
+typedef struct {
+    ngx_ws_perf_http_wait_t     wait;       /* first */
+    ngx_str_t                   channel;
+    ngx_int_t                   rc;         /* of an answer given at once */
+    unsigned                    calling:1;
+} ngx_ws_perf_presence_ctx_t;
+
+
 /* a channel info request waiting for the engine's answer */
 typedef struct {
     ngx_ws_perf_http_wait_t     wait;       /* first */
@@ -68,6 +77,12 @@ static void ngx_ws_perf_info_reply(void *data, ngx_int_t rc,
 static ngx_int_t ngx_ws_perf_info_response(ngx_http_request_t *r,
     ngx_uint_t target, ngx_str_t *name, uint64_t subscribers,
     uint64_t messages, ngx_int_t workers);
+static ngx_int_t ngx_ws_perf_presence(ngx_http_request_t *r,
+    ngx_str_t *arg);
+static void ngx_ws_perf_presence_reply(void *data, ngx_int_t rc,
+    ngx_ws_perf_presence_list_t *list, ngx_str_t *reason);
+static ngx_int_t ngx_ws_perf_presence_response(ngx_http_request_t *r,
+    ngx_str_t *channel, ngx_ws_perf_presence_list_t *list);
 static ngx_int_t ngx_ws_perf_accepted(ngx_http_request_t *r,
     ngx_str_t *ids, ngx_uint_t n);
 static ngx_int_t ngx_ws_perf_api_error(ngx_http_request_t *r,
@@ -88,6 +103,10 @@ ngx_ws_perf_publish_handler(ngx_http_request_t *r)
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
+        }
+
+        if (ngx_http_arg(r, (u_char *) "presence", 8, &id) == NGX_OK) {
+            return ngx_ws_perf_presence(r, &id);
         }
 
         return ngx_ws_perf_info(r, wlcf);
@@ -824,6 +843,127 @@ ngx_ws_perf_info_response(ngx_http_request_t *r, ngx_uint_t target,
     }
 
     p = ngx_sprintf(p, "\"messages\":%uL}" CRLF, messages);
+
+    return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
+                                     p - buf);
+}
+
+
+/* GET ?presence=CHANNEL: who is present, on every worker and node */
+
+static ngx_int_t
+ngx_ws_perf_presence(ngx_http_request_t *r, ngx_str_t *arg)
+{
+    ngx_int_t                    rc;
+    ngx_ws_perf_presence_ctx_t  *ctx;
+
+    if (!ngx_ws_perf_msg_valid_name(arg->data, arg->len)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws_perf: presence of an invalid channel name");
+
+        return ngx_ws_perf_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "name a valid channel (?presence=, "
+                                     "1-128 of A-Z a-z 0-9 _ . : @ = + -)");
+    }
+
+    ctx = ngx_ws_perf_http_wait(r, sizeof(ngx_ws_perf_presence_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->channel = *arg;
+    ctx->calling = 1;
+
+    rc = ngx_ws_perf_engine->presence(arg, ngx_ws_perf_presence_reply, ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->calling = 0;
+        return ngx_ws_perf_http_hold(ctx);
+    }
+
+    (void) ngx_ws_perf_http_waited(ctx);
+
+    if (rc == NGX_OK) {
+        rc = ctx->rc;
+        ngx_free(ctx);
+        return rc;
+    }
+
+    ngx_free(ctx);
+
+    return ngx_ws_perf_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "redis is unavailable");
+}
+
+
+static void
+ngx_ws_perf_presence_reply(void *data, ngx_int_t rc,
+    ngx_ws_perf_presence_list_t *list, ngx_str_t *reason)
+{
+    ngx_ws_perf_presence_ctx_t *ctx = data;
+
+    ngx_http_request_t  *r;
+
+    if (ctx->calling) {
+        r = ctx->wait.request;
+        ctx->rc = (rc == NGX_OK)
+                  ? ngx_ws_perf_presence_response(r, &ctx->channel, list)
+                  : ngx_ws_perf_api_error(r, rc, "%V", reason);
+        return;
+    }
+
+    r = ngx_ws_perf_http_waited(ctx);
+
+    if (r == NULL) {
+        ngx_free(ctx);
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_ws_perf_presence_response(r, &ctx->channel, list);
+
+    } else {
+        rc = ngx_ws_perf_api_error(r, rc, "redis: %V", reason);
+    }
+
+    ngx_free(ctx);
+
+    ngx_ws_perf_http_answer(r, rc);
+}
+
+
+/* names are checked valid: none needs a JSON escape */
+
+static ngx_int_t
+ngx_ws_perf_presence_response(ngx_http_request_t *r, ngx_str_t *channel,
+    ngx_ws_perf_presence_list_t *list)
+{
+    u_char      *p, *buf;
+    size_t       len;
+    ngx_uint_t   i;
+
+    len = sizeof("{\"channel\":\"\",\"count\":,\"users\":[],"
+                 "\"truncated\":true}" CRLF)
+          + channel->len + NGX_INT64_LEN;
+
+    for (i = 0; i < list->n; i++) {
+        len += list->users[i].len + 3;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(buf, "{\"channel\":\"%V\",\"count\":%uL,\"users\":[",
+                    channel, list->count);
+
+    for (i = 0; i < list->n; i++) {
+        p = ngx_sprintf(p, "%s\"%V\"", i ? "," : "", &list->users[i]);
+    }
+
+    p = ngx_sprintf(p, "]%s}" CRLF,
+                    list->truncated ? ",\"truncated\":true" : "");
 
     return ngx_ws_perf_send_response(r, NGX_HTTP_OK, "application/json", buf,
                                      p - buf);

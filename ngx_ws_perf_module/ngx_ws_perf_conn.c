@@ -90,6 +90,7 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
     wc->peer.sse = (wlcf->mode == NGX_WS_PERF_MODE_SSE);
     wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW && !wc->peer.sse);
     wc->peer.user = &wc->user;
+    wc->peer.presence = wlcf->presence;
     wc->peer.subs = &wc->subs;
     wc->conf = wlcf;
     wc->rate_time = ngx_current_msec;

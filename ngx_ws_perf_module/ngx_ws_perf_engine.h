@@ -41,6 +41,22 @@ typedef void (*ngx_ws_perf_info_pt)(void *data, ngx_int_t rc,
     ngx_str_t *reason);
 
 
+/*
+ * Who is present on a channel (GET ?presence= on the publish API): count
+ * users, the first n of them in byte order (truncated: not all), valid
+ * while the handler runs; or rc an HTTP status and a reason.
+ */
+typedef struct {
+    uint64_t                    count;
+    ngx_str_t                  *users;
+    ngx_uint_t                  n;
+    ngx_uint_t                  truncated;
+} ngx_ws_perf_presence_list_t;
+
+typedef void (*ngx_ws_perf_presence_pt)(void *data, ngx_int_t rc,
+    ngx_ws_perf_presence_list_t *list, ngx_str_t *reason);
+
+
 /* GET on a ws_perf_dlq location without ?id= */
 typedef struct {
     ngx_str_t                   after;      /* a dead letter's id, or empty */
@@ -114,6 +130,14 @@ typedef struct {
                                        ngx_ws_perf_admit_pt handler,
                                        void *data);
     void                      (*leave)(ngx_str_t *user);
+
+    /*
+     * The members of a channel on every worker (and node): NGX_OK the
+     * handler was called, NGX_AGAIN it will be, NGX_DECLINED unavailable.
+     */
+    ngx_int_t                 (*presence)(ngx_str_t *channel,
+                                          ngx_ws_perf_presence_pt handler,
+                                          void *data);
 
     /* the dead letters, on a ws_perf_dlq location: each answers r */
     ngx_int_t                 (*dlq_list)(ngx_http_request_t *r,

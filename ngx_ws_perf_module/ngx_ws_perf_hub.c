@@ -11,6 +11,7 @@
 #include "ngx_ws_perf_hub.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_presence.h"
 
 
 /*
@@ -160,6 +161,7 @@ ngx_ws_perf_hub_subscribe(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t **list,
     ngx_queue_insert_tail(&topic->subs, &sub->queue);
     topic->nsubs++;
     ngx_ws_perf_hub_changed(topic);
+    ngx_ws_perf_presence_add(peer, topic, log);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
                    "websocket subscribed to %s \"%V\", %ui local",
@@ -187,6 +189,7 @@ ngx_ws_perf_hub_unsubscribe(ngx_ws_perf_sub_t **list, ngx_uint_t target,
     *prev = sub->next;
     ngx_queue_remove(&sub->queue);
     ngx_ws_perf_hub_drop_hold(sub);
+    ngx_ws_perf_presence_del(sub->conn, sub->topic);
     ngx_ws_perf_hub_release(sub->topic);
     ngx_free(sub);
 
@@ -227,6 +230,7 @@ ngx_ws_perf_hub_unsubscribe_all(ngx_ws_perf_sub_t **list)
         next = sub->next;
         ngx_queue_remove(&sub->queue);
         ngx_ws_perf_hub_drop_hold(sub);
+        ngx_ws_perf_presence_del(sub->conn, sub->topic);
         ngx_ws_perf_hub_release(sub->topic);
         ngx_free(sub);
     }
@@ -286,6 +290,7 @@ ngx_ws_perf_hub_release(ngx_ws_perf_topic_t *topic)
     }
 
     ngx_rbtree_delete(&ngx_ws_perf_topics[topic->target], &topic->sn.node);
+    ngx_ws_perf_presence_free(topic);
     ngx_free(topic);
 }
 
@@ -827,6 +832,32 @@ ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log)
     }
 
     return ctx.sent;
+}
+
+
+/* a text's event-stream form, for the presence events */
+
+ngx_ws_perf_out_t *
+ngx_ws_perf_hub_sse_out(u_char *text, size_t len, ngx_log_t *log)
+{
+    return ngx_ws_perf_hub_sse_text(text, len, log);
+}
+
+
+/* a frame queued on a peer within its bound, its write posted */
+
+ngx_int_t
+ngx_ws_perf_hub_push_out(ngx_ws_perf_peer_t *peer, ngx_ws_perf_out_t *out,
+    ngx_uint_t prio, ngx_log_t *log)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_ws_perf_queue_push_bounded(peer->queue, out, prio, peer->limit,
+                                        ngx_ws_perf_hub_stats.dropped, log);
+
+    ngx_ws_perf_hub_post(peer);
+
+    return rc;
 }
 
 

@@ -14,6 +14,9 @@
 #include "ngx_ws_perf_queue.h"
 
 
+typedef struct ngx_ws_perf_presence_s  ngx_ws_perf_presence_t;
+
+
 /* a channel or a user with local subscribers, in this worker */
 typedef struct {
     ngx_str_node_t              sn;         /* the name is the key */
@@ -29,6 +32,7 @@ typedef struct {
                                                are told when it is back */
     ngx_uint_t                  asked;      /* the bus's link connection
                                                it was last asked on */
+    ngx_ws_perf_presence_t     *presence;   /* a channel's, or NULL */
 } ngx_ws_perf_topic_t;
 
 
@@ -81,6 +85,7 @@ typedef struct {
     size_t                      limit;
     ngx_uint_t                  raw;        /* ws_perf_format raw */
     ngx_uint_t                  sse;        /* an event stream, ws_perf_sse */
+    ngx_uint_t                  presence;   /* ws_perf_presence on */
     size_t                      lz4_min;    /* lz4 frames from; 0: none */
     ngx_uint_t                  deflate;    /* permessage-deflate */
     size_t                      deflate_min;
@@ -157,6 +162,10 @@ void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
 void ngx_ws_perf_hub_changed(ngx_ws_perf_topic_t *topic);
 ngx_ws_perf_topic_t *ngx_ws_perf_hub_next_changed(void);
 ngx_uint_t ngx_ws_perf_hub_notice(u_char *text, size_t len, ngx_log_t *log);
+ngx_ws_perf_out_t *ngx_ws_perf_hub_sse_out(u_char *text, size_t len,
+    ngx_log_t *log);
+ngx_int_t ngx_ws_perf_hub_push_out(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_out_t *out, ngx_uint_t prio, ngx_log_t *log);
 ngx_uint_t ngx_ws_perf_hub_notice_subs(ngx_ws_perf_topic_t *topic,
     u_char *text, size_t len, ngx_log_t *log);
 

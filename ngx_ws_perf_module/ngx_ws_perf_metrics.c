@@ -15,7 +15,7 @@
 
 
 /* bumped whenever the shared layout changes: a reload then starts afresh */
-#define NGX_WS_PERF_METRICS_MAGIC   0x7773706d65740003ULL
+#define NGX_WS_PERF_METRICS_MAGIC   0x7773706d65740004ULL
 
 
 static void ngx_ws_perf_metrics_tick(ngx_event_t *ev);

@@ -98,6 +98,11 @@ typedef struct {
     uint64_t                    shm_used;
     uint64_t                    shm_repairs;    /* of the zone, ever */
 
+    int64_t                     presence_members;   /* gauge: users with */
+                                                    /* connections here */
+    uint64_t                    presence_events;    /* sent to a channel */
+    uint64_t                    presence_held;      /* over the rate */
+
     uint64_t                    rss;        /* bytes */
     uint64_t                    cpu_ms;     /* user + system */
 

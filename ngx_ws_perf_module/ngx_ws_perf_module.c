@@ -14,6 +14,7 @@
 #include "ngx_ws_perf_shm.h"
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_compress.h"
+#include "ngx_ws_perf_presence.h"
 #include "ngx_ws_perf_slots.h"
 
 
@@ -57,6 +58,8 @@ static void *ngx_ws_perf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_ws_perf_presence_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_ws_perf_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -231,6 +234,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       offsetof(ngx_ws_perf_main_conf_t, history),
       NULL },
 
+    { ngx_string("ws_perf_presence_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_ws_perf_main_conf_t, presence_rate),
+      NULL },
+
     { ngx_string("ws_perf_ack_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -341,6 +351,13 @@ static ngx_command_t  ngx_ws_perf_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_ws_perf_loc_conf_t, client_critical),
+      NULL },
+
+    { ngx_string("ws_perf_presence"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_ws_perf_presence_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_ws_perf_loc_conf_t, presence),
       NULL },
 
     { ngx_string("ws_perf_client_publish"),
@@ -571,6 +588,8 @@ ngx_ws_perf_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_ws_perf_module);
 
+    ngx_ws_perf_presence_init(cycle, wmcf ? wmcf->presence_rate : 50);
+
     /* the one place that knows which engines there are */
     ngx_ws_perf_engine = (wmcf && wmcf->redis.len)
                          ? &ngx_ws_perf_redis_engine : &ngx_ws_perf_shm_engine;
@@ -631,6 +650,7 @@ ngx_ws_perf_create_main_conf(ngx_conf_t *cf)
     conf->deflate_level = NGX_CONF_UNSET_UINT;
     conf->deflate_window = NGX_CONF_UNSET_UINT;
     conf->deflate_context = NGX_CONF_UNSET_UINT;
+    conf->presence_rate = NGX_CONF_UNSET_UINT;
     conf->per_worker = NGX_CONF_UNSET;
     conf->min_send_queue = (size_t) -1;
 
@@ -715,6 +735,7 @@ ngx_ws_perf_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(wmcf->deflate_window,
                              NGX_WS_PERF_DEFLATE_WBITS_MAX);
     ngx_conf_init_uint_value(wmcf->deflate_context, 0);
+    ngx_conf_init_uint_value(wmcf->presence_rate, 50);
     ngx_conf_init_value(wmcf->per_worker, 0);
 
     return NGX_CONF_OK;
@@ -1380,6 +1401,7 @@ ngx_ws_perf_create_loc_conf(ngx_conf_t *cf)
     conf->max_user_connections = NGX_CONF_UNSET_UINT;
     conf->client_rate = NGX_CONF_UNSET_UINT;
     conf->deflate = NGX_CONF_UNSET;
+    conf->presence = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1420,6 +1442,23 @@ ngx_ws_perf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->max_user_connections, 16);
     ngx_conf_merge_uint_value(conf->client_rate, prev->client_rate, 100);
     ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
+
+    /* the endpoint may come after it in the location: checked here */
+    if (conf->presence == 1
+        && conf->mode != NGX_WS_PERF_MODE_PUBSUB
+        && conf->mode != NGX_WS_PERF_MODE_SSE)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_perf_presence\" needs \"ws_perf\" or "
+                      "\"ws_perf_sse\" in the same location in %V:%ui",
+                      &conf->presence_file, conf->presence_line);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a nested location is present only when it says so */
+    if (conf->presence == NGX_CONF_UNSET) {
+        conf->presence = 0;
+    }
 
     if (conf->mode == NGX_WS_PERF_MODE_PUBSUB
         || conf->mode == NGX_WS_PERF_MODE_SSE)
@@ -1501,6 +1540,26 @@ ngx_ws_perf_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_ws_perf_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/* ws_perf_presence on|off; where it is set on, for the check at merge */
+
+static char *
+ngx_ws_perf_presence_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_ws_perf_loc_conf_t *wlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        wlcf->presence_file = cf->conf_file->file.name;
+        wlcf->presence_line = cf->conf_file->line;
+    }
+
+    return rv;
 }
 
 

@@ -144,6 +144,51 @@ ngx_ws_perf_msg_wire_flags(const ngx_ws_perf_msg_t *m, char *buf)
 
 
 int
+ngx_ws_perf_msg_presence_wire(const uint8_t *p, size_t len, uint64_t *count,
+    const uint8_t **user, size_t *user_len)
+{
+    int             kind;
+    size_t          n;
+    uint64_t        v;
+    const uint8_t  *end;
+
+    end = p + len;
+
+    if (len > 8 && memcmp(p, "p1 join ", 8) == 0) {
+        kind = 1;
+        p += 8;
+
+    } else if (len > 9 && memcmp(p, "p1 leave ", 9) == 0) {
+        kind = 2;
+        p += 9;
+
+    } else {
+        return 0;
+    }
+
+    v = 0;
+    n = 0;
+
+    while (p < end && *p >= '0' && *p <= '9' && n < 19) {
+        v = v * 10 + (*p++ - '0');
+        n++;
+    }
+
+    if (n == 0 || p == end || *p++ != '\n'
+        || !ngx_ws_perf_msg_valid_name(p, end - p))
+    {
+        return 0;
+    }
+
+    *count = v;
+    *user = p;
+    *user_len = end - p;
+
+    return kind;
+}
+
+
+int
 ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len, ngx_ws_perf_msg_t *m)
 {
     int             prio;

@@ -102,6 +102,15 @@ int ngx_ws_perf_msg_from_wire(const uint8_t *p, size_t len,
     ngx_ws_perf_msg_t *m);
 
 /*
+ * A presence event on a channel's Redis channel, which ws_perf_presence
+ * publishes there: "p1 join|leave <members>\n<user>".  Returns 1 (join)
+ * or 2 (leave) with *count and the user pointing into p, or 0 for
+ * anything else, a malformed one or a user that is not a valid name.
+ */
+int ngx_ws_perf_msg_presence_wire(const uint8_t *p, size_t len,
+    uint64_t *count, const uint8_t **user, size_t *user_len);
+
+/*
  * One event of the text/event-stream format: "id: ID" when id_len,
  * "event: EVENT" when event_len, data as one "data: " line for
  * each of its lines (CR, LF or CRLF end a line), and an empty line.  The

@@ -258,6 +258,16 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     c = wc->peer.connection;
     name = t->channels.elts;
 
+    /* first: a presence connection is a member of its channels as a user */
+    if (t->user.len) {
+        wc->user.data = ngx_pstrdup(c->pool, &t->user);
+        if (wc->user.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        wc->user.len = t->user.len;
+    }
+
     for (i = 0; i < t->channels.nelts; i++) {
         rc = ngx_ws_perf_hub_subscribe(&wc->peer, &wc->subs,
                                        NGX_WS_PERF_TARGET_CHANNEL, &name[i],
@@ -276,13 +286,6 @@ ngx_ws_perf_subscribe_targets(ngx_ws_perf_conn_t *wc,
     if (t->user.len == 0) {
         return ngx_ws_perf_stream_positions(wc, &t->since);
     }
-
-    wc->user.data = ngx_pstrdup(c->pool, &t->user);
-    if (wc->user.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    wc->user.len = t->user.len;
 
     rc = ngx_ws_perf_hub_subscribe(&wc->peer, &wc->subs,
                                    NGX_WS_PERF_TARGET_USER, &wc->user, c->log);

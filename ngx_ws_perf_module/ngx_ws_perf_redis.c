@@ -14,6 +14,7 @@
 #include "ngx_ws_perf_compress.h"
 #include "ngx_ws_perf_reply.h"
 #include "ngx_ws_perf_slots.h"
+#include "ngx_ws_perf_presence.h"
 
 
 /*
@@ -35,6 +36,7 @@
 #define NGX_WS_PERF_REDIS_READY       2
 
 #define NGX_WS_PERF_REDIS_TICK        500
+#define NGX_WS_PERF_REDIS_SWEEP       8     /* presence channels a tick */
 #define NGX_WS_PERF_REDIS_BATCH       256
 #define NGX_WS_PERF_REDIS_PING        1000        /* a sentinel's, ms */
 #define NGX_WS_PERF_REDIS_RETRY_DELAY 100         /* after a TRYAGAIN, ms */
@@ -128,6 +130,13 @@ typedef struct {
 } ngx_ws_perf_redis_call_t;
 
 
+/* a GET ?presence= waiting for redis */
+typedef struct {
+    ngx_ws_perf_presence_pt     handler;
+    void                       *data;
+} ngx_ws_perf_redis_presence_t;
+
+
 /* a user's connection waiting to be admitted */
 typedef struct {
     ngx_ws_perf_admit_pt        handler;
@@ -199,6 +208,16 @@ static void ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_redis_tick(ngx_event_t *ev);
 static void ngx_ws_perf_redis_flush_counts(void);
+static void ngx_ws_perf_redis_presence_hook(ngx_str_t *channel,
+    ngx_str_t *user, ngx_uint_t join);
+static void ngx_ws_perf_redis_presence_restore(ngx_ws_perf_topic_t *topic,
+    ngx_str_t *user, void *data);
+static void ngx_ws_perf_redis_presence_sweep(void);
+static void ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic,
+    void *data);
+static void ngx_ws_perf_redis_presence_listed(void *data, void *reply);
+static ngx_int_t ngx_ws_perf_redis_presence_wire(ngx_str_t *name,
+    redisReply *payload);
 static void ngx_ws_perf_redis_ignore(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_ws_perf_redis_published(redisAsyncContext *ac, void *reply,
@@ -464,6 +483,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_hub_first = ngx_ws_perf_redis_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_redis_last;
     ngx_ws_perf_hub_track_changes = 1;
+    ngx_ws_perf_presence_hook = ngx_ws_perf_redis_presence_hook;
 
     if (ngx_ws_perf_redis_cluster()) {
         if (ngx_ws_perf_redis_cluster_init(cycle) != NGX_OK) {
@@ -1577,7 +1597,13 @@ ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic, void *data)
 {
     ngx_ws_perf_redis_args_t  a;
 
-    if (topic->target != NGX_WS_PERF_TARGET_USER || topic->nsubs == 0) {
+    if (topic->target == NGX_WS_PERF_TARGET_CHANNEL) {
+        ngx_ws_perf_presence_walk(topic, ngx_ws_perf_redis_presence_restore,
+                                  NULL);
+        return;
+    }
+
+    if (topic->nsubs == 0) {
         return;
     }
 
@@ -1969,12 +1995,20 @@ ngx_ws_perf_redis_deliver(ngx_uint_t target, ngx_str_t *name,
     m.target = target;
     m.name = name->data;
     m.name_len = name->len;
+    plain = NULL;
 
-    rc = ngx_ws_perf_msg_valid_name(name->data, name->len)
-         ? ngx_ws_perf_redis_message(&m, (u_char *) payload->str,
-                                     payload->len, &plain,
-                                     "on its redis channel")
-         : NGX_ERROR;
+    if (target == NGX_WS_PERF_TARGET_CHANNEL && payload->len > 3
+        && ngx_strncmp(payload->str, "p1 ", 3) == 0)
+    {
+        rc = ngx_ws_perf_redis_presence_wire(name, payload);
+
+    } else {
+        rc = ngx_ws_perf_msg_valid_name(name->data, name->len)
+             ? ngx_ws_perf_redis_message(&m, (u_char *) payload->str,
+                                         payload->len, &plain,
+                                         "on its redis channel")
+             : NGX_ERROR;
+    }
 
     if (rc == NGX_ERROR) {
         if (ngx_ws_perf_redis_drop(&malformed)) {
@@ -2147,6 +2181,7 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
     }
 
     ngx_ws_perf_redis_flush_counts();
+    ngx_ws_perf_redis_presence_sweep();
 
     if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
@@ -4104,6 +4139,7 @@ ngx_ws_perf_redis_cluster_tick(ngx_uint_t alive)
     }
 
     ngx_ws_perf_redis_flush_counts();
+    ngx_ws_perf_redis_presence_sweep();
 
     down = 0;
 
@@ -4603,4 +4639,269 @@ ngx_ws_perf_redis_move(ngx_ws_perf_redis_link_t *link)
     }
 
     (void) ngx_ws_perf_redis_connect(link);
+}
+
+
+
+/*
+ * Presence (docs/redis.md, "Presence"): a worker's members of a channel
+ * are fields of <prefix>ch:NAME#m under its session, as a user's
+ * connections are; ws_perf_presence decides whether the user joined or
+ * left across every node and publishes the event on the channel.  When
+ * redis is away a change is dropped: the session rewrite puts this
+ * worker's members back once its publish link is up.
+ */
+
+static void
+ngx_ws_perf_redis_presence_hook(ngx_str_t *channel, ngx_str_t *user,
+    ngx_uint_t join)
+{
+    ngx_ws_perf_redis_args_t  a;
+
+    if (ngx_ws_perf_redis_conf == NULL) {
+        return;
+    }
+
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_presence", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_CHANNEL,
+                              channel->data, channel->len);
+    ngx_ws_perf_redis_arg(&a, user->data, user->len);
+    ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
+                           ngx_ws_perf_redis_session);
+    ngx_ws_perf_redis_arg(&a, join ? "1" : "0", 1);
+
+    if (ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a)
+        != NGX_OK)
+    {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf presence: redis unavailable, %s of \"%V\" "
+                       "on \"%V\" dropped", join ? "join" : "leave", user,
+                       channel);
+    }
+}
+
+
+static void
+ngx_ws_perf_redis_presence_restore(ngx_ws_perf_topic_t *topic,
+    ngx_str_t *user, void *data)
+{
+    ngx_ws_perf_redis_presence_hook(&topic->sn.str, user, 1);
+}
+
+
+/*
+ * Each tick, NGX_WS_PERF_REDIS_SWEEP of the channels with presence
+ * subscribers here, in turn: the members of workers whose keys expired
+ * leave (their events go out from redis) within ws_perf_redis_worker_ttl
+ * and one round of the channels.
+ */
+
+typedef struct {
+    ngx_uint_t                  n;
+    ngx_uint_t                  from;
+    ngx_uint_t                  sent;
+} ngx_ws_perf_redis_sweep_t;
+
+static ngx_uint_t  ngx_ws_perf_redis_swept;
+
+
+static void
+ngx_ws_perf_redis_presence_sweep(void)
+{
+    ngx_ws_perf_redis_sweep_t  sw;
+
+    sw.n = 0;
+    sw.from = ngx_ws_perf_redis_swept;
+    sw.sent = 0;
+
+    ngx_ws_perf_hub_walk(ngx_ws_perf_redis_presence_swept, &sw);
+
+    /* a round ends where the channels end */
+    ngx_ws_perf_redis_swept = (sw.sent < NGX_WS_PERF_REDIS_SWEEP)
+                              ? 0 : ngx_ws_perf_redis_swept + sw.sent;
+}
+
+
+static void
+ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic, void *data)
+{
+    ngx_ws_perf_redis_sweep_t *sw = data;
+
+    ngx_ws_perf_redis_args_t  a;
+
+    if (topic->presence == NULL || topic->presence->listeners == 0) {
+        return;
+    }
+
+    if (sw->n++ < sw->from || sw->sent == NGX_WS_PERF_REDIS_SWEEP) {
+        return;
+    }
+
+    sw->sent++;
+
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_presence_list", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_CHANNEL,
+                              topic->sn.str.data, topic->sn.str.len);
+    ngx_ws_perf_redis_arg_lit(&a, "0");
+
+    (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
+}
+
+
+/* GET ?presence=: swept first, so that the members of a dead node go */
+
+ngx_int_t
+ngx_ws_perf_redis_presence(ngx_str_t *channel,
+    ngx_ws_perf_presence_pt handler, void *data)
+{
+    ngx_int_t                      rc;
+    ngx_ws_perf_redis_args_t       a;
+    ngx_ws_perf_redis_presence_t  *req;
+
+    req = ngx_alloc(sizeof(ngx_ws_perf_redis_presence_t), ngx_cycle->log);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    req->handler = handler;
+    req->data = data;
+
+    ngx_ws_perf_redis_fcall(&a, "ws_perf_presence_list", 1);
+    ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_CHANNEL,
+                              channel->data, channel->len);
+    ngx_ws_perf_redis_argf(&a, "%d", NGX_WS_PERF_PRESENCE_LIST_MAX);
+
+    rc = ngx_ws_perf_redis_call(ngx_ws_perf_redis_presence_listed, req, &a);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    ngx_free(req);
+
+    return NGX_DECLINED;
+}
+
+
+/* {members, truncated, user...}, the users valid names, at most LIST_MAX */
+
+static void
+ngx_ws_perf_redis_presence_listed(void *data, void *reply)
+{
+    ngx_ws_perf_redis_presence_t *req = data;
+
+    size_t                        i, n;
+    ngx_str_t                     reason, text;
+    redisReply                   *r, *e;
+    ngx_ws_perf_presence_list_t   list;
+
+    r = reply;
+    ngx_memzero(&list, sizeof(ngx_ws_perf_presence_list_t));
+
+    if (r == NULL) {
+        ngx_str_set(&reason, "did not answer");
+        goto failed;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        (void) ngx_ws_perf_redis_error_text(r, &text);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws_perf: redis refused ws_perf_presence_list: "
+                      "\"%*s\"", ngx_min(text.len, NGX_WS_PERF_REASON_MAX),
+                      text.data);
+        ngx_str_set(&reason, "refused the presence list");
+        goto failed;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2
+        || r->elements - 2 > NGX_WS_PERF_PRESENCE_LIST_MAX
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[0]->integer < 0
+        || r->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        goto bad;
+    }
+
+    n = r->elements - 2;
+
+    for (i = 0; i < n; i++) {
+        e = r->element[i + 2];
+
+        if (e->type != REDIS_REPLY_STRING
+            || !ngx_ws_perf_msg_valid_name((u_char *) e->str, e->len))
+        {
+            goto bad;
+        }
+    }
+
+    if (n) {
+        list.users = ngx_alloc(n * sizeof(ngx_str_t), ngx_cycle->log);
+        if (list.users == NULL) {
+            ngx_str_set(&reason, "no memory");
+            goto failed;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        e = r->element[i + 2];
+        list.users[i].data = (u_char *) e->str;
+        list.users[i].len = e->len;
+    }
+
+    list.n = n;
+    list.count = (uint64_t) r->element[0]->integer;
+    list.truncated = (r->element[1]->integer != 0);
+
+    req->handler(req->data, NGX_OK, &list, NULL);
+
+    if (list.users) {
+        ngx_free(list.users);
+    }
+
+    ngx_free(req);
+    return;
+
+bad:
+
+    ngx_ws_perf_redis_bad_reply("FCALL ws_perf_presence_list");
+    ngx_str_set(&reason, "answered what it never does");
+
+failed:
+
+    req->handler(req->data, NGX_HTTP_SERVICE_UNAVAILABLE, NULL, &reason);
+    ngx_free(req);
+}
+
+
+/*
+ * A presence event on a channel's redis channel, to this worker's
+ * presence subscribers.  NGX_DECLINED: done; NGX_ERROR: malformed, the
+ * caller counts and logs it as it does any other.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_presence_wire(ngx_str_t *name, redisReply *payload)
+{
+    int             kind;
+    size_t          len;
+    uint64_t        count;
+    ngx_str_t       user;
+    const uint8_t  *p;
+
+    if (!ngx_ws_perf_msg_valid_name(name->data, name->len)) {
+        return NGX_ERROR;
+    }
+
+    kind = ngx_ws_perf_msg_presence_wire((u_char *) payload->str,
+                                         payload->len, &count, &p, &len);
+    if (kind == 0) {
+        return NGX_ERROR;
+    }
+
+    user.data = (u_char *) p;
+    user.len = len;
+
+    ngx_ws_perf_presence_event(name, &user, kind, count, ngx_cycle->log);
+
+    return NGX_DECLINED;
 }

@@ -71,6 +71,8 @@ ngx_int_t ngx_ws_perf_redis_info(ngx_uint_t target, ngx_str_t *name,
 ngx_int_t ngx_ws_perf_redis_admit(ngx_str_t *user, ngx_uint_t max,
     ngx_ws_perf_admit_pt handler, void *data);
 void ngx_ws_perf_redis_leave(ngx_str_t *user);
+ngx_int_t ngx_ws_perf_redis_presence(ngx_str_t *channel,
+    ngx_ws_perf_presence_pt handler, void *data);
 ngx_uint_t ngx_ws_perf_redis_enabled(void);
 ngx_int_t ngx_ws_perf_redis_room(ngx_uint_t n);
 

@@ -11,6 +11,7 @@
 #include "ngx_ws_perf.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_shm.h"
+#include "ngx_ws_perf_presence.h"
 
 
 /*
@@ -27,6 +28,7 @@
 
 #define NGX_WS_PERF_SHM_TAKE_MAX   512
 #define NGX_WS_PERF_SHM_TICK       1000
+#define NGX_WS_PERF_SHM_SWEEP      64   /* presence channels a tick */
 
 
 typedef struct {
@@ -96,6 +98,7 @@ ngx_ws_perf_engine_t  ngx_ws_perf_shm_engine = {
     ngx_ws_perf_shm_ack,
     ngx_ws_perf_shm_admit,
     ngx_ws_perf_shm_leave,
+    ngx_ws_perf_shm_presence_list,
     ngx_ws_perf_shm_dlq_list,
     ngx_ws_perf_shm_dlq_get,
     ngx_ws_perf_shm_dlq_replay,
@@ -111,9 +114,9 @@ static char  *ngx_ws_perf_shm_what[] = {
 
 ngx_ws_perf_shm_t         *ngx_ws_perf_shm;
 ngx_slab_pool_t           *ngx_ws_perf_shm_pool;
+ngx_uint_t                 ngx_ws_perf_shm_slot;
 
 static ngx_shm_zone_t     *ngx_ws_perf_shm_zone;
-static ngx_uint_t          ngx_ws_perf_shm_slot;
 static ngx_uint_t          ngx_ws_perf_shm_on;
 static ngx_uint_t          ngx_ws_perf_shm_test;
 static ngx_connection_t   *ngx_ws_perf_shm_conn;
@@ -493,8 +496,15 @@ ngx_ws_perf_shm_init(ngx_cycle_t *cycle)
     ngx_ws_perf_hub_first = ngx_ws_perf_shm_first;
     ngx_ws_perf_hub_last = ngx_ws_perf_shm_last;
     ngx_ws_perf_hub_track_changes = 1;
+    ngx_ws_perf_presence_hook = ngx_ws_perf_shm_presence_hook;
 
     ngx_ws_perf_shm_on = 1;
+
+    /* the members a killed forebear of this slot left go now */
+    ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
+    ngx_ws_perf_shm_presence_sweep(0);
+    ngx_ws_perf_shm_unlock();
+    ngx_ws_perf_shm_soon();
 
     ngx_add_timer(&ngx_ws_perf_shm_timer, NGX_WS_PERF_SHM_TICK);
 
@@ -527,6 +537,7 @@ ngx_ws_perf_shm_exit(ngx_cycle_t *cycle)
 
     ngx_ws_perf_hub_first = NULL;
     ngx_ws_perf_hub_last = NULL;
+    ngx_ws_perf_presence_hook = NULL;
 
     /* its cursor no longer holds the bus back */
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_WORKER);
@@ -640,6 +651,23 @@ static void
 ngx_ws_perf_shm_drain_handler(ngx_event_t *ev)
 {
     ngx_ws_perf_shm_drain();
+}
+
+
+/* after changes made outside the event loop's own turn: drained later */
+
+void
+ngx_ws_perf_shm_soon(void)
+{
+    if (!ngx_ws_perf_shm_on) {
+        return;
+    }
+
+    ngx_ws_perf_shm_wake();
+
+    if (!ngx_ws_perf_shm_drain_ev.posted) {
+        ngx_post_event(&ngx_ws_perf_shm_drain_ev, &ngx_posted_events);
+    }
 }
 
 
@@ -848,6 +876,7 @@ ngx_ws_perf_shm_take_one(ngx_array_t *out, ngx_ws_perf_shm_rec_t *rec)
 void
 ngx_ws_perf_shm_deliver(ngx_array_t *taken)
 {
+    ngx_str_t                name, user;
     ngx_uint_t               i;
     ngx_ws_perf_msg_t        m;
     ngx_ws_perf_shm_msg_t  **c;
@@ -856,7 +885,20 @@ ngx_ws_perf_shm_deliver(ngx_array_t *taken)
 
     for (i = 0; i < taken->nelts; i++) {
         ngx_ws_perf_shm_msg(c[i], &m);
-        (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+
+        if (c[i]->presence) {
+            name.data = (u_char *) m.name;
+            name.len = m.name_len;
+            user.data = (u_char *) m.data;
+            user.len = m.data_len;
+
+            ngx_ws_perf_presence_event(&name, &user, c[i]->presence,
+                                       c[i]->seq, ngx_cycle->log);
+
+        } else {
+            (void) ngx_ws_perf_hub_deliver(&m, ngx_cycle->log);
+        }
+
         ngx_free(c[i]);
     }
 
@@ -1152,6 +1194,7 @@ ngx_ws_perf_shm_copy(ngx_ws_perf_msg_t *m, uint64_t seq)
     c->json = m->json ? 1 : 0;
     c->binary = m->binary;
     c->ack = m->ack;
+    c->presence = 0;
 
     if (id_len) {
         ngx_memcpy(ngx_ws_perf_shm_msg_id(c), m->id, id_len);
@@ -1219,6 +1262,7 @@ ngx_ws_perf_shm_tick(ngx_event_t *ev)
 
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_TIMER);
     ngx_ws_perf_shm_gc(1);
+    ngx_ws_perf_shm_presence_sweep(NGX_WS_PERF_SHM_SWEEP);
     next = ngx_ws_perf_shm_store_tick(ngx_ws_perf_shm_now());
     free = ngx_ws_perf_shm_pool->pfree << ngx_pagesize_shift;
     repairs = ngx_ws_perf_shm->repairs;

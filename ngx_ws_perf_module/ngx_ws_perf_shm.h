@@ -24,7 +24,7 @@
  */
 
 
-#define NGX_WS_PERF_SHM_MAGIC         0x77737006  /* the layout's version */
+#define NGX_WS_PERF_SHM_MAGIC         0x77737007  /* the layout's version */
 #define NGX_WS_PERF_SHM_MIN_SIZE      (256 * 1024)
 #define NGX_WS_PERF_SHM_SCHED_MAX     10000
 
@@ -57,6 +57,9 @@ typedef struct {
     unsigned                    json:1;
     unsigned                    binary:1;
     unsigned                    ack:1;
+    unsigned                    presence:2; /* a join or leave event: */
+                                            /* the user in data, the */
+                                            /* member count in seq */
 } ngx_ws_perf_shm_msg_t;
 
 #define ngx_ws_perf_shm_msg_id(c)    ((u_char *) ((c) + 1))
@@ -185,6 +188,13 @@ typedef struct {
     ngx_uint_t                  order[3];
     ngx_uint_t                  norder;
 
+    ngx_rbtree_t                presence;   /* ngx_ws_perf_shm_chan_t */
+    ngx_rbtree_node_t           presence_s;
+    ngx_queue_t                 chans;      /* the same, swept in turn */
+    ngx_uint_t                  presence_full;  /* members not counted */
+    ngx_uint_t                  entries[NGX_MAX_PROCESSES];  /* presence */
+                                                /* entries per worker slot */
+
     ngx_ws_perf_shm_worker_t    workers[NGX_MAX_PROCESSES];
 } ngx_ws_perf_shm_t;
 
@@ -233,6 +243,16 @@ ngx_int_t ngx_ws_perf_shm_dlq_get(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_ws_perf_shm_dlq_replay(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_ws_perf_shm_dlq_delete(ngx_http_request_t *r, ngx_str_t *id);
 
+void ngx_ws_perf_shm_soon(void);
+
+/* presence (ngx_ws_perf_shm_presence.c) */
+void ngx_ws_perf_shm_presence_init(ngx_ws_perf_shm_t *sh);
+void ngx_ws_perf_shm_presence_hook(ngx_str_t *channel, ngx_str_t *user,
+    ngx_uint_t join);
+void ngx_ws_perf_shm_presence_sweep(ngx_uint_t max);
+ngx_int_t ngx_ws_perf_shm_presence_list(ngx_str_t *channel,
+    ngx_ws_perf_presence_pt handler, void *data);
+
 /* configuration (ngx_ws_perf_shm.c) */
 char *ngx_ws_perf_shm_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -242,6 +262,7 @@ ngx_shm_zone_t *ngx_ws_perf_shm_zone_add(ngx_conf_t *cf, ngx_str_t *name,
 
 extern ngx_ws_perf_shm_t  *ngx_ws_perf_shm;
 extern ngx_slab_pool_t    *ngx_ws_perf_shm_pool;
+extern ngx_uint_t          ngx_ws_perf_shm_slot;    /* this worker's */
 
 
 #endif /* _NGX_WS_PERF_SHM_H_INCLUDED_ */

@@ -133,6 +133,8 @@ ngx_ws_perf_shm_store_init(ngx_ws_perf_shm_t *sh)
     ngx_rbtree_init(&sh->sched, &sh->sched_s, ngx_rbtree_insert_value);
     ngx_queue_init(&sh->lru);
     ngx_queue_init(&sh->dead);
+
+    ngx_ws_perf_shm_presence_init(sh);
 }
 
 

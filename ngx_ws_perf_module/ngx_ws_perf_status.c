@@ -460,6 +460,26 @@ static ngx_ws_perf_field_t  ngx_ws_perf_fields[] = {
       "\"what\":\"one worker's append to another's take\",\"unit\":\"ms\",",
       NULL, NULL, 0 },
 
+    { "ws_perf_presence_members", NGX_WS_PERF_GAUGE,
+      NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_INT,
+      "Users present on a channel through this node's connections, one "
+      "per channel and worker.",
+      ngx_ws_perf_slot_off(presence_members), 1, NULL, NULL,
+      "presence", "members", NULL, "presence", "members", 0 },
+
+    { "ws_perf_presence_events_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Presence events (join, leave, count) sent to a channel's "
+      "subscribers, once per worker.",
+      ngx_ws_perf_slot_off(presence_events), 1, NULL, NULL,
+      "presence", "events", NULL, "presence", "events", 0 },
+
+    { "ws_perf_presence_held_total", NGX_WS_PERF_COUNTER,
+      NGX_WS_PERF_SUM_ALL, NGX_WS_PERF_V_UINT,
+      "Join and leave events over ws_perf_presence_rate, sent as counts.",
+      ngx_ws_perf_slot_off(presence_held), 1, NULL, NULL,
+      "presence", "held", NULL, "presence", "held", 0 },
+
     /* summed for the memory alert, shown per worker only */
     { NULL, NGX_WS_PERF_GAUGE, NGX_WS_PERF_SUM_LIVE, NGX_WS_PERF_V_UINT,
       NULL, ngx_ws_perf_slot_off(rss), 1, NULL, NULL,

@@ -222,6 +222,7 @@ ngx_ws_perf_engine_t  ngx_ws_perf_redis_engine = {
     ngx_ws_perf_store_ack,
     ngx_ws_perf_redis_admit,
     ngx_ws_perf_redis_leave,
+    ngx_ws_perf_redis_presence,
     ngx_ws_perf_store_dlq_list,
     ngx_ws_perf_store_dlq_get,
     ngx_ws_perf_store_dlq_replay,

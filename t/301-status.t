@@ -101,7 +101,7 @@ qr/^ws_perf_connections 0$/m
 prometheus
 --- pubsub_out
 content type: text/plain; version=0.0.4; charset=utf-8
-parsed by prometheus_client: 39 families; names, types, HELP, _total and histograms as expected
+parsed by prometheus_client: 42 families; names, types, HELP, _total and histograms as expected
 values agree with the JSON status: yes
 promtool check metrics: clean
 Accept: application/json gives application/json

@@ -51,6 +51,14 @@ $listen
         ws_perf_client_publish on;
         ws_perf_subprotocols ws-perf.v1+lz4 ws-perf.v1;
     }
+    location /wsp {
+        ws_perf;
+        ws_perf_presence on;
+        ws_perf_subprotocols ws-perf.v1;
+        ws_perf_user \$arg_user;
+        ws_perf_channels \$arg_channels;
+        ws_perf_allowed_channels room.*;
+    }
     location /wsq {
         ws_perf;
         ws_perf_user \$arg_user;
@@ -545,3 +553,17 @@ sse-parser
 events: [["high","{\"a\":1}","17"],["message","line one\nline two","17"],["message","café €","18"],["gap","","18"],["message","after an id alone","19"]]
 cut into two at every byte, and byte by byte: 154 of 154 the same
 a line over the bound: WsPerfError
+
+
+
+=== TEST 20: presence: join and leave events (one per user, two tabs), a count to presence(), and a subscribe whose own join arrives about its reply still resolves
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+presence
+--- pubsub_out
+events: join pia, join quin, leave pia
+presence(room.p): 1
+errors: 0

@@ -108,6 +108,22 @@ export interface Notice {
     reason: string;
 }
 
+/** ws_perf_presence: a user's first connection on the channel, or last. */
+export interface PresenceEvent {
+    type: 'join' | 'leave';
+    channel: string;
+    user: string;
+    /** The channel's members after it. */
+    count: number;
+}
+
+/** Sent instead of joins and leaves over ws_perf_presence_rate. */
+export interface PresenceCount {
+    type: 'presence';
+    channel: string;
+    count: number;
+}
+
 export interface Stats {
     messages: number;
     duplicates: number;
@@ -121,6 +137,9 @@ export interface EventMap {
     gap: Gap;
     resumed: Resumed;
     notice: Notice;
+    join: PresenceEvent;
+    leave: PresenceEvent;
+    presence: PresenceCount;
     error: Error;
     state: State;
 }
@@ -157,6 +176,9 @@ export class WsPerfClient {
         fn: (ev: EventMap[K], transport?: Transport) => unknown): () => void;
     off<K extends keyof EventMap>(type: K,
         fn: (ev: EventMap[K], transport?: Transport) => unknown): void;
+
+    /** The member count the channel's last presence event carried. */
+    presence(channel: string): number | null;
 
     subscribe(channel: string): Promise<void>;
     unsubscribe(channel: string): Promise<void>;

@@ -323,6 +323,7 @@ export class WsPerfClient {
         this._waiters = new Map();      // channel -> [{resolve, reject}]
         this._last = new Map();         // target -> {id, order}
         this._seen = new Map();         // target -> Map(id -> state)
+        this._members = new Map();      // channel -> the last member count
 
         this._outbox = [];
         this._inflight = null;          // {acks: [ids]} or one item
@@ -410,6 +411,14 @@ export class WsPerfClient {
 
     get socket() {
         return this._ws;
+    }
+
+    // The member count the channel's last presence event carried (on a
+    // location with ws_perf_presence), or null before one came; who is
+    // present is the publish API's GET ?presence= (docs/protocol.md).
+    presence(channel) {
+        const n = this._members.get(channel);
+        return n === undefined ? null : n;
     }
 
     // "websocket" or "sse": the one in use, or being tried
@@ -901,6 +910,11 @@ export class WsPerfClient {
         case 'resumed':
             this._streamResumed(env);
             break;
+        case 'join':
+        case 'leave':
+        case 'presence':
+            this._presence(env);
+            break;
         case 'notice':
             this._emit('notice', env);
             if (env.code === 'redis_reconnected') {
@@ -1331,6 +1345,12 @@ export class WsPerfClient {
         case 'gap':
             this._gap(env);
             break;
+        case 'join':
+        case 'leave':
+        case 'presence':
+            // events of ws_perf_presence, never a command's reply
+            this._presence(env);
+            break;
         case 'notice':
             this._emit('notice', env);
             if (env.code === 'redis_reconnected') {
@@ -1340,6 +1360,14 @@ export class WsPerfClient {
         default:
             this._reply(env);
         }
+    }
+
+    _presence(env) {
+        if (typeof env.channel === 'string'
+            && Number.isSafeInteger(env.count) && env.count >= 0) {
+            this._members.set(env.channel, env.count);
+        }
+        this._emit(env.type, env);
     }
 
     _gap(env) {

@@ -13,21 +13,40 @@
 /*
  * Any bytes heard on a Redis channel either are rejected or yield a
  * message whose fields lie inside the input and whose id is valid, and
- * which, written back in the canonical form, reads as the same message.
+ * which, written back in the canonical form, reads as the same message;
+ * or a presence event whose user is a valid name ending the input, never
+ * both.
  */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int                kind;
     char               flags[NGX_WS_PERF_WIRE_FLAGS_MAX];
-    size_t             n;
+    size_t             n, user_len;
+    uint64_t           count;
     uint8_t           *buf, *p;
+    const uint8_t     *user;
     ngx_ws_perf_msg_t  m, m2;
 
     memset(&m, 0, sizeof(m));
 
+    kind = ngx_ws_perf_msg_presence_wire(data, size, &count, &user,
+                                         &user_len);
+
+    if (kind != 0
+        && (kind > 2 || user < data || user + user_len != data + size
+            || !ngx_ws_perf_msg_valid_name(user, user_len)))
+    {
+        abort();
+    }
+
     if (ngx_ws_perf_msg_from_wire(data, size, &m) != 0) {
         return 0;
+    }
+
+    if (kind != 0) {
+        abort();
     }
 
     if (m.id < data || m.id + m.id_len > data + size

@@ -1143,12 +1143,51 @@ async function browser() {
 }
 
 
+// ------------------------------------------------------------ presence
+
+async function presence() {
+    const ev = [];
+    const o = client('/wsp?channels=room.p');
+
+    for (const t of ['join', 'leave']) {
+        o.on(t, (e) => { ev.push(e.type + ' ' + e.user); });
+    }
+    await until(() => o.state === 'open', 10, 'open');
+    // the observer's subscription in Redis: before it, events miss it
+    const end = Date.now() + 10000 * slow;
+    while (JSON.parse((await http('GET', '/pub?channel=room.p')).body)
+           .subscribers < 1) {
+        if (Date.now() > end) {
+            fail('the subscription did not reach Redis');
+        }
+        await sleep(20);
+    }
+
+    const p1 = client('/wsp?channels=room.p&user=pia');
+    await until(() => ev.includes('join pia'), 10, 'join pia');
+    const p2 = client('/wsp?channels=room.p&user=pia');
+    const q = client('/wsp?user=quin');
+    await until(() => p2.state === 'open' && q.state === 'open', 10, 'open');
+    await withTimeout(q.subscribe('room.p'), 10, 'subscribe');
+    await until(() => ev.includes('join quin'), 10, 'join quin');
+    p1.close();
+    p2.close();
+    await until(() => ev.includes('leave pia'), 10, 'leave pia');
+    out('events: ' + ev.join(', '));
+    out('presence(room.p): ' + o.presence('room.p'));
+    out('errors: ' + (o.errors.length + q.errors.length + p1.errors.length
+                      + p2.errors.length));
+    o.close();
+    q.close();
+}
+
+
 const SCENARIOS = { 'lz4-vectors': lz4Vectors, 'lz4-module': lz4Module,
                     basic, ledger, gap, acks,
                     more, fallback, 'fallback-gap': fallbackGap,
                     'fallback-return': fallbackReturn,
                     'fallback-more': fallbackMore,
-                    'sse-parser': sseParser, browser };
+                    'sse-parser': sseParser, browser, presence };
 
 // t/js/chromium.js runs the ledger with the SDK in Chromium
 module.exports = { scenario, args, slow, port, out, fail, ledgerApp,

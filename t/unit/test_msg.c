@@ -361,6 +361,42 @@ test_sse(void)
 }
 
 
+static void
+test_presence_wire(void)
+{
+    size_t          len;
+    uint64_t        n;
+    const uint8_t  *user;
+
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join 2\nalice"), &n, &user,
+                                        &len) == 1);
+    CHECK(n == 2 && len == 5 && memcmp(user, "alice", 5) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 leave 0\nbob"), &n, &user,
+                                        &len) == 2);
+    CHECK(n == 0 && len == 3);
+
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join \nalice"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join 2alice"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join 2\n"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join 2\na b"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 part 2\nalice"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join -2\nalice"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(
+              S("p1 join 12345678901234567890\nalice"), &n, &user, &len)
+          == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("v1 1 normal 1 -\nx"), &n, &user,
+                                        &len) == 0);
+    CHECK(ngx_ws_perf_msg_presence_wire(S("p1 join"), &n, &user, &len)
+          == 0);
+}
+
+
 int
 main(void)
 {
@@ -371,6 +407,7 @@ main(void)
     test_envelope();
     test_wire();
     test_sse();
+    test_presence_wire();
 
     return check_report();
 }
