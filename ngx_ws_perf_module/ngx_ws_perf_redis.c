@@ -1796,12 +1796,14 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         && (ngx_strncmp(r->str, "MOVED ", 6) == 0
             || ngx_strncmp(r->str, "ASK ", 4) == 0))
     {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "ws_perf: redis %V refused a subscription: %s",
-                       &link->node->name, r->str);
-
         /* which topic it was is not said: those not in place ask again */
         link->node->connection = ++ngx_ws_perf_redis_connections;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V refused a subscription: %s, "
+                       "now connection %ui", &link->node->name, r->str,
+                       link->node->connection);
+
         ngx_ws_perf_redis_resync = 1;
         ngx_ws_perf_redis_map_asked = 0;
         return NGX_OK;
@@ -1851,6 +1853,10 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         break;
 
     case NGX_WS_PERF_PUSH_SUBSCRIBE:
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V: \"%V\" subscribed",
+                       link->node ? &link->node->name : &name, &name);
+
         ngx_ws_perf_redis_subscribed(target, &name);
         break;
 
@@ -1868,6 +1874,11 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
          * subscribed where the map says is not heard)
          */
         topic = ngx_ws_perf_hub_lookup(target, &name);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V: \"%V\" unsubscribed, "
+                       "in place here: %ui", &link->node->name, &name,
+                       topic ? topic->subscribed : 0);
 
         if (topic && topic->nsubs && topic->subscribed
             && ngx_ws_perf_redis_owner_of((u_char *) push.channel,
@@ -1945,6 +1956,9 @@ ngx_ws_perf_redis_in_place(void)
     }
 
     ngx_ws_perf_redis_resync = 0;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis subscriptions in place");
 
     /* in a cluster each topic was told as it came back */
     if (!ngx_ws_perf_redis_cluster()) {
@@ -3680,6 +3694,11 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
         return;
     }
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis \"%V\" of slot %ui placed on %ui, "
+                   "in place: %ui", &topic->sn.str, slot,
+                   ngx_ws_perf_redis_owner[slot], topic->subscribed);
+
     if (topic->subscribed) {
         /* whatever came meanwhile may have gone to the old master */
         topic->subscribed = 0;
@@ -3696,6 +3715,9 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     if (topic->asked && n < ngx_ws_perf_redis_nnodes
         && topic->asked == ngx_ws_perf_redis_nodes[n]->connection)
     {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis \"%V\" awaits its answer on "
+                       "connection %ui", &topic->sn.str, topic->asked);
         return;
     }
 
@@ -4031,6 +4053,11 @@ ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
         node = ngx_ws_perf_redis_owner_of((u_char *) a.argv[1],
                                           a.argvlen[1]);
         topic->asked = node ? node->connection : 0;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis SSUBSCRIBE \"%V\" sent, "
+                       "connection %ui of %V", &topic->sn.str,
+                       topic->asked, node ? &node->name : &topic->sn.str);
     }
 }
 
