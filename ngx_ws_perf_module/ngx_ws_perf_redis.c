@@ -296,7 +296,7 @@ static ngx_ws_perf_redis_node_t  *ngx_ws_perf_redis_nodes[
                                       NGX_WS_PERF_SLOTS_NODES];
 static ngx_uint_t                 ngx_ws_perf_redis_nnodes;
 static uint8_t                   *ngx_ws_perf_redis_owner;
-static uint8_t                   *ngx_ws_perf_redis_owned;  /* before */
+static uint8_t                   *ngx_ws_perf_redis_owned;  /* placed */
 static ngx_ws_perf_slots_t       *ngx_ws_perf_redis_slots;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_map;
 static ngx_uint_t                 ngx_ws_perf_redis_map_next;
@@ -1775,7 +1775,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 {
     size_t                len;
     ngx_str_t             name, *prefix;
-    ngx_uint_t            target;
+    ngx_uint_t            target, slot;
     const uint8_t        *p;
     ngx_ws_perf_push_t    push;
     ngx_ws_perf_topic_t  *topic;
@@ -1869,11 +1869,14 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         }
 
         /*
-         * the master gave up the slot: its new one is asked for (but an
-         * old master that ends what was left there after the topic was
-         * subscribed where the map says is not heard)
+         * the master gave up the slot: its new one is asked for.  Heard
+         * from the master the map names or the one the slot's topics
+         * were placed on (a MOVED may have changed the map first), but
+         * not from an old master that ends what was left there after
+         * the topic was subscribed elsewhere.
          */
         topic = ngx_ws_perf_hub_lookup(target, &name);
+        slot = ngx_ws_perf_slot((u_char *) push.channel, push.channel_len);
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws_perf: redis %V: \"%V\" unsubscribed, "
@@ -1881,9 +1884,8 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
                        topic ? topic->subscribed : 0);
 
         if (topic && topic->nsubs && topic->subscribed
-            && ngx_ws_perf_redis_owner_of((u_char *) push.channel,
-                                          push.channel_len)
-               == link->node)
+            && (ngx_ws_perf_redis_owner[slot] == link->node->index
+                || ngx_ws_perf_redis_owned[slot] == link->node->index))
         {
             topic->subscribed = 0;
             topic->asked = 0;
@@ -3456,6 +3458,10 @@ ngx_ws_perf_redis_node_reuse(ngx_ws_perf_slots_node_t *addr)
             if (ngx_ws_perf_redis_owner[s] == node->index) {
                 ngx_ws_perf_redis_owner[s] = NGX_WS_PERF_SLOTS_NONE;
             }
+
+            if (ngx_ws_perf_redis_owned[s] == node->index) {
+                ngx_ws_perf_redis_owned[s] = NGX_WS_PERF_SLOTS_NONE;
+            }
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
@@ -3625,9 +3631,12 @@ ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
         }
     }
 
-    ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
-               NGX_WS_PERF_SLOTS);
-
+    /*
+     * compared with where the topics were placed, not with the last map:
+     * a MOVED may have given a slot its new master already
+     * (ngx_ws_perf_redis_redirect()), but its topics are still where
+     * they were
+     */
     moved = 0;
 
     for (i = 0; i < NGX_WS_PERF_SLOTS; i++) {
