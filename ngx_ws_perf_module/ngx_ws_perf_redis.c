@@ -315,7 +315,7 @@ static ngx_ws_perf_redis_node_t  *ngx_ws_perf_redis_nodes[
                                       NGX_WS_PERF_SLOTS_NODES];
 static ngx_uint_t                 ngx_ws_perf_redis_nnodes;
 static uint8_t                   *ngx_ws_perf_redis_owner;
-static uint8_t                   *ngx_ws_perf_redis_owned;  /* before */
+static uint8_t                   *ngx_ws_perf_redis_owned;  /* placed */
 static ngx_ws_perf_slots_t       *ngx_ws_perf_redis_slots;
 static ngx_ws_perf_redis_link_t   ngx_ws_perf_redis_map;
 static ngx_uint_t                 ngx_ws_perf_redis_map_next;
@@ -1801,7 +1801,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 {
     size_t                len;
     ngx_str_t             name, *prefix;
-    ngx_uint_t            target;
+    ngx_uint_t            target, slot;
     const uint8_t        *p;
     ngx_ws_perf_push_t    push;
     ngx_ws_perf_topic_t  *topic;
@@ -1822,12 +1822,14 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         && (ngx_strncmp(r->str, "MOVED ", 6) == 0
             || ngx_strncmp(r->str, "ASK ", 4) == 0))
     {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                       "ws_perf: redis %V refused a subscription: %s",
-                       &link->node->name, r->str);
-
         /* which topic it was is not said: those not in place ask again */
         link->node->connection = ++ngx_ws_perf_redis_connections;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V refused a subscription: %s, "
+                       "now connection %ui", &link->node->name, r->str,
+                       link->node->connection);
+
         ngx_ws_perf_redis_resync = 1;
         ngx_ws_perf_redis_map_asked = 0;
         return NGX_OK;
@@ -1877,6 +1879,10 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         break;
 
     case NGX_WS_PERF_PUSH_SUBSCRIBE:
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V: \"%V\" subscribed",
+                       link->node ? &link->node->name : &name, &name);
+
         ngx_ws_perf_redis_subscribed(target, &name);
         break;
 
@@ -1889,16 +1895,23 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         }
 
         /*
-         * the master gave up the slot: its new one is asked for (but an
-         * old master that ends what was left there after the topic was
-         * subscribed where the map says is not heard)
+         * the master gave up the slot: its new one is asked for.  Heard
+         * from the master the map names or the one the slot's topics
+         * were placed on (a MOVED may have changed the map first), but
+         * not from an old master that ends what was left there after
+         * the topic was subscribed elsewhere.
          */
         topic = ngx_ws_perf_hub_lookup(target, &name);
+        slot = ngx_ws_perf_slot((u_char *) push.channel, push.channel_len);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis %V: \"%V\" unsubscribed, "
+                       "in place here: %ui", &link->node->name, &name,
+                       topic ? topic->subscribed : 0);
 
         if (topic && topic->nsubs && topic->subscribed
-            && ngx_ws_perf_redis_owner_of((u_char *) push.channel,
-                                          push.channel_len)
-               == link->node)
+            && (ngx_ws_perf_redis_owner[slot] == link->node->index
+                || ngx_ws_perf_redis_owned[slot] == link->node->index))
         {
             topic->subscribed = 0;
             topic->asked = 0;
@@ -1971,6 +1984,9 @@ ngx_ws_perf_redis_in_place(void)
     }
 
     ngx_ws_perf_redis_resync = 0;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis subscriptions in place");
 
     /* in a cluster each topic was told as it came back */
     if (!ngx_ws_perf_redis_cluster()) {
@@ -3477,6 +3493,10 @@ ngx_ws_perf_redis_node_reuse(ngx_ws_perf_slots_node_t *addr)
             if (ngx_ws_perf_redis_owner[s] == node->index) {
                 ngx_ws_perf_redis_owner[s] = NGX_WS_PERF_SLOTS_NONE;
             }
+
+            if (ngx_ws_perf_redis_owned[s] == node->index) {
+                ngx_ws_perf_redis_owned[s] = NGX_WS_PERF_SLOTS_NONE;
+            }
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
@@ -3646,9 +3666,12 @@ ngx_ws_perf_redis_map_apply(ngx_ws_perf_slots_t *map)
         }
     }
 
-    ngx_memcpy(ngx_ws_perf_redis_owned, ngx_ws_perf_redis_owner,
-               NGX_WS_PERF_SLOTS);
-
+    /*
+     * compared with where the topics were placed, not with the last map:
+     * a MOVED may have given a slot its new master already
+     * (ngx_ws_perf_redis_redirect()), but its topics are still where
+     * they were
+     */
     moved = 0;
 
     for (i = 0; i < NGX_WS_PERF_SLOTS; i++) {
@@ -3715,6 +3738,11 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
         return;
     }
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "ws_perf: redis \"%V\" of slot %ui placed on %ui, "
+                   "in place: %ui", &topic->sn.str, slot,
+                   ngx_ws_perf_redis_owner[slot], topic->subscribed);
+
     if (topic->subscribed) {
         /* whatever came meanwhile may have gone to the old master */
         topic->subscribed = 0;
@@ -3731,6 +3759,9 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     if (topic->asked && n < ngx_ws_perf_redis_nnodes
         && topic->asked == ngx_ws_perf_redis_nodes[n]->connection)
     {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis \"%V\" awaits its answer on "
+                       "connection %ui", &topic->sn.str, topic->asked);
         return;
     }
 
@@ -4066,6 +4097,11 @@ ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
         node = ngx_ws_perf_redis_owner_of((u_char *) a.argv[1],
                                           a.argvlen[1]);
         topic->asked = node ? node->connection : 0;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "ws_perf: redis SSUBSCRIBE \"%V\" sent, "
+                       "connection %ui of %V", &topic->sn.str,
+                       topic->asked, node ? &node->name : &topic->sn.str);
     }
 }
 

@@ -204,3 +204,15 @@ an unsharded message: subscribe link 1 [error] line (a reply to no command, or a
 a pmessage: subscribe link 1 [error] line (a reply to no command, or a pub/sub push of an unexpected shape), no other [error] line, same worker, a later message delivered
 smessage of channels never subscribed: 0 [error] lines, got [], same worker, a later message delivered
 2,000 sunsubscribe of a channel: 0 [error] lines, subscribed again once or twice, notices 1, same worker, a later message delivered
+
+
+
+=== TEST 9: a publish answered MOVED before the worker has the new map, the old master's sunsubscribe before or after it: the channel subscribed at the new master, its subscriber told
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+moved-first
+--- pubsub_out
+a publish answered MOVED before the map: 202, subscribed at the new master once or twice, its subscriber told, no other [error] line, same worker, a later message delivered

@@ -184,6 +184,50 @@ def drain(conns):
         sel.close()
 
 
+def worker_of(c, ws):
+    """the pid of the nginx worker that holds c's connection (ss), or
+    "?" """
+    try:
+        mine = c.sock.getsockname()[1]
+        r = subprocess.run(["ss", "-Htnp", "state", "established",
+                            "( sport = :%d and dport = :%d )" % (ws, mine)],
+                           capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    m = re.search(r"pid=(\d+)", r.stdout)
+    return m.group(1) if m else "?"
+
+
+def missed_end(subs, ws, per):
+    """those of subs without the end marker: each one's channel and
+    worker, what it got, and how many subscriptions of the channel each
+    master holds (one per worker with subscribers is expected at the
+    slot's master)"""
+    ranges = cl.masters()
+    lines = []
+    for n, s in enumerate(subs):
+        if s.c.eof or any(m.get("data") == "end" for m in s.c.messages()):
+            continue
+        key = cl.shard_key("ch", s.ch)
+        held = {}
+        for p in sorted({p for _, _, p in ranges}):
+            try:
+                held[p] = cl.call(p, "PUBSUB", "SHARDNUMSUB", key)[1]
+            except (OSError, RuntimeError, ConnectionError) as e:
+                held[p] = str(e).split()[0]
+        msgs = [m for m in s.c.messages() if m.get("type") == "msg"]
+        notices = sum(m.get("type") == "notice" for m in s.c.messages())
+        lines.append("%s subscriber %d (worker %s): %d messages, the last "
+                     "seq %s, %d notices; slot %d on %d, subscriptions "
+                     "per master %s" % (
+                         s.ch, n % per, worker_of(s.c, ws), len(msgs),
+                         msgs[-1]["data"].get("seq") if msgs
+                         and isinstance(msgs[-1]["data"], dict) else None,
+                         notices, cl.slot(key), cl.owner(key, ranges),
+                         held))
+    return lines
+
+
 def resume(s, since):
     """the history of s's channel after since: [(id, seq)]"""
     n = len(s.c.messages())
@@ -310,7 +354,11 @@ def reshard(port, ws="", per="3", msgs="2000", moves="2"):
 
     for ch in chans:
         rd.publish_ready(port, {"channel": ch, "data": "end"})
-    rd.collect(conns, "end")
+    try:
+        rd.collect(conns, "end")
+    except Timeout:
+        raise Timeout("every subscriber's end marker: " + "; ".join(
+            missed_end(subs, ws, per)))
 
     problems, noticed, resumed, late = [], 0, 0, 0
     for n, s in enumerate(subs):

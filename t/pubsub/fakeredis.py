@@ -26,7 +26,8 @@ FakeClusterNode is the same server as one node of a Redis Cluster, for
 t/417-redis-cluster-hostile.t: CLUSTER SLOTS answers the map its
 FakeCluster holds (the maps queued with serve() first, one per ask, then
 the sane one), SSUBSCRIBE and SUNSUBSCRIBE confirm with sharded pushes
-and a publish reaches the subscribers as "smessage".
+(or answer MOVED for a slot another node serves) and a publish reaches
+the subscribers as "smessage".
 """
 
 import argparse
@@ -431,6 +432,9 @@ class FakeClusterNode(FakeRedis):
             c.asked = True
             return self.cluster.answer()
         if name in (b"SSUBSCRIBE", b"SUNSUBSCRIBE"):
+            s, host, port = self.cluster.owner(words[-1])
+            if port is not None and port != self.port:
+                return b"-MOVED %d %s:%d\r\n" % (s, host, port)
             out = b""
             for ch in words[1:]:
                 if name == b"SSUBSCRIBE":

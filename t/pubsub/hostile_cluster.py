@@ -520,6 +520,85 @@ def pushes(port):
     s.stop()
 
 
+def served_by_other(slots):
+    """ranges that give the slots to OTHER and the rest to MASTER"""
+    r, lo = [], 0
+    for sl in sorted(slots):
+        if lo < sl:
+            r.append((lo, sl - 1, LOCAL, MASTER))
+        r.append((sl, sl, LOCAL, OTHER))
+        lo = sl + 1
+    if lo <= 16383:
+        r.append((lo, 16383, LOCAL, MASTER))
+    return r
+
+
+@scenario
+def moved_first(port):
+    """A resharding that a publish sees before the map does: the master
+    of the channel's slot answers the publish MOVED (the worker's map
+    still gives it the slot), CLUSTER SLOTS says so from then on, and the
+    old master ends the channel's subscription (sunsubscribe), before or
+    after the worker reads the new map.  The channel is subscribed at the
+    new master, its subscriber told (redis_reconnected), and a message
+    published later reaches it."""
+    key = shard_key("ch", "calm")
+    mine = slot(key)
+    # the other master serves a slot of no interest, so that it has links
+    far = 0 if mine != 0 else 1
+    s = Setup(port, wait=False, slots=served_by_other([far]))
+    other = s.cluster.node(OTHER)
+    s.ready()
+    log = ErrorLog()
+    glob = "SSUBSCRIBE %s" % key
+    subs = other.count(glob)
+
+    # the nodes serve the new map at once; CLUSTER SLOTS answers the old
+    # one until the old master has answered MOVED to a command of the
+    # slot, the publish or a count of the channel's subscribers (the
+    # maker runs under the nodes' lock: their logs are read as they are)
+    old, new = slots_map(served_by_other([far])), []
+
+    def moved(cmd):
+        w = cmd.split(" ")
+        return w[0] == "FCALL" and len(w) > 3 and w[2] != "0" \
+            and slot(w[3]) == mine
+
+    def answer(i):
+        if any(moved(c) for c in s.master.log[since:]):
+            new.append(i)
+            return s.cluster.sane
+        return old
+    s.cluster.maker = answer
+    since = len(s.master.log)
+    s.cluster.set_map(served_by_other([far, mine]))
+
+    st, _ = pub(port, "calm", "during")
+    s.master.push(array([bulk(b"sunsubscribe"), bulk(key), integer(0)]))
+    with s.master.lock:
+        for c in s.master.clients:
+            c.subs.discard(key.encode())
+    try:
+        wait_for(lambda: new, "the new map asked", 10)
+        wait_for(lambda: other.count(glob) > subs, "SSUBSCRIBE there", 10)
+        again = other.count(glob) - subs
+        placed = "subscribed at the new master %s" % (
+            "once or twice" if again <= 2 else "%d times" % again)
+    except Timeout as e:
+        placed = "not subscribed at the new master (%s)" % e
+    try:
+        pump([s.ws], lambda: any(m.get("code") == "redis_reconnected"
+                                 for m in s.ws.messages()), 10, "notice")
+        told = "its subscriber told"
+    except Timeout:
+        told = "its subscriber NOT told"
+    res = s.after(log)
+    out("a publish answered MOVED before the map: %d, %s, %s, %s, %s" % (
+        st, placed, told, others(log), res))
+    other.stop()
+    s.stop()
+
+
 @scenario
 def no_map(port):
     """A worker that never had a map: the seed answers garbage until it
