@@ -308,12 +308,12 @@ stop:
 	    && kill $$(cat $(BUILD)/run/redis/redis.pid)
 
 bench:
-	bench/run.sh
+	BUILD=$(BUILD) bench/run.sh
 
 # ws_perf alone on a few short scenarios, compared with bench/baseline.json;
 # fails on a regression (BENCH_QUICK_* and BENCH_PORT: bench/run.sh)
 bench-quick:
-	BENCH_QUICK=1 bench/run.sh
+	BUILD=$(BUILD) BENCH_QUICK=1 bench/run.sh
 
 # SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
 soak:

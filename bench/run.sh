@@ -267,11 +267,16 @@ server_setup() {
 
     case $name in
     ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w|ws_perf_cluster)
-        if ! make -s all >"$prefix/logs/build.log" 2>&1; then
+        if ! make -s BUILD="${BUILD:-build}" all \
+                >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
             return 1
         fi
-        ln -sf "$top/build/ngx_ws_perf_module.so" "$prefix/modules/"
+        case ${BUILD:-build} in
+        /*) so=$BUILD/ngx_ws_perf_module.so ;;
+        *)  so=$top/${BUILD:-build}/ngx_ws_perf_module.so ;;
+        esac
+        ln -sf "$so" "$prefix/modules/"
         ;;
     nchan|nchan_redis|nchan_tls|nchan_2w)
         if [ ! -f "$nchan_so" ]; then
