@@ -12,26 +12,24 @@ where python3-websockets decodes them.  Every wait has a deadline; each
 scenario prints what held, line by line.
 """
 
-import argparse
 import asyncio
 import json
 import os
 import subprocess
 import sys
-import traceback
 
 import websockets
 from websockets.extensions import permessage_deflate as pmd
 from websockets.frames import Opcode
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import client                       # noqa: E402
 import wsclient                     # noqa: E402
-from wsclient import info, publish, request  # noqa: E402
+from client import out, scenario    # noqa: E402
+from wsclient import publish, request  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-
-SCENARIOS = {}
 
 # data frames the server sent with RSV1, as python3-websockets decoded them
 COMPRESSED = {"frames": 0}
@@ -46,17 +44,6 @@ def _counting_decode(self, frame, *, max_size=None):
 
 
 pmd.PerMessageDeflate.decode = _counting_decode
-
-
-def scenario(fn):
-    SCENARIOS[fn.__name__.replace("_", "-")] = fn
-    return fn
-
-
-def out(*lines):
-    for line in lines:
-        print(line)
-    sys.stdout.flush()
 
 
 def text(n, seed=0):
@@ -318,28 +305,5 @@ def chromium(port, page="/deflate.html"):
              "%s://127.0.0.1:%d%s" % (scheme, port, page)], "chromium")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--tls", metavar="CERT",
-                    help="wss:// and https://, verified against CERT")
-    ap.add_argument("--slow", type=float, default=1,
-                    help="multiply every deadline (nginx under valgrind)")
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    ap.add_argument("args", nargs="*", help="key=value")
-    a = ap.parse_args()
-    kw = dict(x.split("=", 1) for x in a.args)
-    wsclient.SCALE = a.slow
-    if a.tls:
-        wsclient.TLS = wsclient.tls_context(a.tls)
-    try:
-        SCENARIOS[a.scenario](a.port, **kw)
-    except Exception as e:
-        traceback.print_exc()
-        out("FAILED: %s: %s" % (type(e).__name__, e))
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(client.main())
