@@ -439,7 +439,9 @@ def lz4_redis(port, path="/ws", channel="big", subs="8", raw_pub="/pubraw"):
             seen[k] = seen.get(k, 0) + 1
         return seen and all(n == 1 for n in seen.values())
 
-    workers = len({pid for pid, _ in made})
+    # every worker with a subscriber of the channel decompresses, lz4
+    # subscribers or not (a plain one's JSON is made from the payload)
+    workers = len({pid for pid, _ in made} | {pid for pid, _ in unpacked})
     out("decompressed once per worker and message: %s"
         % ("yes" if once_each(unpacked) and len(unpacked) <= 2 * workers
            else "no: %r" % [(p, m.group(0)) for p, m in unpacked]))
