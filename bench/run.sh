@@ -81,7 +81,7 @@ quick_scenarios=${BENCH_QUICK_SCENARIOS:-"baseline fanout many-channels
 quick_redis_scenarios=${BENCH_QUICK_REDIS_SCENARIOS:-"fanout-redis"}
 quick_tls_scenarios=${BENCH_QUICK_TLS_SCENARIOS:-"fanout-tls"}
 quick_deflate_scenarios=${BENCH_QUICK_DEFLATE_SCENARIOS:-"fanout-deflate"}
-quick_duration=${BENCH_QUICK_DURATION:-3}
+quick_duration=${BENCH_QUICK_DURATION:-4}
 quick_tolerance=${BENCH_QUICK_TOLERANCE:-0.25}
 # what a run of a few seconds measures well enough to compare: not the
 # connect p99 (the ramp's noise) nor the RSS growth (minutes, not seconds)
