@@ -24,7 +24,10 @@
 #                                      compared with bench/baseline.json
 #                                      (BENCH_QUICK_TOLERANCE, 0.25, on
 #                                      BENCH_QUICK_METRICS); exits 1 on a
-#                                      regression, RESULTS.md kept
+#                                      regression, RESULTS.md kept;
+#                                      BENCH_QUICK_DURATION=0 keeps the
+#                                      scenarios' own (bench/README.md,
+#                                      "Re-measuring the baseline")
 #   BENCH_SCENARIOS="baseline fanout"  a subset (local mode)
 #   BENCH_REDIS_SCENARIOS="fanout-redis"  a subset (Redis mode)
 #   BENCH_DEFLATE_SCENARIOS="fanout-deflate"  a subset (deflate servers)
@@ -237,7 +240,7 @@ scenario() {
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
         "bench/scenarios/$1.conf" >"$f"
-    if [ $quick = 1 ]; then
+    if [ $quick = 1 ] && [ "$quick_duration" != 0 ]; then
         echo "duration = $quick_duration" >>"$f"
     fi
     echo "$f"

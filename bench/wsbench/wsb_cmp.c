@@ -458,6 +458,22 @@ wsb_metric_on(const char *list, const char *key)
 }
 
 
+/* 1 when some scenario of d ran on the server label */
+static int
+wsb_doc_has_label(wsb_doc_t *d, const char *label)
+{
+    wsb_jv_t  *s;
+
+    for (s = d->scenarios->child; s; s = s->next) {
+        if (strcmp(wsb_jstr(s, "label"), label) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * A scenario as compare names it: its name, behind the server's label
  * when that is not ws_perf ("ws_perf_redis/fanout-max"), since one
@@ -625,9 +641,13 @@ wsb_compare(int argc, char **argv)
 
         n = wsb_doc_find(&d[1], wsb_jstr(s, "name"), wsb_jstr(s, "label"));
 
-        /* a scenario OLD has on several servers: on the same server only */
+        /*
+         * another server's result stands in only for a NEW of other
+         * servers alone, and for a scenario OLD has on one server
+         */
         if (n && strcmp(wsb_jstr(n, "label"), wsb_jstr(s, "label")) != 0
-            && wsb_doc_find(&d[0], wsb_jstr(s, "name"), "") == NULL)
+            && (wsb_doc_has_label(&d[1], wsb_jstr(s, "label"))
+                || wsb_doc_find(&d[0], wsb_jstr(s, "name"), "") == NULL))
         {
             n = NULL;
         }
