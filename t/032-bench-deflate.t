@@ -6,13 +6,18 @@
 # compressed: wsbench's wire bytes per message below the inflated ones,
 # and, on ngx_ws_perf_module, the status's deflate counters.  A server
 # that declines the offer is read uncompressed; one that answers the offer
-# badly makes wsbench fail every connection and say why.
+# badly makes wsbench fail every connection and say why.  Neither server
+# keeps its compression context between messages: bench/trust/
+# deflate_server.py does, and wsbench must keep its inflater's too, and
+# must fail when that server claims server_no_context_takeover yet keeps
+# it.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use Cwd ();
 use JSON::PP ();
 use File::Temp ();
 use IO::Socket::INET ();
+use IPC::Open2 ();
 use Digest::SHA ();
 
 my $python = '/usr/bin/python3';
@@ -21,6 +26,7 @@ worker_connections(256);
 no_shuffle();
 add_response_body_check(\&bench_deflate);
 add_response_body_check(\&bench_bad_answer);
+add_response_body_check(\&bench_context);
 run_tests();
 
 
@@ -225,6 +231,77 @@ sub bench_bad_answer {
     is($sc->{connections}{failed}, 4, "$name - every connection failed");
     like($sc->{error} // '', qr/$want/, "$name - the error says why")
         or diag($log);
+}
+
+# bench_context: against bench/trust/deflate_server.py, which keeps its
+# compression context between messages; "keep" says so, "lie" answers
+# server_no_context_takeover all the same
+sub bench_context {
+    my ($block, $body, $req_idx, $rep_idx, $dry_run) = @_;
+    return unless defined $block->bench_context;
+    return if $dry_run;
+
+    my $name = $block->name;
+    my $mode = $block->bench_context;
+    chomp $mode;
+    my $out = wsbench_build($name);
+
+    my $pid = IPC::Open2::open2(my $from, my $to, $python,
+                                'bench/trust/deflate_server.py', $mode);
+    my $line = <$from> // '';
+    ok($line =~ /^listening (\d+)$/, "$name - the server listens")
+        or return;
+    my $port = $1;
+
+    my $json = File::Temp->new(SUFFIX => '.json');
+    my @args = (
+        "$out/wsbench", '--name=context', '--quiet=1', '--threads=2',
+        '--connections=16', '--channels=2', '--rate=200', '--duration=2',
+        '--payload=600', '--payload_text=1', '--deflate=1',
+        '--pub_conns=1', '--digest_channel=0', '--src_ips=1', '--drain=3',
+        "--sub_url=ws://127.0.0.1:$port/sub/c{i%2}",
+        "--pub_url=http://127.0.0.1:$port/pub/c{c}",
+        '--json=' . $json->filename,
+    );
+    my $log = `@args 2>&1`;
+    close $to;
+    waitpid $pid, 0;
+
+    my $rep = read_json($json->filename) || {};
+    my $sc = $rep->{scenarios}[0] || {};
+    my $dg = $sc->{digest} || {};
+    my $msg = $sc->{messages} || {};
+    my $by = $sc->{bytes} || {};
+
+    is($sc->{connections}{ok}, 16, "$name - every connection opened")
+        or diag($log);
+    is($by->{deflate_connections}, 16,
+       "$name - every connection negotiated permessage-deflate");
+
+    if ($mode eq 'lie') {
+        is($sc->{connections}{server_closed}, 16,
+           "$name - every connection ended on the server's fault");
+        like($sc->{error}, qr/^inflate: invalid distance too far back/,
+             "$name - the error says why") or diag($log);
+        is($sc->{grade}, 'F', "$name - the run grades F");
+        return;
+    }
+
+    is($sc->{error}, '', "$name - no error") or diag($log);
+    is($sc->{connections}{closed_ok}, 16,
+       "$name - every close handshake completed");
+    ok(($dg->{published} // 0) >= 150, "$name - enough published on c0");
+    is($msg->{lost}, 0, "$name - wsbench lost nothing");
+    is($msg->{received}, 8 * $msg->{published},
+       "$name - every message reached its 8 subscribers");
+    is($dg->{mismatched}, 0, "$name - the 8 subscribers of c0 agree");
+    is($dg->{received_sha1}, $dg->{published_sha1},
+       "$name - wsbench received on c0 what it published");
+    is($by->{compressed}, $by->{messages},
+       "$name - every message came compressed");
+    ok($by->{wire_per_message} < 0.5 * 600,
+       "$name - with the context kept, under half the bytes on the wire"
+       . " ($by->{wire_per_message} per message)");
 }
 
 __DATA__
@@ -433,4 +510,32 @@ ready
 --- bad_answer: permessage-deflate
 --- bad_answer_offer: 0
 --- bad_answer_error: ^bad Sec-WebSocket-Extensions answer: an extension, none was offered
+--- timeout: 60
+
+
+
+=== TEST 10: a server that keeps its compression context is read with the context kept
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_context: keep
+--- timeout: 60
+
+
+
+=== TEST 11: a server that says it resets its context but keeps it fails every connection
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_context: lie
 --- timeout: 60

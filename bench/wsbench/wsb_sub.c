@@ -170,6 +170,9 @@ static unsigned char *wsb_sub_envelope(wsb_sub_t *s, unsigned char *p,
     unsigned char *end);
 static int wsb_sub_control(wsb_thread_t *t, wsb_sub_t *s);
 static void wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code);
+static void wsb_sub_abort(wsb_thread_t *t, wsb_sub_t *s, int code,
+    const char *why);
+static void wsb_sub_tail(wsb_thread_t *t, wsb_sub_t *s, int last);
 static void wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s);
 
 
@@ -985,6 +988,7 @@ static int
 wsb_sub_inflate(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t len)
 {
     int        rc;
+    char       why[96];
     size_t     out;
     z_stream  *z;
     wsb_zs_t  *zs;
@@ -1012,9 +1016,9 @@ wsb_sub_inflate(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t len)
         rc = inflate(z, Z_SYNC_FLUSH);
 
         if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
-            wsb_sub_send_close(t, s, 1007);
-            errno = 0;
-            wsb_sub_fail(t, s, "inflate: not deflate data");
+            snprintf(why, sizeof(why), "inflate: %s",
+                     z->msg ? z->msg : "not deflate data");
+            wsb_sub_abort(t, s, 1007, why);
             return -1;
         }
 
@@ -1067,8 +1071,7 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
             }
 
             if (wsb_sub_header(s) != 0) {
-                wsb_sub_send_close(t, s, 1002);
-                wsb_sub_fail(t, s, "protocol error");
+                wsb_sub_abort(t, s, 1002, "protocol error");
                 return -1;
             }
 
@@ -1245,6 +1248,29 @@ wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code)
 
     wsb_sub_send(t, s, 0x8, c, 2);
     s->flags |= WSB_CLOSE_SENT;
+}
+
+
+/*
+ * The server broke the protocol on an open connection: our close with
+ * code, then the connection counts as one the server closed, its reason
+ * is kept, and what it was owed so far is lost
+ */
+static void
+wsb_sub_abort(wsb_thread_t *t, wsb_sub_t *s, int code, const char *why)
+{
+    if (s->state == WSB_OPEN && !(s->flags & (WSB_SLOW | WSB_CLOSE_SENT))) {
+        wsb_sub_tail(t, s, t->sh->epoch);
+
+        if (t->st->error[0] == '\0') {
+            snprintf(t->st->error, sizeof(t->st->error), "%s", why);
+        }
+    }
+
+    wsb_sub_send_close(t, s, code);
+    s->flags &= ~WSB_CLOSE_SENT;
+    errno = 0;
+    wsb_sub_fail(t, s, why);
 }
 
 
