@@ -88,7 +88,7 @@ quick_duration=${BENCH_QUICK_DURATION:-4}
 quick_tolerance=${BENCH_QUICK_TOLERANCE:-0.25}
 # what a run of a few seconds measures well enough to compare: not the
 # connect p99 (the ramp's noise) nor the RSS growth (minutes, not seconds)
-quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,grade"}
+quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,wire,grade"}
 quick_load=$(cut -d' ' -f1-3 /proc/loadavg)
 runs=${BENCH_RUNS:-3}
 servers=${BENCH_SERVERS:-"ws_perf nchan floor ws_perf_redis nchan_redis

@@ -531,7 +531,7 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
         pct = a != 0 ? (b - a) / fabs(a) * 100 : 0.0;
 
         if (bad || a != b) {
-            printf("  %-22s %-20s %14.4f %14.4f %+8.1f%%%s\n",
+            printf("  %-30s %-18s %14.4f %14.4f %+8.1f%%%s\n",
                    name, m->label, a, b, pct, bad ? "  WORSE" : "");
         }
 
@@ -555,7 +555,7 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
     if (wsb_metric_on(metrics, "grade")
         && (rn >= ro + 2 || (rn == 5 && ro < 5)))
     {
-        printf("  %-22s %-20s %14s %14s  WORSE\n", name, "grade",
+        printf("  %-30s %-18s %14s %14s  WORSE\n", name, "grade",
                wsb_jstr(o, "grade"), wsb_jstr(n, "grade"));
         wsb_worse_add(w, "%s grade %s -> %s", name, wsb_jstr(o, "grade"),
                       wsb_jstr(n, "grade"));
@@ -628,7 +628,7 @@ wsb_compare(int argc, char **argv)
 
     printf("compare %s -> %s (tolerance %.0f%%, latency floor %.1f ms)\n",
            paths[0], paths[1], tol * 100, WSB_LAT_FLOOR_MS);
-    printf("  %-22s %-20s %14s %14s %9s\n", "scenario", "metric", "old",
+    printf("  %-30s %-18s %14s %14s %9s\n", "scenario", "metric", "old",
            "new", "change");
 
     worse = 0;
@@ -659,7 +659,7 @@ wsb_compare(int argc, char **argv)
         compared++;
 
         if (n == NULL) {
-            printf("  %-22s missing from %s  WORSE\n",
+            printf("  %-30s missing from %s  WORSE\n",
                    wsb_compare_name(s, buf, sizeof(buf)), paths[1]);
             wsb_worse_add(&w, "%s missing",
                           wsb_compare_name(s, buf, sizeof(buf)));
