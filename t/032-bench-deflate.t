@@ -154,8 +154,8 @@ sub bench_deflate {
 
 
 # a WebSocket server on a free port that answers every handshake 101 with
-# the Sec-WebSocket-Extensions value given, then holds the connection; its
-# pid and port
+# the Sec-WebSocket-Extensions value given ("A | B": two header lines),
+# then holds the connection; its pid and port
 sub bad_server ($) {
     my $ext = shift;
     my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -180,7 +180,9 @@ sub bad_server ($) {
             print $c "HTTP/1.1 101 Switching Protocols\r\n"
                 . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 . "Sec-WebSocket-Accept: $acc\r\n"
-                . "Sec-WebSocket-Extensions: $ext\r\n\r\n";
+                . join('', map { "Sec-WebSocket-Extensions: $_\r\n" }
+                               split /\s*\|\s*/, $ext)
+                . "\r\n";
             push @held, $c;
         }
         exit 0;
@@ -493,7 +495,27 @@ ready
 
 
 
-=== TEST 9: an extension answered to no offer (deflate=0) fails the connection
+=== TEST 9: an answer in two header lines is more than the one extension offered
+--- config
+    location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
+        ws_perf_publish;
+        ws_perf_channels  $ch;
+    }
+
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bad_answer: permessage-deflate | permessage-deflate; server_no_context_takeover
+--- bad_answer_error: ^bad Sec-WebSocket-Extensions answer: more than the one extension offered
+--- timeout: 60
+
+
+
+=== TEST 10: an extension answered to no offer (deflate=0) fails the connection
 --- config
     location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
         ws_perf_publish;
@@ -514,7 +536,7 @@ ready
 
 
 
-=== TEST 10: a server that keeps its compression context is read with the context kept
+=== TEST 11: a server that keeps its compression context is read with the context kept
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -528,7 +550,7 @@ ready
 
 
 
-=== TEST 11: a server that says it resets its context but keeps it fails every connection
+=== TEST 12: a server that says it resets its context but keeps it fails every connection
 --- config
     location = /ready {
         return 200 "ready\n";

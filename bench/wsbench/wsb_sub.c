@@ -549,10 +549,11 @@ static int
 wsb_sub_pmd(wsb_thread_t *t, wsb_sub_t *s, size_t hlen)
 {
     char         why[80], msg[128];
-    size_t       vlen;
+    size_t       vlen, more;
     wsb_pmd_t    pmd;
-    const char  *v;
+    const char  *v, *end;
 
+    end = (char *) s->buf + hlen;
     v = wsb_header((char *) s->buf, hlen, "Sec-WebSocket-Extensions", &vlen);
     if (v == NULL) {
         return 0;
@@ -560,6 +561,12 @@ wsb_sub_pmd(wsb_thread_t *t, wsb_sub_t *s, size_t hlen)
 
     if (!t->cf->deflate) {
         snprintf(why, sizeof(why), "an extension, none was offered");
+
+    } else if (wsb_header(v, (size_t) (end - v), "Sec-WebSocket-Extensions",
+                          &more)
+               != NULL)
+    {
+        snprintf(why, sizeof(why), "more than the one extension offered");
 
     } else if (wsb_ws_pmd_answer(v, vlen, &pmd, why, sizeof(why)) == 0) {
         s->pmd = pmd.server_no_context ? WSB_PMD_RESET : WSB_PMD_KEEP;
