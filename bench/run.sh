@@ -6,23 +6,34 @@
 #
 #   BENCH_PORT=8190                    the servers' plain port (8090)
 #   BENCH_TLS_PORT=8593                their TLS port (8493)
+#   BENCH_REDIS_PORT=6593              the Redis of the Redis-mode servers
+#                                      (6391)
 #   BENCH_FLOOR_SCENARIOS="fanout"     the scenarios floor runs, of those
 #                                      asked for (fan-out, many-channels)
 #   BENCH_PEER=floor                   ws_perf next to floor alone,
 #                                      BENCH_RUNS times on BENCH_SCENARIOS
 #                                      (fanout many-channels-max); writes
 #                                      the floor part of RESULTS.md only
-#   BENCH_QUICK=1                      make bench-quick: ws_perf alone,
-#                                      BENCH_QUICK_SCENARIOS at
+#   BENCH_QUICK=1                      make bench-quick: ws_perf on
+#                                      BENCH_QUICK_SCENARIOS, ws_perf_redis
+#                                      on BENCH_QUICK_REDIS_SCENARIOS,
+#                                      ws_perf_tls on ..._TLS_SCENARIOS and
+#                                      ws_perf_deflate on
+#                                      ..._DEFLATE_SCENARIOS, all at
 #                                      BENCH_QUICK_DURATION seconds,
 #                                      compared with bench/baseline.json
 #                                      (BENCH_QUICK_TOLERANCE, 0.25, on
 #                                      BENCH_QUICK_METRICS); exits 1 on a
-#                                      regression, RESULTS.md kept
+#                                      regression, RESULTS.md kept;
+#                                      BENCH_QUICK_DURATION=0 keeps the
+#                                      scenarios' own (bench/README.md,
+#                                      "Re-measuring the baseline")
 #   BENCH_SCENARIOS="baseline fanout"  a subset (local mode)
 #   BENCH_REDIS_SCENARIOS="fanout-redis"  a subset (Redis mode)
+#   BENCH_DEFLATE_SCENARIOS="fanout-deflate"  a subset (deflate servers)
 #   BENCH_SERVERS="nchan"              a subset of: ws_perf nchan floor
 #                                      ws_perf_redis nchan_redis
+#                                      ws_perf_deflate nchan_deflate
 #   BENCH_SERVERS="ws_perf_tls nchan_tls"  a TLS run, on its own: each
 #                                      server with wss:// subscribers
 #                                      and its plain twin, BENCH_RUNS
@@ -57,6 +68,8 @@ wsbench=$out/wsbench
 scenarios=${BENCH_SCENARIOS:-"baseline fanout many-channels stress spike
     endurance churn slow-consumer fanout-10hz fanout-max many-channels-max"}
 redis_scenarios=${BENCH_REDIS_SCENARIOS:-"fanout-redis fanout-max"}
+deflate_scenarios=${BENCH_DEFLATE_SCENARIOS:-"fanout-deflate
+    many-channels-deflate"}
 tls_scenarios=${BENCH_TLS_SCENARIOS:-"fanout-tls fanout-10hz-tls
     fanout-max-tls"}
 w2_scenarios=${BENCH_2W_SCENARIOS:-"fanout many-channels fanout-10hz
@@ -68,15 +81,19 @@ floor_scenarios=${BENCH_FLOOR_SCENARIOS:-"baseline fanout many-channels
 quick=${BENCH_QUICK:-0}
 quick_scenarios=${BENCH_QUICK_SCENARIOS:-"baseline fanout many-channels
     fanout-10hz many-channels-max"}
+quick_redis_scenarios=${BENCH_QUICK_REDIS_SCENARIOS:-"fanout-redis"}
+quick_tls_scenarios=${BENCH_QUICK_TLS_SCENARIOS:-"fanout-tls"}
+quick_deflate_scenarios=${BENCH_QUICK_DEFLATE_SCENARIOS:-"fanout-deflate"}
 quick_duration=${BENCH_QUICK_DURATION:-4}
 quick_tolerance=${BENCH_QUICK_TOLERANCE:-0.25}
 # what a run of a few seconds measures well enough to compare: not the
 # connect p99 (the ramp's noise) nor the RSS growth (minutes, not seconds)
-quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,grade"}
+quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,wire,grade"}
 quick_load=$(cut -d' ' -f1-3 /proc/loadavg)
 runs=${BENCH_RUNS:-3}
-servers=${BENCH_SERVERS:-"ws_perf nchan floor ws_perf_redis nchan_redis"}
-redis_port=6391
+servers=${BENCH_SERVERS:-"ws_perf nchan floor ws_perf_redis nchan_redis
+    ws_perf_deflate nchan_deflate"}
+redis_port=${BENCH_REDIS_PORT:-6391}
 port=${BENCH_PORT:-8090}
 tls_port=${BENCH_TLS_PORT:-8493}
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
@@ -84,8 +101,11 @@ started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 t0=$(date +%s)
 
 if [ $quick = 1 ]; then
-    servers=ws_perf
+    servers="ws_perf ws_perf_redis ws_perf_tls ws_perf_deflate"
     scenarios=$quick_scenarios
+    redis_scenarios=$quick_redis_scenarios
+    tls_scenarios=$quick_tls_scenarios
+    deflate_scenarios=$quick_deflate_scenarios
 fi
 
 mkdir -p "$res" "$out/scenarios"
@@ -100,7 +120,9 @@ log() {
 tls_run=0
 w2_run=0
 cluster_run=0
-for s in $servers; do
+# bench-quick runs its TLS server on its own, with no plain twin
+[ $quick = 1 ] && servers_of_runs= || servers_of_runs=$servers
+for s in $servers_of_runs; do
     case $s in
     *_tls)     tls_run=1 ;;
     *_2w)      w2_run=1 ;;
@@ -149,8 +171,9 @@ scenarios_of() {
             esac
         done
         ;;
-    *_redis) echo $redis_scenarios ;;
-    *_tls)   echo $tls_scenarios ;;
+    *_redis)   echo $redis_scenarios ;;
+    *_deflate) echo $deflate_scenarios ;;
+    *_tls)     echo $tls_scenarios ;;
     *_2w)    echo $w2_scenarios ;;
     *)
         if [ $cluster_run = 1 ]; then
@@ -217,7 +240,7 @@ scenario() {
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
         "bench/scenarios/$1.conf" >"$f"
-    if [ $quick = 1 ]; then
+    if [ $quick = 1 ] && [ "$quick_duration" != 0 ]; then
         echo "duration = $quick_duration" >>"$f"
     fi
     echo "$f"
@@ -248,6 +271,7 @@ server_setup() {
 
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        -e "s/127\.0\.0\.1:6391/127.0.0.1:$redis_port/g" \
         "bench/conf/$name.conf" >"$prefix/conf/$name.conf"
 
     case $name in
@@ -266,7 +290,8 @@ server_setup() {
     esac
 
     case $name in
-    ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w|ws_perf_cluster)
+    ws_perf|ws_perf_redis|ws_perf_tls|ws_perf_2w|ws_perf_cluster\
+    |ws_perf_deflate)
         if ! make -s BUILD="${BUILD:-build}" all \
                 >"$prefix/logs/build.log" 2>&1; then
             echo "the module does not build (see $prefix/logs/build.log)"
@@ -278,7 +303,7 @@ server_setup() {
         esac
         ln -sf "$so" "$prefix/modules/"
         ;;
-    nchan|nchan_redis|nchan_tls|nchan_2w)
+    nchan|nchan_redis|nchan_tls|nchan_2w|nchan_deflate)
         if [ ! -f "$nchan_so" ]; then
             echo "nchan is not installed (apt-get install libnginx-mod-nchan)"
             return 1
@@ -578,17 +603,35 @@ done
 
 redis_stop
 
+# every ws_perf server's results in one file, compared with the baseline
+# entries of the same labels (ws_perf, ws_perf_redis, ...)
+files=()
+labels=
+for s in $servers; do
+    case $s in
+    ws_perf|ws_perf_*)
+        if [ -f "$res/$s.json" ]; then
+            files+=("$res/$s.json")
+            labels=${labels:+$labels,}$s
+        fi
+        ;;
+    esac
+done
+rm -f "$res/ws_perf-all.json"
+[ ${#files[@]} -gt 0 ] && "$wsbench" merge "$res/ws_perf-all.json" "${files[@]}"
+
 compare="not run"
 rc=0
 if [ $quick = 1 ]; then
     # make bench-quick: the comparison is the result, RESULTS.md stays
-    if [ ! -f "$res/ws_perf.json" ]; then
-        log "quick: ws_perf was not measured: ${status[ws_perf]:-}"
+    for s in $servers; do
+        [ -f "$res/$s.json" ] && continue
+        log "quick: $s was not measured: ${status[$s]:-}"
         exit 2
-    fi
+    done
     "$wsbench" compare --subset --tolerance="$quick_tolerance" \
-        --metrics="$quick_metrics" bench/baseline.json "$res/ws_perf.json" \
-        | tee "$res/compare.txt"
+        --metrics="$quick_metrics" bench/baseline.json \
+        "$res/ws_perf-all.json" | tee "$res/compare.txt"
     rc=${PIPESTATUS[0]}
     log "quick: $(( $(date +%s) - t0 )) s, load average $quick_load at the" \
         "start; $(tail -n1 "$res/compare.txt")"
@@ -599,10 +642,10 @@ if [ $quick = 1 ]; then
     exit $rc
 fi
 
-if [ -f "$res/ws_perf.json" ] && [ -f bench/baseline.json ]; then
+if [ -f "$res/ws_perf-all.json" ] && [ -f bench/baseline.json ]; then
     # a run of some scenarios is compared on those
-    "$wsbench" compare ${BENCH_SCENARIOS:+--subset} bench/baseline.json \
-        "$res/ws_perf.json" >"$res/compare.txt" 2>&1
+    "$wsbench" compare ${BENCH_SCENARIOS:+--subset} --labels="$labels" \
+        bench/baseline.json "$res/ws_perf-all.json" >"$res/compare.txt" 2>&1
     rc=$?
     compare=$(tail -n1 "$res/compare.txt")
 fi
@@ -678,8 +721,9 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
                 "--json=$res/$s-$sc.json"
         done
     done
-    echo "$wsbench compare ${BENCH_SCENARIOS:+--subset }bench/baseline.json" \
-        "$res/ws_perf.json"
+    echo "$wsbench merge $res/ws_perf-all.json $res/{$labels}.json"
+    echo "$wsbench compare ${BENCH_SCENARIOS:+--subset }--labels=$labels" \
+        "bench/baseline.json $res/ws_perf-all.json"
     echo '```'
     echo
     echo "## The kernel's floor"
@@ -725,6 +769,24 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     elif [ -f "$res/ws_perf_redis.json" ]; then
         "$wsbench" markdown /dev/null nchan_redis "$res/ws_perf_redis.json" \
             ws_perf_redis
+    else
+        echo "Not measured."
+    fi
+    echo
+    echo "## permessage-deflate: ws_perf next to nchan"
+    echo
+    echo "Chat-like JSON text (payload_text), every subscriber offering the"
+    echo "extension; \"wire bytes/message\" is what a subscriber read per"
+    echo "message, frame headers included, \"inflated\" the payload after"
+    echo "inflating (bench/README.md, \"bytes\")."
+    echo
+    if [ -f "$res/ws_perf_deflate.json" ] && [ -f "$res/nchan_deflate.json" ]
+    then
+        "$wsbench" markdown "$res/ws_perf_deflate.json" ws_perf_deflate \
+            "$res/nchan_deflate.json" nchan_deflate
+    elif [ -f "$res/ws_perf_deflate.json" ]; then
+        "$wsbench" markdown /dev/null nchan_deflate \
+            "$res/ws_perf_deflate.json" ws_perf_deflate
     else
         echo "Not measured."
     fi

@@ -128,9 +128,10 @@ sub bench_trust {
 
 # bench_compare: bench/baseline.json against a copy changed as the section
 # says ("NAME PATH FACTOR" multiplies a number, "-NAME" drops a scenario,
-# "keep NAME..." keeps those only, entries separated by ";"); compare_args,
-# compare_exit and compare_last_line say how wsbench compare is called and
-# what it must answer
+# "keep NAME..." keeps those only, entries separated by ";"; NAME@LABEL
+# is the scenario of that server only); compare_args, compare_exit and
+# compare_last_line say how wsbench compare is called and what it must
+# answer
 sub bench_compare {
     my ($block, $body, $req_idx, $rep_idx, $dry_run) = @_;
     return unless defined $block->bench_compare;
@@ -146,6 +147,13 @@ sub bench_compare {
     my $doc = read_json('bench/baseline.json');
     ok($doc && @{ $doc->{scenarios} }, "$name - bench/baseline.json reads");
 
+    # NAME or NAME@LABEL
+    my $is = sub {
+        my ($sc, $id) = @_;
+        my ($n, $l) = split /@/, $id;
+        return $sc->{name} eq $n && (!defined $l || $sc->{label} eq $l);
+    };
+
     for my $change (split /\s*;\s*/, $block->bench_compare) {
         my @w = split ' ', $change;
         if ($w[0] eq 'keep') {
@@ -155,9 +163,9 @@ sub bench_compare {
         } elsif ($w[0] =~ /^-(.+)/) {
             my $drop = $1;
             $doc->{scenarios} =
-                [grep { $_->{name} ne $drop } @{ $doc->{scenarios} }];
+                [grep { !$is->($_, $drop) } @{ $doc->{scenarios} }];
         } else {
-            my ($sc) = grep { $_->{name} eq $w[0] } @{ $doc->{scenarios} };
+            my ($sc) = grep { $is->($_, $w[0]) } @{ $doc->{scenarios} };
             my @path = split /\./, $w[1];
             my $last = pop @path;
             my $v = $sc;
@@ -313,7 +321,7 @@ ready
 --- bench_compare: keep fanout many-channels
 --- compare_exit: 1
 --- compare_last_line
-^regression: baseline missing; stress missing; spike missing; endurance missing; churn missing; slow-consumer missing; fanout-10hz missing; fanout-max missing; many-channels-max missing$
+^regression: baseline missing; stress missing; spike missing; endurance missing; churn missing; slow-consumer missing; fanout-10hz missing; fanout-max missing; many-channels-max missing; ws_perf_redis/fanout-redis missing; ws_perf_redis/fanout-max missing; ws_perf_tls/fanout-tls missing; ws_perf_tls/fanout-10hz-tls missing; ws_perf_tls/fanout-max-tls missing; ws_perf_deflate/fanout-deflate missing; ws_perf_deflate/many-channels-deflate missing$
 
 
 
@@ -328,6 +336,73 @@ GET /ready
 ready
 --- bench_compare: keep fanout; fanout latency_ms.p99 1.6; fanout deliveries_per_s 0.9
 --- compare_args: --subset --metrics=deliveries,errors,grade
+--- compare_exit: 0
+--- compare_last_line
+^no regression$
+
+
+
+=== TEST 9: the Redis, TLS and deflate entries are compared, named with their server
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: keep fanout-redis fanout-max fanout-tls fanout-deflate; fanout-max@ws_perf_redis deliveries_per_s 0.5; fanout-tls latency_ms.p99 1.6; fanout-deflate bytes.wire_per_message 1.5
+--- compare_args: --subset
+--- compare_exit: 1
+--- compare_last_line
+^regression: ws_perf_redis/fanout-max deliveries/s -50\.0% \([0-9.e+]+ -> [0-9.e+]+\); ws_perf_tls/fanout-tls p99 ms \+60\.0% \([0-9.]+ -> [0-9.]+\); ws_perf_deflate/fanout-deflate wire bytes/message \+50\.0% \([0-9.]+ -> [0-9.]+\)$
+
+
+
+=== TEST 10: --labels leaves the entries of servers a run did not have out
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: -fanout-tls; -fanout-10hz-tls; -fanout-max-tls
+--- compare_args: --labels=ws_perf,ws_perf_redis,ws_perf_deflate
+--- compare_exit: 0
+--- compare_last_line
+^no regression$
+
+
+
+=== TEST 11: without --labels the TLS entries a run lacks are missing
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: -fanout-tls; -fanout-10hz-tls; -fanout-max-tls
+--- compare_exit: 1
+--- compare_last_line
+^regression: ws_perf_tls/fanout-tls missing; ws_perf_tls/fanout-10hz-tls missing; ws_perf_tls/fanout-max-tls missing$
+
+
+
+=== TEST 12: a scenario two servers ran is not compared across servers
+--- config
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_compare: -fanout-max@ws_perf
+--- compare_args: --subset
 --- compare_exit: 0
 --- compare_last_line
 ^no regression$

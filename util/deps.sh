@@ -10,6 +10,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-test}
 
+# libssl-dev and zlib1g-dev: the module, and bench/wsbench (wss://,
+# permessage-deflate) in both lists
 run_packages="build-essential nginx nginx-dev libpcre2-dev libssl-dev
     zlib1g-dev libjansson-dev liblz4-dev libhiredis-dev redis-server"
 

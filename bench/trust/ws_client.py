@@ -6,9 +6,13 @@ prints "ready" once the handshake is done, then collects messages until the
 channel has been quiet for IDLE seconds (at most LIMIT seconds in all) and
 prints one JSON line: the message count, the SHA-1 of every payload followed
 by its length as 4 big-endian bytes (wsbench's digest), and the latency it
-saw itself from the timestamps wsbench writes into each payload.
+saw itself from the timestamps wsbench writes into each payload.  With
+"deflate" after the URL it offers permessage-deflate (python3-websockets'
+own offer and inflater) and the line also holds the server's
+Sec-WebSocket-Extensions answer.
 
-    /usr/bin/python3 bench/trust/ws_client.py ws://127.0.0.1:PORT/sub/CH
+    /usr/bin/python3 bench/trust/ws_client.py ws://127.0.0.1:PORT/sub/CH \
+        [deflate]
 """
 
 import asyncio
@@ -24,14 +28,16 @@ FIRST = 15.0
 LIMIT = 60.0
 
 
-async def collect(url):
+async def collect(url, deflate):
     digest = hashlib.sha1()
     count = 0
     lat = []
     start = time.monotonic()
 
     async with websockets.connect(url, max_size=None, ping_interval=None,
-                                  compression=None) as ws:
+                                  compression="deflate" if deflate
+                                  else None) as ws:
+        extensions = ws.response_headers.get("Sec-WebSocket-Extensions")
         print("ready", flush=True)
 
         while time.monotonic() - start < LIMIT:
@@ -56,11 +62,13 @@ async def collect(url):
         "sha1": digest.hexdigest(),
         "p50_ms": lat[len(lat) // 2] if lat else None,
         "max_ms": lat[-1] if lat else None,
+        "extensions": extensions,
     }
 
 
 def main():
-    result = asyncio.run(collect(sys.argv[1]))
+    deflate = len(sys.argv) > 2 and sys.argv[2] == "deflate"
+    result = asyncio.run(collect(sys.argv[1], deflate))
     print(json.dumps(result), flush=True)
 
 

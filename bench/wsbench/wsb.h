@@ -80,6 +80,8 @@ typedef struct {
     int                  quiet;
     int                  batch_us;       /* wait to read more at once */
     int                  envelope;       /* payload in a JSON "data" */
+    int                  deflate;        /* offer permessage-deflate */
+    int                  payload_text;   /* chat-like text after the header */
 
     double               ramp;           /* connections per second */
     double               rate;           /* messages per second */
@@ -129,7 +131,11 @@ typedef struct {
     uint64_t             slow;
     uint64_t             slow_closed;
     uint64_t             slow_received;
-    uint64_t             bytes;
+    uint64_t             bytes;          /* read off the wire, frames */
+    uint64_t             msgs;           /* data messages, any payload */
+    uint64_t             msg_bytes;      /* their payloads, inflated */
+    uint64_t             zmsgs;          /* of those, compressed (RSV1) */
+    uint64_t             pmd;            /* connections with deflate */
     uint64_t             sent;           /* echo: messages we sent */
     uint64_t             digest_count;
     uint64_t             digest_subs;
@@ -230,6 +236,11 @@ typedef struct {
     uint64_t             digest_subs;
     uint64_t             digest_mismatch;
     uint64_t             pub_digest_count;
+    uint64_t             bytes;
+    uint64_t             msgs;
+    uint64_t             msg_bytes;
+    uint64_t             zmsgs;
+    uint64_t             pmd;
     char                 digest[2 * WSB_DIGEST_LEN + 1];
     char                 pub_digest[2 * WSB_DIGEST_LEN + 1];
     int                  last_status;
@@ -283,7 +294,17 @@ void wsb_ws_accept(char *dst, const char *key);
 size_t wsb_ws_frame(unsigned char *dst, int opcode, int fin,
     const unsigned char *data, size_t len, uint32_t mask);
 size_t wsb_ws_handshake(char *dst, size_t size, const char *hostport,
-    const char *path, const char *key);
+    const char *path, const char *key, int deflate);
+/* a permessage-deflate answer: 0 and its parameters, or -1 and why */
+typedef struct {
+    int                  server_no_context;
+    int                  client_no_context;
+    int                  server_bits;    /* 0: not named, 15 then */
+    int                  client_bits;
+} wsb_pmd_t;
+
+int wsb_ws_pmd_answer(const char *v, size_t len, wsb_pmd_t *pmd,
+    char *why, size_t size);
 int wsb_ws_check_101(const char *buf, size_t len, const char *key);
 /* the value of header name in a head whose lines end with LF, or NULL */
 const char *wsb_header(const char *buf, size_t len, const char *name,
@@ -292,6 +313,7 @@ const char *wsb_header(const char *buf, size_t len, const char *name,
 /* wsb_payload: the fixed header every published message starts with */
 size_t wsb_payload_make(unsigned char *dst, size_t size, uint32_t run,
     int epoch, int pub, uint32_t seq, uint64_t ts);
+void wsb_payload_text(unsigned char *dst, size_t size, uint32_t seq);
 int wsb_payload_parse(const unsigned char *p, size_t len, uint32_t *run,
     int *epoch, int *pub, uint32_t *seq, uint64_t *ts);
 

@@ -389,6 +389,8 @@ static const wsb_metric_t  wsb_metrics[] = {
     /* RSS moves by megabytes: per connection that is noise below 2 KB */
     { "memory", "server.mem_per_conn_bytes", "bytes/connection", 0, 2048 },
     { "growth", "server.growth_mb_per_min", "growth MB/min", 0, 1 },
+    /* a frame header's few bytes either way are not a compression change */
+    { "wire", "bytes.wire_per_message", "wire bytes/message", 0, 8 },
     { NULL, NULL, NULL, 0, 0 }
 };
 
@@ -456,18 +458,57 @@ wsb_metric_on(const char *list, const char *key)
 }
 
 
+/* 1 when some scenario of d ran on the server label */
+static int
+wsb_doc_has_label(wsb_doc_t *d, const char *label)
+{
+    wsb_jv_t  *s;
+
+    for (s = d->scenarios->child; s; s = s->next) {
+        if (strcmp(wsb_jstr(s, "label"), label) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A scenario as compare names it: its name, behind the server's label
+ * when that is not ws_perf ("ws_perf_redis/fanout-max"), since one
+ * scenario may run on several servers
+ */
+static const char *
+wsb_compare_name(wsb_jv_t *s, char *buf, size_t size)
+{
+    const char  *label;
+
+    label = wsb_jstr(s, "label");
+
+    if (*label == '\0' || strcmp(label, "ws_perf") == 0) {
+        return wsb_jstr(s, "name");
+    }
+
+    snprintf(buf, size, "%s/%s", label, wsb_jstr(s, "name"));
+
+    return buf;
+}
+
+
 /* 1 when scenario n is worse than o beyond tol in one of the metrics */
 static int
 wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
     wsb_worse_t *w)
 {
     int                  worse, bad, ro, rn;
+    char                 buf[160];
     double               a, b, pct;
     const char          *name;
     const wsb_metric_t  *m;
 
     worse = 0;
-    name = wsb_jstr(n, "name");
+    name = wsb_compare_name(o, buf, sizeof(buf));
 
     for (m = wsb_metrics; m->path; m++) {
         if (!wsb_metric_on(metrics, m->key)) {
@@ -490,7 +531,7 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
         pct = a != 0 ? (b - a) / fabs(a) * 100 : 0.0;
 
         if (bad || a != b) {
-            printf("  %-22s %-20s %14.4f %14.4f %+8.1f%%%s\n",
+            printf("  %-30s %-18s %14.4f %14.4f %+8.1f%%%s\n",
                    name, m->label, a, b, pct, bad ? "  WORSE" : "");
         }
 
@@ -514,7 +555,7 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
     if (wsb_metric_on(metrics, "grade")
         && (rn >= ro + 2 || (rn == 5 && ro < 5)))
     {
-        printf("  %-22s %-20s %14s %14s  WORSE\n", name, "grade",
+        printf("  %-30s %-18s %14s %14s  WORSE\n", name, "grade",
                wsb_jstr(o, "grade"), wsb_jstr(n, "grade"));
         wsb_worse_add(w, "%s grade %s -> %s", name, wsb_jstr(o, "grade"),
                       wsb_jstr(n, "grade"));
@@ -530,14 +571,17 @@ wsb_compare_one(wsb_jv_t *o, wsb_jv_t *n, double tol, const char *metrics,
  * the metric and by how much, so that a caller quoting one line (make
  * bench, make bench-quick) says what regressed.  With --subset, NEW is a
  * run of some scenarios only: those it lacks are skipped, not worse;
- * --metrics=p99,deliveries,... compares those only (and "grade").
+ * --metrics=p99,deliveries,... compares those only (and "grade");
+ * --labels=ws_perf,ws_perf_redis compares OLD's scenarios of those
+ * servers only (a run without TLS is not missing the TLS ones).
  */
 int
 wsb_compare(int argc, char **argv)
 {
     int           i, worse, files, subset, compared;
+    char          buf[160];
     double        tol;
-    const char   *metrics;
+    const char   *metrics, *labels;
     wsb_doc_t     d[2];
     wsb_jv_t     *s, *n;
     const char   *paths[2];
@@ -548,6 +592,7 @@ wsb_compare(int argc, char **argv)
     subset = 0;
     compared = 0;
     metrics = NULL;
+    labels = NULL;
 
     for (i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--tolerance=", 12) == 0) {
@@ -559,6 +604,9 @@ wsb_compare(int argc, char **argv)
         } else if (strncmp(argv[i], "--metrics=", 10) == 0) {
             metrics = argv[i] + 10;
 
+        } else if (strncmp(argv[i], "--labels=", 9) == 0) {
+            labels = argv[i] + 9;
+
         } else if (files < 2) {
             paths[files++] = argv[i];
         }
@@ -567,7 +615,8 @@ wsb_compare(int argc, char **argv)
     if (files != 2) {
         fprintf(stderr, "usage: wsbench compare OLD.json NEW.json"
                 " [--tolerance=0.25] [--subset] [--metrics=p95,p99,"
-                "deliveries,knee,errors,connect,memory,growth,grade]\n");
+                "deliveries,knee,errors,connect,memory,growth,wire,grade]"
+                " [--labels=ws_perf,...]\n");
         return 2;
     }
 
@@ -579,14 +628,29 @@ wsb_compare(int argc, char **argv)
 
     printf("compare %s -> %s (tolerance %.0f%%, latency floor %.1f ms)\n",
            paths[0], paths[1], tol * 100, WSB_LAT_FLOOR_MS);
-    printf("  %-22s %-20s %14s %14s %9s\n", "scenario", "metric", "old",
+    printf("  %-30s %-18s %14s %14s %9s\n", "scenario", "metric", "old",
            "new", "change");
 
     worse = 0;
     memset(&w, 0, sizeof(wsb_worse_t));
 
     for (s = d[0].scenarios->child; s; s = s->next) {
+        if (labels && !wsb_metric_on(labels, wsb_jstr(s, "label"))) {
+            continue;
+        }
+
         n = wsb_doc_find(&d[1], wsb_jstr(s, "name"), wsb_jstr(s, "label"));
+
+        /*
+         * another server's result stands in only for a NEW of other
+         * servers alone, and for a scenario OLD has on one server
+         */
+        if (n && strcmp(wsb_jstr(n, "label"), wsb_jstr(s, "label")) != 0
+            && (wsb_doc_has_label(&d[1], wsb_jstr(s, "label"))
+                || wsb_doc_find(&d[0], wsb_jstr(s, "name"), "") == NULL))
+        {
+            n = NULL;
+        }
 
         if (n == NULL && subset) {
             continue;
@@ -595,9 +659,10 @@ wsb_compare(int argc, char **argv)
         compared++;
 
         if (n == NULL) {
-            printf("  %-22s missing from %s  WORSE\n", wsb_jstr(s, "name"),
-                   paths[1]);
-            wsb_worse_add(&w, "%s missing", wsb_jstr(s, "name"));
+            printf("  %-30s missing from %s  WORSE\n",
+                   wsb_compare_name(s, buf, sizeof(buf)), paths[1]);
+            wsb_worse_add(&w, "%s missing",
+                          wsb_compare_name(s, buf, sizeof(buf)));
             worse = 1;
             continue;
         }
@@ -709,6 +774,8 @@ static const wsb_md_col_t  wsb_md_cols[] = {
     { "server RSS max MB", "server.rss_max_mb", "%.1f" },
     { "bytes/connection", "server.mem_per_conn_bytes", "%.0f" },
     { "error rate %", "error_rate", "%.4f" },
+    { "wire bytes/message", "bytes.wire_per_message", "%.1f" },
+    { "inflated bytes/message", "bytes.inflated_per_message", "%.1f" },
     { NULL, NULL, NULL }
 };
 

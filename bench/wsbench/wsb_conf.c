@@ -62,6 +62,8 @@ static const wsb_key_t  wsb_keys[] = {
     wsb_int(quiet),
     wsb_int(batch_us),
     wsb_int(envelope),
+    wsb_int(deflate),
+    wsb_int(payload_text),
     wsb_dbl(ramp),
     wsb_dbl(rate),
     wsb_dbl(duration),

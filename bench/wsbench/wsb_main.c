@@ -28,7 +28,8 @@ wsb_usage(void)
         "       wsbench compare OLD.json NEW.json [--tolerance=0.25]"
         " [--subset]\n"
         "            [--metrics=p95,p99,deliveries,knee,errors,connect,"
-        "memory,growth,grade]\n"
+        "memory,growth,wire,grade]\n"
+        "            [--labels=ws_perf,ws_perf_redis,...]\n"
         "       wsbench merge OUT.json IN.json...\n"
         "       wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME\n"
         "            [PEER2.json PEER2-NAME]\n"
@@ -40,7 +41,8 @@ wsb_usage(void)
         "  settle drain connect_timeout timeout spike_at spike_factor step\n"
         "  step_factor max_steps churn_rate churn_life_min churn_life_max\n"
         "  slow_share sample p95_budget_ms p99_budget_ms error_budget quiet\n"
-        "  envelope\n"
+        "  envelope deflate(0|1: offer permessage-deflate)"
+        " payload_text(0|1)\n"
         "see bench/README.md\n");
 }
 

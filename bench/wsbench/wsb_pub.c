@@ -252,6 +252,10 @@ wsb_pconn_request(wsb_pub_t *p, wsb_pconn_t *c, wsb_flight_t *f)
     (void) wsb_payload_make(p->payload, len, p->sh->run_id, f->epoch, c->id,
                             f->seq, f->ts);
 
+    if (p->cf->payload_text) {
+        wsb_payload_text(p->payload + WSB_HDR_LEN, len - WSB_HDR_LEN, f->seq);
+    }
+
     o = c->out + c->out_len;
     room = c->out_size - c->out_len;
 

@@ -218,6 +218,15 @@ wsb_report(wsb_conf_t *cf, wsb_result_t *r, FILE *f)
             " %.2f us per received message\n", r->procs, r->threads,
             r->tool_cpu_pct, r->tool_us_per_msg);
 
+    if (r->msgs) {
+        fprintf(f, "  bytes          %.1f on the wire, %.1f inflated per"
+                " message; deflate on %llu connections, %llu of %llu"
+                " messages compressed\n",
+                (double) r->bytes / r->msgs, (double) r->msg_bytes / r->msgs,
+                (unsigned long long) r->pmd, (unsigned long long) r->zmsgs,
+                (unsigned long long) r->msgs);
+    }
+
     if (r->digest_subs || r->pub_digest[0]) {
         fprintf(f, "  digest         published %llu %s, received %llu %s"
                 " by %llu subscriber(s), %llu differ\n",
@@ -378,6 +387,16 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             " \"rate\": %.1f},\n", r->knee,
             r->knee >= 0 ? r->ep[r->knee].deliveries_per_s : 0.0,
             r->knee >= 0 ? r->ep[r->knee].rate : 0.0);
+
+    fprintf(f, "  \"bytes\": {\"wire\": %llu, \"inflated\": %llu,"
+            " \"messages\": %llu, \"compressed\": %llu,"
+            " \"deflate_connections\": %llu, \"wire_per_message\": %.1f,"
+            " \"inflated_per_message\": %.1f},\n",
+            (unsigned long long) r->bytes, (unsigned long long) r->msg_bytes,
+            (unsigned long long) r->msgs, (unsigned long long) r->zmsgs,
+            (unsigned long long) r->pmd,
+            r->msgs ? (double) r->bytes / r->msgs : 0.0,
+            r->msgs ? (double) r->msg_bytes / r->msgs : 0.0);
 
     fprintf(f, "  \"digest\": {\"channel\": ");
     wsb_json_str(f, cf->digest_channel);

@@ -337,6 +337,11 @@ wsb_collect(wsb_ctx_t *x, uint64_t tool_cpu)
         r->slow_closed += st->slow_closed;
         r->slow_received += st->slow_received;
         r->tail_lost += st->tail_lost;
+        r->bytes += st->bytes;
+        r->msgs += st->msgs;
+        r->msg_bytes += st->msg_bytes;
+        r->zmsgs += st->zmsgs;
+        r->pmd += st->pmd;
         tool_cpu += st->cpu_ns;
         r->tool_cpu_s += (double) st->cpu_total_ns / WSB_NS;
         wsb_hist_merge(conn, &st->connect);

@@ -9,6 +9,8 @@
  * over its share of the WebSocket connections.  A connection keeps only
  * what a streaming frame parser needs between reads (a partial header and
  * the first bytes of the message); payload bytes are never copied.
+ * A compressed message (permessage-deflate) is inflated as it arrives,
+ * into a scratch buffer of the thread's, and read there the same way.
  */
 
 
@@ -22,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <zlib.h>
 #include "wsb.h"
 
 
@@ -39,6 +42,14 @@
 #define WSB_AGAIN           0x40    /* TLS holds bytes epoll cannot see */
 
 #define WSB_CHURN_BASE      100000000L
+
+/* inflated bytes are read from here, a chunk at a time */
+#define WSB_ZBUF            16384
+
+/* permessage-deflate on a connection: the server resets its context per
+   message (server_no_context_takeover), or keeps it */
+#define WSB_PMD_RESET       1
+#define WSB_PMD_KEEP        2
 
 /* reads of one TLS connection per wake-up: at most 1 MB of records */
 #define WSB_TLS_READS       64
@@ -63,6 +74,16 @@ typedef struct {
 } wsb_digest_t;
 
 
+/* an inflate stream: a connection's, or the thread's spare one */
+typedef struct wsb_zs_s  wsb_zs_t;
+
+struct wsb_zs_s {
+    z_stream             z;
+    wsb_zs_t            *next;
+    int                  bits;
+};
+
+
 typedef struct {
     int                  fd;
     uint32_t             slot;
@@ -77,6 +98,10 @@ typedef struct {
     uint8_t              cap_len;
     uint8_t              ctrl_len;
     uint8_t              env;        /* bytes of "data":" matched */
+    uint8_t              pmd;        /* WSB_PMD_RESET, WSB_PMD_KEEP */
+    uint8_t              zbits;      /* the server's window */
+    uint8_t              zmsg;       /* this message is compressed */
+    uint8_t              zend;       /* its deflate stream ended */
     unsigned char        hdr[14];
     unsigned char        cap[WSB_HDR_LEN];
     uint64_t             left;
@@ -88,6 +113,7 @@ typedef struct {
     unsigned char       *buf;        /* handshake answer, control payload */
     wsb_tls_t           *tls;        /* wss:// only */
     wsb_digest_t        *digest;
+    wsb_zs_t            *zs;         /* inflating a message, or kept */
     uint32_t             next[];     /* per publisher connection */
 } wsb_sub_t;
 
@@ -113,6 +139,8 @@ typedef struct {
     unsigned char       *rbuf;
     unsigned char       *wbuf;
     size_t               wsize;
+    unsigned char       *zbuf;           /* deflate=1 only */
+    wsb_zs_t            *zfree;          /* streams of no connection */
 } wsb_thread_t;
 
 
@@ -133,10 +161,18 @@ static void wsb_sub_tls_read(wsb_thread_t *t, wsb_sub_t *s);
 static int wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p,
     size_t n, uint64_t now);
 static void wsb_sub_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now);
+static void wsb_sub_data(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p,
+    size_t take);
+static int wsb_sub_inflate(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p,
+    size_t len);
+static void wsb_sub_zs_put(wsb_thread_t *t, wsb_sub_t *s);
 static unsigned char *wsb_sub_envelope(wsb_sub_t *s, unsigned char *p,
     unsigned char *end);
 static int wsb_sub_control(wsb_thread_t *t, wsb_sub_t *s);
 static void wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code);
+static void wsb_sub_abort(wsb_thread_t *t, wsb_sub_t *s, int code,
+    const char *why);
+static void wsb_sub_tail(wsb_thread_t *t, wsb_sub_t *s, int last);
 static void wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s);
 
 
@@ -333,6 +369,10 @@ wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s)
         wsb_tls_free(s->tls, s->flags & WSB_CLOSE_SENT);
     }
 
+    if (s->zs) {
+        wsb_sub_zs_put(t, s);
+    }
+
     free(s->buf);
     close(s->fd);
 
@@ -378,7 +418,7 @@ wsb_sub_request(wsb_thread_t *t, wsb_sub_t *s)
 
     if (wsb_url_path(path, sizeof(path), t->url.path, s->idx, s->chan) == 0
         || (n = wsb_ws_handshake(req, sizeof(req), t->url.hostport, path,
-                                 key)) == 0
+                                 key, t->cf->deflate)) == 0
         || wsb_sub_write(s, req, n) != (ssize_t) n
         || wsb_sub_watch(t, s, EPOLL_CTL_MOD, EPOLLIN) != 0)
     {
@@ -500,6 +540,50 @@ wsb_sub_established(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 }
 
 
+/*
+ * The extension the 101 answer names, in s->buf: none (the server may
+ * decline), or permessage-deflate as RFC 7692 lets a server answer our
+ * offer; anything else fails the connection.  0, or -1 when s is gone.
+ */
+static int
+wsb_sub_pmd(wsb_thread_t *t, wsb_sub_t *s, size_t hlen)
+{
+    char         why[80], msg[128];
+    size_t       vlen, more;
+    wsb_pmd_t    pmd;
+    const char  *v, *end;
+
+    end = (char *) s->buf + hlen;
+    v = wsb_header((char *) s->buf, hlen, "Sec-WebSocket-Extensions", &vlen);
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!t->cf->deflate) {
+        snprintf(why, sizeof(why), "an extension, none was offered");
+
+    } else if (wsb_header(v, (size_t) (end - v), "Sec-WebSocket-Extensions",
+                          &more)
+               != NULL)
+    {
+        snprintf(why, sizeof(why), "more than the one extension offered");
+
+    } else if (wsb_ws_pmd_answer(v, vlen, &pmd, why, sizeof(why)) == 0) {
+        s->pmd = pmd.server_no_context ? WSB_PMD_RESET : WSB_PMD_KEEP;
+        s->zbits = (uint8_t) (pmd.server_bits ? pmd.server_bits : 15);
+        t->st->pmd++;
+        return 0;
+    }
+
+    snprintf(msg, sizeof(msg), "bad Sec-WebSocket-Extensions answer: %s",
+             why);
+    errno = 0;
+    wsb_sub_fail(t, s, msg);
+
+    return -1;
+}
+
+
 /* 0: waiting, 1: open, 2: read a part, -1: s is gone */
 static int
 wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
@@ -546,6 +630,10 @@ wsb_sub_handshake(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 
     if (wsb_ws_check_101((char *) s->buf, hlen, key) != 0) {
         wsb_sub_fail(t, s, "bad 101 answer");
+        return -1;
+    }
+
+    if (wsb_sub_pmd(t, s, hlen) != 0) {
         return -1;
     }
 
@@ -756,7 +844,10 @@ wsb_sub_header(wsb_sub_t *s)
         }
     }
 
-    if ((s->hdr[0] & 0x70) || (s->hdr[1] & 0x80)) {
+    /* RSV1 marks a compressed message, on its first frame only */
+    if ((s->hdr[0] & 0x30) || (s->hdr[1] & 0x80)
+        || ((s->hdr[0] & 0x40) && (!s->pmd || op == 0 || (op & 0x08))))
+    {
         return -1;
     }
 
@@ -793,6 +884,7 @@ wsb_sub_header(wsb_sub_t *s)
     s->msg_len = 0;
     s->cap_len = 0;
     s->env = 0;
+    s->zmsg = (s->hdr[0] & 0x40) != 0;
 
     return 0;
 }
@@ -801,6 +893,8 @@ wsb_sub_header(wsb_sub_t *s)
 static int
 wsb_sub_frame_end(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 {
+    static unsigned char  tail[4] = { 0x00, 0x00, 0xff, 0xff };
+
     s->flags &= ~WSB_BODY;
     s->hlen = 0;
 
@@ -808,10 +902,144 @@ wsb_sub_frame_end(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
         return wsb_sub_control(t, s);
     }
 
-    if (s->fin) {
-        wsb_sub_message(t, s, now);
-        s->msg_op = 0;
+    if (!s->fin) {
+        return 0;
     }
+
+    if (s->zmsg) {
+        /* RFC 7692 7.2.2: the tail the server removed */
+        if (wsb_sub_inflate(t, s, tail, sizeof(tail)) != 0) {
+            return -1;
+        }
+
+        t->st->zmsgs++;
+
+        if (s->zend || s->pmd == WSB_PMD_RESET) {
+            wsb_sub_zs_put(t, s);
+        }
+    }
+
+    t->st->msgs++;
+    t->st->msg_bytes += s->msg_len;
+
+    wsb_sub_message(t, s, now);
+    s->msg_op = 0;
+
+    return 0;
+}
+
+
+/* an inflate stream for s: its own, a spare one, or a new one; or NULL */
+static wsb_zs_t *
+wsb_sub_zs_get(wsb_thread_t *t, wsb_sub_t *s)
+{
+    wsb_zs_t  *zs;
+
+    if (s->zs) {
+        return s->zs;
+    }
+
+    zs = t->zfree;
+
+    if (zs) {
+        t->zfree = zs->next;
+
+        if (zs->bits != s->zbits && inflateReset2(&zs->z, -s->zbits) != Z_OK) {
+            inflateEnd(&zs->z);
+            free(zs);
+            return NULL;
+        }
+
+    } else {
+        zs = calloc(1, sizeof(wsb_zs_t));
+        if (zs == NULL) {
+            return NULL;
+        }
+
+        if (inflateInit2(&zs->z, -s->zbits) != Z_OK) {
+            free(zs);
+            return NULL;
+        }
+    }
+
+    zs->bits = s->zbits;
+    s->zs = zs;
+
+    return zs;
+}
+
+
+/* s's stream is spare again, reset: its next message starts afresh */
+static void
+wsb_sub_zs_put(wsb_thread_t *t, wsb_sub_t *s)
+{
+    wsb_zs_t  *zs;
+
+    zs = s->zs;
+    s->zs = NULL;
+    s->zend = 0;
+
+    if (inflateReset(&zs->z) != Z_OK) {
+        inflateEnd(&zs->z);
+        free(zs);
+        return;
+    }
+
+    zs->next = t->zfree;
+    t->zfree = zs;
+}
+
+
+/* compressed bytes of s's message: 0, or -1 when s is gone */
+static int
+wsb_sub_inflate(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t len)
+{
+    int        rc;
+    char       why[96];
+    size_t     out;
+    z_stream  *z;
+    wsb_zs_t  *zs;
+
+    if (s->zend) {
+        /* past a final block: RFC 7692 7.2.3.5 lets the rest be ignored */
+        return 0;
+    }
+
+    zs = wsb_sub_zs_get(t, s);
+    if (zs == NULL) {
+        errno = ENOMEM;
+        wsb_sub_fail(t, s, "inflate");
+        return -1;
+    }
+
+    z = &zs->z;
+    z->next_in = p;
+    z->avail_in = (uInt) len;
+
+    do {
+        z->next_out = t->zbuf;
+        z->avail_out = WSB_ZBUF;
+
+        rc = inflate(z, Z_SYNC_FLUSH);
+
+        if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
+            snprintf(why, sizeof(why), "inflate: %s",
+                     z->msg ? z->msg : "not deflate data");
+            wsb_sub_abort(t, s, 1007, why);
+            return -1;
+        }
+
+        out = WSB_ZBUF - z->avail_out;
+        if (out) {
+            wsb_sub_data(t, s, t->zbuf, out);
+        }
+
+        if (rc == Z_STREAM_END) {
+            s->zend = 1;
+            return 0;
+        }
+
+    } while (z->avail_out == 0);
 
     return 0;
 }
@@ -823,7 +1051,7 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
     uint64_t now)
 {
     size_t          need, take;
-    unsigned char  *end, *q;
+    unsigned char  *end;
 
     end = p + n;
 
@@ -850,8 +1078,7 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
             }
 
             if (wsb_sub_header(s) != 0) {
-                wsb_sub_send_close(t, s, 1002);
-                wsb_sub_fail(t, s, "protocol error");
+                wsb_sub_abort(t, s, 1002, "protocol error");
                 return -1;
             }
 
@@ -873,27 +1100,13 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
             memcpy(s->buf + s->ctrl_len, p, take);
             s->ctrl_len += (uint8_t) take;
 
+        } else if (s->zmsg) {
+            if (wsb_sub_inflate(t, s, p, take) != 0) {
+                return -1;
+            }
+
         } else {
-            q = p;
-
-            if (t->cf->envelope && s->env < WSB_ENV_LEN) {
-                q = wsb_sub_envelope(s, p, p + take);
-            }
-
-            if (s->cap_len < WSB_HDR_LEN && q < p + take) {
-                n = WSB_HDR_LEN - s->cap_len;
-                if (n > (size_t) (p + take - q)) {
-                    n = (size_t) (p + take - q);
-                }
-                memcpy(s->cap + s->cap_len, q, n);
-                s->cap_len += (uint8_t) n;
-            }
-
-            if (s->digest) {
-                wsb_sha1_update(&s->digest->c, p, take);
-            }
-
-            s->msg_len += take;
+            wsb_sub_data(t, s, p, take);
         }
 
         p += take;
@@ -905,6 +1118,36 @@ wsb_sub_frames(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t n,
     }
 
     return 0;
+}
+
+
+/* payload bytes of a message, as sent or inflated */
+static void
+wsb_sub_data(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t take)
+{
+    size_t          n;
+    unsigned char  *q;
+
+    q = p;
+
+    if (t->cf->envelope && s->env < WSB_ENV_LEN) {
+        q = wsb_sub_envelope(s, p, p + take);
+    }
+
+    if (s->cap_len < WSB_HDR_LEN && q < p + take) {
+        n = WSB_HDR_LEN - s->cap_len;
+        if (n > (size_t) (p + take - q)) {
+            n = (size_t) (p + take - q);
+        }
+        memcpy(s->cap + s->cap_len, q, n);
+        s->cap_len += (uint8_t) n;
+    }
+
+    if (s->digest) {
+        wsb_sha1_update(&s->digest->c, p, take);
+    }
+
+    s->msg_len += take;
 }
 
 
@@ -1012,6 +1255,29 @@ wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code)
 
     wsb_sub_send(t, s, 0x8, c, 2);
     s->flags |= WSB_CLOSE_SENT;
+}
+
+
+/*
+ * The server broke the protocol on an open connection: our close with
+ * code, then the connection counts as one the server closed, its reason
+ * is kept, and what it was owed so far is lost
+ */
+static void
+wsb_sub_abort(wsb_thread_t *t, wsb_sub_t *s, int code, const char *why)
+{
+    if (s->state == WSB_OPEN && !(s->flags & (WSB_SLOW | WSB_CLOSE_SENT))) {
+        wsb_sub_tail(t, s, t->sh->epoch);
+
+        if (t->st->error[0] == '\0') {
+            snprintf(t->st->error, sizeof(t->st->error), "%s", why);
+        }
+    }
+
+    wsb_sub_send_close(t, s, code);
+    s->flags &= ~WSB_CLOSE_SENT;
+    errno = 0;
+    wsb_sub_fail(t, s, why);
 }
 
 
@@ -1433,6 +1699,7 @@ wsb_sub_loop(wsb_thread_t *t)
 void *
 wsb_sub_thread(void *arg)
 {
+    wsb_zs_t      *zs;
     wsb_thread_t  *t;
 
     t = arg;
@@ -1442,11 +1709,16 @@ wsb_sub_thread(void *arg)
     t->wsize = 65536 + 64 * 14;
     t->wbuf = malloc(t->wsize);
 
+    if (t->cf->deflate) {
+        t->zbuf = malloc(WSB_ZBUF);
+    }
+
     if (t->url.tls) {
         t->tls_ctx = wsb_tls_ctx();
     }
 
     if (t->ep == -1 || t->rbuf == NULL || t->wbuf == NULL
+        || (t->cf->deflate && t->zbuf == NULL)
         || (t->url.tls && t->tls_ctx == NULL))
     {
         snprintf(t->st->error, sizeof(t->st->error), "out of memory");
@@ -1461,6 +1733,14 @@ wsb_sub_thread(void *arg)
     free(t->live);
     free(t->rbuf);
     free(t->wbuf);
+    free(t->zbuf);
+
+    while (t->zfree) {
+        zs = t->zfree;
+        t->zfree = zs->next;
+        inflateEnd(&zs->z);
+        free(zs);
+    }
 
     if (t->tls_ctx) {
         wsb_tls_ctx_free(t->tls_ctx);

@@ -262,7 +262,7 @@ wsb_ws_frame(unsigned char *dst, int opcode, int fin,
 
 size_t
 wsb_ws_handshake(char *dst, size_t size, const char *hostport,
-    const char *path, const char *key)
+    const char *path, const char *key, int deflate)
 {
     int  n;
 
@@ -273,14 +273,165 @@ wsb_ws_handshake(char *dst, size_t size, const char *hostport,
                  "Connection: Upgrade\r\n"
                  "Sec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\n"
+                 "%s"
                  "\r\n",
-                 path, hostport, key);
+                 path, hostport, key,
+                 deflate ? "Sec-WebSocket-Extensions: permessage-deflate;"
+                           " client_max_window_bits\r\n" : "");
 
     if (n < 0 || (size_t) n >= size) {
         return 0;
     }
 
     return (size_t) n;
+}
+
+
+/* one "name[=value]" of an extension answer, OWS and quotes removed */
+static const char *
+wsb_pmd_param(const char *p, const char *end, char *name, size_t nsize,
+    char *val, size_t vsize)
+{
+    size_t  n;
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    for (n = 0; p < end && *p != '=' && *p != ';' && *p != ' '
+                && *p != '\t'; p++)
+    {
+        if (n + 1 < nsize) {
+            name[n++] = *p;
+        }
+    }
+
+    name[n] = '\0';
+    val[0] = '\0';
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p < end && *p == '=') {
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        for (n = 0; p < end && *p != ';' && *p != ' ' && *p != '\t'; p++) {
+            if (*p != '"' && n + 1 < vsize) {
+                val[n++] = *p;
+            }
+        }
+
+        val[n] = '\0';
+
+        if (n == 0) {
+            strcpy(val, "?");
+        }
+    }
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* a window size parameter: 8..15, or -1 */
+static int
+wsb_pmd_bits(const char *val)
+{
+    if (strlen(val) == 1 && val[0] >= '8' && val[0] <= '9') {
+        return val[0] - '0';
+    }
+
+    if (strlen(val) == 2 && val[0] == '1' && val[1] >= '0' && val[1] <= '5') {
+        return 10 + val[1] - '0';
+    }
+
+    return -1;
+}
+
+
+/*
+ * The server's Sec-WebSocket-Extensions answer to our one offer,
+ * "permessage-deflate; client_max_window_bits": one extension, that one,
+ * with the parameters RFC 7692 lets a server name, each once and valid
+ */
+int
+wsb_ws_pmd_answer(const char *v, size_t len, wsb_pmd_t *pmd, char *why,
+    size_t size)
+{
+    int          bits, *seen;
+    char         name[40], val[16];
+    const char  *p, *end;
+
+    memset(pmd, 0, sizeof(wsb_pmd_t));
+    end = v + len;
+
+    if (memchr(v, ',', len) != NULL) {
+        snprintf(why, size, "more than the one extension offered");
+        return -1;
+    }
+
+    p = wsb_pmd_param(v, end, name, sizeof(name), val, sizeof(val));
+
+    if (strcmp(name, "permessage-deflate") != 0 || val[0]) {
+        snprintf(why, size, "extension \"%s\" was not offered", name);
+        return -1;
+    }
+
+    while (p < end) {
+        if (*p != ';') {
+            snprintf(why, size, "malformed parameters");
+            return -1;
+        }
+
+        p = wsb_pmd_param(p + 1, end, name, sizeof(name), val,
+                          sizeof(val));
+
+        bits = 0;
+
+        if (strcmp(name, "server_no_context_takeover") == 0) {
+            seen = &pmd->server_no_context;
+
+        } else if (strcmp(name, "client_no_context_takeover") == 0) {
+            seen = &pmd->client_no_context;
+
+        } else if (strcmp(name, "server_max_window_bits") == 0) {
+            seen = &pmd->server_bits;
+            bits = wsb_pmd_bits(val);
+
+        } else if (strcmp(name, "client_max_window_bits") == 0) {
+            seen = &pmd->client_bits;
+            bits = wsb_pmd_bits(val);
+
+        } else {
+            snprintf(why, size, "parameter \"%s\" was not offered", name);
+            return -1;
+        }
+
+        if (*seen) {
+            snprintf(why, size, "parameter \"%s\" twice", name);
+            return -1;
+        }
+
+        /* the window sizes take a value in an answer, the others none */
+        if (bits == -1 || (bits == 0 && val[0])
+            || (bits == 0 && seen != &pmd->server_no_context
+                && seen != &pmd->client_no_context))
+        {
+            snprintf(why, size, "bad value \"%s\" of \"%s\"", val, name);
+            return -1;
+        }
+
+        *seen = bits ? bits : 1;
+    }
+
+    return 0;
 }
 
 
@@ -406,6 +557,63 @@ wsb_payload_make(unsigned char *dst, size_t size, uint32_t run, int epoch,
     }
 
     return size;
+}
+
+
+/*
+ * Chat-like JSON text after the header: words a message may hold, chosen
+ * by seq, so that the bytes compress about as a chat message does
+ */
+void
+wsb_payload_text(unsigned char *dst, size_t size, uint32_t seq)
+{
+    size_t       i, n, w;
+    uint32_t     x;
+    const char  *word;
+
+    static const char  *words[] = {
+        "the", "meeting", "is", "at", "noon", "see", "you", "there",
+        "thanks", "for", "update", "can", "we", "move", "it", "to",
+        "tomorrow", "sure", "sounds", "good", "lol", "ok", "channel",
+        "message", "deploy", "done", "waiting", "on", "review", "ship"
+    };
+
+    static const char  head[] = "\",\"user\":\"user";
+
+    x = seq * 2654435761u + 1;
+    n = 0;
+
+    for (i = 0; i < sizeof(head) - 1 && n < size; i++) {
+        dst[n++] = (unsigned char) head[i];
+    }
+
+    for (i = 0; i < 4 && n < size; i++) {
+        dst[n++] = (unsigned char) ('0' + (seq >> (i * 3)) % 10);
+    }
+
+    for (word = "\",\"text\":\""; *word && n < size; word++) {
+        dst[n++] = (unsigned char) *word;
+    }
+
+    while (n < size) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        w = x % (sizeof(words) / sizeof(words[0]));
+
+        for (word = words[w]; *word && n < size; word++) {
+            dst[n++] = (unsigned char) *word;
+        }
+
+        if (n < size) {
+            dst[n++] = ' ';
+        }
+    }
+
+    if (size >= 2) {
+        dst[size - 2] = '"';
+        dst[size - 1] = '}';
+    }
 }
 
 
