@@ -412,6 +412,9 @@ ngx_ws_perf_publish_all(ngx_http_request_t *r, ngx_ws_perf_msg_t *msgs,
         return NGX_DONE;
     }
 
+    /* answered at once: with a pipelined publish behind it, corked */
+    ngx_ws_perf_http_cork(r);
+
     return ngx_ws_perf_publish_done(ngx_ws_perf_http_waited(ctx), ctx);
 }
 

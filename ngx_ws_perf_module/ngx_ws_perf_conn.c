@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_ws_perf_conn.h"
+#include "ngx_ws_perf_http.h"
 #include "ngx_ws_perf_pubsub.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
@@ -73,7 +74,9 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+    if (ngx_ws_perf_http_push(c) != NGX_OK
+        || (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK))
+    {
         ngx_ws_perf_out_release(response);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

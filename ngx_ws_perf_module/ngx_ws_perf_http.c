@@ -18,6 +18,7 @@
  */
 
 
+static void ngx_ws_perf_http_uncork(ngx_event_t *ev);
 static void ngx_ws_perf_http_gone(void *data);
 
 
@@ -80,6 +81,141 @@ ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * While another request of the connection already waits in its buffer
+ * (a publisher pipelining), the answer is corked, as nginx's tcp_nopush
+ * corks files, where tcp_nopush is on: nginx's keepalive handler pushes
+ * the corked answers out when the buffer has no request left, so a batch
+ * of pipelined publishes costs one segment and one wakeup of the
+ * publisher, not one each.  A request still incomplete in the buffer, or
+ * one in a location with tcp_nopush off, would leave the answers corked
+ * (Linux sends them after 200 ms): an event posted for the next turn of
+ * the event loop pushes whatever the batch corked, so that no cork
+ * outlives a turn.  Only answers given at once are corked (a publish in
+ * local mode): after one that waited for Redis the next request waits for
+ * Redis too, so nothing would join it.  A connection that turns into a
+ * stream is pushed at once by ngx_ws_perf_http_push().
+ */
+
+#define NGX_WS_PERF_CORKED_MAX  64
+
+typedef struct {
+    ngx_connection_t           *c;
+    ngx_atomic_uint_t           number;     /* c is still that connection */
+} ngx_ws_perf_corked_t;
+
+static ngx_ws_perf_corked_t  ngx_ws_perf_corked[NGX_WS_PERF_CORKED_MAX];
+static ngx_uint_t            ngx_ws_perf_ncorked;
+static ngx_event_t           ngx_ws_perf_uncork_event;
+static ngx_connection_t      ngx_ws_perf_uncork_dumb;
+
+
+void
+ngx_ws_perf_http_cork(ngx_http_request_t *r)
+{
+    ngx_connection_t      *c;
+    ngx_ws_perf_corked_t  *k;
+
+    c = r->connection;
+
+    if (r != r->main
+        || r->http_version > NGX_HTTP_VERSION_11
+        || c->type != SOCK_STREAM
+        || c->tcp_nopush != NGX_TCP_NOPUSH_UNSET
+        || r->header_in == NULL
+        || r->header_in->pos >= r->header_in->last
+        || ngx_ws_perf_ncorked == NGX_WS_PERF_CORKED_MAX)
+    {
+        return;
+    }
+
+    if (ngx_tcp_nopush(c->fd) == -1) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, ngx_socket_errno,
+                       "ws_perf: " ngx_tcp_nopush_n " failed");
+        return;
+    }
+
+    c->tcp_nopush = NGX_TCP_NOPUSH_SET;
+
+    k = &ngx_ws_perf_corked[ngx_ws_perf_ncorked++];
+    k->c = c;
+    k->number = c->number;
+
+    if (ngx_ws_perf_uncork_event.posted) {
+        return;
+    }
+
+    if (ngx_ws_perf_uncork_event.handler == NULL) {
+        ngx_ws_perf_uncork_dumb.fd = (ngx_socket_t) -1;
+        ngx_ws_perf_uncork_event.handler = ngx_ws_perf_http_uncork;
+        ngx_ws_perf_uncork_event.data = &ngx_ws_perf_uncork_dumb;
+        ngx_ws_perf_uncork_event.log = ngx_cycle->log;
+    }
+
+#if (nginx_version >= 1017005)
+    ngx_post_event(&ngx_ws_perf_uncork_event, &ngx_posted_next_events);
+#else
+    ngx_post_event(&ngx_ws_perf_uncork_event, &ngx_posted_events);
+#endif
+}
+
+
+static void
+ngx_ws_perf_http_uncork(ngx_event_t *ev)
+{
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_ws_perf_corked_t  *k;
+
+    for (i = 0; i < ngx_ws_perf_ncorked; i++) {
+        k = &ngx_ws_perf_corked[i];
+        c = k->c;
+
+        if (c->number != k->number || c->fd == (ngx_socket_t) -1) {
+            continue;
+        }
+
+        /*
+         * pushed whatever nginx thinks now: the location of a pipelined
+         * request with tcp_nopush off marks the connection disabled, but
+         * the socket is still corked
+         */
+
+        if (ngx_tcp_push(c->fd) == -1) {
+            ngx_connection_error(c, ngx_socket_errno,
+                                 ngx_tcp_push_n " failed");
+        }
+
+        if (c->tcp_nopush == NGX_TCP_NOPUSH_SET) {
+            c->tcp_nopush = NGX_TCP_NOPUSH_UNSET;
+        }
+    }
+
+    ngx_ws_perf_ncorked = 0;
+}
+
+
+/* a connection corked above becomes a stream: what it holds goes now */
+
+ngx_int_t
+ngx_ws_perf_http_push(ngx_connection_t *c)
+{
+    if (c->tcp_nopush != NGX_TCP_NOPUSH_SET) {
+        return NGX_OK;
+    }
+
+    if (ngx_tcp_push(c->fd) == -1) {
+        ngx_connection_error(c, ngx_socket_errno, ngx_tcp_push_n " failed");
+        c->tcp_nopush = NGX_TCP_NOPUSH_DISABLED;
+        return NGX_ERROR;
+    }
+
+    c->tcp_nopush = NGX_TCP_NOPUSH_UNSET;
+
+    return NGX_OK;
 }
 
 

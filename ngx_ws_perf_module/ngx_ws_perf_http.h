@@ -41,6 +41,8 @@ ngx_int_t ngx_ws_perf_send_response(ngx_http_request_t *r, ngx_uint_t status,
     char *type, u_char *data, size_t len);
 ngx_int_t ngx_ws_perf_send_json(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
+void ngx_ws_perf_http_cork(ngx_http_request_t *r);
+ngx_int_t ngx_ws_perf_http_push(ngx_connection_t *c);
 ngx_int_t ngx_ws_perf_dlq_replayed(ngx_http_request_t *r,
     ngx_uint_t replayed, ngx_uint_t kept, ngx_str_t *why);
 

@@ -47,6 +47,7 @@ ngx_ws_perf_presence_hook_pt  ngx_ws_perf_presence_hook;
 
 static ngx_uint_t             ngx_ws_perf_presence_rate;
 static ngx_queue_t            ngx_ws_perf_presence_over;
+static ngx_queue_t            ngx_ws_perf_presence_all;
 static ngx_event_t            ngx_ws_perf_presence_timer;
 static ngx_connection_t       ngx_ws_perf_presence_dumb;
 
@@ -60,6 +61,7 @@ ngx_ws_perf_presence_init(ngx_cycle_t *cycle, ngx_uint_t rate)
 {
     ngx_ws_perf_presence_rate = rate;
     ngx_queue_init(&ngx_ws_perf_presence_over);
+    ngx_queue_init(&ngx_ws_perf_presence_all);
 
     ngx_ws_perf_presence_dumb.fd = (ngx_socket_t) -1;
 
@@ -200,6 +202,7 @@ ngx_ws_perf_presence_free(ngx_ws_perf_topic_t *topic)
         ngx_queue_remove(&p->queue);
     }
 
+    ngx_queue_remove(&p->all);
     ngx_free(p);
     topic->presence = NULL;
 }
@@ -224,6 +227,7 @@ ngx_ws_perf_presence_get(ngx_ws_perf_topic_t *topic, ngx_log_t *log)
     p->refilled = ngx_current_msec;
     p->topic = topic;
 
+    ngx_queue_insert_tail(&ngx_ws_perf_presence_all, &p->all);
     topic->presence = p;
 
     return p;
@@ -250,6 +254,7 @@ ngx_ws_perf_presence_unused(ngx_ws_perf_topic_t *topic)
     p = topic->presence;
 
     if (p->nmembers == 0 && p->listeners == 0 && !p->over) {
+        ngx_queue_remove(&p->all);
         ngx_free(p);
         topic->presence = NULL;
     }
@@ -488,6 +493,32 @@ ngx_ws_perf_presence_walk(ngx_ws_perf_topic_t *topic,
     {
         m = (ngx_ws_perf_member_t *) node;
         handler(topic, &m->sn.str, data);
+    }
+}
+
+
+/*
+ * each channel with presence in this worker, in the order they came, so
+ * that a walk in parts (the redis engine's sweep) costs what presence has,
+ * not what the worker's channels are
+ */
+
+void
+ngx_ws_perf_presence_each(ngx_ws_perf_presence_each_pt handler, void *data)
+{
+    ngx_queue_t             *q, *next;
+    ngx_ws_perf_presence_t  *p;
+
+    for (q = ngx_queue_head(&ngx_ws_perf_presence_all);
+         q != ngx_queue_sentinel(&ngx_ws_perf_presence_all);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        p = ngx_queue_data(q, ngx_ws_perf_presence_t, all);
+
+        if (handler(p->topic, data) == NGX_DONE) {
+            return;
+        }
     }
 }
 

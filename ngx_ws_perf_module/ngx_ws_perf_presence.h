@@ -42,6 +42,7 @@ struct ngx_ws_perf_presence_s {
     ngx_uint_t                  over;       /* counts only, for now */
     ngx_uint_t                  dirty;      /* a count not sent yet */
     ngx_queue_t                 queue;      /* in the list of those over */
+    ngx_queue_t                 all;        /* in the worker's list */
     ngx_ws_perf_topic_t        *topic;      /* whose it is */
 };
 
@@ -60,6 +61,10 @@ typedef void (*ngx_ws_perf_presence_hook_pt)(ngx_str_t *channel,
 typedef void (*ngx_ws_perf_presence_walk_pt)(ngx_ws_perf_topic_t *topic,
     ngx_str_t *user, void *data);
 
+/* NGX_DONE stops a walk of the channels */
+typedef ngx_int_t (*ngx_ws_perf_presence_each_pt)(ngx_ws_perf_topic_t *topic,
+    void *data);
+
 
 void ngx_ws_perf_presence_init(ngx_cycle_t *cycle, ngx_uint_t rate);
 void ngx_ws_perf_presence_add(ngx_ws_perf_peer_t *peer,
@@ -71,6 +76,8 @@ void ngx_ws_perf_presence_event(ngx_str_t *channel, ngx_str_t *user,
     ngx_uint_t kind, uint64_t count, ngx_log_t *log);
 void ngx_ws_perf_presence_walk(ngx_ws_perf_topic_t *topic,
     ngx_ws_perf_presence_walk_pt handler, void *data);
+void ngx_ws_perf_presence_each(ngx_ws_perf_presence_each_pt handler,
+    void *data);
 int ngx_ws_perf_presence_cmp(const void *one, const void *two);
 
 

@@ -213,7 +213,7 @@ static void ngx_ws_perf_redis_presence_hook(ngx_str_t *channel,
 static void ngx_ws_perf_redis_presence_restore(ngx_ws_perf_topic_t *topic,
     ngx_str_t *user, void *data);
 static void ngx_ws_perf_redis_presence_sweep(void);
-static void ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic,
+static ngx_int_t ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic,
     void *data);
 static void ngx_ws_perf_redis_presence_listed(void *data, void *reply);
 static ngx_int_t ngx_ws_perf_redis_presence_wire(ngx_str_t *name,
@@ -4727,7 +4727,8 @@ ngx_ws_perf_redis_presence_restore(ngx_ws_perf_topic_t *topic,
 
 /*
  * Each tick, NGX_WS_PERF_REDIS_SWEEP of the channels with presence
- * subscribers here, in turn: the members of workers whose keys expired
+ * subscribers here, in turn (walking the worker's presence channels only,
+ * not all its channels): the members of workers whose keys expired
  * leave (their events go out from redis) within ws_perf_redis_worker_ttl
  * and one round of the channels.
  */
@@ -4750,7 +4751,7 @@ ngx_ws_perf_redis_presence_sweep(void)
     sw.from = ngx_ws_perf_redis_swept;
     sw.sent = 0;
 
-    ngx_ws_perf_hub_walk(ngx_ws_perf_redis_presence_swept, &sw);
+    ngx_ws_perf_presence_each(ngx_ws_perf_redis_presence_swept, &sw);
 
     /* a round ends where the channels end */
     ngx_ws_perf_redis_swept = (sw.sent < NGX_WS_PERF_REDIS_SWEEP)
@@ -4758,19 +4759,19 @@ ngx_ws_perf_redis_presence_sweep(void)
 }
 
 
-static void
+static ngx_int_t
 ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic, void *data)
 {
     ngx_ws_perf_redis_sweep_t *sw = data;
 
     ngx_ws_perf_redis_args_t  a;
 
-    if (topic->presence == NULL || topic->presence->listeners == 0) {
-        return;
+    if (sw->sent == NGX_WS_PERF_REDIS_SWEEP) {
+        return NGX_DONE;
     }
 
-    if (sw->n++ < sw->from || sw->sent == NGX_WS_PERF_REDIS_SWEEP) {
-        return;
+    if (topic->presence->listeners == 0 || sw->n++ < sw->from) {
+        return NGX_OK;
     }
 
     sw->sent++;
@@ -4781,6 +4782,8 @@ ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic, void *data)
     ngx_ws_perf_redis_arg_lit(&a, "0");
 
     (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);
+
+    return NGX_OK;
 }
 
 

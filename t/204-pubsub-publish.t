@@ -31,6 +31,11 @@ pubsub_init(config => <<'_EOC_');
         ws_perf_publish;
         ws_perf_channels $1;
     }
+    location ~ ^/pubcork/(\w+)$ {
+        ws_perf_publish;
+        ws_perf_channels $1;
+        tcp_nopush on;
+    }
 _EOC_
 
 # a JSON string with the error's reason, nothing else
@@ -393,3 +398,33 @@ raw-binary channel=binch
 POST: 202
 JSON subscriber: encoding base64, data decodes to the body
 raw subscriber: binary frame, the body
+
+
+
+=== TEST 34: pipelined publishes under tcp_nopush on: the answers leave corked together, and an unfinished request does not hold back those before it
+--- engine: shm: only answers given at once are corked; in Redis mode each waits for Redis, and so does the next request
+--- request
+GET /pub?channel=corkch
+--- response_body_like: "subscribers":0
+--- pubsub
+pipelined path=/pubcork/corkch n=20 part=1
+--- pubsub_out
+first answer: HTTP/1.1 202 Accepted
+20 answers 202 of 20
+in at most 3 segments
+2 whole and a part: 2 answers, not held back
+the rest: 1 answer
+
+
+
+=== TEST 35: a pipelined publish under tcp_nopush on, then a WebSocket handshake on the same connection in a location without it: nothing stays corked
+--- engine: shm: only answers given at once are corked
+--- request
+GET /pub?channel=corkws
+--- response_body_like: "subscribers":0
+--- pubsub
+pipelined-upgrade pub=/pubcork/corkws ws=/ws?channels=corkws
+--- pubsub_out
+answers: HTTP/1.1 202 Accepted, HTTP/1.1 101 Switching Protocols
+the 202 and the 101 not held back
+message not held back

@@ -1042,6 +1042,121 @@ def going_away(port, pidfile):
     pump([n], lambda: n.eof, 10, "the end of the connection")
 
 
+def _data_segments_in(sock):
+    """segments with data that the kernel received on sock (tcp_info's
+    tcpi_data_segs_in, at byte 152)"""
+    import socket
+    import struct
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 160)
+    return struct.unpack_from("I", raw, 152)[0]
+
+
+def _answers(sock, buf, want, deadline):
+    """reads until buf holds want answers or the deadline passes"""
+    while buf.count(b"HTTP/1.1 ") < want and time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [],
+                                max(0, deadline - time.monotonic()))
+        if not r:
+            continue
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            continue
+        if not data:
+            break
+        buf += data
+        if isinstance(sock, ssl.SSLSocket):
+            while sock.pending():
+                buf += sock.recv(65536)
+    return buf
+
+
+@scenario
+def pipelined(port, path, n="20", part="0"):
+    """n publishes written at once on one connection (a publisher
+    pipelining), then, with part=1, two whole ones and the head of a third,
+    whose answers must not wait for the rest of it.  Prints the answers
+    and how many segments they came in."""
+    import socket
+    n = int(n)
+    req = ("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n"
+           "\r\nhi" % path).encode()
+    sock = socket.create_connection((wsclient.HOST, port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if wsclient.TLS:
+        sock = wsclient.TLS.wrap_socket(sock, server_hostname="localhost")
+    # one answer first: the handshake's segments are behind us
+    sock.sendall(req)
+    buf = _answers(sock, b"", 1, time.monotonic() + 10 * wsclient.SCALE)
+    out("first answer: %s" % buf.split(b"\r\n", 1)[0].decode())
+    before = _data_segments_in(sock)
+    sock.sendall(req * n)
+    buf = _answers(sock, b"", n, time.monotonic() + 10 * wsclient.SCALE)
+    segs = _data_segments_in(sock) - before
+    out("%d answers 202 of %d" % (buf.count(b"HTTP/1.1 202 "), n))
+    out("in %s segments" % ("at most 3" if segs <= 3 else "%d" % segs))
+    if part == "1":
+        # the kernel lets a cork hold data for 200 ms: the answers to the
+        # whole requests must come well before that
+        sock.sendall(req * 2 + req[:20])
+        t = time.monotonic()
+        buf = _answers(sock, b"", 2, t + 10 * wsclient.SCALE)
+        took = time.monotonic() - t
+        out("2 whole and a part: %d answers, %s" % (
+            buf.count(b"HTTP/1.1 202 "),
+            "not held back" if took < 0.15 * wsclient.SCALE
+            else "held back %.0f ms" % (took * 1000)))
+        sock.sendall(req[20:])
+        buf = _answers(sock, b"", 1, time.monotonic() + 10 * wsclient.SCALE)
+        out("the rest: %d answer" % buf.count(b"HTTP/1.1 202 "))
+    sock.close()
+
+
+@scenario
+def pipelined_upgrade(port, pub, ws):
+    """a publish and a WebSocket handshake written at once: the corked 202
+    and the 101 both come, and so does a message published afterwards,
+    none held back by a cork (the kernel lets one hold data 200 ms)"""
+    import socket
+    head = ("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n"
+            "\r\nhi" % pub).encode()
+    key = base64.b64encode(os.urandom(16)).decode()
+    up = ("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+          "Sec-WebSocket-Version: 13\r\n\r\n" % (ws, key)).encode()
+    sock = socket.create_connection((wsclient.HOST, port), timeout=10)
+    if wsclient.TLS:
+        sock = wsclient.TLS.wrap_socket(sock, server_hostname="localhost")
+    t = time.monotonic()
+    sock.sendall(head + up)
+    buf = _answers(sock, b"", 2, t + 10 * wsclient.SCALE)
+    took = time.monotonic() - t
+    out("answers: %s" % ", ".join(
+        x.split(b"\r\n", 1)[0].decode()
+        for x in buf.split(b"HTTP/1.1 ")[1:] for x in [b"HTTP/1.1 " + x]))
+    out("the 202 and the 101 %s" % ("not held back" if took < 0.15 *
+                                     wsclient.SCALE else
+                                     "held back %.0f ms" % (took * 1000)))
+    channel = ws.split("channels=", 1)[1]
+    wait_subscribers(port, "channel=" + channel, 1)
+    t = time.monotonic()
+    publish(port, {"channel": channel, "data": "after-the-cork"})
+    tail = buf.split(b"\r\n\r\n", 2)[-1]
+    while b"after-the-cork" not in tail and \
+            time.monotonic() - t < 10 * wsclient.SCALE:
+        r, _, _ = select.select([sock], [], [], 0.05)
+        if r:
+            data = sock.recv(65536)
+            if not data:
+                break
+            tail += data
+    took = time.monotonic() - t
+    out("message %s" % ("missing" if b"after-the-cork" not in tail else
+                        "not held back" if took < 0.15 * wsclient.SCALE
+                        else "held back %.0f ms" % (took * 1000)))
+    sock.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
