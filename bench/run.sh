@@ -6,6 +6,8 @@
 #
 #   BENCH_PORT=8190                    the servers' plain port (8090)
 #   BENCH_TLS_PORT=8593                their TLS port (8493)
+#   BENCH_REDIS_PORT=6591              the Redis-mode servers' redis-server
+#                                      (6391)
 #   BENCH_FLOOR_SCENARIOS="fanout"     the scenarios floor runs, of those
 #                                      asked for (fan-out, many-channels)
 #   BENCH_PEER=floor                   ws_perf next to floor alone,
@@ -76,7 +78,7 @@ quick_metrics=${BENCH_QUICK_METRICS:-"p99,deliveries,errors,memory,grade"}
 quick_load=$(cut -d' ' -f1-3 /proc/loadavg)
 runs=${BENCH_RUNS:-3}
 servers=${BENCH_SERVERS:-"ws_perf nchan floor ws_perf_redis nchan_redis"}
-redis_port=6391
+redis_port=${BENCH_REDIS_PORT:-6391}
 port=${BENCH_PORT:-8090}
 tls_port=${BENCH_TLS_PORT:-8493}
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
@@ -216,6 +218,7 @@ scenario() {
 
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        -e "s/127\.0\.0\.1:6391/127.0.0.1:$redis_port/g" \
         "bench/scenarios/$1.conf" >"$f"
     if [ $quick = 1 ]; then
         echo "duration = $quick_duration" >>"$f"
@@ -248,6 +251,7 @@ server_setup() {
 
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        -e "s/127\.0\.0\.1:6391/127.0.0.1:$redis_port/g" \
         "bench/conf/$name.conf" >"$prefix/conf/$name.conf"
 
     case $name in

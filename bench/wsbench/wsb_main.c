@@ -33,7 +33,8 @@ wsb_usage(void)
         "       wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME\n"
         "            [PEER2.json PEER2-NAME]\n"
         "keys (scenario files use the same, one key=value a line):\n"
-        "  name kind(steady|stress|spike|endurance|churn|slow|echo) label\n"
+        "  name kind(steady|stress|spike|endurance|churn|slow|echo|chat)"
+        " label\n"
         "  sub_url pub_url redis redis_channel json server_pid\n"
         "  server_pidfile digest_channel connections channels payload\n"
         "  pub_conns pipeline threads src_ips fragments ramp rate duration\n"
@@ -41,6 +42,9 @@ wsb_usage(void)
         "  step_factor max_steps churn_rate churn_life_min churn_life_max\n"
         "  slow_share sample p95_budget_ms p99_budget_ms error_budget quiet\n"
         "  envelope\n"
+        "chat: rooms users rooms_min rooms_max big_rooms big_share\n"
+        "  user_share msg_min msg_max pub_format(json|raw) ack resume\n"
+        "  churn_share\n"
         "see bench/README.md\n");
 }
 
