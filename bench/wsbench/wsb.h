@@ -125,6 +125,7 @@ typedef struct {
     double               big_share;      /* share of the picks they get */
     double               user_share;
     double               churn_share;    /* of the connections, a second */
+    double               churn_pause;    /* seconds closed before reopening */
 } wsb_conf_t;
 
 
@@ -142,6 +143,7 @@ typedef struct {
     uint64_t             redelivered;
     uint64_t             reconnects;
     uint64_t             stray;          /* of a target we are not on */
+    uint64_t             to_users;       /* publisher: messages to users */
 } wsb_chat_stats_t;
 
 

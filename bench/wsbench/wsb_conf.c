@@ -94,6 +94,7 @@ static const wsb_key_t  wsb_keys[] = {
     wsb_dbl(big_share),
     wsb_dbl(user_share),
     wsb_dbl(churn_share),
+    wsb_dbl(churn_pause),
     { NULL, WSB_STR, 0, 0 }
 };
 

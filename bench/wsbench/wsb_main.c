@@ -44,7 +44,7 @@ wsb_usage(void)
         "  envelope\n"
         "chat: rooms users rooms_min rooms_max big_rooms big_share\n"
         "  user_share msg_min msg_max pub_format(json|raw) ack resume\n"
-        "  churn_share\n"
+        "  churn_share churn_pause\n"
         "see bench/README.md\n");
 }
 

@@ -345,6 +345,10 @@ wsb_pub_issue(wsb_pub_t *p, wsb_pconn_t *c, int epoch, uint64_t now)
 
     wsb_pconn_request(p, c, f);
 
+    if (p->chat && chan >= (uint32_t) p->cf->rooms) {
+        p->st->chat.to_users++;
+    }
+
     if ((long) chan == p->digest_chan) {
         wsb_sha1_update(&p->digest, p->payload, (size_t) p->cf->payload);
         be[0] = (unsigned char) ((uint32_t) p->cf->payload >> 24);

@@ -172,10 +172,11 @@ wsb_report_chat(wsb_result_t *r, FILE *f)
 
     c = &r->chat;
 
-    fprintf(f, "  chat           %llu redelivered, %llu acks sent, %llu acked,"
+    fprintf(f, "  chat           %llu to users, %llu redelivered, %llu acks sent, %llu acked,"
             " %llu reconnects, %llu resumes sent, %llu resumed, %llu"
             " received while resuming, %llu gaps, %llu notices,"
             " %llu errors, %llu other frames, %llu stray\n",
+            (unsigned long long) c->to_users,
             (unsigned long long) c->redelivered,
             (unsigned long long) c->acks, (unsigned long long) c->acked,
             (unsigned long long) c->reconnects,
@@ -396,11 +397,12 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             (unsigned long long) r->slow_received);
 
     fprintf(f, "  \"chat\": {\"rooms\": %d, \"users\": %d,"
-            " \"redelivered\": %llu, \"acks\": %llu, \"acked\": %llu,"
+            " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu, \"acked\": %llu,"
             " \"reconnects\": %llu, \"resumes\": %llu, \"resumed\": %llu,"
             " \"resumed_msgs\": %llu, \"gaps\": %llu, \"notices\": %llu,"
             " \"errors\": %llu, \"other\": %llu, \"stray\": %llu,"
             " \"seed_grade\": \"%s\"},\n", cf->rooms, cf->users,
+            (unsigned long long) r->chat.to_users,
             (unsigned long long) r->chat.redelivered,
             (unsigned long long) r->chat.acks,
             (unsigned long long) r->chat.acked,

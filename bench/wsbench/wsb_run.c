@@ -375,6 +375,7 @@ wsb_collect(wsb_ctx_t *x, uint64_t tool_cpu)
     }
 
     ps = &x->sh->stats[x->nthreads];
+    r->chat.to_users = ps->chat.to_users;
     wsb_lat(&r->connect, conn);
     wsb_lat(&r->pub_ack, &ps->connect);
 

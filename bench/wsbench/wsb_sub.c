@@ -111,6 +111,7 @@ typedef struct {
     wsb_chat_slot_t    **slots;          /* chat: by idx / nthreads */
     long                 nslots;
     long                *reopen;         /* chat: slots to open again */
+    uint64_t            *reopen_at;
     long                 nreopen;
     uint32_t             churn_next;
     double               churn_credit;
@@ -381,6 +382,8 @@ wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s)
     if ((s->flags & WSB_REOPEN) && t->sh->phase == WSB_PHASE_PUBLISH
         && t->nreopen < t->nslots)
     {
+        t->reopen_at[t->nreopen] = wsb_now()
+                                   + (uint64_t) (t->cf->churn_pause * WSB_NS);
         t->reopen[t->nreopen++] = s->idx;
     }
 
@@ -1267,11 +1270,17 @@ wsb_sub_chat_churn(wsb_thread_t *t, uint64_t now)
         due--;
     }
 
-    for (i = 0; i < t->nreopen; i++) {
-        wsb_sub_open(t, t->reopen[i], WSB_LATE);
-    }
+    for (i = 0; i < t->nreopen; /* void */ ) {
+        if (t->reopen_at[i] > now) {
+            i++;
+            continue;
+        }
 
-    t->nreopen = 0;
+        wsb_sub_open(t, t->reopen[i], WSB_LATE);
+        t->nreopen--;
+        t->reopen[i] = t->reopen[t->nreopen];
+        t->reopen_at[i] = t->reopen_at[t->nreopen];
+    }
 }
 
 
@@ -1616,7 +1625,8 @@ wsb_sub_thread(void *arg)
         t->nslots = t->cf->connections / t->nthreads + 1;
         t->slots = calloc((size_t) t->nslots, sizeof(wsb_chat_slot_t *));
         t->reopen = calloc((size_t) t->nslots, sizeof(long));
-        if (t->slots == NULL || t->reopen == NULL) {
+        t->reopen_at = calloc((size_t) t->nslots, sizeof(uint64_t));
+        if (t->slots == NULL || t->reopen == NULL || t->reopen_at == NULL) {
             t->ep = -1;
         }
     }
@@ -1643,6 +1653,7 @@ wsb_sub_thread(void *arg)
 
     free(t->slots);
     free(t->reopen);
+    free(t->reopen_at);
 
     if (t->tls_ctx) {
         wsb_tls_ctx_free(t->tls_ctx);
