@@ -24,8 +24,8 @@ FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
-        prove-tls asan prove-asan test test-valgrind run stop bench bench-quick bench-chat \
-        soak clean
+        prove-tls asan prove-asan test test-valgrind run stop bench bench-quick \
+        bench-chat soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so

@@ -37,6 +37,9 @@ def figures(runs):
         "conns": runs[0]["config"]["connections"],
         "rate": runs[0]["config"]["rate"],
         "published": med([x["published"] for x in m]),
+        "pps": med([x["published"] / x["seconds"] if x["seconds"] else 0
+                    for x in (dict(x["messages"], seconds=x["seconds"])
+                              for x in runs)]),
         "dps": med([x["deliveries_per_s"] for x in runs]),
         "p50": med([x["p50"] for x in lat]),
         "p95": med([x["p95"] for x in lat]),
@@ -63,10 +66,10 @@ def main():
           "(run 1/run 2/...). Seed: p95 < 100 ms, p99 < 200 ms, errors "
           "< 1%%; strict: wsbench's A+ to F (bench/README.md)." % runs)
     print()
-    print("| row | server | conns | msg/s | deliveries/s | p50 ms | p95 ms "
+    print("| row | server | conns | msg/s asked | published/s | deliveries/s | p50 ms | p95 ms "
           "| p99 ms | errors % | lost | dup | redelivered | reconnects "
           "| resumed | gaps | server CPU % | seed | strict |")
-    print("|" + "---|" * 18)
+    print("|" + "---|" * 19)
 
     for row in rows:
         for s in servers:
@@ -74,13 +77,15 @@ def main():
             if not got:
                 print("| %s | %s | not measured (see build/bench-chat/"
                       "results/%s-%s-r*.txt) |" % (row, s, s, row)
-                      + " |" * 15)
+                      + " |" * 16)
                 continue
             f = figures(got)
             table[(row, s)] = f
-            print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.3f "
+            print("| %s | %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f "
+                  "| %.3f "
                   "| %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |"
-                  % (row, s, f["conns"], f["rate"], f["dps"], f["p50"],
+                  % (row, s, f["conns"], f["rate"], f["pps"], f["dps"],
+                     f["p50"],
                      f["p95"], f["p99"], f["err"], f["lost"], f["dup"],
                      f["redeliv"], f["reconn"], f["resumed"], f["gaps"],
                      f["cpu"], f["seed"], f["grade"]))
@@ -92,8 +97,9 @@ def main():
           "the newest message, and wsbench owes them only what was "
           "published after they came back.")
     print()
-    print("| row | configuration | deliveries/s | p50 | p95 | p99 |")
-    print("|---|---|---|---|---|---|")
+    print("| row | configuration | published/s | deliveries/s | p50 | p95 "
+          "| p99 |")
+    print("|---|---|---|---|---|---|---|")
 
     for row in rows:
         for s in servers:
@@ -107,8 +113,9 @@ def main():
             def ratio(k):
                 return "%.2f" % (a[k] / b[k]) if b[k] else "-"
 
-            print("| %s | %s | %s | %s | %s | %s |"
-                  % (row, s[len("ws_perf_"):], ratio("dps"), ratio("p50"),
+            print("| %s | %s | %s | %s | %s | %s | %s |"
+                  % (row, s[len("ws_perf_"):], ratio("pps"), ratio("dps"),
+                     ratio("p50"),
                      ratio("p95"), ratio("p99")))
 
 
