@@ -66,9 +66,9 @@ def main():
           "(run 1/run 2/...). Seed: p95 < 100 ms, p99 < 200 ms, errors "
           "< 1%%; strict: wsbench's A+ to F (bench/README.md)." % runs)
     print()
-    print("| row | server | conns | msg/s asked | published/s | deliveries/s | p50 ms | p95 ms "
-          "| p99 ms | errors % | lost | dup | redelivered | reconnects "
-          "| resumed | gaps | server CPU % | seed | strict |")
+    print("| row | server | conns | msg/s asked | published/s | deliveries/s "
+          "| p50 ms | p95 ms | p99 ms | errors % | lost | dup | redelivered "
+          "| reconnects | resumed | gaps | server CPU % | seed | strict |")
     print("|" + "---|" * 19)
 
     for row in rows:

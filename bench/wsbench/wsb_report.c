@@ -176,9 +176,10 @@ wsb_report_chat(wsb_result_t *r, FILE *f)
 
     c = &r->chat;
 
-    fprintf(f, "  chat           %llu to users, %llu redelivered, %llu acks sent, %llu acked,"
-            " %llu reconnects, %llu resumes sent, %llu resumed, %llu"
-            " received while resuming, %llu gaps, %llu notices,"
+    fprintf(f, "  chat           %llu to users, %llu redelivered, %llu acks"
+            " sent, %llu acked, %llu reconnects, %llu resumes sent,"
+            " %llu resumed, %llu received while resuming, %llu gaps,"
+            " %llu notices,"
             " %llu errors, %llu other frames, %llu stray\n",
             (unsigned long long) c->to_users,
             (unsigned long long) c->redelivered,
@@ -401,9 +402,9 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             (unsigned long long) r->slow_received);
 
     fprintf(f, "  \"chat\": {\"rooms\": %d, \"users\": %d,"
-            " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu, \"acked\": %llu,"
-            " \"reconnects\": %llu, \"resumes\": %llu, \"resumed\": %llu,"
-            " \"resumed_msgs\": %llu, \"gaps\": %llu, \"notices\": %llu,"
+            " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu,"
+            " \"acked\": %llu, \"reconnects\": %llu, \"resumes\": %llu,"
+            " \"resumed\": %llu, \"resumed_msgs\": %llu, \"gaps\": %llu, \"notices\": %llu,"
             " \"errors\": %llu, \"other\": %llu, \"stray\": %llu,"
             " \"seed_grade\": \"%s\"},\n", cf->rooms, cf->users,
             (unsigned long long) r->chat.to_users,
