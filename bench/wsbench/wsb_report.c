@@ -405,7 +405,8 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu,"
             " \"acked\": %llu, \"reconnects\": %llu, \"resumes\": %llu,"
             " \"resumed\": %llu, \"resumed_msgs\": %llu, \"gaps\": %llu,"
-            " \"notices\": %llu, \"errors\": %llu, \"other\": %llu, \"stray\": %llu,"
+            " \"notices\": %llu, \"errors\": %llu, \"other\": %llu,"
+            " \"stray\": %llu,"
             " \"seed_grade\": \"%s\"},\n", cf->rooms, cf->users,
             (unsigned long long) r->chat.to_users,
             (unsigned long long) r->chat.redelivered,
