@@ -660,6 +660,8 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     echo "- regression check against bench/baseline.json: $compare"
     echo "- measured by hand, not by this script (metrics overhead, Redis"
     echo "  restarts, scheduled delivery, lz4): bench/MEASUREMENTS.md"
+    echo "- the chat scenarios (rooms, users, acks, resume; the seed's table"
+    echo "  and ten times it): bench/RESULTS-chat.md, by make bench-chat"
     echo
     echo "## Commands"
     echo
