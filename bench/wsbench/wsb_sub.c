@@ -1626,7 +1626,10 @@ wsb_sub_thread(void *arg)
         t->slots = calloc((size_t) t->nslots, sizeof(wsb_chat_slot_t *));
         t->reopen = calloc((size_t) t->nslots, sizeof(long));
         t->reopen_at = calloc((size_t) t->nslots, sizeof(uint64_t));
-        if (t->slots == NULL || t->reopen == NULL || t->reopen_at == NULL) {
+        if ((t->slots == NULL || t->reopen == NULL || t->reopen_at == NULL)
+            && t->ep != -1)
+        {
+            close(t->ep);
             t->ep = -1;
         }
     }
