@@ -15,6 +15,8 @@
 #                              {ws_perf,nchan}_{2w,4w}[_tls]
 #   BENCH_CHAT_DURATION=10     seconds of publishing per run
 #   BENCH_CHAT_OUT=file.md     where the table goes (bench/RESULTS-chat.md)
+#   BENCH_CHAT_RESULTS=dir     where each run's JSON and text go (emptied
+#                              first; build/bench-chat/results)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +25,7 @@ cd "$top" || exit 1
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
 out=build/bench-chat
-res=$out/results
+res=${BENCH_CHAT_RESULTS:-$out/results}
 port=${BENCH_PORT:-8090}
 tls_port=${BENCH_TLS_PORT:-8493}
 redis_port=${BENCH_REDIS_PORT:-6391}
