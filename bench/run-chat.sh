@@ -36,6 +36,7 @@ servers=${BENCH_CHAT_SERVERS:-"ws_perf_2w ws_perf_2w_tls nchan_2w
 duration=${BENCH_CHAT_DURATION:-10}
 results_md=${BENCH_CHAT_OUT:-bench/RESULTS-chat.md}
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)')
 t0=$(date +%s)
 
 log() { echo "run-chat: $*" >&2; }
@@ -231,13 +232,20 @@ elapsed=$(( $(date +%s) - t0 ))
         | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r);" \
         "load average before $load_before, after $load_after"
     echo "- nginx: $("$nginx" -v 2>&1 | sed 's/nginx version: //');" \
-        "ngx_ws_perf_module $(git rev-parse --short HEAD 2>/dev/null);" \
+        "ngx_ws_perf_module and wsbench $commit;" \
         "$(dpkg-query -W -f='libnginx-mod-nchan ${Version}' \
             libnginx-mod-nchan 2>/dev/null); redis-server" \
         "$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)"
     echo
     python3 bench/chat_table.py "$res" "$runs" "$(echo $rows)" \
         "$(echo $servers)"
+    echo
+    echo "Each row: 10 s of publishing (BENCH_CHAT_DURATION), 8 publisher"
+    echo "connections of up to 64 pipelined POSTs, churn 1% a second with"
+    echo "resume, 1% slow readers kept out of the figures.  wsbench, nginx"
+    echo "and redis-server share the machine's CPUs: a row whose"
+    echo "published/s is under the rate asked found the publish path"
+    echo "(HTTP, Redis, fan-out) saturated, and its latency is the queue."
 } >"$results_md"
 
 log "wrote $results_md in $elapsed s"
