@@ -25,7 +25,7 @@ export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
         prove-tls asan prove-asan test test-valgrind run stop bench bench-quick \
-        soak clean
+        bench-chat soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -314,6 +314,12 @@ bench:
 # fails on a regression (BENCH_QUICK_* and BENCH_PORT: bench/run.sh)
 bench-quick:
 	BUILD=$(BUILD) BENCH_QUICK=1 bench/run.sh
+
+# the chat scenarios, ws_perf and nchan in Redis mode, 2 and 4 workers,
+# plain and TLS; BENCH_RUNS, BENCH_CHAT_ROWS, BENCH_CHAT_SERVERS,
+# BENCH_PORT, BENCH_TLS_PORT, BENCH_REDIS_PORT: bench/run-chat.sh
+bench-chat:
+	BUILD=$(BUILD) bench/run-chat.sh
 
 # SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
 soak:

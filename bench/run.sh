@@ -6,7 +6,7 @@
 #
 #   BENCH_PORT=8190                    the servers' plain port (8090)
 #   BENCH_TLS_PORT=8593                their TLS port (8493)
-#   BENCH_REDIS_PORT=6593              the Redis of the Redis-mode servers
+#   BENCH_REDIS_PORT=6593              the Redis-mode servers' redis-server
 #                                      (6391)
 #   BENCH_FLOOR_SCENARIOS="fanout"     the scenarios floor runs, of those
 #                                      asked for (fan-out, many-channels)
@@ -239,6 +239,7 @@ scenario() {
 
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
+        -e "s/127\.0\.0\.1:6391/127.0.0.1:$redis_port/g" \
         "bench/scenarios/$1.conf" >"$f"
     if [ $quick = 1 ] && [ "$quick_duration" != 0 ]; then
         echo "duration = $quick_duration" >>"$f"
@@ -699,6 +700,8 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     echo "- regression check against bench/baseline.json: $compare"
     echo "- measured by hand, not by this script (metrics overhead, Redis"
     echo "  restarts, scheduled delivery, lz4): bench/MEASUREMENTS.md"
+    echo "- the chat scenarios (rooms, users, acks, resume; the seed's table"
+    echo "  and ten times it): bench/RESULTS-chat.md, by make bench-chat"
     echo
     echo "## Commands"
     echo

@@ -36,6 +36,14 @@
 
 #define WSB_DIGEST_LEN       20
 
+/* chat: rooms a connection is in at most, bytes of a message parsed */
+#define WSB_CHAT_ROOMS       8
+#define WSB_CHAT_TARGETS     (WSB_CHAT_ROOMS + 1)
+#define WSB_CHAT_CAP         384
+#define WSB_CHAT_HDR_LEN     (WSB_HDR_LEN + 8)   /* and the target, hex */
+#define WSB_CHAT_ID_LEN      40
+#define WSB_CHAT_WIN         4                   /* 64-bit words */
+
 
 typedef struct {
     uint64_t             count;
@@ -104,7 +112,41 @@ typedef struct {
     double               p95_budget_ms;
     double               p99_budget_ms;
     double               error_budget;   /* a share: 0.01 is 1% */
+
+    /* kind = chat */
+    char                 pub_format[16]; /* json raw */
+    int                  rooms;
+    int                  users;
+    int                  rooms_min;
+    int                  rooms_max;
+    int                  msg_min;
+    int                  msg_max;
+    int                  ack;
+    int                  resume;
+    double               big_rooms;      /* share of the rooms that are big */
+    double               big_share;      /* share of the picks they get */
+    double               user_share;
+    double               churn_share;    /* of the connections, a second */
+    double               churn_pause;    /* seconds closed before reopening */
 } wsb_conf_t;
+
+
+/* kind = chat: what the subscribers counted beside the messages */
+typedef struct {
+    uint64_t             acks;           /* acks we sent */
+    uint64_t             acked;          /* "acked" answers */
+    uint64_t             resumes;        /* resume commands sent */
+    uint64_t             resumed;        /* "resumed" answers */
+    uint64_t             resumed_msgs;   /* received while resuming */
+    uint64_t             gaps;
+    uint64_t             notices;
+    uint64_t             errors;         /* "error" frames */
+    uint64_t             other;          /* frames of another type */
+    uint64_t             redelivered;
+    uint64_t             reconnects;
+    uint64_t             stray;          /* of a target we are not on */
+    uint64_t             to_users;       /* publisher: messages to users */
+} wsb_chat_stats_t;
 
 
 /* what one thread saw during one epoch (a stress step, a spike phase) */
@@ -145,6 +187,7 @@ typedef struct {
     uint64_t             cpu_total_ns;
     int                  fd_errors;
     char                 error[128];
+    wsb_chat_stats_t     chat;
     wsb_hist_t           connect;
     wsb_epoch_t          ep[WSB_MAX_EPOCHS];
 } wsb_stats_t;
@@ -263,6 +306,8 @@ typedef struct {
     double               tool_us_per_msg;
 
     double               error_rate;
+    wsb_chat_stats_t     chat;
+    char                 seed_grade[8];
     char                 grade[4];
     char                 why[160];
     char                 error[256];
@@ -368,6 +413,44 @@ int wsb_conf_check(wsb_conf_t *cf);
 int wsb_url_parse(wsb_url_t *u, const char *url, const char *scheme);
 size_t wsb_url_path(char *dst, size_t size, const char *tmpl, long i,
     long c);
+
+/* wsb_chat.c: kind = chat */
+typedef struct {
+    uint32_t             base;       /* first number owed */
+    uint32_t             hi;         /* highest number seen, plus one */
+    uint32_t             distinct;   /* numbers seen, from base */
+    uint32_t             pad;
+    uint64_t             win[WSB_CHAT_WIN];  /* bit d: hi - 1 - d seen */
+} wsb_chat_track_t;
+
+
+typedef struct {
+    int                  ntargets;   /* rooms, then the user */
+    int                  opened;
+    uint32_t             target[WSB_CHAT_TARGETS];
+    uint8_t              resuming[WSB_CHAT_TARGETS];
+    uint8_t              id_len[WSB_CHAT_TARGETS];
+    char                 last_id[WSB_CHAT_TARGETS][WSB_CHAT_ID_LEN];
+    wsb_chat_track_t     tr[];       /* [ntargets][npubs] */
+} wsb_chat_slot_t;
+
+int wsb_chat_rooms(wsb_conf_t *cf, long idx, uint32_t *rooms);
+size_t wsb_chat_path(wsb_conf_t *cf, char *dst, size_t size,
+    const char *tmpl, long idx);
+size_t wsb_chat_target_name(wsb_conf_t *cf, char *dst, size_t size,
+    uint32_t target);
+size_t wsb_chat_body(wsb_conf_t *cf, unsigned char *dst, size_t size,
+    uint32_t target, size_t data_len, const unsigned char *hdr);
+size_t wsb_chat_size(uint64_t r, int min, int max);
+wsb_chat_slot_t *wsb_chat_slot(wsb_conf_t *cf, int npubs, long idx);
+void wsb_chat_open(wsb_chat_slot_t *cs, wsb_shared_t *sh, int resume,
+    wsb_epoch_t *ep);
+size_t wsb_chat_resume(wsb_chat_slot_t *cs, wsb_conf_t *cf, int k,
+    char *dst, size_t size);
+size_t wsb_chat_message(wsb_chat_slot_t *cs, wsb_shared_t *sh,
+    wsb_stats_t *st, const unsigned char *m, size_t len, uint64_t now,
+    int slow, char *reply, size_t size);
+uint64_t wsb_chat_tail(wsb_chat_slot_t *cs, wsb_shared_t *sh);
 
 /* wsb_run.c */
 int wsb_run(wsb_conf_t *cf);

@@ -83,12 +83,27 @@ static const wsb_key_t  wsb_keys[] = {
     wsb_dbl(p95_budget_ms),
     wsb_dbl(p99_budget_ms),
     wsb_dbl(error_budget),
+    wsb_str(pub_format),
+    wsb_int(rooms),
+    wsb_int(users),
+    wsb_int(rooms_min),
+    wsb_int(rooms_max),
+    wsb_int(msg_min),
+    wsb_int(msg_max),
+    wsb_int(ack),
+    wsb_int(resume),
+    wsb_dbl(big_rooms),
+    wsb_dbl(big_share),
+    wsb_dbl(user_share),
+    wsb_dbl(churn_share),
+    wsb_dbl(churn_pause),
     { NULL, WSB_STR, 0, 0 }
 };
 
 
 static const char  *wsb_kinds[] = {
-    "steady", "stress", "spike", "endurance", "churn", "slow", "echo", NULL
+    "steady", "stress", "spike", "endurance", "churn", "slow", "echo",
+    "chat", NULL
 };
 
 
@@ -132,6 +147,70 @@ wsb_conf_defaults(wsb_conf_t *cf)
     cf->p95_budget_ms = 100;
     cf->p99_budget_ms = 200;
     cf->error_budget = 0.01;
+
+    strcpy(cf->pub_format, "json");
+    cf->rooms_min = 1;
+    cf->rooms_max = 5;
+    cf->msg_min = 200;
+    cf->msg_max = 4096;
+    cf->big_rooms = 0.01;
+    cf->big_share = 0.3;
+    cf->user_share = 0.1;
+}
+
+
+/* kind = chat: the targets are the rooms, then the users */
+static int
+wsb_conf_chat(wsb_conf_t *cf)
+{
+    if (cf->rooms < 1) {
+        cf->rooms = cf->connections / 2 > 10 ? cf->connections / 2 : 10;
+    }
+
+    if (cf->users < 1) {
+        cf->users = cf->connections;
+    }
+
+    if (cf->rooms_min < 1) {
+        cf->rooms_min = 1;
+    }
+
+    if (cf->rooms_max > WSB_CHAT_ROOMS) {
+        cf->rooms_max = WSB_CHAT_ROOMS;
+    }
+
+    if (cf->rooms_max < cf->rooms_min) {
+        cf->rooms_max = cf->rooms_min;
+    }
+
+    if (cf->msg_min < 100) {
+        cf->msg_min = 100;
+    }
+
+    if (cf->msg_max < cf->msg_min) {
+        cf->msg_max = cf->msg_min;
+    }
+
+    if (cf->msg_max > 60000) {
+        cf->msg_max = 60000;
+    }
+
+    if (strcmp(cf->pub_format, "json") != 0
+        && strcmp(cf->pub_format, "raw") != 0)
+    {
+        fprintf(stderr, "wsbench: pub_format is json or raw\n");
+        return -1;
+    }
+
+    if (cf->redis[0]) {
+        fprintf(stderr, "wsbench: kind chat publishes over http only\n");
+        return -1;
+    }
+
+    cf->channels = cf->rooms + cf->users;
+    cf->payload = cf->msg_max + 128;
+
+    return 0;
 }
 
 
@@ -290,6 +369,10 @@ wsb_conf_check(wsb_conf_t *cf)
 
     if (*k == NULL) {
         fprintf(stderr, "wsbench: unknown kind \"%s\"\n", cf->kind);
+        return -1;
+    }
+
+    if (strcmp(cf->kind, "chat") == 0 && wsb_conf_chat(cf) != 0) {
         return -1;
     }
 

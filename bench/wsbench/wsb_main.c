@@ -34,7 +34,8 @@ wsb_usage(void)
         "       wsbench markdown OURS.json OURS-NAME PEER.json PEER-NAME\n"
         "            [PEER2.json PEER2-NAME]\n"
         "keys (scenario files use the same, one key=value a line):\n"
-        "  name kind(steady|stress|spike|endurance|churn|slow|echo) label\n"
+        "  name kind(steady|stress|spike|endurance|churn|slow|echo|chat)"
+        " label\n"
         "  sub_url pub_url redis redis_channel json server_pid\n"
         "  server_pidfile digest_channel connections channels payload\n"
         "  pub_conns pipeline threads src_ips fragments ramp rate duration\n"
@@ -43,6 +44,9 @@ wsb_usage(void)
         "  slow_share sample p95_budget_ms p99_budget_ms error_budget quiet\n"
         "  envelope deflate(0|1: offer permessage-deflate)"
         " payload_text(0|1)\n"
+        "chat: rooms users rooms_min rooms_max big_rooms big_share\n"
+        "  user_share msg_min msg_max pub_format(json|raw) ack resume\n"
+        "  churn_share churn_pause\n"
         "see bench/README.md\n");
 }
 

@@ -31,6 +31,7 @@
 typedef struct {
     uint32_t             chan;
     uint32_t             seq;
+    uint32_t             len;        /* chat: bytes of the data object */
     uint64_t             ts;
     int                  epoch;
 } wsb_flight_t;
@@ -58,7 +59,9 @@ struct wsb_pub_s {
     wsb_stats_t         *st;
     int                  ep;
     int                  redis;
+    int                  chat;
     int                  next_conn;
+    uint64_t             rng;
     uint32_t             next_chan;
     long                 digest_chan;
     double               credit;
@@ -97,6 +100,8 @@ wsb_pub_create(wsb_conf_t *cf, wsb_shared_t *sh, wsb_stats_t *st)
     p->sh = sh;
     p->st = st;
     p->redis = cf->redis[0] != '\0';
+    p->chat = strcmp(cf->kind, "chat") == 0;
+    p->rng = 0x5851f42d4c957f2dULL ^ sh->run_id;
     p->digest_chan = cf->digest_channel[0] ? atol(cf->digest_channel) : -1;
     wsb_sha1_init(&p->digest);
 
@@ -119,9 +124,11 @@ wsb_pub_create(wsb_conf_t *cf, wsb_shared_t *sh, wsb_stats_t *st)
     }
 
     for (i = 0; i < cf->channels; i++) {
-        if (wsb_url_path(path, sizeof(path),
-                         p->redis ? cf->redis_channel : p->url.path, i, i)
-            == 0)
+        if (p->chat
+            ? wsb_chat_path(cf, path, sizeof(path), p->url.path, i) == 0
+            : wsb_url_path(path, sizeof(path),
+                           p->redis ? cf->redis_channel : p->url.path, i, i)
+              == 0)
         {
             goto failed;
         }
@@ -252,7 +259,12 @@ wsb_pconn_request(wsb_pub_t *p, wsb_pconn_t *c, wsb_flight_t *f)
     (void) wsb_payload_make(p->payload, len, p->sh->run_id, f->epoch, c->id,
                             f->seq, f->ts);
 
-    if (p->cf->payload_text) {
+    if (p->chat) {
+        memcpy(p->payload + len - WSB_HDR_LEN, p->payload, WSB_HDR_LEN);
+        len = wsb_chat_body(p->cf, p->payload, len - WSB_HDR_LEN, f->chan,
+                            f->len, p->payload + len - WSB_HDR_LEN);
+
+    } else if (p->cf->payload_text) {
         wsb_payload_text(p->payload + WSB_HDR_LEN, len - WSB_HDR_LEN, f->seq);
     }
 
@@ -282,6 +294,33 @@ wsb_pconn_request(wsb_pub_t *p, wsb_pconn_t *c, wsb_flight_t *f)
 }
 
 
+static uint64_t
+wsb_pub_rand(wsb_pub_t *p)
+{
+    p->rng ^= p->rng << 13;
+    p->rng ^= p->rng >> 7;
+    p->rng ^= p->rng << 17;
+
+    return p->rng;
+}
+
+
+/* chat: user_share of the messages to a user, the rest to a room */
+static uint32_t
+wsb_pub_target(wsb_pub_t *p)
+{
+    uint64_t  r;
+
+    r = wsb_pub_rand(p);
+
+    if ((double) (r % 10000) < p->cf->user_share * 10000) {
+        return (uint32_t) (p->cf->rooms + (r >> 16) % (uint64_t) p->cf->users);
+    }
+
+    return (uint32_t) ((r >> 16) % (uint64_t) p->cf->rooms);
+}
+
+
 static void
 wsb_pub_issue(wsb_pub_t *p, wsb_pconn_t *c, int epoch, uint64_t now)
 {
@@ -289,7 +328,8 @@ wsb_pub_issue(wsb_pub_t *p, wsb_pconn_t *c, int epoch, uint64_t now)
     wsb_flight_t  *f;
     unsigned char  be[4];
 
-    chan = p->next_chan++ % (uint32_t) p->cf->channels;
+    chan = p->chat ? wsb_pub_target(p)
+                   : p->next_chan++ % (uint32_t) p->cf->channels;
     seq = &p->sh->seq[c->id * p->sh->nchannels + chan];
 
     f = &c->ring[(c->head + c->count) % (uint32_t) p->cf->pipeline];
@@ -297,12 +337,20 @@ wsb_pub_issue(wsb_pub_t *p, wsb_pconn_t *c, int epoch, uint64_t now)
     f->seq = *seq;
     f->ts = now;
     f->epoch = epoch;
+    f->len = p->chat ? (uint32_t) wsb_chat_size(wsb_pub_rand(p),
+                                                p->cf->msg_min,
+                                                p->cf->msg_max)
+                     : 0;
     c->count++;
 
     /* visible to subscribers before the bytes leave */
     __atomic_store_n(seq, f->seq + 1, __ATOMIC_RELEASE);
 
     wsb_pconn_request(p, c, f);
+
+    if (p->chat && chan >= (uint32_t) p->cf->rooms) {
+        p->st->chat.to_users++;
+    }
 
     if ((long) chan == p->digest_chan) {
         wsb_sha1_update(&p->digest, p->payload, (size_t) p->cf->payload);

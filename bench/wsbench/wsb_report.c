@@ -148,6 +148,15 @@ wsb_grade(wsb_conf_t *cf, wsb_result_t *r)
 
     snprintf(r->grade, sizeof(r->grade), "%s",
              wsb_grades[g].grade ? wsb_grades[g].grade : "F");
+
+    /*
+     * the seed project's bar: p95 < 100 ms, p99 < 200 ms, errors < 1%, at
+     * 90% of the rate asked at least
+     */
+    snprintf(r->seed_grade, sizeof(r->seed_grade), "%s",
+             g < 5 && p95 < 100 && p99 < 200 && r->error_rate < 0.01
+             && (double) sp->published >= 0.9 * cf->rate * sp->seconds
+             ? "pass" : "fail");
 }
 
 
@@ -157,6 +166,33 @@ wsb_print_lat(FILE *f, const char *name, wsb_lat_t *l)
     fprintf(f, "  %-14s p50 %8.3f  p95 %8.3f  p99 %8.3f  p99.9 %8.3f"
             "  max %8.3f ms\n", name, l->p50, l->p95, l->p99, l->p999,
             l->max);
+}
+
+
+static void
+wsb_report_chat(wsb_result_t *r, FILE *f)
+{
+    wsb_chat_stats_t  *c;
+
+    c = &r->chat;
+
+    fprintf(f, "  chat           %llu to users, %llu redelivered, %llu acks"
+            " sent, %llu acked, %llu reconnects, %llu resumes sent,"
+            " %llu resumed, %llu received while resuming, %llu gaps,"
+            " %llu notices,"
+            " %llu errors, %llu other frames, %llu stray\n",
+            (unsigned long long) c->to_users,
+            (unsigned long long) c->redelivered,
+            (unsigned long long) c->acks, (unsigned long long) c->acked,
+            (unsigned long long) c->reconnects,
+            (unsigned long long) c->resumes,
+            (unsigned long long) c->resumed,
+            (unsigned long long) c->resumed_msgs,
+            (unsigned long long) c->gaps, (unsigned long long) c->notices,
+            (unsigned long long) c->errors, (unsigned long long) c->other,
+            (unsigned long long) c->stray);
+    fprintf(f, "  seed grade     %s (p95 < 100 ms, p99 < 200 ms, errors < 1%%,"
+            " 90%% of the rate published)\n", r->seed_grade);
 }
 
 
@@ -196,6 +232,10 @@ wsb_report(wsb_conf_t *cf, wsb_result_t *r, FILE *f)
             sp->deliveries_per_s, sp->seconds);
     wsb_print_lat(f, "latency", &sp->lat);
     wsb_print_lat(f, "publish ack", &r->pub_ack);
+
+    if (strcmp(cf->kind, "chat") == 0) {
+        wsb_report_chat(r, f);
+    }
 
     if (r->slow) {
         fprintf(f, "  slow readers   %llu, %llu closed by the server\n",
@@ -369,6 +409,27 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             (unsigned long long) r->slow,
             (unsigned long long) r->slow_closed,
             (unsigned long long) r->slow_received);
+
+    fprintf(f, "  \"chat\": {\"rooms\": %d, \"users\": %d,"
+            " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu,"
+            " \"acked\": %llu, \"reconnects\": %llu, \"resumes\": %llu,"
+            " \"resumed\": %llu, \"resumed_msgs\": %llu, \"gaps\": %llu,"
+            " \"notices\": %llu, \"errors\": %llu, \"other\": %llu,"
+            " \"stray\": %llu,"
+            " \"seed_grade\": \"%s\"},\n", cf->rooms, cf->users,
+            (unsigned long long) r->chat.to_users,
+            (unsigned long long) r->chat.redelivered,
+            (unsigned long long) r->chat.acks,
+            (unsigned long long) r->chat.acked,
+            (unsigned long long) r->chat.reconnects,
+            (unsigned long long) r->chat.resumes,
+            (unsigned long long) r->chat.resumed,
+            (unsigned long long) r->chat.resumed_msgs,
+            (unsigned long long) r->chat.gaps,
+            (unsigned long long) r->chat.notices,
+            (unsigned long long) r->chat.errors,
+            (unsigned long long) r->chat.other,
+            (unsigned long long) r->chat.stray, r->seed_grade);
 
     fprintf(f, "  \"server\": {\"pid\": %d, \"cpu_pct\": %.1f,"
             " \"rss_idle_mb\": %.2f, \"rss_connected_mb\": %.2f,"

@@ -301,6 +301,24 @@ wsb_hex(char *dst, const unsigned char *md)
 
 
 static void
+wsb_chat_add(wsb_chat_stats_t *to, const wsb_chat_stats_t *from)
+{
+    to->acks += from->acks;
+    to->acked += from->acked;
+    to->resumes += from->resumes;
+    to->resumed += from->resumed;
+    to->resumed_msgs += from->resumed_msgs;
+    to->gaps += from->gaps;
+    to->notices += from->notices;
+    to->errors += from->errors;
+    to->other += from->other;
+    to->redelivered += from->redelivered;
+    to->reconnects += from->reconnects;
+    to->stray += from->stray;
+}
+
+
+static void
 wsb_collect(wsb_ctx_t *x, uint64_t tool_cpu)
 {
     int           i, e;
@@ -342,6 +360,7 @@ wsb_collect(wsb_ctx_t *x, uint64_t tool_cpu)
         r->msg_bytes += st->msg_bytes;
         r->zmsgs += st->zmsgs;
         r->pmd += st->pmd;
+        wsb_chat_add(&r->chat, &st->chat);
         tool_cpu += st->cpu_ns;
         r->tool_cpu_s += (double) st->cpu_total_ns / WSB_NS;
         wsb_hist_merge(conn, &st->connect);
@@ -361,6 +380,7 @@ wsb_collect(wsb_ctx_t *x, uint64_t tool_cpu)
     }
 
     ps = &x->sh->stats[x->nthreads];
+    r->chat.to_users = ps->chat.to_users;
     wsb_lat(&r->connect, conn);
     wsb_lat(&r->pub_ack, &ps->connect);
 

@@ -40,6 +40,7 @@
 #define WSB_CLOSE_SENT      0x10
 #define WSB_WATCHED         0x20    /* registered for EPOLLIN */
 #define WSB_AGAIN           0x40    /* TLS holds bytes epoll cannot see */
+#define WSB_REOPEN          0x80    /* chat: closed to open the slot again */
 
 #define WSB_CHURN_BASE      100000000L
 
@@ -114,6 +115,9 @@ typedef struct {
     wsb_tls_t           *tls;        /* wss:// only */
     wsb_digest_t        *digest;
     wsb_zs_t            *zs;         /* inflating a message, or kept */
+    wsb_chat_slot_t     *cs;         /* chat: the slot's state */
+    unsigned char       *ccap;       /* chat: a message's first bytes */
+    uint32_t             ccap_len;
     uint32_t             next[];     /* per publisher connection */
 } wsb_sub_t;
 
@@ -129,6 +133,15 @@ typedef struct {
     int                  nnext;
     int                  echo;
     int                  again;          /* some connection has WSB_AGAIN */
+    int                  chat;
+    wsb_chat_slot_t    **slots;          /* chat: by idx / nthreads */
+    long                 nslots;
+    long                *reopen;         /* chat: slots to open again */
+    uint64_t            *reopen_at;
+    long                 nreopen;
+    uint32_t             churn_next;
+    double               churn_credit;
+    uint64_t             churn_last;
     long                 digest_chan;    /* -1: none */
     void                *tls_ctx;        /* wss:// only */
     wsb_url_t            url;
@@ -169,6 +182,9 @@ static void wsb_sub_zs_put(wsb_thread_t *t, wsb_sub_t *s);
 static unsigned char *wsb_sub_envelope(wsb_sub_t *s, unsigned char *p,
     unsigned char *end);
 static int wsb_sub_control(wsb_thread_t *t, wsb_sub_t *s);
+static void wsb_sub_send(wsb_thread_t *t, wsb_sub_t *s, int op,
+    const unsigned char *d, size_t len);
+static void wsb_sub_chat_open(wsb_thread_t *t, wsb_sub_t *s);
 static void wsb_sub_send_close(wsb_thread_t *t, wsb_sub_t *s, int code);
 static void wsb_sub_abort(wsb_thread_t *t, wsb_sub_t *s, int code,
     const char *why);
@@ -202,6 +218,31 @@ wsb_sub_key(char *key, uint32_t run, long idx)
     }
 
     (void) wsb_base64(key, raw, 16);
+}
+
+
+/* chat: the slot's state lives on across its connections */
+static int
+wsb_sub_chat_init(wsb_thread_t *t, wsb_sub_t *s, long idx)
+{
+    long  k;
+
+    k = idx / t->nthreads;
+    if (k >= t->nslots) {
+        return -1;
+    }
+
+    if (t->slots[k] == NULL) {
+        t->slots[k] = wsb_chat_slot(t->cf, t->sh->npubs, idx);
+        if (t->slots[k] == NULL) {
+            return -1;
+        }
+    }
+
+    s->cs = t->slots[k];
+    s->ccap = malloc(WSB_CHAT_CAP);
+
+    return s->ccap ? 0 : -1;
 }
 
 
@@ -327,6 +368,10 @@ wsb_sub_open(wsb_thread_t *t, long idx, int flags)
         }
     }
 
+    if (t->chat && wsb_sub_chat_init(t, s, idx) != 0) {
+        goto failed;
+    }
+
     s->fd = fd;
     s->idx = (uint32_t) idx;
     s->chan = (uint32_t) (idx % t->cf->channels);
@@ -352,6 +397,7 @@ failed:
 
     t->st->failed++;
     close(fd);
+    free(s->ccap);
     free(s);
 }
 
@@ -373,7 +419,16 @@ wsb_sub_free(wsb_thread_t *t, wsb_sub_t *s)
         wsb_sub_zs_put(t, s);
     }
 
+    if ((s->flags & WSB_REOPEN) && t->sh->phase == WSB_PHASE_PUBLISH
+        && t->nreopen < t->nslots)
+    {
+        t->reopen_at[t->nreopen] = wsb_now()
+                                   + (uint64_t) (t->cf->churn_pause * WSB_NS);
+        t->reopen[t->nreopen++] = s->idx;
+    }
+
     free(s->buf);
+    free(s->ccap);
     close(s->fd);
 
     last = t->live[--t->nlive];
@@ -416,7 +471,10 @@ wsb_sub_request(wsb_thread_t *t, wsb_sub_t *s)
 
     wsb_sub_key(key, t->sh->run_id, s->idx);
 
-    if (wsb_url_path(path, sizeof(path), t->url.path, s->idx, s->chan) == 0
+    if ((t->chat ? wsb_chat_path(t->cf, path, sizeof(path), t->url.path,
+                                 s->idx)
+                 : wsb_url_path(path, sizeof(path), t->url.path, s->idx,
+                                s->chan)) == 0
         || (n = wsb_ws_handshake(req, sizeof(req), t->url.hostport, path,
                                  key, t->cf->deflate)) == 0
         || wsb_sub_write(s, req, n) != (ssize_t) n
@@ -504,7 +562,10 @@ wsb_sub_established(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
         s->flags |= WSB_LATE;
     }
 
-    if (s->flags & WSB_LATE) {
+    if (t->chat) {
+        wsb_sub_chat_open(t, s);
+
+    } else if (s->flags & WSB_LATE) {
         /* messages issued before now may or may not reach us */
         for (p = 0; p < t->sh->npubs; p++) {
             s->next[p] = (uint32_t) wsb_issued(t, s->chan, p);
@@ -581,6 +642,30 @@ wsb_sub_pmd(wsb_thread_t *t, wsb_sub_t *s, size_t hlen)
     wsb_sub_fail(t, s, msg);
 
     return -1;
+}
+
+
+/* chat: a reopened slot counts what it missed, or asks for it again */
+static void
+wsb_sub_chat_open(wsb_thread_t *t, wsb_sub_t *s)
+{
+    int     k;
+    char    cmd[128];
+    size_t  n;
+
+    if (s->cs->opened) {
+        t->st->chat.reconnects++;
+    }
+
+    wsb_chat_open(s->cs, t->sh, t->cf->resume, &t->st->ep[t->sh->epoch]);
+
+    for (k = 0; k < s->cs->ntargets; k++) {
+        n = wsb_chat_resume(s->cs, t->cf, k, cmd, sizeof(cmd));
+        if (n) {
+            wsb_sub_send(t, s, 0x1, (unsigned char *) cmd, n);
+            t->st->chat.resumes++;
+        }
+    }
 }
 
 
@@ -883,6 +968,7 @@ wsb_sub_header(wsb_sub_t *s)
     s->msg_op = (uint8_t) op;
     s->msg_len = 0;
     s->cap_len = 0;
+    s->ccap_len = 0;
     s->env = 0;
     s->zmsg = (s->hdr[0] & 0x40) != 0;
 
@@ -1130,7 +1216,15 @@ wsb_sub_data(wsb_thread_t *t, wsb_sub_t *s, unsigned char *p, size_t take)
 
     q = p;
 
-    if (t->cf->envelope && s->env < WSB_ENV_LEN) {
+    if (s->ccap && s->ccap_len < WSB_CHAT_CAP) {
+        n = WSB_CHAT_CAP - s->ccap_len;
+        if (n > take) {
+            n = take;
+        }
+        memcpy(s->ccap + s->ccap_len, p, n);
+        s->ccap_len += (uint32_t) n;
+
+    } else if (t->cf->envelope && s->env < WSB_ENV_LEN) {
         q = wsb_sub_envelope(s, p, p + take);
     }
 
@@ -1171,6 +1265,22 @@ wsb_sub_envelope(wsb_sub_t *s, unsigned char *p, unsigned char *end)
 
 
 static void
+wsb_sub_chat_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
+{
+    char    reply[128];
+    size_t  n;
+
+    n = wsb_chat_message(s->cs, t->sh, t->st, s->ccap, s->ccap_len, now,
+                         s->flags & WSB_SLOW, reply, sizeof(reply));
+
+    if (n && !(s->flags & WSB_CLOSE_SENT)) {
+        wsb_sub_send(t, s, 0x1, (unsigned char *) reply, n);
+        t->st->chat.acks++;
+    }
+}
+
+
+static void
 wsb_sub_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
 {
     int            epoch, pub;
@@ -1178,6 +1288,11 @@ wsb_sub_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
     uint64_t       ts, bit;
     wsb_epoch_t   *ep;
     unsigned char  be[4];
+
+    if (s->cs) {
+        wsb_sub_chat_message(t, s, now);
+        return;
+    }
 
     if (s->digest) {
         len = (uint32_t) s->msg_len;
@@ -1340,7 +1455,8 @@ wsb_sub_open_due(wsb_thread_t *t, wsb_opener_t *o, uint64_t now, int flags)
     while (due-- > 0 && o->next < o->end && t->pending < WSB_MAX_PENDING) {
         /* the slow share: a fixed pattern among the first connections */
         slow = flags == 0
-               && (o->next % 1000) < (long) (t->cf->slow_share * 1000);
+               && (t->chat ? (o->next * 7919) % 1000 : o->next % 1000)
+                  < (long) (t->cf->slow_share * 1000);
 
         wsb_sub_open(t, o->next, flags | (slow ? WSB_SLOW : 0));
         o->next += t->nthreads;
@@ -1380,6 +1496,57 @@ wsb_sub_churn(wsb_thread_t *t, wsb_opener_t *o, uint64_t now)
     }
 
     wsb_sub_open_due(t, o, now, WSB_CHURN | WSB_LATE);
+}
+
+
+/*
+ * chat: churn_share of this thread's connections a second close with the
+ * handshake, in turn, and their slots open again once the close is done
+ */
+static void
+wsb_sub_chat_churn(wsb_thread_t *t, uint64_t now)
+{
+    long        i, due;
+    uint32_t    n;
+    wsb_sub_t  *s;
+
+    if (t->churn_last == 0) {
+        t->churn_last = now;
+    }
+
+    t->churn_credit += t->cf->churn_share * t->nlive
+                       * (double) (now - t->churn_last) / WSB_NS;
+    t->churn_last = now;
+
+    due = (long) t->churn_credit;
+    t->churn_credit -= (double) due;
+
+    for (n = 0; due > 0 && n < t->nlive; n++) {
+        s = t->live[t->churn_next++ % t->nlive];
+
+        if (s->state != WSB_OPEN
+            || (s->flags & (WSB_SLOW | WSB_CLOSE_SENT)))
+        {
+            continue;
+        }
+
+        wsb_sub_send_close(t, s, 1000);
+        s->flags |= WSB_REOPEN;
+        s->t = now + WSB_CLOSE_WAIT;
+        due--;
+    }
+
+    for (i = 0; i < t->nreopen; /* void */ ) {
+        if (t->reopen_at[i] > now) {
+            i++;
+            continue;
+        }
+
+        wsb_sub_open(t, t->reopen[i], WSB_LATE);
+        t->nreopen--;
+        t->reopen[i] = t->reopen[t->nreopen];
+        t->reopen_at[i] = t->reopen_at[t->nreopen];
+    }
 }
 
 
@@ -1455,7 +1622,10 @@ wsb_sub_tail(wsb_thread_t *t, wsb_sub_t *s, int last)
 
     owed = 0;
 
-    if (t->echo) {
+    if (s->cs) {
+        owed = wsb_chat_tail(s->cs, t->sh);
+
+    } else if (t->echo) {
         owed = s->next[1] - s->next[0];
 
     } else {
@@ -1653,6 +1823,10 @@ wsb_sub_loop(wsb_thread_t *t)
                 wsb_sub_churn(t, &churn, now);
             }
 
+            if (t->chat && t->cf->churn_share > 0) {
+                wsb_sub_chat_churn(t, now);
+            }
+
             if (t->echo) {
                 wsb_sub_echo(t, echo_start, now, &echo_sent);
             }
@@ -1700,6 +1874,7 @@ void *
 wsb_sub_thread(void *arg)
 {
     wsb_zs_t      *zs;
+    long           k;
     wsb_thread_t  *t;
 
     t = arg;
@@ -1715,6 +1890,19 @@ wsb_sub_thread(void *arg)
 
     if (t->url.tls) {
         t->tls_ctx = wsb_tls_ctx();
+    }
+
+    if (t->chat) {
+        t->nslots = t->cf->connections / t->nthreads + 1;
+        t->slots = calloc((size_t) t->nslots, sizeof(wsb_chat_slot_t *));
+        t->reopen = calloc((size_t) t->nslots, sizeof(long));
+        t->reopen_at = calloc((size_t) t->nslots, sizeof(uint64_t));
+        if ((t->slots == NULL || t->reopen == NULL || t->reopen_at == NULL)
+            && t->ep != -1)
+        {
+            close(t->ep);
+            t->ep = -1;
+        }
     }
 
     if (t->ep == -1 || t->rbuf == NULL || t->wbuf == NULL
@@ -1741,6 +1929,14 @@ wsb_sub_thread(void *arg)
         inflateEnd(&zs->z);
         free(zs);
     }
+
+    for (k = 0; k < t->nslots; k++) {
+        free(t->slots[k]);
+    }
+
+    free(t->slots);
+    free(t->reopen);
+    free(t->reopen_at);
 
     if (t->tls_ctx) {
         wsb_tls_ctx_free(t->tls_ctx);
@@ -1781,6 +1977,7 @@ wsb_sub_process(wsb_conf_t *cf, wsb_shared_t *sh, int proc)
 
         wsb_hist_init(&th[i].st->connect);
         th[i].echo = strcmp(cf->kind, "echo") == 0;
+        th[i].chat = strcmp(cf->kind, "chat") == 0;
         th[i].digest_chan = cf->digest_channel[0]
                             ? atol(cf->digest_channel) : -1;
 

@@ -1,0 +1,160 @@
+# Trust in wsbench's chat scenario (bench/README.md, "chat"): a small chat
+# load against the module in Redis mode, with acks on users' messages and
+# connections that close and resume, next to an independent subscriber
+# written with python3-websockets (bench/trust/chat_client.py) in every
+# room.  wsbench must count what python counts and lose nothing; with the
+# channels' history off the same load must show the loss it causes.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use WsPerf::Redis;
+use Cwd ();
+use JSON::PP ();
+use File::Temp ();
+
+my $python = '/usr/bin/python3';
+
+redis_start(port => 6401);
+
+worker_connections(256);
+no_shuffle();
+add_response_body_check(\&bench_chat);
+run_tests();
+
+
+sub read_json ($) {
+    my $file = shift;
+    open my $in, '<', $file or return undef;
+    local $/;
+    my $text = <$in>;
+    close $in;
+    return eval { JSON::PP::decode_json($text) };
+}
+
+
+sub bench_chat {
+    my ($block, $body, $req_idx, $rep_idx, $dry_run) = @_;
+    return unless defined $block->bench_chat;
+    return if $dry_run;
+
+    my $name = $block->name;
+    my $port = $Test::Nginx::Util::ServerPort;
+    my $out = Cwd::getcwd() . '/build/bench';
+    my $rooms = join ',', map { "r$_" } 0 .. 19;
+
+    system('mkdir', '-p', $out);
+    is(system("make -s -C bench/wsbench OUT='$out' >/dev/null"), 0,
+       "$name - wsbench builds");
+
+    my $py_pid = open(my $py, '-|', $python, 'bench/trust/chat_client.py',
+                      "ws://127.0.0.1:$port/ws?user=trust&channels=$rooms");
+    ok($py_pid, "$name - the python subscriber starts");
+    is(scalar <$py>, "ready\n", "$name - the python subscriber is in");
+
+    my $json = File::Temp->new(SUFFIX => '.json');
+    my @args = (
+        "$out/wsbench", '--kind=chat', '--name=chat-trust', '--quiet=1',
+        '--connections=40', '--rooms=20', '--rate=300', '--duration=4',
+        '--pub_conns=2', '--src_ips=1', '--drain=4', '--ack=1',
+        '--resume=1', '--churn_share=0.25', '--churn_pause=0.3',
+        '--slow_share=0',
+        "--sub_url=ws://127.0.0.1:$port/ws?user={user}&channels={rooms}",
+        "--pub_url=http://127.0.0.1:$port/pub",
+        '--json=' . $json->filename,
+    );
+    open(my $wsb, '-|', @args) or die "wsbench: $!";
+    my $log = join '', <$wsb>;
+    close $wsb;
+    is($?, 0, "$name - wsbench runs") or diag($log);
+
+    my $line = <$py>;
+    close $py;
+    my $ref = eval { JSON::PP::decode_json($line // '') } || {};
+    my $sc = (read_json($json->filename) || {})->{scenarios}[0] || {};
+    my $msg = $sc->{messages} || {};
+    my $chat = $sc->{chat} || {};
+
+    ok($msg->{published} >= 1000, "$name - enough published"
+       . " ($msg->{published})");
+    is($msg->{publish_errors}, 0, "$name - every publish was accepted");
+    is($msg->{foreign}, 0, "$name - nothing of another run");
+    is($chat->{stray}, 0, "$name - nothing of a target not asked for");
+    ok($chat->{reconnects} >= 10, "$name - connections closed and came back"
+       . " ($chat->{reconnects})");
+    is($chat->{acked}, $chat->{acks}, "$name - every ack was answered");
+    ok($chat->{acks} > 0, "$name - users' messages were acked");
+    is($chat->{errors}, 0, "$name - no error frame");
+    is($sc->{connections}{server_closed}, 0,
+       "$name - the server closed no connection");
+
+    is($ref->{runs}, 1, "$name - python saw one run");
+    is($ref->{dup}, 0, "$name - python saw no duplicate");
+    is($ref->{missing}, 0, "$name - python saw no gap");
+    is($ref->{wrong_channel}, 0, "$name - every envelope names its room");
+    is($ref->{distinct}, $msg->{published} - $chat->{to_users},
+       "$name - python got every room message wsbench published");
+
+    if ($block->bench_chat eq 'resume') {
+        is($chat->{resumed}, $chat->{resumes},
+           "$name - every resume was answered");
+        is($msg->{lost}, 0, "$name - wsbench lost nothing");
+        is($msg->{duplicated}, 0, "$name - wsbench saw no duplicate");
+        is($chat->{gaps}, 0, "$name - no gap notice");
+        ok($chat->{resumed_msgs} > 0, "$name - resumes brought back what"
+           . " was missed ($chat->{resumed_msgs})");
+    } else {
+        ok($msg->{lost} > 0, "$name - wsbench counts the loss"
+           . " ($msg->{lost})");
+    }
+}
+
+__DATA__
+
+=== TEST 1: wsbench's chat counts agree with python's; resume loses nothing
+--- http_config
+    ws_perf_redis    redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_history  2000;
+    ws_perf_redis_prefix  chat1:;
+--- config
+    location = /ws {
+        ws_perf;
+        ws_perf_user      $arg_user;
+        ws_perf_channels  $arg_channels;
+    }
+    location = /pub {
+        ws_perf_publish;
+    }
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_chat: resume
+--- timeout: 60
+
+
+
+=== TEST 2: without channel history, what reconnections miss is counted lost
+--- http_config
+    ws_perf_redis    redis://127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    ws_perf_history  0;
+    ws_perf_redis_prefix  chat2:;
+--- config
+    location = /ws {
+        ws_perf;
+        ws_perf_user      $arg_user;
+        ws_perf_channels  $arg_channels;
+    }
+    location = /pub {
+        ws_perf_publish;
+    }
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_chat: no history
+--- timeout: 60
