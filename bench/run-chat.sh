@@ -15,6 +15,7 @@
 #                              {ws_perf,nchan}_{2w,4w}[_tls]
 #   BENCH_CHAT_DURATION=10     seconds of publishing per run
 #   BENCH_CHAT_OUT=file.md     where the table goes (bench/RESULTS-chat.md)
+#   BENCH_CHAT_ARGS="--pub_conns=32"  more wsbench keys for every run
 #   BENCH_CHAT_RESULTS=dir     where each run's JSON and text go (emptied
 #                              first; build/bench-chat/results)
 set -uo pipefail
@@ -34,6 +35,7 @@ rows=${BENCH_CHAT_ROWS:-"s100 s500 s1000 s2000 x1000 x5000 x10000 x20000"}
 servers=${BENCH_CHAT_SERVERS:-"ws_perf_2w ws_perf_2w_tls nchan_2w
     nchan_2w_tls ws_perf_4w ws_perf_4w_tls nchan_4w nchan_4w_tls"}
 duration=${BENCH_CHAT_DURATION:-10}
+extra=${BENCH_CHAT_ARGS:-}
 results_md=${BENCH_CHAT_OUT:-bench/RESULTS-chat.md}
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)')
@@ -186,7 +188,7 @@ run_one() {
 
     timeout 300 "$wsbench" -s "bench/scenarios/chat-$row.conf" \
         --label="$s" --duration="$duration" --quiet=1 "${args[@]}" \
-        --server_pidfile="$out/$s/logs/nginx.pid" --json="$f.json" \
+        $extra --server_pidfile="$out/$s/logs/nginx.pid" --json="$f.json" \
         >"$f.txt" 2>&1
 
     server_stop "$s"
