@@ -7,8 +7,11 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
@@ -71,6 +74,7 @@ struct ngx_ws_perf_redis_link_s {
     ngx_uint_t                  state;
     ngx_msec_t                  backoff;
     ngx_uint_t                  pending;    /* replies awaited */
+    ngx_msec_t                  written;    /* commands last written */
     ngx_uint_t                  attempts;   /* since it was last ready */
     ngx_uint_t                  was_ready;
     ngx_uint_t                  logged;     /* the outage was logged */
@@ -90,6 +94,7 @@ struct ngx_ws_perf_redis_node_s {
     ngx_str_t                   name;       /* "cluster master IP:PORT" */
     ngx_uint_t                  master;     /* in the map now */
     ngx_msec_t                  heard;      /* its subscribe link's pong */
+    ngx_uint_t                  pings;      /* sent since the last pong */
     ngx_uint_t                  connection; /* its subscribe link's, > 0 */
 };
 
@@ -177,6 +182,9 @@ static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
+static ngx_uint_t ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_written(redisAsyncContext *ac);
+static ngx_msec_t ngx_ws_perf_redis_clock(void);
 static void ngx_ws_perf_redis_await(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
@@ -387,6 +395,8 @@ static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
 static ngx_uint_t                 ngx_ws_perf_redis_placing;  /* a walk's */
 static ngx_uint_t                 ngx_ws_perf_redis_resync;
 static ngx_msec_t                 ngx_ws_perf_redis_heard;
+/* heartbeats sent since one was heard: ticks a stalled loop missed send none */
+static ngx_uint_t                 ngx_ws_perf_redis_beats;
 
 /* publishes and calls waiting on redis: what ws_perf_redis_max_pending caps */
 static ngx_uint_t                 ngx_ws_perf_redis_requests;
@@ -957,11 +967,42 @@ ngx_ws_perf_redis_cb_flush(ngx_ws_perf_redis_link_t *link,
 static void
 ngx_ws_perf_redis_write_handler(ngx_event_t *ev)
 {
-    ngx_connection_t  *c;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
 
     c = ev->data;
+    ac = c->data;
 
-    redisAsyncHandleWrite(c->data);
+    ngx_ws_perf_redis_written(ac);
+    redisAsyncHandleWrite(ac);
+}
+
+
+/* when the link's commands reached the socket, for its reply timer */
+
+static void
+ngx_ws_perf_redis_written(redisAsyncContext *ac)
+{
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = ac->data;
+
+    if (link && ac->c.obuf && sdslen(ac->c.obuf) > 0) {
+        link->written = ngx_ws_perf_redis_clock();
+    }
+}
+
+
+/* milliseconds that go on within a loop pass, unlike ngx_current_msec */
+
+static ngx_msec_t
+ngx_ws_perf_redis_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+
+    return (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 
@@ -1180,6 +1221,7 @@ static void
 ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
 {
     u_char                     reason[64];
+    ngx_msec_t                 late;
     ngx_ws_perf_redis_link_t  *link;
 
     link = (ngx_ws_perf_redis_link_t *)
@@ -1196,6 +1238,22 @@ ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
         break;
 
     default: /* NGX_WS_PERF_REDIS_READY */
+        if (ngx_ws_perf_redis_behind(link)) {
+            ngx_ws_perf_redis_await(link);
+            break;
+        }
+
+        late = ngx_ws_perf_redis_clock() - link->written;
+
+        if (late < ngx_ws_perf_redis_conf->redis_command_timeout) {
+            /* written late in a long loop pass: redis has not had its time */
+            link->timer.cancelable = 0;
+            ngx_add_timer(&link->timer,
+                          ngx_ws_perf_redis_conf->redis_command_timeout
+                          - late);
+            break;
+        }
+
         ngx_snprintf(reason, sizeof(reason), "no reply in %M ms%Z",
                      ngx_ws_perf_redis_conf->redis_command_timeout);
         ngx_ws_perf_redis_fail(link, (char *) reason);
@@ -1278,8 +1336,60 @@ ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link)
     ac = link ? link->ac : NULL;
 
     if (ac && !(ac->c.flags & REDIS_IN_CALLBACK)) {
+        ngx_ws_perf_redis_written(ac);
         redisAsyncHandleWrite(ac);
     }
+}
+
+
+/*
+ * Whether this worker rather than redis is late on the link: bytes from
+ * redis wait unread in the socket, or commands wait unwritten.  A loop
+ * pass through tens of thousands of connections (a fan-out, a wave of
+ * handshakes or closes) can take seconds; a link judged then would be
+ * dropped alive, with the messages it carries.  The link is read and
+ * written in this pass, after the timers.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link)
+{
+    int                 n;
+    struct pollfd       pfd;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+
+    if (ac == NULL || !(ac->c.flags & REDIS_CONNECTED)) {
+        return 0;
+    }
+
+    c = ac->ev.data;
+
+    /* unwritten commands count only while the socket takes them */
+    if (ac->c.obuf && sdslen(ac->c.obuf) > 0) {
+        pfd.fd = ac->c.fd;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
+            ngx_post_event(c->write, &ngx_posted_events);
+            return 1;
+        }
+    }
+
+    if (ioctl(ac->c.fd, FIONREAD, &n) == -1 || n <= 0) {
+        return 0;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "ws_perf: redis %s link: %d bytes not read yet",
+                   link->name, n);
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    return 1;
 }
 
 
@@ -1654,9 +1764,11 @@ static void
 ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
 {
     ngx_ws_perf_redis_heard = ngx_current_msec;
+    ngx_ws_perf_redis_beats = 0;
 
     if (link->node) {
         link->node->heard = ngx_current_msec;
+        link->node->pings = 0;
         link->node->connection = ++ngx_ws_perf_redis_connections;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, link->node);
         return;
@@ -1811,6 +1923,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         && ngx_strncmp(r->str, "PONG", 4) == 0)
     {
         link->node->heard = ngx_current_msec;
+        link->node->pings = 0;
         return NGX_OK;
     }
 
@@ -1845,6 +1958,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         }
 
         link->node->heard = ngx_current_msec;
+        link->node->pings = 0;
         return NGX_OK;
     }
 
@@ -1873,6 +1987,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 
         case NGX_WS_PERF_REDIS_WORKER:
             ngx_ws_perf_redis_heard = ngx_current_msec;
+            ngx_ws_perf_redis_beats = 0;
             break;
         }
 
@@ -2181,6 +2296,7 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
+        ngx_ws_perf_redis_beats = 0;
         return;
     }
 
@@ -2201,11 +2317,16 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
 
     if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
+        ngx_ws_perf_redis_beats = 0;
         return;
     }
 
     if (ngx_current_msec - ngx_ws_perf_redis_heard
-        > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK)
+        > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK
+        && ngx_ws_perf_redis_beats
+           >= wmcf->redis_command_timeout / NGX_WS_PERF_REDIS_TICK + 2
+        && !ngx_ws_perf_redis_behind(&ngx_ws_perf_redis_sub)
+        && !ngx_ws_perf_redis_behind(&ngx_ws_perf_redis_cmd))
     {
         ngx_ws_perf_redis_fail(&ngx_ws_perf_redis_sub,
                                "heartbeat not heard back");
@@ -2217,8 +2338,12 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
                           ngx_ws_perf_redis_alive.len);
     ngx_ws_perf_redis_arg_lit(&a, "1");
 
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                  ngx_ws_perf_redis_ignore, NULL, &a)
+        == NGX_OK)
+    {
+        ngx_ws_perf_redis_beats++;
+    }
 }
 
 
@@ -3505,6 +3630,7 @@ ngx_ws_perf_redis_node_reuse(ngx_ws_perf_slots_node_t *addr)
         ngx_memzero(&node->cmd, sizeof(ngx_ws_perf_redis_link_t));
         ngx_memzero(&node->sub, sizeof(ngx_ws_perf_redis_link_t));
         node->heard = 0;
+        node->pings = 0;
 
         ngx_ws_perf_redis_node_start(node, addr);
 
@@ -4229,7 +4355,11 @@ ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node)
 
     if (ngx_current_msec - node->heard
         > ngx_ws_perf_redis_conf->redis_command_timeout
-          + 2 * NGX_WS_PERF_REDIS_TICK)
+          + 2 * NGX_WS_PERF_REDIS_TICK
+        && node->pings
+           >= ngx_ws_perf_redis_conf->redis_command_timeout
+              / NGX_WS_PERF_REDIS_TICK + 2
+        && !ngx_ws_perf_redis_behind(&node->sub))
     {
         ngx_ws_perf_redis_fail(&node->sub, "PING not answered");
         return;
@@ -4239,6 +4369,7 @@ ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node)
     if (redisAppendFormattedCommand(&node->sub.ac->c, ping, sizeof(ping) - 1)
         == REDIS_OK)
     {
+        node->pings++;
         ngx_ws_perf_redis_add_write(node->sub.ac->ev.data);
     }
 }
@@ -4511,7 +4642,8 @@ ngx_ws_perf_redis_sentinel_tick(void)
 
     if (ngx_current_msec - ngx_ws_perf_redis_sentinel_heard
         > ngx_ws_perf_redis_conf->redis_command_timeout
-          + NGX_WS_PERF_REDIS_PING)
+          + NGX_WS_PERF_REDIS_PING
+        && !ngx_ws_perf_redis_behind(link))
     {
         ngx_ws_perf_redis_fail(link, "no answer to PING");
         return;
