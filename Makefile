@@ -25,7 +25,7 @@ export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
         prove-tls asan prove-asan test test-valgrind run stop bench bench-quick \
-        soak clean
+        bench-100k soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -314,6 +314,12 @@ bench:
 # fails on a regression (BENCH_QUICK_* and BENCH_PORT: bench/run.sh)
 bench-quick:
 	BUILD=$(BUILD) BENCH_QUICK=1 bench/run.sh
+
+# 100,000 subscribers on six workers in Redis mode: ws_perf, nchan and
+# bench/sendfloor; writes bench/RESULTS-100k.md (BENCH_PORT 8390,
+# BENCH_REDIS_PORT 6393, BENCH_RUNS 1, BENCH_100K_*: bench/run-100k.sh)
+bench-100k:
+	BUILD=$(BUILD) bench/run-100k.sh
 
 # SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
 soak:

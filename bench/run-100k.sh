@@ -240,12 +240,15 @@ rss() {
     echo "$rs $ps $n"
 }
 
-# sample MASTER FILE SECONDS: rss every second, at most SECONDS of them
+# sample MASTER FILE SECONDS: rss every second, at most SECONDS of them,
+# and the server's status page (/status) in FILE.status
 sample() {
     local i
 
     for i in $(seq "$3"); do
         echo "$(date +%s) $(rss "$1")" >>"$2"
+        { echo "--- $(date +%s)"; curl -s -m 1 "http://127.0.0.1:$port/status"; } \
+            >>"$2.status" 2>/dev/null
         sleep 1
     done
 }
@@ -317,7 +320,7 @@ for r in $(seq "$runs"); do
         master=$(server_pid "$m")
         sleep 1
         echo "idle $(rss "$master")" >"$res/$m-r$r.rss"
-        sample "$master" "$res/$m-r$r.samples" 300 &
+        sample "$master" "$res/$m-r$r.samples" 200 &
         sampler=$!
         timeout 300 "$wsbench" -s "$out/scenarios/fanout-100k.conf" \
             --label="$m" --server_pidfile="$(prefix "$m")/logs/nginx.pid" \
@@ -374,8 +377,43 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)')
     python3 bench/table_100k.py "$res" "$runs" "$conns" "${measured[*]}"
 } >"$res/RESULTS-100k.md"
 
-if [ -n "$results" ]; then
-    cp "$res/RESULTS-100k.md" "$results"
-    log "wrote $results in $elapsed s"
+[ -n "$results" ] || exit 0
+
+cp "$res/RESULTS-100k.md" "$results"
+
+{
+    echo "<!-- hundred-k begin: written by bench/run-100k.sh -->"
+    echo "## 100,000 connections"
+    echo
+    echo "\`make bench-100k\`: 100,000 subscribers on one channel, ws_perf"
+    echo "and nchan with six workers in Redis mode, next to bench/sendfloor"
+    echo "on as many sockets; $started, $runs run(s), load average at the"
+    echo "start of each: $(paste -sd';' "$res/load.txt" | sed 's/;/; /g')."
+    echo "Commands, limits, every wave and every output:"
+    echo "[$(basename "$results")]($(basename "$results"))."
+    echo
+    python3 bench/table_100k.py "$res" "$runs" "$conns" "${measured[*]}" \
+        summary | sed '/^## Medians/d'
+    echo "<!-- hundred-k end -->"
+} >"$res/hundred-k.md"
+
+# only the part between the hundred-k markers of RESULTS.md changes
+if [ -f bench/RESULTS.md ]; then
+    awk -v blk="$res/hundred-k.md" '
+        function put(  l) {
+            while ((getline l < blk) > 0) print l
+            done = 1
+        }
+        /^<!-- hundred-k begin/ { skip = 1; put(); next }
+        /^<!-- hundred-k end/ { skip = 0; next }
+        !skip && !done && /^## Every scenario as wsbench printed it/ {
+            put(); print ""
+        }
+        !skip { print }
+        END { if (!done) { print ""; put() } }
+    ' bench/RESULTS.md >"$res/RESULTS.md.new" \
+        && mv "$res/RESULTS.md.new" bench/RESULTS.md
 fi
+
+log "wrote $results and its part of bench/RESULTS.md in $elapsed s"
 exit 0

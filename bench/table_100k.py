@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The tables of bench/RESULTS-100k.md from a bench/run-100k.sh run.
 
-    table_100k.py RESDIR RUNS CONNECTIONS "SERVERS"
+    table_100k.py RESDIR RUNS CONNECTIONS "SERVERS" [summary]
 
 RESDIR holds, per server and run r, <server>-r<r>.json (wsbench),
 <server>-r<r>.rss (idle and end: RSS kB, PSS kB, processes of the master
@@ -9,6 +9,8 @@ and its workers), <server>-r<r>.samples (the same every second),
 <server>-r<r>.error.log, <server>-r<r>.fail (why it did not start), and
 sendfloor-r<r>.txt.  A wave is one message: wsbench's epochs of one
 second each hold one message each, the epoch's latency is that wave's.
+With "summary", the medians and the ratio to sendfloor only (the part of
+bench/RESULTS.md).
 """
 
 import json
@@ -72,6 +74,21 @@ def load(res, server, run):
     except OSError:
         pass
 
+    # /status every second: ws_perf's text ("Active connections: N"),
+    # nchan_stub_status ("subscribers: N", "shared memory used: NK")
+    d['counted'] = d['shm'] = d['shm_limit'] = None
+    try:
+        status = open(base + '.samples.status', errors='replace').read()
+    except OSError:
+        status = ''
+    for key, pat in (('counted', r'^(?:Active connections|subscribers): '
+                                 r'(\d+)'),
+                     ('shm', r'^shared memory used: (\d+)K'),
+                     ('shm_limit', r'^shared memory limit: (\d+)K')):
+        vals = [int(v) for v in re.findall(pat, status, re.M)]
+        if vals:
+            d[key] = max(vals)
+
     return d
 
 
@@ -108,6 +125,8 @@ def figures(d, conns):
         'w_conn': sc['server']['rss_connected_mb'],
         'w_per': sc['server']['mem_per_conn_bytes'],
         'error': sc.get('error', ''),
+        'counted': d['counted'],
+        'shm': d['shm'] / 1024 if d['shm'] is not None else None,
     }
 
     if d['idle']:
@@ -147,6 +166,7 @@ def sendfloor(res, run):
 ROWS = [
     ('connections open (of {conns:,})', 'ok', '{:,.0f}'),
     ('connections failed', 'failed', '{:,.0f}'),
+    ('connections the server counted (/status, max)', 'counted', '{:,.0f}'),
     ('closed by the server', 'server_closed', '{:,.0f}'),
     ('waves published', 'published', '{:,.0f}'),
     ('deliveries a wave, % of open connections', 'complete', '{:.2f}'),
@@ -161,12 +181,14 @@ ROWS = [
     ('RSS per connection, bytes (max - idle) / open', 'per', '{:,.0f}'),
     ('PSS per connection, bytes', 'per_pss', '{:,.0f}'),
     ('workers\' RSS per connection (wsbench), bytes', 'w_per', '{:,.0f}'),
+    ('nchan shared memory used, max, MB', 'shm', '{:,.1f}'),
 ]
 
 
 def main():
     res, runs, conns, servers = (sys.argv[1], int(sys.argv[2]),
                                  int(sys.argv[3]), sys.argv[4].split())
+    summary = len(sys.argv) > 5 and sys.argv[5] == 'summary'
     data = {s: [load(res, s, r) for r in range(1, runs + 1)]
             for s in servers}
     figs = {s: [figures(d, conns) for d in data[s]] for s in servers}
@@ -214,6 +236,9 @@ def main():
     else:
         print('sendfloor: not measured')
     print()
+
+    if summary:
+        return
 
     print('## Why connections failed, what the servers said\n')
     for s in servers:
