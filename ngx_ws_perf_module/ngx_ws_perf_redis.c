@@ -74,7 +74,8 @@ struct ngx_ws_perf_redis_link_s {
     ngx_uint_t                  state;
     ngx_msec_t                  backoff;
     ngx_uint_t                  pending;    /* replies awaited */
-    ngx_msec_t                  written;    /* commands last written */
+    ngx_msec_t                  written;    /* the oldest awaited sent */
+    ngx_uint_t                  inflight;   /* of them, sent */
     ngx_uint_t                  attempts;   /* since it was last ready */
     ngx_uint_t                  was_ready;
     ngx_uint_t                  logged;     /* the outage was logged */
@@ -978,7 +979,10 @@ ngx_ws_perf_redis_write_handler(ngx_event_t *ev)
 }
 
 
-/* when the link's commands reached the socket, for its reply timer */
+/*
+ * Commands reach the socket: the reply timer counts from the first write
+ * of those still awaited, not from when they were queued.
+ */
 
 static void
 ngx_ws_perf_redis_written(redisAsyncContext *ac)
@@ -987,9 +991,15 @@ ngx_ws_perf_redis_written(redisAsyncContext *ac)
 
     link = ac->data;
 
-    if (link && ac->c.obuf && sdslen(ac->c.obuf) > 0) {
+    if (link == NULL || ac->c.obuf == NULL || sdslen(ac->c.obuf) == 0) {
+        return;
+    }
+
+    if (link->inflight == 0) {
         link->written = ngx_ws_perf_redis_clock();
     }
+
+    link->inflight = link->pending;
 }
 
 
@@ -1400,6 +1410,10 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
 {
     if (link->pending) {
         link->pending--;
+    }
+
+    if (link->inflight) {
+        link->inflight--;
     }
 
     if (link->state != NGX_WS_PERF_REDIS_READY
