@@ -95,7 +95,6 @@ struct ngx_ws_perf_redis_node_s {
     ngx_str_t                   name;       /* "cluster master IP:PORT" */
     ngx_uint_t                  master;     /* in the map now */
     ngx_msec_t                  heard;      /* its subscribe link's pong */
-    ngx_uint_t                  pings;      /* sent since the last pong */
     ngx_uint_t                  connection; /* its subscribe link's, > 0 */
 };
 
@@ -184,6 +183,7 @@ static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
 static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
 static ngx_uint_t ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link);
+static ngx_int_t ngx_ws_perf_redis_late(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_written(redisAsyncContext *ac);
 static ngx_msec_t ngx_ws_perf_redis_clock(void);
 static void ngx_ws_perf_redis_await(ngx_ws_perf_redis_link_t *link);
@@ -1231,7 +1231,6 @@ static void
 ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
 {
     u_char                     reason[64];
-    ngx_msec_t                 late;
     ngx_ws_perf_redis_link_t  *link;
 
     link = (ngx_ws_perf_redis_link_t *)
@@ -1248,19 +1247,11 @@ ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
         break;
 
     default: /* NGX_WS_PERF_REDIS_READY */
-        if (ngx_ws_perf_redis_behind(link)) {
-            ngx_ws_perf_redis_await(link);
-            break;
-        }
 
-        late = ngx_ws_perf_redis_clock() - link->written;
-
-        if (late < ngx_ws_perf_redis_conf->redis_command_timeout) {
-            /* written late in a long loop pass: redis has not had its time */
-            link->timer.cancelable = 0;
-            ngx_add_timer(&link->timer,
-                          ngx_ws_perf_redis_conf->redis_command_timeout
-                          - late);
+        /* a cluster's links keep the plain timeout */
+        if (link->node == NULL && link != &ngx_ws_perf_redis_map
+            && ngx_ws_perf_redis_late(link) == NGX_AGAIN)
+        {
             break;
         }
 
@@ -1400,6 +1391,36 @@ ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link)
     ngx_post_event(c->read, &ngx_posted_events);
 
     return 1;
+}
+
+
+/*
+ * A reply timer ran out: NGX_AGAIN if this worker, not redis, is late (the
+ * timer is set again), NGX_OK if redis had its time.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_late(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_msec_t  sent;
+
+    if (ngx_ws_perf_redis_behind(link)) {
+        ngx_ws_perf_redis_await(link);
+        return NGX_AGAIN;
+    }
+
+    sent = ngx_ws_perf_redis_clock() - link->written;
+
+    if (sent >= ngx_ws_perf_redis_conf->redis_command_timeout) {
+        return NGX_OK;
+    }
+
+    /* written late in a long loop pass */
+    link->timer.cancelable = 0;
+    ngx_add_timer(&link->timer,
+                  ngx_ws_perf_redis_conf->redis_command_timeout - sent);
+
+    return NGX_AGAIN;
 }
 
 
@@ -1782,7 +1803,6 @@ ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
 
     if (link->node) {
         link->node->heard = ngx_current_msec;
-        link->node->pings = 0;
         link->node->connection = ++ngx_ws_perf_redis_connections;
         ngx_ws_perf_hub_walk(ngx_ws_perf_redis_map_moved, link->node);
         return;
@@ -1937,7 +1957,6 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         && ngx_strncmp(r->str, "PONG", 4) == 0)
     {
         link->node->heard = ngx_current_msec;
-        link->node->pings = 0;
         return NGX_OK;
     }
 
@@ -1972,7 +1991,6 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
         }
 
         link->node->heard = ngx_current_msec;
-        link->node->pings = 0;
         return NGX_OK;
     }
 
@@ -3644,7 +3662,6 @@ ngx_ws_perf_redis_node_reuse(ngx_ws_perf_slots_node_t *addr)
         ngx_memzero(&node->cmd, sizeof(ngx_ws_perf_redis_link_t));
         ngx_memzero(&node->sub, sizeof(ngx_ws_perf_redis_link_t));
         node->heard = 0;
-        node->pings = 0;
 
         ngx_ws_perf_redis_node_start(node, addr);
 
@@ -4369,11 +4386,7 @@ ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node)
 
     if (ngx_current_msec - node->heard
         > ngx_ws_perf_redis_conf->redis_command_timeout
-          + 2 * NGX_WS_PERF_REDIS_TICK
-        && node->pings
-           >= ngx_ws_perf_redis_conf->redis_command_timeout
-              / NGX_WS_PERF_REDIS_TICK + 2
-        && !ngx_ws_perf_redis_behind(&node->sub))
+          + 2 * NGX_WS_PERF_REDIS_TICK)
     {
         ngx_ws_perf_redis_fail(&node->sub, "PING not answered");
         return;
@@ -4383,7 +4396,6 @@ ngx_ws_perf_redis_sub_ping(ngx_ws_perf_redis_node_t *node)
     if (redisAppendFormattedCommand(&node->sub.ac->c, ping, sizeof(ping) - 1)
         == REDIS_OK)
     {
-        node->pings++;
         ngx_ws_perf_redis_add_write(node->sub.ac->ev.data);
     }
 }
