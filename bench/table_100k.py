@@ -61,8 +61,13 @@ def load(res, server, run):
         for line in open(base + '.error.log', errors='replace'):
             m = re.match(r'\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)', line)
             if not m:
+                # what a worker wrote to stderr as it died
+                a = re.search(r'(\S+: \S+: Assertion .*)', line)
+                if a:
+                    key = '[stderr] ' + a.group(1).strip()[:160]
+                    d['errors'][key] = d['errors'].get(key, 0) + 1
                 continue
-            msg = re.sub(r'\d+', 'N', m.group(2))
+            msg = re.sub(r'(?<!signal )\b\d+', 'N', m.group(2))
             msg = re.sub(r', client: .*', '', msg)
             key = '[%s] %s' % (m.group(1), msg[:160])
             d['errors'][key] = d['errors'].get(key, 0) + 1
@@ -126,7 +131,7 @@ def figures(d, conns):
         'w_per': sc['server']['mem_per_conn_bytes'],
         'error': sc.get('error', ''),
         'counted': d['counted'],
-        'shm': d['shm'] / 1024 if d['shm'] is not None else None,
+        'shm': d['shm'],
     }
 
     if d['idle']:
@@ -181,7 +186,7 @@ ROWS = [
     ('RSS per connection, bytes (max - idle) / open', 'per', '{:,.0f}'),
     ('PSS per connection, bytes', 'per_pss', '{:,.0f}'),
     ('workers\' RSS per connection (wsbench), bytes', 'w_per', '{:,.0f}'),
-    ('nchan shared memory used, max, MB', 'shm', '{:,.1f}'),
+    ('nchan shared memory used, max, KB', 'shm', '{:,.0f}'),
 ]
 
 
@@ -260,7 +265,7 @@ def main():
                                        if f['error'] else ''))
             errs = sorted(d['errors'].items(), key=lambda kv: -kv[1])
             for msg, n in errs[:6]:
-                print('  - error.log, %d x: `%s`' % (n, msg))
+                print('  - error.log, %d x: `` %s ``' % (n, msg))
     print()
 
     print('## Every run\n')
