@@ -25,7 +25,7 @@ export NGINX_SRC NGINX_BIN
 
 .PHONY: all deps lint lint-selftest unit fuzz-smoke fuzz fuzz-merge prove \
         prove-tls asan prove-asan test test-valgrind run stop bench bench-quick \
-        bench-chat soak clean
+        bench-chat bench-100k soak clean
 .PHONY: deps-run check-abi install uninstall deb test-deb doctor
 
 all: $(BUILD)/ngx_ws_perf_module.so
@@ -320,6 +320,12 @@ bench-quick:
 # BENCH_PORT, BENCH_TLS_PORT, BENCH_REDIS_PORT: bench/run-chat.sh
 bench-chat:
 	BUILD=$(BUILD) bench/run-chat.sh
+
+# 100,000 subscribers on six workers in Redis mode: ws_perf, nchan and
+# bench/sendfloor; writes bench/RESULTS-100k.md (BENCH_PORT 8390,
+# BENCH_REDIS_PORT 6393, BENCH_RUNS 1, BENCH_100K_*: bench/run-100k.sh)
+bench-100k:
+	BUILD=$(BUILD) bench/run-100k.sh
 
 # SOAK_MINUTES (30), SOAK_CONNECTIONS (10000): bench/soak.sh
 soak:

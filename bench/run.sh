@@ -653,9 +653,10 @@ fi
 
 elapsed=$(( $(date +%s) - t0 ))
 
-# the "Over TLS", "Two workers" and "Redis Cluster" parts come from
-# their own runs (bench/run-tls.sh, bench/run-2w.sh, bench/run-cluster.sh):
-# kept as they are
+# the "Over TLS", "Two workers", "Redis Cluster" and "100,000
+# connections" parts come from their own runs (bench/run-tls.sh,
+# bench/run-2w.sh, bench/run-cluster.sh, bench/run-100k.sh): kept as they
+# are
 keep_part() {
     awk "/^<!-- $1 begin/,/^<!-- $1 end/" bench/RESULTS.md \
         >"$res/$1.md" 2>/dev/null
@@ -664,7 +665,7 @@ keep_part() {
             echo "<!-- $1 begin: written by $2 runs of bench/run.sh -->"
             echo "## $3"
             echo
-            echo "Not measured yet: \`BENCH_SERVERS=\"$4\" make bench\`" \
+            echo "Not measured yet: \`${5:-BENCH_SERVERS=\"$4\" make bench}\`" \
                 "writes this part."
             echo "<!-- $1 end -->"
         } >"$res/$1.md"
@@ -677,6 +678,7 @@ keep_part floor-peer floor "The limit as a peer: ws_perf next to floor" \
     "ws_perf floor\" BENCH_SCENARIOS=\"fanout many-channels-max"
 keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     "ws_perf_redis ws_perf_cluster"
+keep_part hundred-k bench-100k "100,000 connections" "" "make bench-100k"
 
 {
     echo "# Benchmark results"
@@ -801,6 +803,8 @@ keep_part redis-cluster cluster "One Redis and a Redis Cluster" \
     cat "$res/over-tls.md"
     echo
     cat "$res/redis-cluster.md"
+    echo
+    cat "$res/hundred-k.md"
     echo
     echo "## Every scenario as wsbench printed it"
     for s in $servers; do

@@ -7,8 +7,11 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include "ngx_ws_perf_redis.h"
 #include "ngx_ws_perf_metrics.h"
 #include "ngx_ws_perf_compress.h"
@@ -71,6 +74,8 @@ struct ngx_ws_perf_redis_link_s {
     ngx_uint_t                  state;
     ngx_msec_t                  backoff;
     ngx_uint_t                  pending;    /* replies awaited */
+    ngx_msec_t                  written;    /* the oldest awaited sent */
+    ngx_uint_t                  inflight;   /* of them, sent */
     ngx_uint_t                  attempts;   /* since it was last ready */
     ngx_uint_t                  was_ready;
     ngx_uint_t                  logged;     /* the outage was logged */
@@ -177,6 +182,10 @@ static ngx_int_t ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link,
     redisCallbackFn *fn, void *data, ngx_ws_perf_redis_args_t *a);
 static void ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link);
+static ngx_uint_t ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link);
+static ngx_int_t ngx_ws_perf_redis_late(ngx_ws_perf_redis_link_t *link);
+static void ngx_ws_perf_redis_written(redisAsyncContext *ac);
+static ngx_msec_t ngx_ws_perf_redis_clock(void);
 static void ngx_ws_perf_redis_await(ngx_ws_perf_redis_link_t *link);
 static void ngx_ws_perf_redis_handshake(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_auth(ngx_ws_perf_redis_link_t *link,
@@ -387,6 +396,8 @@ static ngx_uint_t                 ngx_ws_perf_redis_sub_pending;
 static ngx_uint_t                 ngx_ws_perf_redis_placing;  /* a walk's */
 static ngx_uint_t                 ngx_ws_perf_redis_resync;
 static ngx_msec_t                 ngx_ws_perf_redis_heard;
+/* heartbeats sent since one was heard: ticks a stalled loop missed send none */
+static ngx_uint_t                 ngx_ws_perf_redis_beats;
 
 /* publishes and calls waiting on redis: what ws_perf_redis_max_pending caps */
 static ngx_uint_t                 ngx_ws_perf_redis_requests;
@@ -957,11 +968,51 @@ ngx_ws_perf_redis_cb_flush(ngx_ws_perf_redis_link_t *link,
 static void
 ngx_ws_perf_redis_write_handler(ngx_event_t *ev)
 {
-    ngx_connection_t  *c;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
 
     c = ev->data;
+    ac = c->data;
 
-    redisAsyncHandleWrite(c->data);
+    ngx_ws_perf_redis_written(ac);
+    redisAsyncHandleWrite(ac);
+}
+
+
+/*
+ * Commands reach the socket: the reply timer counts from the first write
+ * of those still awaited, not from when they were queued.
+ */
+
+static void
+ngx_ws_perf_redis_written(redisAsyncContext *ac)
+{
+    ngx_ws_perf_redis_link_t  *link;
+
+    link = ac->data;
+
+    if (link == NULL || ac->c.obuf == NULL || sdslen(ac->c.obuf) == 0) {
+        return;
+    }
+
+    if (link->inflight == 0) {
+        link->written = ngx_ws_perf_redis_clock();
+    }
+
+    link->inflight = link->pending;
+}
+
+
+/* milliseconds that go on within a loop pass, unlike ngx_current_msec */
+
+static ngx_msec_t
+ngx_ws_perf_redis_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+
+    return (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 
@@ -1196,6 +1247,14 @@ ngx_ws_perf_redis_timer_handler(ngx_event_t *ev)
         break;
 
     default: /* NGX_WS_PERF_REDIS_READY */
+
+        /* a cluster's links keep the plain timeout */
+        if (link->node == NULL && link != &ngx_ws_perf_redis_map
+            && ngx_ws_perf_redis_late(link) == NGX_AGAIN)
+        {
+            break;
+        }
+
         ngx_snprintf(reason, sizeof(reason), "no reply in %M ms%Z",
                      ngx_ws_perf_redis_conf->redis_command_timeout);
         ngx_ws_perf_redis_fail(link, (char *) reason);
@@ -1278,8 +1337,90 @@ ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link)
     ac = link ? link->ac : NULL;
 
     if (ac && !(ac->c.flags & REDIS_IN_CALLBACK)) {
+        ngx_ws_perf_redis_written(ac);
         redisAsyncHandleWrite(ac);
     }
+}
+
+
+/*
+ * Whether this worker rather than redis is late on the link: bytes from
+ * redis wait unread in the socket, or commands wait unwritten.  A loop
+ * pass through tens of thousands of connections (a fan-out, a wave of
+ * handshakes or closes) can take seconds; a link judged then would be
+ * dropped alive, with the messages it carries.  The link is read and
+ * written in this pass, after the timers.
+ */
+
+static ngx_uint_t
+ngx_ws_perf_redis_behind(ngx_ws_perf_redis_link_t *link)
+{
+    int                 n;
+    struct pollfd       pfd;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    ac = link->ac;
+
+    if (ac == NULL || !(ac->c.flags & REDIS_CONNECTED)) {
+        return 0;
+    }
+
+    c = ac->ev.data;
+
+    /* unwritten commands count only while the socket takes them */
+    if (ac->c.obuf && sdslen(ac->c.obuf) > 0) {
+        pfd.fd = ac->c.fd;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
+            ngx_post_event(c->write, &ngx_posted_events);
+            return 1;
+        }
+    }
+
+    if (ioctl(ac->c.fd, FIONREAD, &n) == -1 || n <= 0) {
+        return 0;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "ws_perf: redis %s link: %d bytes not read yet",
+                   link->name, n);
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    return 1;
+}
+
+
+/*
+ * A reply timer ran out: NGX_AGAIN if this worker, not redis, is late (the
+ * timer is set again), NGX_OK if redis had its time.
+ */
+
+static ngx_int_t
+ngx_ws_perf_redis_late(ngx_ws_perf_redis_link_t *link)
+{
+    ngx_msec_t  sent;
+
+    if (ngx_ws_perf_redis_behind(link)) {
+        ngx_ws_perf_redis_await(link);
+        return NGX_AGAIN;
+    }
+
+    sent = ngx_ws_perf_redis_clock() - link->written;
+
+    if (sent >= ngx_ws_perf_redis_conf->redis_command_timeout) {
+        return NGX_OK;
+    }
+
+    /* written late in a long loop pass */
+    link->timer.cancelable = 0;
+    ngx_add_timer(&link->timer,
+                  ngx_ws_perf_redis_conf->redis_command_timeout - sent);
+
+    return NGX_AGAIN;
 }
 
 
@@ -1290,6 +1431,10 @@ ngx_ws_perf_redis_replied(ngx_ws_perf_redis_link_t *link)
 {
     if (link->pending) {
         link->pending--;
+    }
+
+    if (link->inflight) {
+        link->inflight--;
     }
 
     if (link->state != NGX_WS_PERF_REDIS_READY
@@ -1654,6 +1799,7 @@ static void
 ngx_ws_perf_redis_sub_ready(ngx_ws_perf_redis_link_t *link)
 {
     ngx_ws_perf_redis_heard = ngx_current_msec;
+    ngx_ws_perf_redis_beats = 0;
 
     if (link->node) {
         link->node->heard = ngx_current_msec;
@@ -1873,6 +2019,7 @@ ngx_ws_perf_redis_push(ngx_ws_perf_redis_link_t *link, redisReply *r)
 
         case NGX_WS_PERF_REDIS_WORKER:
             ngx_ws_perf_redis_heard = ngx_current_msec;
+            ngx_ws_perf_redis_beats = 0;
             break;
         }
 
@@ -2181,6 +2328,7 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
 
     if (ngx_ws_perf_redis_cmd.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
+        ngx_ws_perf_redis_beats = 0;
         return;
     }
 
@@ -2201,11 +2349,16 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
 
     if (ngx_ws_perf_redis_sub.state != NGX_WS_PERF_REDIS_READY) {
         ngx_ws_perf_redis_heard = ngx_current_msec;
+        ngx_ws_perf_redis_beats = 0;
         return;
     }
 
     if (ngx_current_msec - ngx_ws_perf_redis_heard
-        > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK)
+        > wmcf->redis_command_timeout + 2 * NGX_WS_PERF_REDIS_TICK
+        && ngx_ws_perf_redis_beats
+           >= wmcf->redis_command_timeout / NGX_WS_PERF_REDIS_TICK + 2
+        && !ngx_ws_perf_redis_behind(&ngx_ws_perf_redis_sub)
+        && !ngx_ws_perf_redis_behind(&ngx_ws_perf_redis_cmd))
     {
         ngx_ws_perf_redis_fail(&ngx_ws_perf_redis_sub,
                                "heartbeat not heard back");
@@ -2217,8 +2370,12 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
                           ngx_ws_perf_redis_alive.len);
     ngx_ws_perf_redis_arg_lit(&a, "1");
 
-    (void) ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
-                                     ngx_ws_perf_redis_ignore, NULL, &a);
+    if (ngx_ws_perf_redis_command(&ngx_ws_perf_redis_cmd,
+                                  ngx_ws_perf_redis_ignore, NULL, &a)
+        == NGX_OK)
+    {
+        ngx_ws_perf_redis_beats++;
+    }
 }
 
 
@@ -4511,7 +4668,8 @@ ngx_ws_perf_redis_sentinel_tick(void)
 
     if (ngx_current_msec - ngx_ws_perf_redis_sentinel_heard
         > ngx_ws_perf_redis_conf->redis_command_timeout
-          + NGX_WS_PERF_REDIS_PING)
+          + NGX_WS_PERF_REDIS_PING
+        && !ngx_ws_perf_redis_behind(link))
     {
         ngx_ws_perf_redis_fail(link, "no answer to PING");
         return;
