@@ -287,6 +287,9 @@ ASIDE_ENV = TEST_NGINX_PORT=3101 TEST_NGINX_REDIS_PORT=6701 \
 
 test: deps
 	$(MAKE) lint all asan unit fuzz-smoke
+	@# the load tool t/03* runs, built once before two suites share it
+	$(MAKE) -s -C bench/wsbench OUT=$(CURDIR)/build/bench
+	$(MAKE) -s -C bench/wsbench OUT=$(CURDIR)/build/bench floor
 	@echo "prove-asan runs beside prove, prove-tls and prove-engines;" \
 	    "its output: $(BUILD)/prove-asan.log"
 	@$(ASIDE_ENV) $(MAKE) --no-print-directory prove-asan \

@@ -6,6 +6,7 @@
 # channels' history off the same load must show the loss it causes.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Bench;
 use WsPerf::Redis;
 use Cwd ();
 use JSON::PP ();
@@ -21,16 +22,6 @@ add_response_body_check(\&bench_chat);
 run_tests();
 
 
-sub read_json ($) {
-    my $file = shift;
-    open my $in, '<', $file or return undef;
-    local $/;
-    my $text = <$in>;
-    close $in;
-    return eval { JSON::PP::decode_json($text) };
-}
-
-
 sub bench_chat {
     my ($block, $body, $req_idx, $rep_idx, $dry_run) = @_;
     return unless defined $block->bench_chat;
@@ -38,12 +29,8 @@ sub bench_chat {
 
     my $name = $block->name;
     my $port = $Test::Nginx::Util::ServerPort;
-    my $out = Cwd::getcwd() . '/build/bench';
+    my $out = wsbench_build($name);
     my $rooms = join ',', map { "r$_" } 0 .. 19;
-
-    system('mkdir', '-p', $out);
-    is(system("make -s -C bench/wsbench OUT='$out' >/dev/null"), 0,
-       "$name - wsbench builds");
 
     my $py_pid = open(my $py, '-|', $python, 'bench/trust/chat_client.py',
                       "ws://127.0.0.1:$port/ws?user=trust&channels=$rooms");

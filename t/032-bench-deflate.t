@@ -13,6 +13,7 @@
 # it.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use WsPerf::Bench;
 use Cwd ();
 use JSON::PP ();
 use File::Temp ();
@@ -28,27 +29,6 @@ add_response_body_check(\&bench_deflate);
 add_response_body_check(\&bench_bad_answer);
 add_response_body_check(\&bench_context);
 run_tests();
-
-
-sub read_json ($) {
-    my $file = shift;
-    open my $in, '<', $file or return undef;
-    local $/;
-    my $text = <$in>;
-    close $in;
-    return eval { JSON::PP::decode_json($text) };
-}
-
-
-sub wsbench_build ($) {
-    my $name = shift;
-    my $out = Cwd::getcwd() . '/build/bench';
-
-    system('mkdir', '-p', $out);
-    is(system("make -s -C bench/wsbench OUT='$out' >/dev/null"), 0,
-       "$name - wsbench builds");
-    return $out;
-}
 
 
 # the deflate line of ws_perf_status: connections compressed before after
