@@ -33,6 +33,7 @@ static ngx_int_t ngx_ws_perf_sse_timer(ngx_ws_perf_conn_t *wc);
 static void ngx_ws_perf_write_handler(ngx_event_t *wev);
 static void ngx_ws_perf_timer_handler(ngx_event_t *ev);
 static void ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc);
+static void ngx_ws_perf_skip_message(ngx_ws_perf_conn_t *wc);
 static ngx_uint_t ngx_ws_perf_drain_close(ngx_ws_perf_conn_t *wc, u_char *pos,
     u_char *last);
 static ngx_int_t ngx_ws_perf_input_read(ngx_ws_perf_conn_t *wc, size_t n);
@@ -544,16 +545,55 @@ ngx_ws_perf_drain(ngx_ws_perf_conn_t *wc)
 }
 
 
+/*
+ * A message too big is closed with 1009 while the client may still be
+ * sending it.  Under TLS the server closes once the client's close frame
+ * came, which follows that message: its frame's payload is skipped and
+ * the frames after it parsed again, with no limit (their payloads pass
+ * through, not kept) and, when the message goes on in continuation
+ * frames, as a binary one (its text is not checked from the middle).
+ */
+
+static void
+ngx_ws_perf_skip_message(ngx_ws_perf_conn_t *wc)
+{
+    unsigned                     rsv1_ok, opcode;
+    ngx_ws_perf_frame_parser_t  *p;
+
+    p = &wc->parser;
+
+    wc->skip = p->length;
+    rsv1_ok = p->rsv1_ok;
+    opcode = p->fin ? 0 : NGX_WS_PERF_OP_BINARY;
+
+    ngx_ws_perf_frame_parser_init(p, 0, 1);
+
+    p->rsv1_ok = rsv1_ok;
+    p->msg_opcode = opcode;
+}
+
+
 /* 1: the client's close frame (or input that cannot be parsed) came */
 
 static ngx_uint_t
 ngx_ws_perf_drain_close(ngx_ws_perf_conn_t *wc, u_char *pos, u_char *last)
 {
+    uint64_t                     n;
     ngx_ws_perf_frame_parser_t  *p;
 
     p = &wc->parser;
 
     for ( ;; ) {
+        if (wc->skip) {
+            n = ngx_min((uint64_t) (last - pos), wc->skip);
+            pos += n;
+            wc->skip -= n;
+
+            if (wc->skip) {
+                return 0;
+            }
+        }
+
         switch (ngx_ws_perf_frame_parse(p, &pos, last)) {
 
         case NGX_WS_PERF_FRAME_AGAIN:
@@ -827,6 +867,14 @@ ngx_ws_perf_input(ngx_ws_perf_conn_t *wc, u_char **pos, u_char *last)
                           "closing with %ui", p->error,
                           (ngx_uint_t) p->close_code);
             ngx_ws_perf_start_close(wc, p->close_code);
+
+            if (p->close_code == NGX_WS_PERF_CLOSE_TOO_BIG
+                && wc->peer.connection->ssl)
+            {
+                ngx_ws_perf_skip_message(wc);
+                break;
+            }
+
             return NGX_OK;
         }
     }

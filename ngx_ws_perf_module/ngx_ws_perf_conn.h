@@ -57,6 +57,8 @@ typedef struct {
     ngx_str_t                   since;      /* an event stream resumes */
     ngx_msec_t                  rate_time;
     ngx_uint_t                  rate_credit;    /* thousandths of a message */
+    uint64_t                    skip;       /* closing under TLS: bytes of */
+                                            /* a message too big, unread */
 
     unsigned                    draining:1; /* close frame sent; await EOF */
     unsigned                    peer_closed:1;  /* the client's close came */

@@ -43,6 +43,7 @@
 #define NGX_WS_PERF_REDIS_BATCH       256
 #define NGX_WS_PERF_REDIS_PING        1000        /* a sentinel's, ms */
 #define NGX_WS_PERF_REDIS_RETRY_DELAY 100         /* after a TRYAGAIN, ms */
+#define NGX_WS_PERF_REDIS_BYE_POLL    10    /* a leaving worker looks, ms */
 #define NGX_WS_PERF_REDIS_RETRIES     10
 
 
@@ -155,6 +156,9 @@ typedef struct {
 static ngx_int_t ngx_ws_perf_redis_connect(ngx_ws_perf_redis_link_t *link);
 static ngx_int_t ngx_ws_perf_redis_attach(redisAsyncContext *ac);
 static void ngx_ws_perf_redis_read_handler(ngx_event_t *ev);
+static void ngx_ws_perf_redis_shutdown(void);
+static void ngx_ws_perf_redis_unalive(void);
+static void ngx_ws_perf_redis_goodbye(ngx_event_t *ev);
 static void ngx_ws_perf_redis_dispatch(ngx_ws_perf_redis_link_t *link,
     redisAsyncContext *ac, redisReply *r);
 static ngx_int_t ngx_ws_perf_redis_cb_push(ngx_ws_perf_redis_link_t *link,
@@ -371,6 +375,18 @@ static ngx_connection_t           ngx_ws_perf_redis_dumb;
 static ngx_uint_t                 ngx_ws_perf_redis_ticks;
 static ngx_uint_t                 ngx_ws_perf_redis_exiting;
 
+/*
+ * A graceful shutdown: the worker's keys are deleted while its event loop
+ * still runs, and it waits (a timer that is not cancelable) until Redis
+ * has answered what its publish links carry, or the command timeout: a
+ * socket closed with replies unread is reset, and commands the kernel
+ * still held back (a small write waits while the one before is in flight)
+ * are dropped with it.
+ */
+static ngx_uint_t                 ngx_ws_perf_redis_leaving;
+static ngx_event_t                ngx_ws_perf_redis_bye;
+static ngx_msec_t                 ngx_ws_perf_redis_bye_until;
+
 /* this worker: "<host>:<pid>", and its key and heartbeat channel */
 static ngx_str_t                  ngx_ws_perf_redis_worker;
 static ngx_str_t                  ngx_ws_perf_redis_alive;
@@ -474,6 +490,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
     ngx_ws_perf_redis_conf = wmcf;
     ngx_ws_perf_redis_on_subscribed = subscribed;
     ngx_ws_perf_redis_exiting = 0;
+    ngx_ws_perf_redis_leaving = 0;
 
     /* above what an earlier worker of the same pid may have left */
     ngx_ws_perf_redis_session = (ngx_uint_t) ngx_time();
@@ -540,8 +557,7 @@ ngx_ws_perf_redis_init(ngx_cycle_t *cycle, ngx_ws_perf_main_conf_t *wmcf,
 void
 ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                 i, n;
-    ngx_ws_perf_redis_args_t   a;
+    ngx_uint_t                 i;
     ngx_ws_perf_redis_node_t  *node;
 
     if (ngx_ws_perf_redis_conf == NULL) {
@@ -554,20 +570,16 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_ws_perf_redis_reasker);
     }
 
+    if (ngx_ws_perf_redis_bye.timer_set) {
+        ngx_del_timer(&ngx_ws_perf_redis_bye);
+    }
+
     ngx_ws_perf_redis_retry_flush();
 
-    /* its users' connections stop counting now, not when its key expires */
-    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
-
-    for (i = 0; i < n; i++) {
-        ngx_ws_perf_redis_args(&a, "DEL");
-        ngx_ws_perf_redis_arg_alive(&a, i);
-
-        if (ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a)
-            == NGX_OK)
-        {
-            ngx_ws_perf_redis_flush(ngx_ws_perf_redis_route(&a));
-        }
+    /* not a graceful shutdown (SIGTERM): the keys go now, as they can */
+    if (!ngx_ws_perf_redis_leaving) {
+        ngx_ws_perf_redis_leaving = 1;
+        ngx_ws_perf_redis_unalive();
     }
 
     ngx_ws_perf_redis_close(&ngx_ws_perf_redis_cmd);
@@ -584,6 +596,97 @@ ngx_ws_perf_redis_exit(ngx_cycle_t *cycle)
 
     ngx_ws_perf_redis_nnodes = 0;
     ngx_ws_perf_redis_conf = NULL;
+}
+
+
+/*
+ * The worker began a graceful shutdown (nginx closes its idle connections,
+ * and a publish link's connection says it is one): the worker's keys go,
+ * its users' connections stop counting now, not when the keys expire.
+ */
+
+static void
+ngx_ws_perf_redis_shutdown(void)
+{
+    ngx_ws_perf_main_conf_t  *wmcf;
+
+    wmcf = ngx_ws_perf_redis_conf;
+
+    if (wmcf == NULL || ngx_ws_perf_redis_leaving) {
+        return;
+    }
+
+    ngx_ws_perf_redis_leaving = 1;
+    ngx_ws_perf_redis_unalive();
+
+    ngx_ws_perf_redis_bye.handler = ngx_ws_perf_redis_goodbye;
+    ngx_ws_perf_redis_bye.data = &ngx_ws_perf_redis_dumb;
+    ngx_ws_perf_redis_bye.log = ngx_cycle->log;
+    ngx_ws_perf_redis_bye.cancelable = 0;
+    ngx_ws_perf_redis_bye_until = ngx_current_msec
+                                  + wmcf->redis_command_timeout;
+
+    ngx_add_timer(&ngx_ws_perf_redis_bye, NGX_WS_PERF_REDIS_BYE_POLL);
+}
+
+
+/* DEL of the worker's key, on each shard of a cluster */
+
+static void
+ngx_ws_perf_redis_unalive(void)
+{
+    ngx_uint_t                 i, n;
+    ngx_ws_perf_redis_args_t   a;
+
+    n = ngx_max(ngx_ws_perf_redis_shards(), 1);
+
+    for (i = 0; i < n; i++) {
+        ngx_ws_perf_redis_args(&a, "DEL");
+        ngx_ws_perf_redis_arg_alive(&a, i);
+
+        if (ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a)
+            == NGX_OK)
+        {
+            ngx_ws_perf_redis_flush(ngx_ws_perf_redis_route(&a));
+        }
+    }
+}
+
+
+/* the worker may exit once its publish links have their replies */
+
+static void
+ngx_ws_perf_redis_goodbye(ngx_event_t *ev)
+{
+    ngx_uint_t                 i, waiting;
+    ngx_ws_perf_redis_node_t  *node;
+
+    if (ngx_ws_perf_redis_conf == NULL) {
+        return;
+    }
+
+    waiting = (ngx_ws_perf_redis_cmd.state == NGX_WS_PERF_REDIS_READY
+               && ngx_ws_perf_redis_cmd.pending);
+
+    for (i = 0; i < ngx_ws_perf_redis_nnodes; i++) {
+        node = ngx_ws_perf_redis_nodes[i];
+
+        if (node->cmd.state == NGX_WS_PERF_REDIS_READY && node->cmd.pending) {
+            waiting = 1;
+        }
+    }
+
+    if (waiting
+        && (ngx_msec_int_t) (ngx_ws_perf_redis_bye_until - ngx_current_msec)
+           > 0)
+    {
+        ngx_add_timer(ev, NGX_WS_PERF_REDIS_BYE_POLL);
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   waiting ? "ws_perf: redis replies not all come, exiting"
+                           : "ws_perf: redis replies all come, exiting");
 }
 
 
@@ -751,6 +854,10 @@ ngx_ws_perf_redis_attach(redisAsyncContext *ac)
     }
 
     c->data = ac;
+
+    /* so that a graceful shutdown calls the read handler (c->close) */
+    c->idle = 1;
+
     c->read->handler = ngx_ws_perf_redis_read_handler;
     c->write->handler = ngx_ws_perf_redis_write_handler;
     c->read->log = ngx_cycle->log;
@@ -784,6 +891,14 @@ ngx_ws_perf_redis_read_handler(ngx_event_t *ev)
     ngx_ws_perf_redis_link_t  *link;
 
     c = ev->data;
+
+    if (c->close) {
+        /* ngx_close_idle_connections(): a graceful shutdown begins */
+        c->close = 0;
+        ngx_ws_perf_redis_shutdown();
+        return;
+    }
+
     ac = c->data;
     link = ac->data;
     rc = &ac->c;
@@ -2293,6 +2408,7 @@ ngx_ws_perf_redis_text(ngx_ws_perf_msg_t *m, const char *where)
 static void
 ngx_ws_perf_redis_tick(ngx_event_t *ev)
 {
+    ngx_uint_t                 alive;
     ngx_ws_perf_main_conf_t   *wmcf;
     ngx_ws_perf_redis_args_t   a;
 
@@ -2319,10 +2435,12 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         }
     }
 
+    /* a leaving worker's keys are deleted: they are not set again */
+    alive = (ngx_ws_perf_redis_ticks++ % ngx_ws_perf_redis_alive_every == 0
+             && !ngx_ws_perf_redis_leaving);
+
     if (ngx_ws_perf_redis_cluster()) {
-        ngx_ws_perf_redis_cluster_tick(ngx_ws_perf_redis_ticks++
-                                       % ngx_ws_perf_redis_alive_every
-                                       == 0);
+        ngx_ws_perf_redis_cluster_tick(alive);
         return;
     }
 
@@ -2332,7 +2450,7 @@ ngx_ws_perf_redis_tick(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_ws_perf_redis_ticks++ % ngx_ws_perf_redis_alive_every == 0) {
+    if (alive) {
         ngx_ws_perf_redis_args(&a, "SET");
         ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_alive.data,
                               ngx_ws_perf_redis_alive.len);

@@ -3,7 +3,10 @@
 # echoed as one frame (compared by digest); many small messages in one
 # write are all echoed in order; a frame or reassembled message announcing
 # more than ws_perf_max_message_size closes with 1009 on its header alone,
-# before any of its payload was sent.
+# before any of its payload was sent.  The server then reads on to the
+# client's close, past the rest of the message; from a client that never
+# sends it, up to ws_perf_close_timeout (1s in those blocks: under TLS,
+# which has no half-close, the connection ends only then).
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::Test;
@@ -231,6 +234,12 @@ sbin(pattern(4194304, 1)) . stext(utext(4194304)) . sclose(1000)
 
 
 === TEST 28: 9.28 text frame header announcing 20 MiB + 1 (limit 20m), payload never sent -> 1009
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 20m;
+        ws_perf_close_timeout 1s;
+    }
 --- raw_request eval
 handshake() . ctext("", len => 20 * 1048576 + 1)
 --- response_body eval
@@ -239,6 +248,12 @@ sclose(1009)
 
 
 === TEST 29: 9.29 binary frame header announcing 20 MiB + 1, payload never sent -> 1009
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 20m;
+        ws_perf_close_timeout 1s;
+    }
 --- raw_request eval
 handshake() . cbin("", len => 20 * 1048576 + 1)
 --- response_body eval
@@ -247,6 +262,12 @@ sclose(1009)
 
 
 === TEST 30: 9.30 frame header announcing 2^40 bytes -> 1009
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 20m;
+        ws_perf_close_timeout 1s;
+    }
 --- raw_request eval
 handshake() . cbin("", len => 0, len_hi => 0x100)
 --- response_body eval
@@ -255,6 +276,12 @@ sclose(1009)
 
 
 === TEST 31: 9.31 frame header announcing 2^63 - 1 bytes (top bit clear) -> 1009
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 20m;
+        ws_perf_close_timeout 1s;
+    }
 --- raw_request eval
 handshake() . ctext("", len => 0xffffffff, len_hi => 0x7fffffff)
 --- response_body eval
@@ -263,6 +290,12 @@ sclose(1009)
 
 
 === TEST 32: 9.32 messages before the oversized frame are echoed, then 1009
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 20m;
+        ws_perf_close_timeout 1s;
+    }
 --- raw_request eval
 handshake() . ctext("small") . cbin(pattern(70000)) . cbin("", len => 21 * 1048576)
 --- response_frames eval
@@ -288,6 +321,7 @@ sbin(pattern(1048576)) . sclose(1000)
     location /echo {
         ws_perf_echo;
         ws_perf_max_message_size 1m;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . cbin("", len => 1048577)
@@ -314,6 +348,7 @@ stext(utext(1048576)) . sclose(1000)
     location /echo {
         ws_perf_echo;
         ws_perf_max_message_size 1m;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . ctext(ascii(524288), fin => 0) . ccont("", len => 524289)
@@ -327,6 +362,7 @@ sclose(1009)
     location /echo {
         ws_perf_echo;
         ws_perf_max_message_size 1m;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . cbin(pattern(65536), fin => 0)
@@ -368,6 +404,7 @@ stext(ascii(125)) . sclose(1000)
     location /echo {
         ws_perf_echo;
         ws_perf_max_message_size 125;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . ctext("", len => 126)
@@ -381,6 +418,7 @@ sclose(1009)
     location /echo {
         ws_perf_echo;
         ws_perf_max_message_size 125;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . cbin(pattern(100), fin => 0) . ccont("", len => 26)
@@ -405,6 +443,7 @@ stext(utext(1048576)) . sclose(1000)
 --- config
     location /echo {
         ws_perf_echo;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . ctext("", len => 1048577)
@@ -418,6 +457,7 @@ sclose(1009)
     ws_perf_max_message_size 200;
     location /echo {
         ws_perf_echo;
+        ws_perf_close_timeout 1s;
     }
 --- raw_request eval
 handshake() . cbin(pattern(200)) . cbin("", len => 201)
@@ -474,3 +514,36 @@ handshake() . ctext(utext(8388608)) . csplit(0x2, pattern(8388608, 5), 1048576)
     . ctext("\xc0\xaf")
 --- response_frames eval
 stext(utext(8388608)) . sbin(pattern(8388608, 5)) . sclose(1007)
+
+
+
+=== TEST 51: 9.51 limit 1m: a 16 MiB binary message sent whole, then a close -> 1009, and the server reads on to the client's close (under TLS it closes then, not at once with the message unread)
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 1m;
+    }
+--- raw_request eval
+handshake() . cbin(pattern(16777216)) . close_frame(1000)
+--- response_body eval
+sclose(1009)
+--- no_error_log
+close handshake timed out
+
+
+
+=== TEST 52: 9.52 limit 1m: a text message that passes the limit in its second fragment, a third fragment cut inside a code point, then a close -> 1009, the fragments read past
+--- config
+    location /echo {
+        ws_perf_echo;
+        ws_perf_max_message_size 1m;
+    }
+--- raw_request eval
+my $t = utext(4194304);
+handshake() . ctext(substr($t, 0, 524288), fin => 0)
+    . ccont(substr($t, 524288, 2097152), fin => 0)
+    . ccont(substr($t, 2621441)) . close_frame(1000)
+--- response_body eval
+sclose(1009)
+--- no_error_log
+close handshake timed out

@@ -291,11 +291,15 @@ def children(pid):
 
 
 def kill_node(node):
-    """SIGKILL to a node's workers and master: nothing of it says goodbye"""
+    """SIGKILL to a node's master and workers: nothing of it says goodbye.
+    The master goes first: a master that saw a worker die first would
+    start another, which nothing would then stop."""
     pidfile = os.path.join(node.prefix, "logs", "nginx.pid")
     with open(pidfile) as f:
         master = int(f.read())
-    for p in children(master) + [master]:
+    workers = children(master)
+    os.kill(master, signal.SIGKILL)
+    for p in workers:
         os.kill(p, signal.SIGKILL)
     users.wait_for(lambda: not users.alive(master), 10, "the node to die")
     os.unlink(pidfile)
