@@ -603,8 +603,12 @@ def slow_move(port, ws="", wait="1.5"):
         "history once, in order; live, none twice, in order")
     out("the unacked message came again after the move, with its id: %s"
         % (copies() > before))
-    out("the scheduled message came %d time(s)" % len(
-        [x for x in sub.messages() if x.get("data") == "scheduled"]))
+    sched = [(i < n0, x.get("id")) for i, x in enumerate(sub.messages())
+             if x.get("data") == "scheduled"]
+    out("the scheduled message came %d time(s)" % len(sched))
+    if len(sched) != 1:
+        sys.stderr.write("the scheduled message's copies (live, id): %s\n"
+                         % sched)
     # acked at last: nothing is left awaiting an ack (the ledger counts)
     n0 = len(u.messages())
     u.send_json({"type": "ack", "id": mid})
