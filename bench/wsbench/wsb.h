@@ -138,7 +138,9 @@ typedef struct {
     uint64_t             resumes;        /* resume commands sent */
     uint64_t             resumed;        /* "resumed" answers */
     uint64_t             resumed_msgs;   /* received while resuming */
-    uint64_t             gaps;
+    uint64_t             gaps;           /* history gone: "gap" */
+    uint64_t             continued;      /* "gap" with "more":true, */
+                                         /* the resume sent again */
     uint64_t             notices;
     uint64_t             errors;         /* "error" frames */
     uint64_t             other;          /* frames of another type */
@@ -429,6 +431,10 @@ typedef struct {
     int                  opened;
     uint32_t             target[WSB_CHAT_TARGETS];
     uint8_t              resuming[WSB_CHAT_TARGETS];
+    /* a gap said "more": the rest is asked from more_id */
+    uint8_t              more[WSB_CHAT_TARGETS];
+    uint8_t              more_len[WSB_CHAT_TARGETS];
+    char                 more_id[WSB_CHAT_TARGETS][WSB_CHAT_ID_LEN];
     uint8_t              id_len[WSB_CHAT_TARGETS];
     char                 last_id[WSB_CHAT_TARGETS][WSB_CHAT_ID_LEN];
     wsb_chat_track_t     tr[];       /* [ntargets][npubs] */
@@ -447,9 +453,9 @@ void wsb_chat_open(wsb_chat_slot_t *cs, wsb_shared_t *sh, int resume,
     wsb_epoch_t *ep);
 size_t wsb_chat_resume(wsb_chat_slot_t *cs, wsb_conf_t *cf, int k,
     char *dst, size_t size);
-size_t wsb_chat_message(wsb_chat_slot_t *cs, wsb_shared_t *sh,
-    wsb_stats_t *st, const unsigned char *m, size_t len, uint64_t now,
-    int slow, char *reply, size_t size);
+size_t wsb_chat_message(wsb_chat_slot_t *cs, wsb_conf_t *cf,
+    wsb_shared_t *sh, wsb_stats_t *st, const unsigned char *m, size_t len,
+    uint64_t now, int slow, char *reply, size_t size);
 uint64_t wsb_chat_tail(wsb_chat_slot_t *cs, wsb_shared_t *sh);
 
 /* wsb_run.c */

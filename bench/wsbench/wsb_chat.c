@@ -350,6 +350,7 @@ wsb_chat_open(wsb_chat_slot_t *cs, wsb_shared_t *sh, int resume,
 
     for (k = 0; k < cs->ntargets; k++) {
         cs->resuming[k] = 0;
+        cs->more[k] = 0;
 
         if (cs->opened && resume && cs->id_len[k]) {
             cs->resuming[k] = 1;
@@ -371,28 +372,42 @@ wsb_chat_open(wsb_chat_slot_t *cs, wsb_shared_t *sh, int resume,
 }
 
 
+static size_t wsb_chat_resume_from(wsb_chat_slot_t *cs, wsb_conf_t *cf,
+    int k, const char *since, int len, char *dst, size_t size);
+
+
 /* the resume command of target k after a reopening, or 0 */
 size_t
 wsb_chat_resume(wsb_chat_slot_t *cs, wsb_conf_t *cf, int k, char *dst,
     size_t size)
 {
+    if (!cs->resuming[k]) {
+        return 0;
+    }
+
+    return wsb_chat_resume_from(cs, cf, k, cs->last_id[k], cs->id_len[k],
+                                dst, size);
+}
+
+
+static size_t
+wsb_chat_resume_from(wsb_chat_slot_t *cs, wsb_conf_t *cf, int k,
+    const char *since, int len, char *dst, size_t size)
+{
     int   n;
     char  name[32];
 
-    if (!cs->resuming[k]
-        || wsb_chat_target_name(cf, name, sizeof(name), cs->target[k]) == 0)
-    {
+    if (wsb_chat_target_name(cf, name, sizeof(name), cs->target[k]) == 0) {
         return 0;
     }
 
     if (cs->target[k] >= (uint32_t) cf->rooms) {
         n = snprintf(dst, size, "{\"type\":\"resume\",\"user\":true,"
-                     "\"since\":\"%.*s\"}", cs->id_len[k], cs->last_id[k]);
+                     "\"since\":\"%.*s\"}", len, since);
 
     } else {
         n = snprintf(dst, size, "{\"type\":\"resume\",\"channel\":\"%s\","
-                     "\"since\":\"%.*s\"}", name, cs->id_len[k],
-                     cs->last_id[k]);
+                     "\"since\":\"%.*s\"}", name, len, since);
     }
 
     return n > 0 && (size_t) n < size ? (size_t) n : 0;
@@ -528,9 +543,9 @@ wsb_chat_see(wsb_chat_track_t *tr, uint32_t seq)
  * written to reply, its length returned
  */
 size_t
-wsb_chat_message(wsb_chat_slot_t *cs, wsb_shared_t *sh, wsb_stats_t *st,
-    const unsigned char *m, size_t len, uint64_t now, int slow,
-    char *reply, size_t size)
+wsb_chat_message(wsb_chat_slot_t *cs, wsb_conf_t *cf, wsb_shared_t *sh,
+    wsb_stats_t *st, const unsigned char *m, size_t len, uint64_t now,
+    int slow, char *reply, size_t size)
 {
     int                   k, epoch, pub, seen, ack;
     char                  hex[9];
@@ -567,12 +582,32 @@ wsb_chat_message(wsb_chat_slot_t *cs, wsb_shared_t *sh, wsb_stats_t *st,
             } else if (n == 7 && memcmp(type, "resumed", 7) == 0) {
                 st->chat.resumed++;
                 k = wsb_chat_named(cs, m, len);
+                if (k >= 0 && cs->more[k]) {
+                    /* the send queue took not all: the rest from its gap */
+                    cs->more[k] = 0;
+                    st->chat.continued++;
+                    return wsb_chat_resume_from(cs, cf, k, cs->more_id[k],
+                                                cs->more_len[k], reply,
+                                                size);
+                }
+
                 if (k >= 0) {
                     cs->resuming[k] = 0;
                 }
 
             } else if (n == 3 && memcmp(type, "gap", 3) == 0) {
-                st->chat.gaps++;
+                k = wsb_chat_named(cs, m, len);
+                id = wsb_chat_str(m, len, "\"since\":\"", &idn);
+                if (k >= 0 && memmem(m, len, "\"more\":true", 11)
+                    && id && idn && idn < WSB_CHAT_ID_LEN)
+                {
+                    cs->more[k] = 1;
+                    cs->more_len[k] = (uint8_t) idn;
+                    memcpy(cs->more_id[k], id, idn);
+
+                } else {
+                    st->chat.gaps++;
+                }
 
             } else if (n == 6 && memcmp(type, "notice", 6) == 0) {
                 st->chat.notices++;

@@ -179,7 +179,7 @@ wsb_report_chat(wsb_result_t *r, FILE *f)
     fprintf(f, "  chat           %llu to users, %llu redelivered, %llu acks"
             " sent, %llu acked, %llu reconnects, %llu resumes sent,"
             " %llu resumed, %llu received while resuming, %llu gaps,"
-            " %llu notices,"
+            " %llu resumes continued, %llu notices,"
             " %llu errors, %llu other frames, %llu stray\n",
             (unsigned long long) c->to_users,
             (unsigned long long) c->redelivered,
@@ -188,7 +188,9 @@ wsb_report_chat(wsb_result_t *r, FILE *f)
             (unsigned long long) c->resumes,
             (unsigned long long) c->resumed,
             (unsigned long long) c->resumed_msgs,
-            (unsigned long long) c->gaps, (unsigned long long) c->notices,
+            (unsigned long long) c->gaps,
+            (unsigned long long) c->continued,
+            (unsigned long long) c->notices,
             (unsigned long long) c->errors, (unsigned long long) c->other,
             (unsigned long long) c->stray);
     fprintf(f, "  seed grade     %s (p95 < 100 ms, p99 < 200 ms, errors < 1%%,"
@@ -414,8 +416,8 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             " \"to_users\": %llu, \"redelivered\": %llu, \"acks\": %llu,"
             " \"acked\": %llu, \"reconnects\": %llu, \"resumes\": %llu,"
             " \"resumed\": %llu, \"resumed_msgs\": %llu, \"gaps\": %llu,"
-            " \"notices\": %llu, \"errors\": %llu, \"other\": %llu,"
-            " \"stray\": %llu,"
+            " \"continued\": %llu, \"notices\": %llu, \"errors\": %llu,"
+            " \"other\": %llu, \"stray\": %llu,"
             " \"seed_grade\": \"%s\"},\n", cf->rooms, cf->users,
             (unsigned long long) r->chat.to_users,
             (unsigned long long) r->chat.redelivered,
@@ -426,6 +428,7 @@ wsb_json_scenario(FILE *f, wsb_conf_t *cf, wsb_result_t *r)
             (unsigned long long) r->chat.resumed,
             (unsigned long long) r->chat.resumed_msgs,
             (unsigned long long) r->chat.gaps,
+            (unsigned long long) r->chat.continued,
             (unsigned long long) r->chat.notices,
             (unsigned long long) r->chat.errors,
             (unsigned long long) r->chat.other,

@@ -309,6 +309,7 @@ wsb_chat_add(wsb_chat_stats_t *to, const wsb_chat_stats_t *from)
     to->resumed += from->resumed;
     to->resumed_msgs += from->resumed_msgs;
     to->gaps += from->gaps;
+    to->continued += from->continued;
     to->notices += from->notices;
     to->errors += from->errors;
     to->other += from->other;

@@ -1270,12 +1270,18 @@ wsb_sub_chat_message(wsb_thread_t *t, wsb_sub_t *s, uint64_t now)
     char    reply[128];
     size_t  n;
 
-    n = wsb_chat_message(s->cs, t->sh, t->st, s->ccap, s->ccap_len, now,
-                         s->flags & WSB_SLOW, reply, sizeof(reply));
+    n = wsb_chat_message(s->cs, t->cf, t->sh, t->st, s->ccap, s->ccap_len,
+                         now, s->flags & WSB_SLOW, reply, sizeof(reply));
 
     if (n && !(s->flags & WSB_CLOSE_SENT)) {
         wsb_sub_send(t, s, 0x1, (unsigned char *) reply, n);
-        t->st->chat.acks++;
+
+        if (n > 16 && memcmp(reply, "{\"type\":\"resume\"", 16) == 0) {
+            t->st->chat.resumes++;
+
+        } else {
+            t->st->chat.acks++;
+        }
     }
 }
 
