@@ -392,6 +392,11 @@ def failover(port, channel="fo", subs="8"):
            for c in conns]
     out("every 2xx message reached every subscriber: %s" % all(
         set(accepted) <= g for g in got))
+    missed = [sorted(set(accepted) - g)[:10] for g in got]
+    sys.stderr.write("failover: %d accepted, statuses %s, promoted %.1f s "
+                     "after the kill, 202 again %.1f s later; missed per "
+                     "subscriber %s\n" % (len(accepted), sorted(statuses),
+                                           up - killed, took, missed))
     out("delivery resumed within 5 s of the promotion" if took <= 5
         else "delivery resumed after %.1f s" % took)
     notices = [any(m.get("type") == "notice" for m in c.messages())

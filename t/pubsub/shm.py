@@ -186,11 +186,12 @@ def full(port, size="1000"):
 def die(port, channel="c"):
     """A worker dies holding the zone's lock in the middle of a change
     (the test hook): the master unlocks the zone, the next locker repairs
-    it, and publishes and deliveries go on."""
-    ws = connect(port, "/ws?channels=" + channel)
+    it, and publishes and deliveries go on.  The subscriber connects
+    after the death: one connected before could be on the dying worker."""
     st, _ = req(port, "POST", "/pub",
                 {"channel": "ws-perf-test-die", "data": 1})
     out("the dying publish got no answer: %s" % (st == 0 or st >= 500))
+    ws = connect(port, "/ws?channels=" + channel)
     ok = 0
     for k in range(20):
         st, _ = req(port, "POST", "/pub", {"channel": channel, "data": k})
