@@ -94,7 +94,7 @@ a slot's keys moved a few at a time (the sets and a channel's hash first, the re
 publishes while it moved: 202 or 503 only
 every 202 one in the history once, in order; live, none twice, in order
 the unacked message came again after the move, with its id: True
-the scheduled message came 1 time(s)
+the scheduled message went out once (in the history once, live at most once): True
 --- timeout: 90
 
 

@@ -505,7 +505,8 @@ def slow_move(port, ws="", wait="1.5"):
     gets publishes, a user a message it never acks, and a message
     scheduled for then is due.  Every publish is 202 or 503 and every
     202 one is in the history once, in order; the unacked message comes
-    again after the move, the scheduled one comes once."""
+    again after the move, the scheduled one comes once (live, if the
+    move's interruption did not take it, and once in the history)."""
     ws, wait = int(ws or port), float(wait)
     m = wait_agreed("the cluster to agree on its map")
     masters = sorted({p for _, _, p in m})
@@ -564,10 +565,11 @@ def slow_move(port, ws="", wait="1.5"):
     publish_for(0.5)
     rd.publish_ready(port, {"channel": ch, "data": "end"})
     try:
-        pump([sub, u], lambda: copies() > before and all(
-            any(x.get("data") == d for x in sub.messages())
-            for d in ("end", "scheduled")), 10,
-            "the end, the unacked message again and the scheduled one")
+        # the scheduled message, due long before the end, is ahead of it
+        # if it comes live at all
+        pump([sub, u], lambda: copies() > before and any(
+            x.get("data") == "end" for x in sub.messages()), 10,
+            "the end and the unacked message again")
     except Timeout:
         pass
     # whatever else is on its way (a scheduled message twice)
@@ -603,10 +605,17 @@ def slow_move(port, ws="", wait="1.5"):
         "history once, in order; live, none twice, in order")
     out("the unacked message came again after the move, with its id: %s"
         % (copies() > before))
+    # the move interrupts the subscription (a notice says messages may
+    # be missed): the scheduled message may have come live or not, and
+    # the resume from the first message gives it again
     sched = [(i < n0, x.get("id")) for i, x in enumerate(sub.messages())
              if x.get("data") == "scheduled"]
-    out("the scheduled message came %d time(s)" % len(sched))
-    if len(sched) != 1:
+    n_live = len([1 for live, _ in sched if live])
+    n_back = len(sched) - n_live
+    out("the scheduled message went out once (in the history once, "
+        "live at most once): %s" % (
+        n_back == 1 and n_live <= 1 and len({i for _, i in sched}) == 1))
+    if n_back != 1 or n_live > 1:
         sys.stderr.write("the scheduled message's copies (live, id): %s\n"
                          % sched)
     # acked at last: nothing is left awaiting an ack (the ledger counts)
