@@ -48,6 +48,11 @@ $listen
     location /pub {
         ws_perf_publish;
     }
+    location ~ ^/pubcork/(\\w+)\$ {
+        ws_perf_publish;
+        ws_perf_channels \$1;
+        tcp_nopush on;
+    }
     location = /t {
         return 200 "ok\\n";
     }
@@ -377,3 +382,23 @@ handshakes 101 101
 echo 'before', ping pong
 reload: echo closed with 1001, pub/sub closed with 1001, promptly
 a new connection after the reload: 101, echo 'after'
+
+
+
+=== TEST 8: pipelined publishes over https under tcp_nopush on: the TLS records of the answers leave corked together, and an unfinished request does not hold back those before it
+--- tls_client: pubsub pipelined path=/pubcork/corkch n=20 part=1
+--- tls_out
+first answer: HTTP/1.1 202 Accepted
+20 answers 202 of 20
+in at most 3 segments
+2 whole and a part: 2 answers, not held back
+the rest: 1 answer
+
+
+
+=== TEST 9: over https, a pipelined publish under tcp_nopush on, then a wss handshake on the same connection in a location without it: nothing stays corked
+--- tls_client: pubsub pipelined-upgrade pub=/pubcork/corkws ws=/ws?channels=room.cork
+--- tls_out
+answers: HTTP/1.1 202 Accepted, HTTP/1.1 101 Switching Protocols
+the 202 and the 101 not held back
+message not held back

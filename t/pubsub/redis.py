@@ -12,6 +12,7 @@ here from $TEST_NGINX_BINARY with the module of $TEST_NGINX_LOAD_MODULES,
 on the block's Redis, and stopped before the verdict.
 """
 
+import base64
 import json
 import os
 import re
@@ -827,6 +828,165 @@ def slow_redis(port, channel="slow"):
          and m.get("data") == "end"][:1]))
     c.abort()
 
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    return inodes
+
+
+def _unread_from_redis(pid):
+    """bytes waiting unread in pid's sockets connected to redis"""
+    inodes = _socket_inodes(pid)
+    total = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            col = line.split()
+            if col[9] in inodes and int(col[2].split(":")[1], 16) == \
+                    REDIS_PORT:
+                total += int(col[4].split(":")[1], 16)
+    return total
+
+
+def _redis_backlog():
+    """the most bytes waiting unread by redis in one of its sockets"""
+    most = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            col = line.split()
+            if int(col[1].split(":")[1], 16) == REDIS_PORT and col[3] == "01":
+                most = max(most, int(col[4].split(":")[1], 16))
+    return most
+
+
+@scenario
+def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
+                  busy="600"):
+    """A worker stalled in its own loop (here a blocking write of an access
+    log line to a full pipe, as a long pass through many connections
+    stalls it) while a publish waits on redis, and longer than
+    ws_perf_redis_command_timeout and the subscribe heartbeat allow; busy
+    connections become readable during the stall, before redis answers,
+    more than one epoll_wait() returns (512), so the worker's first look
+    after the stall sees them and not redis's reply, with the clock past
+    the timeout.  The reply is waiting unread in its socket when its timer
+    runs out, so no link is dropped, the publish is answered 202 and
+    delivered, and no subscriber is told of a reconnection."""
+    timeout = int(timeout_ms) / 1000.0
+    worker = pids_of_workers()[0]
+    c = connect(port, "/ws?channels=" + channel)
+    others = connect_many(port, ["/ws?channels=busy"] * int(busy))
+    wait_info([port], "channel=" + channel, 1)
+    wait_info([port], "channel=busy", int(busy))
+    # the links up and subscribed: a publish goes through redis and back
+    publish_ready(port, {"channel": channel, "data": "ready"})
+    collect([c], "ready")
+
+    # the pipe full: the worker's next access log line blocks it
+    pipe = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(pipe, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    try:
+        os.write(pipe, b"x")
+    except BlockingIOError:
+        pass
+
+    # redis asleep, so that the publish's reply comes while the worker
+    # stalls: the publish reaches redis first, then the stall begins
+    info = redis("INFO", "server")
+    info = info.decode() if isinstance(info, bytes) else info
+    rpid = int(re.search(r"process_id:(\d+)", info).group(1))
+
+    def asleep():
+        with open("/proc/%d/task/%d/syscall" % (rpid, rpid)) as f:
+            return f.read().split()[0] in ("35", "230")  # (clock_)nanosleep
+    sleeper = socket.create_connection(("127.0.0.1", REDIS_PORT))
+    sleeper.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n1\r\n")
+    wait_for(asleep, 5, "redis asleep")
+    # not compressible: its bytes at redis tell the publish is there
+    data = base64.b64encode(os.urandom(2400)).decode()
+    body = json.dumps({"channel": channel, "data": data}).encode()
+    h = socket.create_connection(("127.0.0.1", port))
+    h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    written = time.monotonic()
+    wait_for(lambda: _redis_backlog() >= 3000, 5,
+             "the publish waiting at redis")
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /stall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+    def stalled():
+        with open("/proc/%d/syscall" % worker) as f:
+            return f.read().split()[0] == "1"
+    wait_for(stalled, 5, "the worker blocked writing its access log")
+    for w in others:
+        w.send_json({"type": "ping"})
+
+    # redis answers while the worker stalls; the stall outlasts the
+    # command timeout and the subscribe heartbeat's
+    sleeper.settimeout(5)
+    sleeper.recv(100)
+    sleeper.close()
+    wait_for(lambda: _unread_from_redis(worker) > 0, 5,
+             "the reply in the worker's socket")
+    stall = timeout + 2 * 0.5 + 0.5
+    while time.monotonic() - written < stall:
+        time.sleep(0.05)
+    unread = _unread_from_redis(worker) > 0
+    still = stalled()
+    out("the worker stalled %.1f s (over the command timeout and two"
+        " heartbeat ticks) with redis's reply unread: %s"
+        % (stall, unread and still))
+
+    try:
+        while os.read(pipe, 65536):
+            pass
+    except BlockingIOError:
+        pass
+    os.close(pipe)
+
+    h.settimeout(10)
+    answer = b""
+    while True:
+        chunk = h.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    h.close()
+    s.close()
+    out("the publish: %s" % answer.split(b"\r\n", 1)[0].decode())
+    pump([c], lambda: any(m.get("data") == data for m in c.messages())
+         or c.eof, 10, "the message")
+    got = [m for m in c.messages() if m.get("data") == data]
+    notices = [m.get("code") for m in c.messages()
+               if m.get("type") == "notice"]
+    out("the subscriber got it: %d time(s), notices %s" % (len(got), notices))
+    published, _, _ = request(port, "POST", "/pub",
+                              {"channel": channel, "data": "after"})
+    if published == 202:
+        collect([c], "after")
+    out("a publish after: %d%s" % (published, ", delivered" if any(
+        m.get("data") == "after" for m in c.messages()) else ""))
+    pump(others, lambda: all(any(m.get("type") == "pong"
+                                 for m in w.messages()) or w.eof
+                             for w in others), 10, "the pongs")
+    out("the busy connections answered: %s" % all(
+        any(m.get("type") == "pong" for m in w.messages()) for w in others))
+    for w in others:
+        w.abort()
+    out("redis links dropped: %s" % [l for l in error_log_lines()
+                                     if "lost" in l or "not heard" in l])
+    c.abort()
 
 
 @scenario
