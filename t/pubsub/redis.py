@@ -911,7 +911,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
         with open("/proc/%d/task/%d/syscall" % (rpid, rpid)) as f:
             return f.read().split()[0] in ("35", "230")  # (clock_)nanosleep
     sleeper = socket.create_connection(("127.0.0.1", REDIS_PORT))
-    sleeper.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n1\r\n")
+    sleeper.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n1.5\r\n")
     wait_for(asleep, 5, "redis asleep")
     # not compressible: its bytes at redis tell the publish is there
     data = base64.b64encode(os.urandom(2400)).decode()
