@@ -842,28 +842,27 @@ def _socket_inodes(pid):
     return inodes
 
 
-def _unread_from_redis(pid):
-    """bytes waiting unread in pid's sockets connected to redis"""
-    inodes = _socket_inodes(pid)
-    total = 0
+def _tcp_sockets():
+    """(local port, remote port, state, bytes unread, inode) of each IPv4
+    TCP socket (/proc/net/tcp)"""
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             col = line.split()
-            if col[9] in inodes and int(col[2].split(":")[1], 16) == \
-                    REDIS_PORT:
-                total += int(col[4].split(":")[1], 16)
-    return total
+            hexa = [int(col[i].split(":")[1], 16) for i in (1, 2, 4)]
+            yield hexa[0], hexa[1], col[3], hexa[2], col[9]
+
+
+def _unread_from_redis(pid):
+    """bytes waiting unread in pid's sockets connected to redis"""
+    inodes = _socket_inodes(pid)
+    return sum(rx for _, rport, _, rx, inode in _tcp_sockets()
+               if inode in inodes and rport == REDIS_PORT)
 
 
 def _redis_backlog():
     """the most bytes waiting unread by redis in one of its sockets"""
-    most = 0
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            col = line.split()
-            if int(col[1].split(":")[1], 16) == REDIS_PORT and col[3] == "01":
-                most = max(most, int(col[4].split(":")[1], 16))
-    return most
+    return max([rx for lport, _, st, rx, _ in _tcp_sockets()
+                if lport == REDIS_PORT and st == "01"] or [0])
 
 
 @scenario
