@@ -778,6 +778,32 @@ def restarts(port, channel="rs", n="20", subs="20"):
         c.abort()
 
 
+def _post_once(port, body):
+    """a POST /pub of body (a JSON value) on its own connection, sent and
+    not waited for; the socket, to read the answer from"""
+    body = json.dumps(body).encode()
+    h = socket.create_connection(("127.0.0.1", port))
+    h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    return h
+
+
+def _answer(h, timeout=10):
+    """what the server wrote on h until it closed (b"" if it reset)"""
+    h.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = h.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    h.close()
+    return data
+
+
 @scenario
 def slow_redis(port, channel="slow"):
     """A redis that stops answering: publishes waiting on it get 503 once
@@ -793,23 +819,11 @@ def slow_redis(port, channel="slow"):
     time.sleep(0.1)
     socks = []
     for i in range(4):
-        h = socket.create_connection(("127.0.0.1", port))
-        body = json.dumps({"channel": channel, "data": i}).encode()
-        h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        socks.append(h)
+        socks.append(_post_once(port, {"channel": channel, "data": i}))
     statuses = []
     t0 = time.monotonic()
     for h in socks:
-        h.settimeout(10)
-        data = b""
-        while True:
-            chunk = h.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        h.close()
-        statuses.append(int(data.split(b" ", 2)[1]))
+        statuses.append(int(_answer(h).split(b" ", 2)[1]))
     took = time.monotonic() - t0
     out("4 publishes while redis sleeps: statuses %s, answered %s" % (
         sorted(statuses),
@@ -914,10 +928,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
     wait_for(asleep, 5, "redis asleep")
     # not compressible: its bytes at redis tell the publish is there
     data = base64.b64encode(os.urandom(2400)).decode()
-    body = json.dumps({"channel": channel, "data": data}).encode()
-    h = socket.create_connection(("127.0.0.1", port))
-    h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    h = _post_once(port, {"channel": channel, "data": data})
     written = time.monotonic()
     wait_for(lambda: _redis_backlog() >= 3000, 5,
              "the publish waiting at redis")
@@ -954,14 +965,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
         pass
     os.close(pipe)
 
-    h.settimeout(10)
-    answer = b""
-    while True:
-        chunk = h.recv(4096)
-        if not chunk:
-            break
-        answer += chunk
-    h.close()
+    answer = _answer(h)
     s.close()
     out("the publish: %s" % answer.split(b"\r\n", 1)[0].decode())
     pump([c], lambda: any(m.get("data") == data for m in c.messages())
@@ -999,11 +1003,7 @@ def reload_waiting(port, n="8"):
     s.sendall(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n1\r\n")
     socks = []
     for i in range(n):
-        h = socket.create_connection(("127.0.0.1", port))
-        body = json.dumps({"channel": "rw", "data": i}).encode()
-        h.sendall(b"POST /pub HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        socks.append(h)
+        socks.append(_post_once(port, {"channel": "rw", "data": i}))
 
     def waiting():
         _, _, body = request(port, "GET", "/status?format=prometheus")
@@ -1013,17 +1013,7 @@ def reload_waiting(port, n="8"):
     os.kill(master_pid(), signal.SIGHUP)
     statuses = []
     for h in socks:
-        h.settimeout(10)
-        data = b""
-        try:
-            while True:
-                chunk = h.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        except OSError:
-            pass
-        h.close()
+        data = _answer(h)
         statuses.append(int(data.split(b" ", 2)[1]) if data else 0)
     s.recv(100)
     s.close()
