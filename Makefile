@@ -9,7 +9,8 @@ FUZZ_RUNS  ?= 10000000
 FUZZ_TARGETS ?= frame msg wire lz4 envelope cmd reply slots deflate
 
 # the files run a second time over TLS by prove-tls (t/lib/WsPerf/TLS.pm);
-# a file that starts a second nginx node takes the ports TLS needs
+# not t/208, which does not use it, nor the files that start a second nginx
+# node (t/401, t/404): that node takes the ports TLS needs
 TLS_TESTS  = t/001-handshake.t $(wildcard t/1[0-9][0-9]-conf-*.t) \
              $(filter-out t/208-%,$(wildcard t/20[0-9]-*.t)) \
              t/220-sse.t t/230-presence.t t/301-status.t t/502-lz4-frames.t

@@ -902,17 +902,18 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
     publish_ready(port, {"channel": channel, "data": "ready"})
     collect([c], "ready")
 
-    # the pipe full: the worker's next access log line blocks it
+    # the pipe full to the last byte: the worker's next access log line
+    # blocks it
     pipe = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    try:
-        while True:
-            os.write(pipe, b"x" * 4096)
-    except BlockingIOError:
-        pass
-    try:
-        os.write(pipe, b"x")
-    except BlockingIOError:
-        pass
+    for size in (4096, 1):
+        try:
+            while True:
+                os.write(pipe, b"x" * size)
+        except BlockingIOError:
+            pass
+    log_fd = [fd for fd in os.listdir("/proc/%d/fd" % worker)
+              if os.path.realpath("/proc/%d/fd/%s" % (worker, fd))
+              == os.path.realpath(fifo)]
 
     # redis asleep, so that the publish's reply comes while the worker
     # stalls: the publish reaches redis first, then the stall begins
@@ -936,8 +937,10 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
     s.sendall(b"GET /stall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 
     def stalled():
+        """in write() on the pipe"""
         with open("/proc/%d/syscall" % worker) as f:
-            return f.read().split()[0] == "1"
+            call = f.read().split()
+        return call[0] == "1" and "%d" % int(call[1], 16) in log_fd
     wait_for(stalled, 5, "the worker blocked writing its access log")
     for w in others:
         w.send_json({"type": "ping"})
