@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
-"""The tables of a floor run of bench/run.sh (bench/run-floor.sh): ws_perf
-next to floor, the minimal fan-out server of bench/floor.c, medians over
-the runs and the ratio ws_perf / floor of every run.
+"""The tables of an interleaved run of two servers by bench/run.sh: ws_perf
+next to floor, the minimal fan-out server of bench/floor.c
+(bench/run-floor.sh), or next to the module of another revision
+(bench/run-base.sh).  Medians over the runs, the ratio of the first
+server to the second in every run, and in how many runs the first was
+ahead.
 
-    floor_table.py RESULTS_DIR RUNS "SCENARIOS" summary|runs
+    floor_table.py RESULTS_DIR RUNS "SCENARIOS" summary|runs [A B]
 
-RESULTS_DIR holds <server>-<scenario>-r<run>.json as wsbench wrote them.
-Run r of ws_perf and run r of floor ran one after the other, so their
-ratio is the one least moved by the machine's other work.
+A and B are the servers, ws_perf and floor when not given.  RESULTS_DIR
+holds <server>-<scenario>-r<run>.json as wsbench wrote them.  Run r of A
+and run r of B ran one after the other, so their ratio is the one least
+moved by the machine's other work.
 """
 
 import sys
 
 from twin_table import cell, load, median, ratio, value
 
-SERVERS = ("ws_perf", "floor")
+SERVERS = ["ws_perf", "floor"]
 
 COLUMNS = [
     # heading, how to read it from a scenario, format
@@ -30,12 +34,26 @@ COLUMNS = [
 ]
 
 RATIOS = [
-    ("publishes/s", "publishes_per_s"),
-    ("deliveries/s", "deliveries_per_s"),
-    ("p50", "latency_ms.p50"),
-    ("p99", "latency_ms.p99"),
-    ("server CPU", "server.cpu_pct"),
+    # heading, how to read it, 1 when more is better
+    ("publishes/s", "publishes_per_s", 1),
+    ("deliveries/s", "deliveries_per_s", 1),
+    ("p50", "latency_ms.p50", 0),
+    ("p99", "latency_ms.p99", 0),
+    ("server CPU", "server.cpu_pct", 0),
 ]
+
+
+def ahead(pairs, key, more):
+    """In how many runs, of those both servers have, the first did better."""
+    n = k = 0
+    for a, b in pairs:
+        x, y = value(a, key), value(b, key)
+        if x is None or y is None:
+            continue
+        n += 1
+        if (x > y) if more else (x < y):
+            k += 1
+    return "%d of %d" % (k, n) if n else "-"
 
 
 def summary(res, runs, scenarios):
@@ -51,17 +69,21 @@ def summary(res, runs, scenarios):
             print("| " + label + " | " + " | ".join(
                 cell(median(data[s], c[1]), c[2]) for c in COLUMNS) + " |")
         print()
-        print("| ws_perf / floor | " + " | ".join(r[0] for r in RATIOS)
-              + " |")
+        first, second = SERVERS
+        print("| %s / %s | " % (first, second)
+              + " | ".join(r[0] for r in RATIOS) + " |")
         print("|---|" + "---:|" * len(RATIOS))
         print("| ratio of medians | " + " | ".join(
-            ratio(median(data["ws_perf"], r[1]), median(data["floor"], r[1]))
+            ratio(median(data[first], r[1]), median(data[second], r[1]))
             for r in RATIOS) + " |")
         for r in range(runs):
-            a, b = data["ws_perf"][r], data["floor"][r]
+            a, b = data[first][r], data[second][r]
             print("| run %d | " % (r + 1) + " | ".join(
                 ratio(value(a, x[1]), value(b, x[1])) for x in RATIOS)
                 + " |")
+        pairs = list(zip(data[first], data[second]))
+        print("| %s better in | " % first + " | ".join(
+            ahead(pairs, r[1], r[2]) for r in RATIOS) + " |")
         print()
 
 
@@ -77,9 +99,11 @@ def every_run(res, runs, scenarios):
 
 
 def main():
-    if len(sys.argv) != 5 or sys.argv[4] not in ("summary", "runs"):
+    if len(sys.argv) not in (5, 7) or sys.argv[4] not in ("summary", "runs"):
         sys.stderr.write(__doc__)
         return 2
+    if len(sys.argv) == 7:
+        SERVERS[:] = sys.argv[5:7]
     res, runs, scenarios = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
     if sys.argv[4] == "summary":
         summary(res, runs, scenarios)

@@ -14,6 +14,14 @@
 #                                      BENCH_RUNS times on BENCH_SCENARIOS
 #                                      (fanout many-channels-max); writes
 #                                      the floor part of RESULTS.md only
+#   BENCH_BASE=main~3                  ws_perf next to the module built
+#                                      from that git revision (ws_perf_base,
+#                                      the same conf), BENCH_RUNS times on
+#                                      BENCH_SCENARIOS (fanout-10hz
+#                                      many-channels-max), interleaved:
+#                                      a change's effect, run against run;
+#                                      prints the tables and writes
+#                                      $res/base.md, RESULTS.md kept
 #   BENCH_QUICK=1                      make bench-quick: ws_perf on
 #                                      BENCH_QUICK_SCENARIOS, ws_perf_redis
 #                                      on BENCH_QUICK_REDIS_SCENARIOS,
@@ -273,7 +281,7 @@ server_setup() {
     sed -e "s/127\.0\.0\.1:8090/127.0.0.1:$port/g" \
         -e "s/127\.0\.0\.1:8493/127.0.0.1:$tls_port/g" \
         -e "s/127\.0\.0\.1:6391/127.0.0.1:$redis_port/g" \
-        "bench/conf/$name.conf" >"$prefix/conf/$name.conf"
+        "bench/conf/${name%_base}.conf" >"$prefix/conf/$name.conf"
 
     case $name in
     *_tls)
@@ -303,6 +311,18 @@ server_setup() {
         *)  so=$top/${BUILD:-build}/ngx_ws_perf_module.so ;;
         esac
         ln -sf "$so" "$prefix/modules/"
+        ;;
+    ws_perf_base)
+        # the module of another revision, built from its own tree
+        rm -rf "$prefix/src" && mkdir -p "$prefix/src"
+        if ! git archive "$BENCH_BASE" | tar -x -C "$prefix/src" \
+                || ! make -s -C "$prefix/src" BUILD="$top/$prefix/build" \
+                all >"$prefix/logs/build.log" 2>&1; then
+            echo "the module of $BENCH_BASE does not build" \
+                "(see $prefix/logs/build.log)"
+            return 1
+        fi
+        ln -sf "$top/$prefix/build/ngx_ws_perf_module.so" "$prefix/modules/"
         ;;
     nchan|nchan_redis|nchan_tls|nchan_2w|nchan_deflate)
         if [ ! -f "$nchan_so" ]; then
@@ -432,7 +452,7 @@ twins_setup() {
 }
 
 twins_run() {
-    local r sc m msc
+    local r sc m msc i order
 
     : >"$res/$2"
 
@@ -444,8 +464,18 @@ twins_run() {
             twin_run_start "$r"
         fi
 
+        # every other run the other way round: no server always goes first
+        order=()
+        for i in "${!measured[@]}"; do
+            if [ $((r % 2)) = 1 ]; then
+                order+=("${measured[i]}")
+            else
+                order=("${measured[i]}" "${order[@]}")
+            fi
+        done
+
         for sc in $1; do
-            for m in "${measured[@]}"; do
+            for m in "${order[@]}"; do
                 msc=$(twin_scenario "$m" "$sc")
 
                 if ! why=$(server_start "$m"); then
@@ -547,6 +577,11 @@ fi
 
 if [ $cluster_run = 1 ]; then
     . bench/run-cluster.sh
+    exit $?
+fi
+
+if [ -n "${BENCH_BASE:-}" ]; then
+    . bench/run-base.sh
     exit $?
 fi
 
