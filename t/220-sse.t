@@ -448,6 +448,30 @@ async function publish(msgs) {
   return (await r.json()).ids;
 }
 
+/*
+ * The stream's open says its request was taken, not that its
+ * subscriptions are in place: in Redis mode a worker counts a subscriber
+ * once its SUBSCRIBE is confirmed, and what is published before that does
+ * not reach it (docs/redis.md, "Channel info").  So the page waits, as
+ * wait_subscribers() of t/pubsub/wsclient.py does, until the channel's
+ * info counts n subscribers.
+ */
+async function subscribers(channel, n) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const r = await fetch('/pub?channel=' + channel);
+    if (r.status !== 200) {
+      throw new Error('info of ' + channel + ': ' + r.status);
+    }
+    const got = (await r.json()).subscribers;
+    if (got === n) return;
+    if (Date.now() > deadline) {
+      throw new Error(channel + ' has ' + got + ' subscribers, not ' + n);
+    }
+    await new Promise((next) => setTimeout(next, 20));
+  }
+}
+
 async function run() {
   /* wa's counter runs ahead of wb's: wa numbers messages first */
   await publish([{ channel: 'wa', data: 'early' }, { channel: 'wa', data: 'early' },
@@ -461,8 +485,14 @@ async function run() {
       opens++;
       seen.push('open ' + opens);
       if (opens === 1) {
-        ids.a1 = (await publish([{ channel: 'wa', data: 'a1' }]))[0];
-        ids.b1 = (await publish([{ channel: 'wb', data: 'b1' }]))[0];
+        try {
+          await subscribers('wa', 1);
+          await subscribers('wb', 1);
+          ids.a1 = (await publish([{ channel: 'wa', data: 'a1' }]))[0];
+          ids.b1 = (await publish([{ channel: 'wb', data: 'b1' }]))[0];
+        } catch (e) {
+          reject(e);
+        }
       }
     };
     es.onmessage = (e) => {
