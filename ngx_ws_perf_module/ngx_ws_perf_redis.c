@@ -1441,20 +1441,49 @@ ngx_ws_perf_redis_command(ngx_ws_perf_redis_link_t *link, redisCallbackFn *fn,
  * Writes the publish link's commands now, not when the loop next polls: a
  * loop pass busy with a large fan-out would hold every publish back by a
  * pass.  Not from a reply's callback: a write error would free the context
- * under the reading loop.
+ * under the reading loop.  A write that fails (redis reset the link before
+ * the worker read it) leaves the link to its write handler, later in this
+ * pass: dropped here, the link would call back the command just queued
+ * before its caller had returned NGX_AGAIN for it.
  */
 
 static void
 ngx_ws_perf_redis_flush(ngx_ws_perf_redis_link_t *link)
 {
+    int                 done;
+    ngx_connection_t   *c;
     redisAsyncContext  *ac;
 
     ac = link ? link->ac : NULL;
 
-    if (ac && !(ac->c.flags & REDIS_IN_CALLBACK)) {
-        ngx_ws_perf_redis_written(ac);
-        redisAsyncHandleWrite(ac);
+    if (ac == NULL || (ac->c.flags & REDIS_IN_CALLBACK)
+        || !(ac->c.flags & REDIS_CONNECTED))
+    {
+        return;
     }
+
+    c = ac->ev.data;
+
+    ngx_ws_perf_redis_written(ac);
+
+    done = 0;
+
+    if (redisBufferWrite(&ac->c, &done) != REDIS_OK) {
+        /* ac->c.err is kept: redisAsyncHandleWrite() drops the link */
+        ngx_post_event(c->write, &ngx_posted_events);
+        return;
+    }
+
+    /* as redisAsyncHandleWrite() goes on after a write */
+
+    if (done) {
+        ngx_ws_perf_redis_del_write(c);
+
+    } else {
+        ngx_ws_perf_redis_add_write(c);
+    }
+
+    ngx_ws_perf_redis_add_read(c);
 }
 
 

@@ -366,6 +366,12 @@ def restart(port, prefix, ch="room.r"):
     rd.redis_start()
     got = wait_presence(port, ch, ["hal"], timeout=15)
     out("Redis back: %s" % show(got))
+    # the observer's worker has its subscriptions back (it says so with a
+    # notice): an event published before that would not reach it
+    pump([obs], lambda: any(m.get("type") == "notice"
+                            and m.get("code") == "redis_reconnected"
+                            for m in obs.messages()), 15,
+         "the observer's reconnect notice")
     ivy = anywhere(port, "/ws?channels=%s&user=ivy" % ch)
     wait_event(obs, "join", "ivy", timeout=15)
     out("a join after it: %s" % show(seen(obs, "join", "ivy")[0]))
