@@ -6,10 +6,17 @@
 # restarts leave the workers with the fds and memory they had.  A link
 # lost to a redis that stops reads its end (EOF), or a reset, or fails a
 # write first when publishes came in between: each is the one line.
+# Admin requests (the dead letters) that a worker takes after redis reset
+# its link, before it read that, are answered 503 and their connections
+# go on.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
 use WsPerf::Redis;
+
+# the access log of /stall: a pipe that a scenario fills to stall a worker
+# in its loop and drains
+stall_fifo();
 
 redis_start(port => 6402);
 
@@ -27,6 +34,16 @@ _EOC_
     }
     location /pub {
         ws_perf_publish;
+    }
+    location /dlq {
+        ws_perf_dlq;
+    }
+    location = /pid {
+        return 200 "$pid\n";
+    }
+    location = /stall {
+        access_log $TEST_NGINX_STALL_FIFO;
+        return 204;
     }
     location = /t {
         return 200 "ok\n";
@@ -83,3 +100,31 @@ worker RSS: grew less than the bound (1 MB; 4 MB under a sanitizer, 8 MB under v
 AddressSanitizer
 runtime error:
 --- timeout: 120
+
+
+
+=== TEST 3: dead-letter lists taken in a pass during which Redis reset the worker's links: each answered 503, each connection answers its next request
+A GET /dlq on each of two keep-alive connections of one worker, taken in
+one pass with a stall (GET /stall, its access log on a full pipe) before
+them; Redis shuts down during the stall.  The worker sends their FCALLs
+to the link Redis reset, not read yet: the second one fails to write.
+Its 503 comes after the request is held, not during the call: a request
+answered and freed during the call, then held, would be used after it
+was freed.
+--- request
+GET /t
+--- response_body
+ok
+--- pubsub
+admin-unread-reset fifo=$TEST_NGINX_STALL_FIFO
+--- pubsub_out
+two connections of one worker, before: 200, 200
+taken in a pass with Redis gone unread: 503 redis is unavailable, 503 redis is unavailable
+the next on each connection, Redis down: 503 redis is unavailable, 503 redis is unavailable
+once Redis is back: 200, 200
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+AddressSanitizer
+runtime error:

@@ -13,16 +13,8 @@ use Test::Nginx::Socket 'no_plan';
 use WsPerf::PubSub;
 use WsPerf::Redis;
 
-use File::Temp ();
-use POSIX ();
-
-# a reader holds the pipe open, so nginx opens it for writing at once
-our $STALL_DIR = File::Temp->newdir('ws-perf-stall-XXXXXX', TMPDIR => 1);
-our $FIFO = "$STALL_DIR/access.fifo";
-POSIX::mkfifo($FIFO, 0666) or die "mkfifo $FIFO: $!\n";
-chmod 0755, "$STALL_DIR";
-sysopen(our $FIFO_HOLD, $FIFO, POSIX::O_RDWR() | POSIX::O_NONBLOCK())
-    or die "open $FIFO: $!\n";
+# the access log of /stall: a pipe that a scenario fills and drains
+our $FIFO = stall_fifo();
 
 redis_start(port => 6403);
 

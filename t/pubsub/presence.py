@@ -385,6 +385,15 @@ def restart(port, prefix, ch="room.r"):
 
 
 @scenario
+def unread_reset(port, fifo, ch="room.u"):
+    """GET ?presence= on two keep-alive connections of one worker, taken
+    in a pass during which Redis reset the worker's links
+    (rd.across_unread_reset): each is answered, and each connection
+    answers its next GET"""
+    rd.across_unread_reset(port, "GET", "/pub?presence=" + ch, fifo)
+
+
+@scenario
 def hostile(port, prefix, ch="room.h"):
     """presence wires that are not: dropped and logged like any malformed
     message; events still flow"""

@@ -904,16 +904,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
 
     # the pipe full to the last byte: the worker's next access log line
     # blocks it
-    pipe = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    for size in (4096, 1):
-        try:
-            while True:
-                os.write(pipe, b"x" * size)
-        except BlockingIOError:
-            pass
-    log_fd = [fd for fd in os.listdir("/proc/%d/fd" % worker)
-              if os.path.realpath("/proc/%d/fd/%s" % (worker, fd))
-              == os.path.realpath(fifo)]
+    pipe = fill_pipe(fifo)
 
     # redis asleep, so that the publish's reply comes while the worker
     # stalls: the publish reaches redis first, then the stall begins
@@ -937,10 +928,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
     s.sendall(b"GET /stall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 
     def stalled():
-        """in write() on the pipe"""
-        with open("/proc/%d/syscall" % worker) as f:
-            call = f.read().split()
-        return call[0] == "1" and "%d" % int(call[1], 16) in log_fd
+        return writing_to(worker, fifo)
     wait_for(stalled, 5, "the worker blocked writing its access log")
     for w in others:
         w.send_json({"type": "ping"})
@@ -961,12 +949,7 @@ def worker_behind(port, fifo, channel="behind", timeout_ms="1000",
         " heartbeat ticks) with redis's reply unread: %s"
         % (stall, unread and still))
 
-    try:
-        while os.read(pipe, 65536):
-            pass
-    except BlockingIOError:
-        pass
-    os.close(pipe)
+    drain_pipe(pipe)
 
     answer = _answer(h)
     s.close()
@@ -1025,6 +1008,242 @@ def reload_waiting(port, n="8"):
     wait_for(lambda: not set(pids) & set(pids_of_workers()), 10,
              "the old workers to go")
     out("the old workers went once they were answered")
+
+
+# ------------------------------------------- a reset the worker has not read
+#
+# A worker busy in its loop while Redis goes away learns it only when it
+# next reads its links; requests it takes before that, in the same pass,
+# send their commands to a link Redis has reset.  The first write to such
+# a link may still pass (the peer answers it with a reset), a later one
+# fails at once.  The pass is held by an access log on a pipe that the
+# scenario fills and drains (worker_behind).
+
+class Keepalive:
+    """A keep-alive HTTP/1.1 connection whose requests are sent and read
+    apart: a request can wait in the kernel, unread by a stopped worker."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=10 * wsclient.SCALE)
+        self.buf = b""
+        self.sent = 0
+
+    def send(self, method, path):
+        req = ("%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n"
+               % (method, path)).encode()
+        self.sock.sendall(req)
+        self.sent = len(req)
+
+    def answer(self, timeout=10):
+        """(status, headers, body) of the next answer; (0, {}, b"") when
+        nginx closed the connection, None when nothing came in time"""
+        deadline = time.monotonic() + timeout * wsclient.SCALE
+        while True:
+            head, sep, rest = self.buf.partition(b"\r\n\r\n")
+            if sep:
+                lines = head.decode("latin-1").split("\r\n")
+                headers = dict((k.strip().lower(), v.strip()) for k, _, v in
+                               (l.partition(":") for l in lines[1:]))
+                n = int(headers.get("content-length", "0"))
+                if len(rest) >= n:
+                    self.buf = rest[n:]
+                    return int(lines[0].split()[1]), headers, rest[:n]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return 0, {}, b""
+            self.buf += chunk
+
+    def request(self, method, path, timeout=10):
+        try:
+            self.send(method, path)
+        except OSError:
+            return 0, {}, b""
+        return self.answer(timeout)
+
+    def unread(self):
+        """bytes of this connection that nginx has not read yet"""
+        mine = self.sock.getsockname()[1]
+        return sum(rx for lport, rport, _, rx, _ in _tcp_sockets()
+                   if lport == self.port and rport == mine)
+
+    def close(self):
+        self.sock.close()
+
+
+def one_worker(port, n):
+    """(pid, [n Keepalive]): connections that one worker accepted (each
+    asks GET /pid); the others opened on the way are closed"""
+    by_pid = {}
+    while True:
+        k = Keepalive(port)
+        status, _, body = k.request("GET", "/pid")
+        if status != 200:
+            raise AssertionError("GET /pid: %d %r" % (status, body))
+        pid = int(body)
+        by_pid.setdefault(pid, []).append(k)
+        if len(by_pid[pid]) == n:
+            break
+    for p, conns in by_pid.items():
+        if p != pid:
+            for k in conns:
+                k.close()
+    return pid, by_pid[pid]
+
+
+def proc_state(pid):
+    """R, S, T...: the state of pid (/proc/PID/stat)"""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def redis_ports():
+    if not in_cluster():
+        return {REDIS_PORT}
+    import cluster as cl
+    return set(cl.PORTS)
+
+
+def links_open(pid):
+    """pid's sockets to Redis that are established (not reset or closed)"""
+    inodes = _socket_inodes(pid)
+    ports = redis_ports()
+    return [inode for _, rport, st, _, inode in _tcp_sockets()
+            if inode in inodes and rport in ports and st == "01"]
+
+
+def fill_pipe(fifo):
+    """the pipe full to the last byte: the next line written to it blocks
+    the writer; the descriptor to drain it with"""
+    pipe = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    for size in (4096, 1):
+        try:
+            while True:
+                os.write(pipe, b"x" * size)
+        except BlockingIOError:
+            pass
+    return pipe
+
+
+def drain_pipe(pipe):
+    try:
+        while os.read(pipe, 65536):
+            pass
+    except BlockingIOError:
+        pass
+    os.close(pipe)
+
+
+def writing_to(pid, fifo):
+    """pid is in write() on its descriptor of fifo"""
+    fds = [fd for fd in os.listdir("/proc/%d/fd" % pid)
+           if os.path.realpath("/proc/%d/fd/%s" % (pid, fd))
+           == os.path.realpath(fifo)]
+    with open("/proc/%d/syscall" % pid) as f:
+        call = f.read().split()
+    return call[0] == "1" and "%d" % int(call[1], 16) in fds
+
+
+def reset_unread(pid, stall, conns, method, path, fifo):
+    """The worker pid takes a request on each of conns (its connections)
+    in a pass during which Redis resets its links: GET /stall on stall
+    (its access log is the pipe fifo, filled) holds the pass, Redis shuts
+    down and the pipe is drained, then the worker goes on to the requests,
+    whose commands go to the links Redis has reset.  The worker is stopped
+    (SIGSTOP) while they are sent, each waiting unread in its socket, so
+    that it takes them in one pass: none of its timers (a store tick
+    writes to the link every 50 ms) comes between the stall and them.
+    The answers to the requests, in conns' order (None: none in 5 s)."""
+    pipe = fill_pipe(fifo)
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: proc_state(pid) == "T", 5, "the worker stopped")
+            for k, p in [(stall, "/stall")] + [(k, path) for k in conns]:
+                k.send("GET" if k is stall else method, p)
+                wait_for(lambda: k.unread() >= k.sent, 5,
+                         "the request in the worker's socket")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_for(lambda: writing_to(pid, fifo), 5,
+                 "the worker blocked writing its access log")
+        redis_stop()
+        wait_for(lambda: not links_open(pid), 5,
+                 "the resets in the worker's sockets")
+    finally:
+        drain_pipe(pipe)
+    stall.answer(5)
+    return [k.answer(5) for k in conns]
+
+
+def told(answer):
+    """an answer as the verdict says it: the status and the JSON error"""
+    if answer is None:
+        return "no answer in 5 s"
+    status, _, body = answer
+    if status == 0:
+        return "closed"
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if error is None:
+        return str(status)
+    return "%d %s" % (status, error)
+
+
+def until_ok(k, method, path, timeout=15):
+    """the request sent again on k until it is answered 200 (503 while
+    the worker's links come back); the last answer"""
+    deadline = time.monotonic() + timeout * wsclient.SCALE
+    while True:
+        got = k.request(method, path, 5)
+        if got is None or got[0] != 503 or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def across_unread_reset(port, method, path, fifo):
+    """a request that calls Redis, on two keep-alive connections of one
+    worker, taken in a pass during which Redis reset the worker's links
+    (reset_unread): each is answered 503 with a JSON error once the link
+    is dropped, and each connection answers its next request, with Redis
+    down and once it is back"""
+    pid, conns = one_worker(port, 3)
+    stall, conns = conns[0], conns[1:]
+    before = [until_ok(k, method, path) for k in conns]
+    out("two connections of one worker, before: %s"
+        % ", ".join(told(a) for a in before))
+    held = reset_unread(pid, stall, conns, method, path, fifo)
+    out("taken in a pass with Redis gone unread: %s"
+        % ", ".join(told(a) for a in held))
+    nxt = [k.request(method, path, 5) for k in conns]
+    out("the next on each connection, Redis down: %s"
+        % ", ".join(told(a) for a in nxt))
+    redis_start()
+    back = [until_ok(k, method, path) for k in conns]
+    out("once Redis is back: %s" % ", ".join(told(a) for a in back))
+    for k in conns + [stall]:
+        k.close()
+
+
+@scenario
+def admin_unread_reset(port, fifo):
+    """a dead-letter list (GET on a ws_perf_dlq location, FCALL
+    ws_perf_dlq_list) taken in a pass during which Redis reset the
+    worker's links"""
+    across_unread_reset(port, "GET", "/dlq", fifo)
+
 
 if __name__ == "__main__":
     sys.exit(client.main())

@@ -19,7 +19,7 @@ use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
 
-our @EXPORT = qw(redis_start redis_command);
+our @EXPORT = qw(redis_start redis_command stall_fifo);
 
 sub import {
     my @targets = (scalar caller, 'Test::Base::Filter');
@@ -90,6 +90,25 @@ sub redis_start {
 END {
     local $?;
     redis_command('SHUTDOWN', 'NOSAVE') if $started;
+}
+
+
+# A pipe for the access log of a location that stalls a worker: a scenario
+# fills it to the last byte, so that the worker blocks in its loop on the
+# next line it logs, and drains it (worker_behind in t/pubsub/redis.py).
+# A reader of the file's own holds it open, so nginx opens it for writing
+# at once.  Its path is also $TEST_NGINX_STALL_FIFO.
+my ($stall_dir, $stall_hold);
+
+sub stall_fifo {
+    return $ENV{TEST_NGINX_STALL_FIFO} if $stall_hold;
+    $stall_dir = File::Temp->newdir('ws-perf-stall-XXXXXX', TMPDIR => 1);
+    my $fifo = "$stall_dir/access.fifo";
+    POSIX::mkfifo($fifo, 0666) or die "mkfifo $fifo: $!\n";
+    chmod 0755, "$stall_dir";
+    sysopen($stall_hold, $fifo, POSIX::O_RDWR() | POSIX::O_NONBLOCK())
+        or die "open $fifo: $!\n";
+    return $ENV{TEST_NGINX_STALL_FIFO} = $fifo;
 }
 
 1;
