@@ -24,6 +24,8 @@ static void ngx_ws_perf_queue_buf(ngx_buf_t *b, u_char *pos, u_char *last);
 static ngx_uint_t ngx_ws_perf_queue_pending(ngx_ws_perf_queue_t *q,
     ngx_connection_t *c);
 static ngx_int_t ngx_ws_perf_queue_flush(ngx_connection_t *c);
+static ngx_int_t ngx_ws_perf_queue_send_one(ngx_ws_perf_queue_t *q,
+    ngx_connection_t *c);
 static void ngx_ws_perf_queue_consume(ngx_ws_perf_queue_t *q, size_t sent);
 static ngx_uint_t ngx_ws_perf_consume_node(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_qnode_t *node, size_t *sent);
@@ -348,6 +350,15 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
     ngx_chain_t          *rest, cls[NGX_WS_PERF_SEND_FRAMES];
     ngx_ws_perf_qnode_t  *node;
 
+    if (q->frames == 1 && q->cur == NULL && q->last == NULL
+#if (NGX_SSL)
+        && c->ssl == NULL
+#endif
+        )
+    {
+        return ngx_ws_perf_queue_send_one(q, c);
+    }
+
     while (q->bytes) {
 
         n = 0;
@@ -417,6 +428,43 @@ ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
     }
 
     return ngx_ws_perf_queue_flush(c);
+}
+
+
+/*
+ * One whole frame on a plain socket, the common case of a fan-out: one
+ * send(), without the buffer chain and the iovec that several need.
+ */
+
+static ngx_int_t
+ngx_ws_perf_queue_send_one(ngx_ws_perf_queue_t *q, ngx_connection_t *c)
+{
+    ssize_t               n;
+    ngx_uint_t            i;
+    ngx_ws_perf_qnode_t  *node;
+
+    if (!c->write->ready) {
+        return NGX_AGAIN;
+    }
+
+    for (i = 0; q->head[i] == NULL; i++) { /* void */ }
+
+    node = q->head[i];
+
+    n = c->send(c, node->out->pos, node->out->last - node->out->pos);
+
+    if (n == NGX_ERROR) {
+        c->error = 1;
+        return NGX_ERROR;
+    }
+
+    if (n > 0) {
+        ngx_ws_perf_metrics_add(bytes_out, n);
+        ngx_ws_perf_sent_at = ngx_ws_perf_metrics_now();
+        ngx_ws_perf_queue_consume(q, n);
+    }
+
+    return q->bytes ? NGX_AGAIN : NGX_OK;
 }
 
 
