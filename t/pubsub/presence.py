@@ -275,21 +275,6 @@ def full(port, n="150"):
 
 # ------------------------------------------------ Redis: nodes, restarts
 
-def children(pid):
-    """the pids whose parent is pid (a master's workers)"""
-    got = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    got.append(int(d))
-        except (OSError, ValueError, IndexError):
-            pass
-    return got
-
-
 def kill_node(node):
     """SIGKILL to a node's master and workers: nothing of it says goodbye.
     The master goes first: a master that saw a worker die first would
@@ -297,7 +282,7 @@ def kill_node(node):
     pidfile = os.path.join(node.prefix, "logs", "nginx.pid")
     with open(pidfile) as f:
         master = int(f.read())
-    workers = children(master)
+    workers = rd.children(master)
     os.kill(master, signal.SIGKILL)
     for p in workers:
         os.kill(p, signal.SIGKILL)

@@ -582,19 +582,28 @@ def master_pid():
         return int(f.read())
 
 
-def pids_of_workers():
-    master = master_pid()
-    pids = []
+def proc_stat(pid):
+    """the fields of /proc/PID/stat after the command's name: the state,
+    the parent's pid..."""
+    with open("/proc/%s/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def children(pid):
+    """the pids whose parent is pid (a master's workers), in order"""
+    got = []
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
-                with open("/proc/%s/stat" % d) as f:
-                    st = f.read().rsplit(")", 1)[1].split()
-                if int(st[1]) == master:
-                    pids.append(int(d))
-            except OSError:
+                if int(proc_stat(d)[1]) == pid:
+                    got.append(int(d))
+            except (OSError, ValueError, IndexError):
                 pass
-    return sorted(pids)
+    return sorted(got)
+
+
+def pids_of_workers():
+    return children(master_pid())
 
 
 def fds_and_rss(pids):
@@ -1101,12 +1110,6 @@ def one_worker(port, n):
     return pid, by_pid[pid]
 
 
-def proc_state(pid):
-    """R, S, T...: the state of pid (/proc/PID/stat)"""
-    with open("/proc/%d/stat" % pid) as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
-
-
 def redis_ports():
     if not in_cluster():
         return {REDIS_PORT}
@@ -1168,7 +1171,8 @@ def reset_unread(pid, stall, conns, method, path, fifo):
     try:
         os.kill(pid, signal.SIGSTOP)
         try:
-            wait_for(lambda: proc_state(pid) == "T", 5, "the worker stopped")
+            wait_for(lambda: proc_stat(pid)[0] == "T", 5,
+                     "the worker stopped")
             for k, p in [(stall, "/stall")] + [(k, path) for k in conns]:
                 k.send("GET" if k is stall else method, p)
                 wait_for(lambda: k.unread() >= k.sent, 5,
