@@ -46,6 +46,18 @@ sub bench_trust {
         $port = $1 // 0;
     }
 
+    # front: the publishers go through bench/trust/answer_front.py, which
+    # answers them in other HTTP/1.1 forms than nginx's
+    my ($front, $front_pid, $pub_port) = (undef, undef, $port);
+    if ($block->bench_trust eq 'front') {
+        $front_pid = open($front, '-|', $python,
+                          'bench/trust/answer_front.py', $port);
+        my $line = <$front> // '';
+        ok($line =~ /^listening (\d+)$/, "$name - the front listens")
+            or diag($line);
+        $pub_port = $1 // 0;
+    }
+
     my $py_pid = open(my $py, '-|', $python, 'bench/trust/ws_client.py',
                       "ws://127.0.0.1:$port/sub/trust0");
     ok($py_pid, "$name - the python subscriber starts");
@@ -59,7 +71,7 @@ sub bench_trust {
         '--payload=300', '--pub_conns=1', '--digest_channel=0',
         '--src_ips=1', '--drain=3',
         "--sub_url=ws://127.0.0.1:$port/sub/trust{i%2}",
-        "--pub_url=http://127.0.0.1:$port/pub/trust{c}",
+        "--pub_url=http://127.0.0.1:$pub_port/pub/trust{c}",
         '--json=' . $json->filename,
     );
     my $log = `@args 2>&1`;
@@ -92,6 +104,22 @@ sub bench_trust {
        "$name - python counted what wsbench published");
     is($ref->{sha1}, $dg->{published_sha1},
        "$name - python's payload digest is wsbench's");
+
+    if ($front_pid) {
+        kill 'TERM', $front_pid;
+        my $line = <$front> // '';
+        close $front;
+        my ($passed, $answered, $closed) =
+            $line =~ /^passed (\d+) answered (\d+) closed (\d+)$/;
+        is($msg->{published}, $passed // -1,
+           "$name - wsbench counted the publishes the front passed on")
+            or diag($line);
+        is($answered, $passed, "$name - the front answered each of them");
+        ok(($closed // 0) >= 10, "$name - the front closed connections"
+           . " with \"Connection: close\" (" . ($closed // 'none') . ")");
+        is($msg->{publish_errors}, 0,
+           "$name - wsbench took every form of answer as a success");
+    }
 
     if ($floor_pid) {
         kill 'TERM', $floor_pid;
@@ -243,7 +271,36 @@ ready
 
 
 
-=== TEST 4: compare names each scenario and metric that got worse, and by how much
+=== TEST 4: wsbench reads publish answers in every HTTP/1.1 form, not nginx's alone
+Lower-case header names, chunked bodies, decoy header values, answers split
+within the blank line, and "Connection: close" every 7th answer with the
+requests pipelined behind it dropped: wsbench must count every publish once,
+none as an error, and still account for every delivery.
+--- config
+    location ~ ^/sub/(?<ch>[A-Za-z0-9_.-]+)$ {
+        ws_perf;
+        ws_perf_channels  $ch;
+        ws_perf_format    raw;
+    }
+
+    location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
+        ws_perf_publish;
+        ws_perf_channels  $ch;
+    }
+
+    location = /ready {
+        return 200 "ready\n";
+    }
+--- request
+GET /ready
+--- response_body
+ready
+--- bench_trust: front
+--- timeout: 60
+
+
+
+=== TEST 5: compare names each scenario and metric that got worse, and by how much
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -259,7 +316,7 @@ ready
 
 
 
-=== TEST 5: a change within the tolerance is no regression
+=== TEST 6: a change within the tolerance is no regression
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -275,7 +332,7 @@ ready
 
 
 
-=== TEST 6: a run of some scenarios (--subset) is compared on those alone
+=== TEST 7: a run of some scenarios (--subset) is compared on those alone
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -292,7 +349,7 @@ ready
 
 
 
-=== TEST 7: without --subset a scenario missing from the new run is worse
+=== TEST 8: without --subset a scenario missing from the new run is worse
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -308,7 +365,7 @@ ready
 
 
 
-=== TEST 8: --metrics compares the metrics named only
+=== TEST 9: --metrics compares the metrics named only
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -325,7 +382,7 @@ ready
 
 
 
-=== TEST 9: the Redis, TLS and deflate entries are compared, named with their server
+=== TEST 10: the Redis, TLS and deflate entries are compared, named with their server
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -342,7 +399,7 @@ ready
 
 
 
-=== TEST 10: --labels leaves the entries of servers a run did not have out
+=== TEST 11: --labels leaves the entries of servers a run did not have out
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -359,7 +416,7 @@ ready
 
 
 
-=== TEST 11: without --labels the TLS entries a run lacks are missing
+=== TEST 12: without --labels the TLS entries a run lacks are missing
 --- config
     location = /ready {
         return 200 "ready\n";
@@ -375,7 +432,7 @@ ready
 
 
 
-=== TEST 12: a scenario two servers ran is not compared across servers
+=== TEST 13: a scenario two servers ran is not compared across servers
 --- config
     location = /ready {
         return 200 "ready\n";

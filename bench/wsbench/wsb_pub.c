@@ -13,6 +13,7 @@
  */
 
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,25 +539,6 @@ wsb_pconn_answer(wsb_pub_t *p, wsb_pconn_t *c, int ok, uint64_t now)
 }
 
 
-static const char *
-wsb_find(const unsigned char *p, size_t len, const char *s)
-{
-    size_t  n;
-
-    n = strlen(s);
-
-    while (len >= n) {
-        if (strncasecmp((const char *) p, s, n) == 0) {
-            return (const char *) p;
-        }
-        p++;
-        len--;
-    }
-
-    return NULL;
-}
-
-
 /* bytes of one complete chunked body at p, 0 if incomplete, -1 if bad */
 static long
 wsb_chunked(const unsigned char *p, size_t len)
@@ -589,35 +571,46 @@ wsb_chunked(const unsigned char *p, size_t len)
 }
 
 
-/* one HTTP answer at c->in: its length, 0 if incomplete, -1 if bad */
+/*
+ * One HTTP answer at in: its length, 0 if incomplete, -1 if bad.  The
+ * header names are compared at the start of each line only, so that the
+ * tool's cost per answer does not grow with the server's headers faster
+ * than their bytes.
+ */
 static long
-wsb_http_answer(wsb_pub_t *p, wsb_pconn_t *c, int *ok, int *close)
+wsb_http_answer(wsb_pub_t *p, const unsigned char *in, size_t len, int *ok,
+    int *close)
 {
     long         body, hlen;
-    const char  *end, *h;
+    size_t       vlen;
+    const char  *end, *v;
 
-    end = wsb_find(c->in, c->in_len, "\r\n\r\n");
+    end = memmem(in, len, "\r\n\r\n", 4);
     if (end == NULL) {
-        return c->in_len == WSB_PUB_INBUF ? -1 : 0;
+        return len == WSB_PUB_INBUF ? -1 : 0;
     }
 
-    if (c->in_len < 12 || memcmp(c->in, "HTTP/1.", 7) != 0) {
+    if (len < 12 || memcmp(in, "HTTP/1.", 7) != 0) {
         return -1;
     }
 
-    hlen = end + 4 - (const char *) c->in;
-    p->last_status = atoi((const char *) c->in + 9);
+    hlen = end + 4 - (const char *) in;
+    p->last_status = atoi((const char *) in + 9);
     *ok = p->last_status >= 200 && p->last_status < 300;
-    *close = wsb_find(c->in, (size_t) hlen, "\nConnection: close") != NULL;
 
-    h = wsb_find(c->in, (size_t) hlen, "\nContent-Length:");
-    if (h) {
-        body = atol(h + 16);
-        return (size_t) (hlen + body) <= c->in_len ? hlen + body : 0;
+    v = wsb_header((const char *) in, (size_t) hlen, "Connection", &vlen);
+    *close = v != NULL && vlen == 5 && strncasecmp(v, "close", 5) == 0;
+
+    v = wsb_header((const char *) in, (size_t) hlen, "Content-Length", &vlen);
+    if (v) {
+        body = atol(v);
+        return (size_t) (hlen + body) <= len ? hlen + body : 0;
     }
 
-    if (wsb_find(c->in, (size_t) hlen, "\nTransfer-Encoding: chunked")) {
-        body = wsb_chunked(c->in + hlen, c->in_len - (size_t) hlen);
+    v = wsb_header((const char *) in, (size_t) hlen, "Transfer-Encoding",
+                   &vlen);
+    if (v != NULL && vlen == 7 && strncasecmp(v, "chunked", 7) == 0) {
+        body = wsb_chunked(in + hlen, len - (size_t) hlen);
         return body > 0 ? hlen + body : body;
     }
 
@@ -625,20 +618,20 @@ wsb_http_answer(wsb_pub_t *p, wsb_pconn_t *c, int *ok, int *close)
 }
 
 
-/* one RESP reply line at c->in ("+", "-" or ":"): its length, or 0 */
+/* one RESP reply line at in ("+", "-" or ":"): its length, or 0 */
 static long
-wsb_redis_answer(wsb_pconn_t *c, int *ok)
+wsb_redis_answer(const unsigned char *in, size_t len, int *ok)
 {
     const unsigned char  *nl;
 
-    nl = memchr(c->in, '\n', c->in_len);
+    nl = memchr(in, '\n', len);
     if (nl == NULL) {
-        return c->in_len == WSB_PUB_INBUF ? -1 : 0;
+        return len == WSB_PUB_INBUF ? -1 : 0;
     }
 
-    *ok = c->in[0] == ':' || c->in[0] == '+';
+    *ok = in[0] == ':' || in[0] == '+';
 
-    return nl + 1 - c->in;
+    return nl + 1 - in;
 }
 
 
@@ -647,6 +640,7 @@ wsb_pconn_read(wsb_pub_t *p, wsb_pconn_t *c, uint64_t now)
 {
     int      ok, close;
     long     n;
+    size_t   used;
     ssize_t  r;
 
     r = recv(c->fd, c->in + c->in_len, WSB_PUB_INBUF - c->in_len, 0);
@@ -660,10 +654,12 @@ wsb_pconn_read(wsb_pub_t *p, wsb_pconn_t *c, uint64_t now)
 
     c->in_len += (size_t) r;
 
-    for ( ;; ) {
+    /* the answers a read brought, then what is left moved up once */
+    for (used = 0; /* void */; used += (size_t) n) {
         close = 0;
-        n = p->redis ? wsb_redis_answer(c, &ok)
-                     : wsb_http_answer(p, c, &ok, &close);
+        n = p->redis ? wsb_redis_answer(c->in + used, c->in_len - used, &ok)
+                     : wsb_http_answer(p, c->in + used, c->in_len - used,
+                                       &ok, &close);
 
         if (n < 0) {
             wsb_pconn_reset(p, c);
@@ -671,17 +667,19 @@ wsb_pconn_read(wsb_pub_t *p, wsb_pconn_t *c, uint64_t now)
         }
 
         if (n == 0) {
-            return;
+            break;
         }
 
         wsb_pconn_answer(p, c, ok, now);
-
-        memmove(c->in, c->in + n, c->in_len - (size_t) n);
-        c->in_len -= (size_t) n;
 
         if (close) {
             wsb_pconn_reset(p, c);
             return;
         }
+    }
+
+    if (used) {
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
     }
 }
