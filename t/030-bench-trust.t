@@ -16,6 +16,21 @@ use File::Temp ();
 
 my $python = '/usr/bin/python3';
 
+# every block answers GET /ready with "ready", which run_tests() checks
+# before the block's own checks run; a wsbench run against
+# ngx_ws_perf_module gets its pub/sub locations
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $config = $block->config // '';
+    my $trust = $block->bench_trust // '';
+
+    $config = $BENCH_PUBSUB . $config
+        if $trust eq 'ws_perf' || $trust eq 'front';
+    $block->set_value('config', $config . $BENCH_READY);
+    $block->set_value('request', "GET /ready\n");
+    $block->set_value('response_body', "ready\n");
+});
+
 worker_connections(256);
 no_shuffle();
 add_response_body_check(\&bench_trust);
@@ -205,25 +220,6 @@ sub bench_compare {
 __DATA__
 
 === TEST 1: wsbench and a python3-websockets client agree on ngx_ws_perf_module
---- config
-    location ~ ^/sub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf;
-        ws_perf_channels  $ch;
-        ws_perf_format    raw;
-    }
-
-    location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf_publish;
-        ws_perf_channels  $ch;
-    }
-
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_trust: ws_perf
 --- timeout: 60
 
@@ -244,28 +240,12 @@ ready
         nchan_publisher  http;
         nchan_channel_id $ch;
     }
-
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_trust: nchan
 --- timeout: 60
 
 
 
 === TEST 3: wsbench and a python3-websockets client agree on bench/floor.c
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_trust: floor
 --- timeout: 60
 
@@ -276,39 +256,12 @@ Lower-case header names, chunked bodies, decoy header values, answers split
 within the blank line, and "Connection: close" every 7th answer with the
 requests pipelined behind it dropped: wsbench must count every publish once,
 none as an error, and still account for every delivery.
---- config
-    location ~ ^/sub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf;
-        ws_perf_channels  $ch;
-        ws_perf_format    raw;
-    }
-
-    location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf_publish;
-        ws_perf_channels  $ch;
-    }
-
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_trust: front
 --- timeout: 60
 
 
 
 === TEST 5: compare names each scenario and metric that got worse, and by how much
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: fanout latency_ms.p99 1.6; many-channels-max deliveries_per_s 0.5; -churn
 --- compare_exit: 1
 --- compare_last_line
@@ -317,14 +270,6 @@ ready
 
 
 === TEST 6: a change within the tolerance is no regression
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: fanout latency_ms.p99 1.2; many-channels-max deliveries_per_s 0.8
 --- compare_exit: 0
 --- compare_last_line
@@ -333,14 +278,6 @@ ready
 
 
 === TEST 7: a run of some scenarios (--subset) is compared on those alone
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: keep fanout many-channels; fanout latency_ms.p99 1.6
 --- compare_args: --subset
 --- compare_exit: 1
@@ -350,14 +287,6 @@ ready
 
 
 === TEST 8: without --subset a scenario missing from the new run is worse
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: keep fanout many-channels
 --- compare_exit: 1
 --- compare_last_line
@@ -366,14 +295,6 @@ ready
 
 
 === TEST 9: --metrics compares the metrics named only
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: keep fanout; fanout latency_ms.p99 1.6; fanout deliveries_per_s 0.9
 --- compare_args: --subset --metrics=deliveries,errors,grade
 --- compare_exit: 0
@@ -383,14 +304,6 @@ ready
 
 
 === TEST 10: the Redis, TLS and deflate entries are compared, named with their server
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: keep fanout-redis fanout-max fanout-tls fanout-deflate; fanout-max@ws_perf_redis deliveries_per_s 0.5; fanout-tls latency_ms.p99 1.6; fanout-deflate bytes.wire_per_message 1.5
 --- compare_args: --subset
 --- compare_exit: 1
@@ -400,14 +313,6 @@ ready
 
 
 === TEST 11: --labels leaves the entries of servers a run did not have out
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: -fanout-tls; -fanout-10hz-tls; -fanout-max-tls
 --- compare_args: --labels=ws_perf,ws_perf_redis,ws_perf_deflate
 --- compare_exit: 0
@@ -417,14 +322,6 @@ ready
 
 
 === TEST 12: without --labels the TLS entries a run lacks are missing
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: -fanout-tls; -fanout-10hz-tls; -fanout-max-tls
 --- compare_exit: 1
 --- compare_last_line
@@ -433,14 +330,6 @@ ready
 
 
 === TEST 13: a scenario two servers ran is not compared across servers
---- config
-    location = /ready {
-        return 200 "ready\n";
-    }
---- request
-GET /ready
---- response_body
-ready
 --- bench_compare: -fanout-max@ws_perf
 --- compare_args: --subset
 --- compare_exit: 0

@@ -351,21 +351,8 @@ ready
 
 
 === TEST 3: a server that declines the offer is read uncompressed
---- config
-    location ~ ^/sub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf;
-        ws_perf_channels  $ch;
-        ws_perf_format    raw;
-    }
-
-    location ~ ^/pub/(?<ch>[A-Za-z0-9_.-]+)$ {
-        ws_perf_publish;
-        ws_perf_channels  $ch;
-    }
-
-    location = /ready {
-        return 200 "ready\n";
-    }
+--- config eval
+$::BENCH_PUBSUB . $::BENCH_READY
 --- request
 GET /ready
 --- response_body

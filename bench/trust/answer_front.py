@@ -32,6 +32,15 @@ CLOSE_EVERY = 7
 FORMS = ("lower", "chunked", "decoys", "split")
 
 
+def content_length(head):
+    """the Content-Length of a request's or an answer's header, or 0"""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
 class Front:
     def __init__(self, gateway):
         self.gateway = gateway
@@ -47,12 +56,7 @@ class Front:
                      % (path, len(body), body))
         head = await reader.readuntil(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0]
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        answer = await reader.readexactly(length)
+        answer = await reader.readexactly(content_length(head))
         self.passed += 1
         return status, answer
 
@@ -90,12 +94,7 @@ class Front:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 line = head.split(b"\r\n", 1)[0].split()
-                length = 0
-                for h in head.split(b"\r\n")[1:]:
-                    name, _, value = h.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length)
+                body = await reader.readexactly(content_length(head))
 
                 status, answer = await self.ask(link, line[1], body)
                 n += 1
