@@ -5,7 +5,9 @@
 # must account for every delivery (none lost, none duplicated).  The same
 # check runs against ngx_ws_perf_module, against nchan (when Debian's
 # libnginx-mod-nchan is installed) and against bench/floor.c, the minimal
-# fan-out server make bench runs as a peer.  The last blocks check what
+# fan-out server make bench runs as a peer, and once more with wsbench's
+# publishes passed through bench/trust/answer_front.py, which answers them
+# in other HTTP/1.1 forms than nginx's.  The last blocks check what
 # `wsbench compare` says about a regression.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
