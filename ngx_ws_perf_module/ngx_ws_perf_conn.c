@@ -82,17 +82,25 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    wc = ngx_pcalloc(c->pool, sizeof(ngx_ws_perf_conn_t));
+    /* on a cache line of its own: a fan-out reads its start */
+    wc = ngx_pmemalign(c->pool, sizeof(ngx_ws_perf_conn_t), 64);
     if (wc == NULL) {
         ngx_ws_perf_out_release(response);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_memzero(wc, sizeof(ngx_ws_perf_conn_t));
+
     wc->peer.connection = c;
+    wc->peer.fd = c->fd;
     wc->peer.queue = &wc->queue;
     wc->peer.limit = wlcf->send_queue_size;
     wc->peer.sse = (wlcf->mode == NGX_WS_PERF_MODE_SSE);
     wc->peer.raw = (wlcf->format == NGX_WS_PERF_FORMAT_RAW && !wc->peer.sse);
+    wc->peer.direct = !wc->peer.sse;
+#if (NGX_SSL)
+    wc->peer.direct = (wc->peer.direct && c->ssl == NULL);
+#endif
     wc->peer.user = &wc->user;
     wc->peer.presence = wlcf->presence;
     wc->peer.subs = &wc->subs;
@@ -401,6 +409,9 @@ ngx_ws_perf_write_handler(ngx_event_t *wev)
     c = wev->data;
     wc = c->data;
 
+    /* before an overflow discards the queue */
+    ngx_ws_perf_hub_direct_pull(&wc->peer, c->log);
+
     if (wc->peer.overflow && wc->peer.sse) {
         /* nothing tells a stream why: it reconnects and resumes */
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -438,6 +449,9 @@ ngx_ws_perf_flush(ngx_ws_perf_conn_t *wc)
     ngx_connection_t  *c;
 
     c = wc->peer.connection;
+
+    ngx_ws_perf_hub_direct_pull(&wc->peer, c->log);
+
     before = wc->queue.bytes;
 
     rc = ngx_ws_perf_queue_send(&wc->queue, c);
@@ -1211,6 +1225,7 @@ ngx_ws_perf_finalize(ngx_ws_perf_conn_t *wc)
         ngx_ws_perf_mslot->deflate_conns--;
     }
 
+    ngx_ws_perf_hub_direct_drop(&wc->peer);
     ngx_ws_perf_hub_unsubscribe_all(&wc->subs);
     ngx_ws_perf_queue_free(&wc->queue);
 

@@ -34,8 +34,8 @@ typedef struct {
 /* the state an upgraded connection keeps after its request is freed */
 typedef struct {
     ngx_ws_perf_peer_t          peer;       /* the hub's view, first */
+    ngx_ws_perf_queue_t         queue;      /* its bytes next to it */
     ngx_ws_perf_loc_conf_t     *conf;
-    ngx_ws_perf_queue_t         queue;
     ngx_ws_perf_frame_parser_t  parser;
 
     ngx_ws_perf_out_t          *message;    /* the data message being read */

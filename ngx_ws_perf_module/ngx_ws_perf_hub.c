@@ -25,6 +25,12 @@
 #define NGX_WS_PERF_FORM_DEFLATE  4     /* + JSON or RAW */
 #define NGX_WS_PERF_FORMS         6
 
+#if (defined __GNUC__)
+#define ngx_ws_perf_prefetch(p)  __builtin_prefetch(p)
+#else
+#define ngx_ws_perf_prefetch(p)
+#endif
+
 #define ngx_ws_perf_hub_form(peer)                                           \
     ((peer)->sse ? NGX_WS_PERF_FORM_SSE : (peer)->raw)
 
@@ -37,6 +43,24 @@ typedef struct {
     ngx_uint_t                  sent;
     ngx_log_t                  *log;
 } ngx_ws_perf_notice_t;
+
+
+/*
+ * A frame for a plain WebSocket connection whose queue is empty: the
+ * worker's direct list holds it, and the next loop iteration writes the
+ * whole list in one pass, a send() a frame, back to back.  What a socket
+ * does not take whole goes to its connection's queue.
+ */
+typedef struct {
+    ngx_ws_perf_peer_t         *peer;       /* NULL: taken off */
+    ngx_ws_perf_out_t          *out;
+    void                       *tag;        /* the topic */
+    ngx_socket_t                fd;
+    uint32_t                    next;       /* the peer's next entry */
+    ngx_uint_t                  prio;
+} ngx_ws_perf_direct_t;
+
+#define NGX_WS_PERF_DIRECT_END  0xffffffff
 
 
 static ngx_ws_perf_topic_t *ngx_ws_perf_hub_topic(ngx_uint_t target,
@@ -73,6 +97,13 @@ static void ngx_ws_perf_hub_push_held(ngx_ws_perf_peer_t *peer,
 static ngx_int_t ngx_ws_perf_hub_text(ngx_ws_perf_peer_t *peer, u_char *text,
     size_t len, ngx_uint_t prio, ngx_ws_perf_out_t **kept, ngx_log_t *log);
 static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
+static ngx_int_t ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_sub_t *sub, ngx_ws_perf_out_t *out, ngx_uint_t prio);
+static void ngx_ws_perf_hub_direct_write(ngx_event_t *ev);
+static void ngx_ws_perf_hub_direct_queue(ngx_ws_perf_peer_t *peer,
+    ngx_ws_perf_direct_t *d, ssize_t sent, ngx_err_t err, ngx_log_t *log);
+static void ngx_ws_perf_hub_direct_take(ngx_ws_perf_peer_t *peer,
+    uint32_t from, void *tag, ngx_uint_t queue, ngx_log_t *log);
 
 
 ngx_ws_perf_hub_hook_pt   ngx_ws_perf_hub_first;
@@ -92,6 +123,13 @@ static ngx_queue_t        ngx_ws_perf_changed;
 
 static ngx_uint_t         ngx_ws_perf_notice_seq;
 
+/* the direct list, written by its event in the next loop iteration */
+static ngx_ws_perf_direct_t  *ngx_ws_perf_direct;
+static ngx_uint_t             ngx_ws_perf_ndirect;
+static ngx_uint_t             ngx_ws_perf_direct_size;
+static ngx_uint_t             ngx_ws_perf_direct_pass = 1;
+static ngx_event_t            ngx_ws_perf_direct_event;
+
 
 ngx_int_t
 ngx_ws_perf_hub_init(ngx_cycle_t *cycle)
@@ -105,6 +143,10 @@ ngx_ws_perf_hub_init(ngx_cycle_t *cycle)
 
     ngx_queue_init(&ngx_ws_perf_changed);
     ngx_memzero(&ngx_ws_perf_hub_stats, sizeof(ngx_ws_perf_hub_stats_t));
+
+    ngx_ws_perf_direct_event.handler = ngx_ws_perf_hub_direct_write;
+    ngx_ws_perf_direct_event.log = cycle->log;
+    ngx_ws_perf_direct_event.data = &ngx_ws_perf_direct;
 
     return NGX_OK;
 }
@@ -308,7 +350,7 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     ngx_str_t             name;
     ngx_uint_t            n, f, too_big;
     ngx_queue_t          *q;
-    ngx_ws_perf_sub_t    *sub;
+    ngx_ws_perf_sub_t    *sub, *next;
     ngx_ws_perf_out_t    *out[NGX_WS_PERF_FORMS], *frame;
     ngx_ws_perf_peer_t   *peer;
     ngx_ws_perf_topic_t  *topic;
@@ -341,6 +383,13 @@ ngx_ws_perf_hub_deliver(ngx_ws_perf_msg_t *m, ngx_log_t *log)
     {
         sub = ngx_queue_data(q, ngx_ws_perf_sub_t, queue);
         peer = sub->conn;
+
+        /* the next subscriber's peer loads while this one is served */
+        if (ngx_queue_next(q) != ngx_queue_sentinel(&topic->subs)) {
+            next = ngx_queue_data(ngx_queue_next(q), ngx_ws_perf_sub_t,
+                                  queue);
+            ngx_ws_perf_prefetch(next->conn);
+        }
 
         if (peer->closing) {
             continue;
@@ -490,6 +539,14 @@ ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     ngx_uint_t          queued;
     ngx_ws_perf_out_t  *own;
 
+    /* a direct peer is no event stream: it has no positions */
+    if (peer->direct && peer->queue->bytes == 0
+        && ngx_ws_perf_hub_direct_add(peer, sub, frame, m->priority)
+           == NGX_OK)
+    {
+        return 1;
+    }
+
     own = NULL;
 
     if (peer->npos) {
@@ -506,6 +563,7 @@ ngx_ws_perf_hub_enqueue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     if (peer->queue->bytes + (frame->last - frame->pos) > peer->limit
         && peer->connection->write->ready)
     {
+        ngx_ws_perf_hub_direct_pull(peer, log);
         (void) ngx_ws_perf_queue_send(peer->queue, peer->connection);
     }
 
@@ -1126,6 +1184,10 @@ ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub)
     peer = sub->conn;
 
     ngx_ws_perf_queue_drop_tagged(peer->queue, sub->topic);
+    if (peer->direct_pass == ngx_ws_perf_direct_pass && peer->direct_bytes) {
+        ngx_ws_perf_hub_direct_take(peer, peer->direct_head, sub->topic, 0,
+                                    NULL);
+    }
 }
 
 
@@ -1426,3 +1488,296 @@ ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer)
     }
 }
 
+
+
+/*
+ * Puts out on the direct list for peer, within the peer's bound for one
+ * pass of the list: NGX_DECLINED sends it through the queue instead.
+ */
+
+static ngx_int_t
+ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
+    ngx_ws_perf_out_t *out, ngx_uint_t prio)
+{
+    size_t                 len;
+    ngx_uint_t             size;
+    ngx_ws_perf_direct_t  *d;
+
+    len = out->last - out->pos;
+
+    if (peer->direct_pass != ngx_ws_perf_direct_pass) {
+        peer->direct_pass = ngx_ws_perf_direct_pass;
+        peer->direct_bytes = 0;
+    }
+
+    if (peer->direct_bytes + len > peer->limit) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_ws_perf_ndirect == ngx_ws_perf_direct_size) {
+        size = ngx_ws_perf_direct_size ? 2 * ngx_ws_perf_direct_size : 1024;
+
+        if (size > NGX_WS_PERF_DIRECT_END) {
+            return NGX_DECLINED;
+        }
+
+        d = ngx_alloc(size * sizeof(ngx_ws_perf_direct_t),
+                      ngx_ws_perf_direct_event.log);
+        if (d == NULL) {
+            return NGX_DECLINED;
+        }
+
+        if (ngx_ws_perf_direct) {
+            ngx_memcpy(d, ngx_ws_perf_direct,
+                       ngx_ws_perf_ndirect * sizeof(ngx_ws_perf_direct_t));
+            ngx_free(ngx_ws_perf_direct);
+        }
+
+        ngx_ws_perf_direct = d;
+        ngx_ws_perf_direct_size = size;
+    }
+
+    if (ngx_ws_perf_ndirect == 0) {
+        ngx_post_event(&ngx_ws_perf_direct_event, &ngx_posted_next_events);
+    }
+
+    if (peer->direct_bytes == 0) {
+        peer->direct_head = ngx_ws_perf_ndirect;
+
+    } else {
+        ngx_ws_perf_direct[peer->direct_tail].next = ngx_ws_perf_ndirect;
+    }
+
+    peer->direct_tail = ngx_ws_perf_ndirect;
+
+    d = &ngx_ws_perf_direct[ngx_ws_perf_ndirect++];
+    d->peer = peer;
+    d->out = out;
+    d->tag = sub->topic;
+    d->fd = peer->fd;
+    d->next = NGX_WS_PERF_DIRECT_END;
+    d->prio = prio;
+
+    out->refs++;
+    peer->direct_bytes += len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The direct list's pass: a frame a send().  An entry is still good here:
+ * a connection's close takes its entries off, and whatever writes a
+ * connection's queue first moves its entries to the queue, so what its
+ * queue holds now came after them.  The first frame a socket does not take
+ * whole goes to the queue, and the connection's later entries after it.
+ */
+
+static void
+ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
+{
+    size_t                 len, bytes;
+    ssize_t                n;
+    uint64_t               now;
+    ngx_err_t              err;
+    ngx_uint_t             i, nd;
+    ngx_connection_t      *c;
+    ngx_ws_perf_out_t     *out;
+    ngx_ws_perf_peer_t    *peer;
+    ngx_ws_perf_direct_t  *d;
+
+    /* nothing below adds to the list: the pass owns it */
+    nd = ngx_ws_perf_ndirect;
+    ngx_ws_perf_ndirect = 0;
+    ngx_ws_perf_direct_pass++;
+
+    now = ngx_ws_perf_metrics_now();
+    bytes = 0;
+
+    for (i = 0; i < nd; i++) {
+        d = &ngx_ws_perf_direct[i];
+        out = d->out;
+
+        if (d->peer == NULL) {
+            continue;
+        }
+
+        len = out->last - out->pos;
+
+        n = send(d->fd, out->pos, len, 0);
+
+        if (n == (ssize_t) len) {
+            bytes += n;
+
+            if (out->since) {
+                ngx_ws_perf_metrics_delivery(out->since, now);
+            }
+
+            ngx_ws_perf_out_release(out);
+            continue;
+        }
+
+        err = (n == -1) ? ngx_socket_errno : 0;
+
+        if (n > 0) {
+            bytes += n;
+        }
+
+        peer = d->peer;
+        c = peer->connection;
+
+        ngx_ws_perf_hub_direct_queue(peer, d, n, err, ev->log);
+        ngx_ws_perf_out_release(out);
+
+        ngx_ws_perf_hub_direct_take(peer, d->next, NULL, 1, ev->log);
+
+        if (!c->write->posted) {
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+    }
+
+    ngx_ws_perf_metrics_add(bytes_out, bytes);
+}
+
+
+/*
+ * A frame of the direct list the socket did not take whole: "sent" bytes
+ * of it went (-1: send() failed with err).  Its rest goes first in the
+ * queue; a frame not begun takes its place by priority, within the bound.
+ * The write handler, posted, then waits for the socket, or meets the
+ * error again and closes the connection.
+ */
+
+static void
+ngx_ws_perf_hub_direct_queue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_direct_t *d,
+    ssize_t sent, ngx_err_t err, ngx_log_t *log)
+{
+    ngx_int_t             rc;
+    ngx_connection_t     *c;
+    ngx_ws_perf_queue_t  *q;
+
+    c = peer->connection;
+    q = peer->queue;
+
+    if (sent > 0) {
+        c->write->ready = 0;
+
+        if (ngx_ws_perf_queue_push_partial(q, d->out, sent, log) != NGX_OK) {
+            /* half a frame cannot be taken back */
+            c->error = 1;
+            peer->overflow = 1;
+        }
+
+        return;
+    }
+
+    if (peer->closing && q->last == NULL) {
+        /* its close frame has gone: nothing follows it */
+        rc = NGX_DECLINED;
+
+    } else {
+        if (sent == -1 && err == NGX_EAGAIN) {
+            c->write->ready = 0;
+        }
+
+        rc = ngx_ws_perf_queue_push_bounded(q, d->out, d->prio, peer->limit,
+                                            ngx_ws_perf_hub_stats.dropped,
+                                            log);
+        if (rc == NGX_ABORT) {
+            peer->overflow = 1;
+
+        } else if (rc == NGX_OK) {
+            ngx_ws_perf_queue_tag_last(q, d->prio, d->tag);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        /* counted as delivered when it joined the list */
+        ngx_ws_perf_hub_stats.delivered--;
+        ngx_ws_perf_metrics_add(delivered, -1);
+    }
+}
+
+
+/*
+ * Before anything of peer's is written from its queue: its frames on the
+ * direct list go to the queue, in their places by priority, so that
+ * nothing queued after them leaves before them.
+ */
+
+void
+ngx_ws_perf_hub_direct_pull(ngx_ws_perf_peer_t *peer, ngx_log_t *log)
+{
+    if (peer->direct_pass == ngx_ws_perf_direct_pass && peer->direct_bytes) {
+        ngx_ws_perf_hub_direct_take(peer, peer->direct_head, NULL, 1, log);
+        peer->direct_bytes = 0;
+    }
+}
+
+
+/* the connection closes: its frames on the direct list go */
+
+void
+ngx_ws_perf_hub_direct_drop(ngx_ws_perf_peer_t *peer)
+{
+    if (peer->direct_pass == ngx_ws_perf_direct_pass && peer->direct_bytes) {
+        ngx_ws_perf_hub_direct_take(peer, peer->direct_head, NULL, 0, NULL);
+        peer->direct_bytes = 0;
+    }
+}
+
+
+/*
+ * Takes peer's entries from index "from" on off the direct list: those of
+ * topic tag, or all (tag NULL); moved to its queue, or dropped.
+ */
+
+static void
+ngx_ws_perf_hub_direct_take(ngx_ws_perf_peer_t *peer, uint32_t from,
+    void *tag, ngx_uint_t queue, ngx_log_t *log)
+{
+    uint32_t               i;
+    ngx_ws_perf_direct_t  *d;
+
+    for (i = from; i != NGX_WS_PERF_DIRECT_END; i = d->next) {
+        d = &ngx_ws_perf_direct[i];
+
+        if (d->peer == NULL || (tag && d->tag != tag)) {
+            continue;
+        }
+
+        if (queue) {
+            ngx_ws_perf_hub_direct_queue(peer, d, 0, 0, log);
+        }
+
+        ngx_ws_perf_out_release(d->out);
+        d->peer = NULL;
+    }
+}
+
+
+/* the direct list at the worker's exit */
+
+void
+ngx_ws_perf_hub_direct_free(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_ws_perf_ndirect; i++) {
+        if (ngx_ws_perf_direct[i].peer) {
+            ngx_ws_perf_out_release(ngx_ws_perf_direct[i].out);
+        }
+    }
+
+    if (ngx_ws_perf_direct_event.posted) {
+        ngx_delete_posted_event(&ngx_ws_perf_direct_event);
+    }
+
+    if (ngx_ws_perf_direct) {
+        ngx_free(ngx_ws_perf_direct);
+    }
+
+    ngx_ws_perf_direct = NULL;
+    ngx_ws_perf_ndirect = 0;
+    ngx_ws_perf_direct_size = 0;
+}

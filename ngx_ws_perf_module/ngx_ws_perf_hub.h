@@ -78,19 +78,30 @@ typedef struct {
 } ngx_ws_perf_pos_t;
 
 
-/* what a connection exposes to the hub */
+/*
+ * what a connection exposes to the hub; a fan-out reads the first 64
+ * bytes of every subscriber's, so they come first, together
+ */
 typedef struct {
-    ngx_connection_t           *connection;
     ngx_ws_perf_queue_t        *queue;
     size_t                      limit;
-    ngx_uint_t                  raw;        /* ws_perf_format raw */
-    ngx_uint_t                  sse;        /* an event stream, ws_perf_sse */
-    ngx_uint_t                  presence;   /* ws_perf_presence on */
     size_t                      lz4_min;    /* lz4 frames from; 0: none */
-    ngx_uint_t                  deflate;    /* permessage-deflate */
+    size_t                      direct_bytes;   /* its on the direct list */
+    ngx_uint_t                  direct_pass;    /* in this pass of it */
+    uint32_t                    direct_head;    /* its first and last */
+    uint32_t                    direct_tail;    /* entries there */
+    ngx_socket_t                fd;
+    unsigned                    raw:1;      /* ws_perf_format raw */
+    unsigned                    sse:1;      /* an event stream, ws_perf_sse */
+    unsigned                    deflate:1;  /* permessage-deflate */
+    unsigned                    closing:1;
+    unsigned                    overflow:1; /* a critical frame was refused */
+    unsigned                    direct:1;   /* plain WebSocket: its frames */
+                                            /* may skip an empty queue */
+    unsigned                    presence:1; /* ws_perf_presence on */
+    ngx_connection_t           *connection;
+
     size_t                      deflate_min;
-    ngx_uint_t                  overflow;   /* a critical frame was refused */
-    ngx_uint_t                  closing;
     ngx_uint_t                  notice;     /* the last notice it got */
     ngx_ws_perf_out_t          *resumed;    /* the end of its last resume */
     void                       *resumed_topic;  /* and what it resumed */
@@ -156,6 +167,9 @@ size_t ngx_ws_perf_hub_room(ngx_ws_perf_peer_t *peer);
 void ngx_ws_perf_hub_drop_hold(ngx_ws_perf_sub_t *sub);
 ngx_int_t ngx_ws_perf_hub_hold(ngx_ws_perf_sub_t *sub, ngx_log_t *log);
 void ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub);
+void ngx_ws_perf_hub_direct_pull(ngx_ws_perf_peer_t *peer, ngx_log_t *log);
+void ngx_ws_perf_hub_direct_drop(ngx_ws_perf_peer_t *peer);
+void ngx_ws_perf_hub_direct_free(void);
 uint64_t ngx_ws_perf_hub_id_value(u_char *id, size_t len);
 void ngx_ws_perf_hub_release_hold(ngx_ws_perf_sub_t *sub, u_char **skip,
     size_t *skip_len, ngx_uint_t nskip, ngx_uint_t prio, ngx_log_t *log);

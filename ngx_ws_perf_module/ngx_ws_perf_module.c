@@ -606,6 +606,7 @@ ngx_ws_perf_exit_process(ngx_cycle_t *cycle)
         ngx_ws_perf_engine = NULL;
     }
 
+    ngx_ws_perf_hub_direct_free();
     ngx_ws_perf_queue_cleanup();
     ngx_ws_perf_compress_release();
     ngx_ws_perf_compress_deflate_end();

@@ -302,6 +302,41 @@ ngx_ws_perf_queue_drop_tagged(ngx_ws_perf_queue_t *q, void *tag)
 }
 
 
+/*
+ * A frame of which "sent" bytes went out by another way while the queue
+ * was empty: the rest goes first.
+ */
+
+ngx_int_t
+ngx_ws_perf_queue_push_partial(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
+    size_t sent, ngx_log_t *log)
+{
+    size_t                len;
+    ngx_ws_perf_qnode_t  *node;
+
+    node = ngx_ws_perf_qnode_get(log);
+    if (node == NULL) {
+        return NGX_ERROR;
+    }
+
+    node->out = out;
+    node->tag = NULL;
+    out->refs++;
+
+    len = out->last - out->pos - sent;
+
+    q->cur = node;
+    q->cur_sent = sent;
+    q->bytes += len;
+    q->frames++;
+
+    ngx_ws_perf_metrics_add(queued, len);
+    ngx_ws_perf_metrics_queue_depth(q->bytes);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     ngx_log_t *log)

@@ -38,12 +38,13 @@ struct ngx_ws_perf_qnode_s {
 
 
 typedef struct {
+    size_t                      bytes;      /* queued and not yet sent; */
+                                            /* first: a fan-out reads it */
     ngx_ws_perf_qnode_t        *head[NGX_WS_PERF_PRIO_N];
     ngx_ws_perf_qnode_t       **tail[NGX_WS_PERF_PRIO_N];
     ngx_ws_perf_qnode_t        *cur;        /* a frame partly on the wire */
     ngx_ws_perf_qnode_t        *last;       /* the close frame, sent last */
     size_t                      cur_sent;
-    size_t                      bytes;      /* queued and not yet sent */
     ngx_uint_t                  frames;     /* queued, cur and last too */
 } ngx_ws_perf_queue_t;
 
@@ -68,6 +69,8 @@ ngx_int_t ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q,
 ngx_int_t ngx_ws_perf_queue_push_bounded(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_uint_t prio, size_t limit, ngx_uint_t *drops,
     ngx_log_t *log);
+ngx_int_t ngx_ws_perf_queue_push_partial(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_out_t *out, size_t sent, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q,
     ngx_ws_perf_out_t *out, ngx_log_t *log);
 ngx_int_t ngx_ws_perf_queue_send(ngx_ws_perf_queue_t *q,

@@ -27,7 +27,7 @@ from websockets.frames import Opcode
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import wsclient                     # noqa: E402
-from wsclient import (Timeout, connect, connect_many, info, publish,  # noqa
+from wsclient import (Timeout, WS, connect, connect_many, info, publish,  # noqa
                       pump, request, settle, wait_subscribers)
 
 
@@ -258,6 +258,69 @@ def fanout(port, subs="50", msgs="200", channel="fan", path="/ws"):
         out("every subscriber got every message once, in publish order,"
             " with the ids the publisher was given")
     for c in conns:
+        c.abort()
+
+
+@scenario
+def direct_churn(port, path="/ws", channel="dc", steady="8", churn="24",
+                 rounds="40", batch="10"):
+    """While arrays of messages fan out, subscribers come and go around
+    each publish: some reset their connection with messages unread, some
+    close it with a close frame, new ones connect; subscribers that stay
+    send a ping just before some publishes.  Those that stay get every
+    message once, in publish order, and a pong for each ping."""
+    steady, churn = int(steady), int(churn)
+    rounds, batch = int(rounds), int(batch)
+    url = "%s?channels=%s" % (path, channel)
+    stay = connect_many(port, [url] * steady)
+    come = connect_many(port, [url] * churn)
+    wait_subscribers(port, "channel=" + channel, steady + churn)
+    out("%d subscribers stay, %d come and go" % (steady, churn))
+
+    rnd = random.Random(11)
+    pings = [0] * steady
+    left = {"reset": 0, "close": 0}
+    seq = 0
+    for _ in range(rounds):
+        for _ in range(2):
+            c = come.pop(rnd.randrange(len(come)))
+            if rnd.random() < 0.5:
+                c.abort()
+                left["reset"] += 1
+            else:
+                c.close()
+                left["close"] += 1
+            come.append(WS(port, url))
+        for i in rnd.sample(range(steady), 2):
+            stay[i].send_json({"type": "ping"})
+            pings[i] += 1
+        publish(port, [{"channel": channel, "data": {"seq": seq + i}}
+                       for i in range(batch)])
+        seq += batch
+    publish(port, {"channel": channel, "data": {"end": True}})
+    out("%d messages published; %d connections reset, %d closed"
+        % (seq, left["reset"], left["close"]))
+
+    def done():
+        return all(any(m.get("data") == {"end": True} for m in c.messages())
+                   or c.eof for c in stay)
+
+    pump(stay, done, 30, "every staying subscriber's end marker")
+    problems = []
+    for n, c in enumerate(stay):
+        got = [(m.get("data") or {}).get("seq") for m in c.messages()
+               if m.get("type") == "msg" and m.get("data") != {"end": True}]
+        e = check_ledger("subscriber %d" % n, got, list(range(seq)))
+        if e:
+            problems.append(e)
+        pongs = sum(1 for m in c.messages() if m.get("type") == "pong")
+        if pongs != pings[n]:
+            problems.append("subscriber %d: %d pongs for %d pings"
+                            % (n, pongs, pings[n]))
+    out(*problems[:10]) if problems else out(
+        "every staying subscriber got every message once, in publish"
+        " order, and a pong for each ping")
+    for c in stay + come:
         c.abort()
 
 
