@@ -82,14 +82,11 @@ ngx_ws_perf_conn_upgrade(ngx_http_request_t *r, ngx_ws_perf_loc_conf_t *wlcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* on a cache line of its own: a fan-out reads its start */
-    wc = ngx_pmemalign(c->pool, sizeof(ngx_ws_perf_conn_t), 64);
+    wc = ngx_pcalloc(c->pool, sizeof(ngx_ws_perf_conn_t));
     if (wc == NULL) {
         ngx_ws_perf_out_release(response);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memzero(wc, sizeof(ngx_ws_perf_conn_t));
 
     wc->peer.connection = c;
     wc->peer.fd = c->fd;
