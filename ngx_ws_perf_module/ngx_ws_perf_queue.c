@@ -19,6 +19,8 @@
 
 
 static ngx_ws_perf_qnode_t *ngx_ws_perf_qnode_get(ngx_log_t *log);
+static ngx_ws_perf_qnode_t *ngx_ws_perf_queue_node(ngx_ws_perf_queue_t *q,
+    ngx_ws_perf_out_t *out, size_t len, ngx_log_t *log);
 static void ngx_ws_perf_qnode_put(ngx_ws_perf_qnode_t *node);
 static void ngx_ws_perf_queue_buf(ngx_buf_t *b, u_char *pos, u_char *last);
 static ngx_uint_t ngx_ws_perf_queue_pending(ngx_ws_perf_queue_t *q,
@@ -138,24 +140,42 @@ ngx_ws_perf_queue_push(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
 {
     ngx_ws_perf_qnode_t  *node;
 
-    node = ngx_ws_perf_qnode_get(log);
+    node = ngx_ws_perf_queue_node(q, out, out->last - out->pos, log);
     if (node == NULL) {
         return NGX_ERROR;
+    }
+
+    *q->tail[prio] = node;
+    q->tail[prio] = &node->next;
+
+    return NGX_OK;
+}
+
+
+/* a node holding out, len bytes of which the queue now counts */
+
+static ngx_ws_perf_qnode_t *
+ngx_ws_perf_queue_node(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
+    size_t len, ngx_log_t *log)
+{
+    ngx_ws_perf_qnode_t  *node;
+
+    node = ngx_ws_perf_qnode_get(log);
+    if (node == NULL) {
+        return NULL;
     }
 
     node->out = out;
     node->tag = NULL;
     out->refs++;
 
-    *q->tail[prio] = node;
-    q->tail[prio] = &node->next;
-    q->bytes += out->last - out->pos;
+    q->bytes += len;
     q->frames++;
 
-    ngx_ws_perf_metrics_add(queued, out->last - out->pos);
+    ngx_ws_perf_metrics_add(queued, len);
     ngx_ws_perf_metrics_queue_depth(q->bytes);
 
-    return NGX_OK;
+    return node;
 }
 
 
@@ -311,27 +331,15 @@ ngx_int_t
 ngx_ws_perf_queue_push_partial(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
     size_t sent, ngx_log_t *log)
 {
-    size_t                len;
     ngx_ws_perf_qnode_t  *node;
 
-    node = ngx_ws_perf_qnode_get(log);
+    node = ngx_ws_perf_queue_node(q, out, out->last - out->pos - sent, log);
     if (node == NULL) {
         return NGX_ERROR;
     }
 
-    node->out = out;
-    node->tag = NULL;
-    out->refs++;
-
-    len = out->last - out->pos - sent;
-
     q->cur = node;
     q->cur_sent = sent;
-    q->bytes += len;
-    q->frames++;
-
-    ngx_ws_perf_metrics_add(queued, len);
-    ngx_ws_perf_metrics_queue_depth(q->bytes);
 
     return NGX_OK;
 }
@@ -347,20 +355,12 @@ ngx_ws_perf_queue_push_last(ngx_ws_perf_queue_t *q, ngx_ws_perf_out_t *out,
         return NGX_OK;
     }
 
-    node = ngx_ws_perf_qnode_get(log);
+    node = ngx_ws_perf_queue_node(q, out, out->last - out->pos, log);
     if (node == NULL) {
         return NGX_ERROR;
     }
 
-    node->out = out;
-    node->tag = NULL;
-    out->refs++;
-
     q->last = node;
-    q->bytes += out->last - out->pos;
-    q->frames++;
-
-    ngx_ws_perf_metrics_add(queued, out->last - out->pos);
 
     return NGX_OK;
 }

@@ -69,3 +69,28 @@ fanout-priorities subs=10 msgs=400 channel=prio
 --- pubsub_out
 400 messages published: 98 critical, 101 high, 107 normal, 94 low
 every subscriber got every message once, in publish order within each priority
+
+
+
+=== TEST 5: subscribers reset and close around each publish; those that stay lose nothing
+A frame for a plain connection whose queue is empty is written from the
+worker's direct list (docs/architecture.md): whatever writes the queue
+first moves the connection's entries into it, and a connection that
+goes away takes its entries off.  Each of 40 rounds: two subscribers
+leave (by a reset with messages unread, or by a close frame) and two
+connect, two of those that stay send a ping, then an array of 10
+messages is published.  The worker writes no alert and goes on
+answering.  (A socket that takes part of a frame: t/207's stalled
+subscribers fill their sockets from the list.)
+--- request
+GET /pub?channel=dc
+--- response_body_like: "subscribers":0
+--- pubsub
+direct-churn channel=dc steady=8 churn=24 rounds=40 batch=10
+--- pubsub_out
+8 subscribers stay, 24 come and go
+400 messages published; 45 connections reset, 35 closed
+every staying subscriber got every message once, in publish order, and a pong for each ping
+--- no_error_log
+[alert]
+[crit]
