@@ -146,7 +146,6 @@ ngx_ws_perf_hub_init(ngx_cycle_t *cycle)
 
     ngx_ws_perf_direct_event.handler = ngx_ws_perf_hub_direct_write;
     ngx_ws_perf_direct_event.log = cycle->log;
-    ngx_ws_perf_direct_event.data = &ngx_ws_perf_direct;
 
     return NGX_OK;
 }
@@ -1184,6 +1183,7 @@ ngx_ws_perf_hub_forget_queued(ngx_ws_perf_sub_t *sub)
     peer = sub->conn;
 
     ngx_ws_perf_queue_drop_tagged(peer->queue, sub->topic);
+
     if (peer->direct_pass == ngx_ws_perf_direct_pass && peer->direct_bytes) {
         ngx_ws_perf_hub_direct_take(peer, peer->direct_head, sub->topic, 0,
                                     NULL);
@@ -1663,9 +1663,15 @@ ngx_ws_perf_hub_direct_queue(ngx_ws_perf_peer_t *peer, ngx_ws_perf_direct_t *d,
         c->write->ready = 0;
 
         if (ngx_ws_perf_queue_push_partial(q, d->out, sent, log) != NGX_OK) {
-            /* half a frame cannot be taken back */
+            /*
+             * half a frame cannot be taken back, nor followed by another:
+             * the connection ends, and its read handler finalizes it
+             */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "websocket: no memory for the rest of a frame, "
+                          "closing the connection");
             c->error = 1;
-            peer->overflow = 1;
+            (void) ngx_shutdown_socket(c->fd, SHUT_RDWR);
         }
 
         return;
