@@ -17,9 +17,14 @@
 typedef struct ngx_ws_perf_presence_s  ngx_ws_perf_presence_t;
 
 
+typedef struct ngx_ws_perf_topic_s  ngx_ws_perf_topic_t;
+
+
 /* a channel or a user with local subscribers, in this worker */
-typedef struct {
-    ngx_str_node_t              sn;         /* the name is the key */
+struct ngx_ws_perf_topic_s {
+    ngx_str_t                   name;       /* the key */
+    ngx_ws_perf_topic_t        *next;       /* in its bucket of the table */
+    uint32_t                    hash;
     ngx_queue_t                 subs;
     ngx_uint_t                  nsubs;
     ngx_uint_t                  target;
@@ -33,7 +38,7 @@ typedef struct {
     ngx_uint_t                  asked;      /* the bus's link connection
                                                it was last asked on */
     ngx_ws_perf_presence_t     *presence;   /* a channel's, or NULL */
-} ngx_ws_perf_topic_t;
+};
 
 
 typedef struct ngx_ws_perf_sub_s  ngx_ws_perf_sub_t;

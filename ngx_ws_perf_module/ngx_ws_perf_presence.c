@@ -126,10 +126,10 @@ ngx_ws_perf_presence_add(ngx_ws_perf_peer_t *peer, ngx_ws_perf_topic_t *topic,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "ws_perf presence: \"%V\" here on \"%V\"", user,
-                   &topic->sn.str);
+                   &topic->name);
 
     if (ngx_ws_perf_presence_hook) {
-        ngx_ws_perf_presence_hook(&topic->sn.str, &m->sn.str, 1);
+        ngx_ws_perf_presence_hook(&topic->name, &m->sn.str, 1);
     }
 }
 
@@ -164,10 +164,10 @@ ngx_ws_perf_presence_del(ngx_ws_perf_peer_t *peer, ngx_ws_perf_topic_t *topic)
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws_perf presence: \"%V\" gone from \"%V\"", user,
-                       &topic->sn.str);
+                       &topic->name);
 
         if (ngx_ws_perf_presence_hook) {
-            ngx_ws_perf_presence_hook(&topic->sn.str, &m->sn.str, 0);
+            ngx_ws_perf_presence_hook(&topic->name, &m->sn.str, 0);
         }
 
         ngx_free(m);
@@ -387,7 +387,7 @@ ngx_ws_perf_presence_tick(ngx_event_t *ev)
         if (p->dirty) {
             last = ngx_snprintf(text, sizeof(text),
                                 "{\"type\":\"presence\",\"channel\":\"%V\","
-                                "\"count\":%uL}", &topic->sn.str, p->count);
+                                "\"count\":%uL}", &topic->name, p->count);
 
             ngx_ws_perf_presence_send(topic, text, last - text, ev->log);
             p->dirty = 0;

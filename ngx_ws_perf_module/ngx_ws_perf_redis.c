@@ -1897,8 +1897,8 @@ ngx_ws_perf_redis_recount(ngx_ws_perf_topic_t *topic, void *data)
     }
 
     ngx_ws_perf_redis_args(&a, "HSET");
-    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->sn.str.data,
-                              topic->sn.str.len);
+    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->name.data,
+                              topic->name.len);
     ngx_ws_perf_redis_arg_more(&a, "#c");
     ngx_ws_perf_redis_argf(&a, "%V:%ui", &ngx_ws_perf_redis_worker,
                            ngx_ws_perf_redis_session);
@@ -1924,7 +1924,7 @@ ngx_ws_perf_redis_unsubscribed(ngx_ws_perf_topic_t *topic, void *data)
     if (node
         && ngx_ws_perf_redis_owner_of(key,
                ngx_ws_perf_redis_key(key, "", topic->target,
-                                     topic->sn.str.data, topic->sn.str.len))
+                                     topic->name.data, topic->name.len))
            != node)
     {
         return;
@@ -1977,8 +1977,8 @@ ngx_ws_perf_redis_resubscribe(ngx_ws_perf_topic_t *topic, void *data)
 
     ngx_ws_perf_redis_argv[ngx_ws_perf_redis_argc] = (char *) buf;
     ngx_ws_perf_redis_argvlen[ngx_ws_perf_redis_argc] =
-        ngx_ws_perf_redis_key(buf, "", topic->target, topic->sn.str.data,
-                              topic->sn.str.len);
+        ngx_ws_perf_redis_key(buf, "", topic->target, topic->name.data,
+                              topic->name.len);
     ngx_ws_perf_redis_argc++;
 }
 
@@ -2541,7 +2541,7 @@ ngx_ws_perf_redis_flush_counts(void)
 
         ngx_ws_perf_redis_args(&a, "HSET");
         ngx_ws_perf_redis_arg_key(&a, "n:", topic->target,
-                                  topic->sn.str.data, topic->sn.str.len);
+                                  topic->name.data, topic->name.len);
         ngx_ws_perf_redis_arg(&a, ngx_ws_perf_redis_worker.data,
                               ngx_ws_perf_redis_worker.len);
         ngx_ws_perf_redis_argf(&a, "%ui", topic->nsubs);
@@ -4026,8 +4026,8 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
         return;
     }
 
-    len = ngx_ws_perf_redis_key(key, "", topic->target, topic->sn.str.data,
-                                topic->sn.str.len);
+    len = ngx_ws_perf_redis_key(key, "", topic->target, topic->name.data,
+                                topic->name.len);
     slot = ngx_ws_perf_slot(key, len);
 
     if (node) {
@@ -4044,7 +4044,7 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "ws_perf: redis \"%V\" of slot %ui placed on %ui, "
-                   "in place: %ui", &topic->sn.str, slot,
+                   "in place: %ui", &topic->name, slot,
                    ngx_ws_perf_redis_owner[slot], topic->subscribed);
 
     if (topic->subscribed) {
@@ -4065,7 +4065,7 @@ ngx_ws_perf_redis_map_moved(ngx_ws_perf_topic_t *topic, void *data)
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws_perf: redis \"%V\" awaits its answer on "
-                       "connection %ui", &topic->sn.str, topic->asked);
+                       "connection %ui", &topic->name, topic->asked);
         return;
     }
 
@@ -4392,8 +4392,8 @@ ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
     ngx_ws_perf_redis_node_t  *node;
 
     ngx_ws_perf_redis_args(&a, verb);
-    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->sn.str.data,
-                              topic->sn.str.len);
+    ngx_ws_perf_redis_arg_key(&a, "", topic->target, topic->name.data,
+                              topic->name.len);
 
     if (ngx_ws_perf_redis_sub_send(&a) == NGX_OK && verb[1] == 'S') {
         ngx_ws_perf_redis_sub_pending++;
@@ -4404,8 +4404,8 @@ ngx_ws_perf_redis_ssubscribe(ngx_ws_perf_topic_t *topic, const char *verb)
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "ws_perf: redis SSUBSCRIBE \"%V\" sent, "
-                       "connection %ui of %V", &topic->sn.str,
-                       topic->asked, node ? &node->name : &topic->sn.str);
+                       "connection %ui of %V", &topic->name,
+                       topic->asked, node ? &node->name : &topic->name);
     }
 }
 
@@ -5026,7 +5026,7 @@ static void
 ngx_ws_perf_redis_presence_restore(ngx_ws_perf_topic_t *topic,
     ngx_str_t *user, void *data)
 {
-    ngx_ws_perf_redis_presence_hook(&topic->sn.str, user, 1);
+    ngx_ws_perf_redis_presence_hook(&topic->name, user, 1);
 }
 
 
@@ -5083,7 +5083,7 @@ ngx_ws_perf_redis_presence_swept(ngx_ws_perf_topic_t *topic, void *data)
 
     ngx_ws_perf_redis_fcall(&a, "ws_perf_presence_list", 1);
     ngx_ws_perf_redis_arg_key(&a, "", NGX_WS_PERF_TARGET_CHANNEL,
-                              topic->sn.str.data, topic->sn.str.len);
+                              topic->name.data, topic->name.len);
     ngx_ws_perf_redis_arg_lit(&a, "0");
 
     (void) ngx_ws_perf_redis_send(ngx_ws_perf_redis_ignore, NULL, &a);

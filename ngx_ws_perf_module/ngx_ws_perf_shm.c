@@ -1356,8 +1356,8 @@ ngx_ws_perf_shm_flush(void)
     ngx_ws_perf_shm_lock(NGX_WS_PERF_SHM_STORE);
 
     do {
-        ngx_ws_perf_shm_count(topic->target, topic->sn.str.data,
-                              topic->sn.str.len, topic->nsubs);
+        ngx_ws_perf_shm_count(topic->target, topic->name.data,
+                              topic->name.len, topic->nsubs);
         topic = ngx_ws_perf_hub_next_changed();
     } while (topic);
 

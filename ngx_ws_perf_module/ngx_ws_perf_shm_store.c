@@ -534,8 +534,8 @@ ngx_ws_perf_shm_resume_look(ngx_ws_perf_shm_resume_t *rs)
 {
     ngx_ws_perf_shm_topic_t  *t;
 
-    t = ngx_ws_perf_shm_topic(rs->topic->target, rs->topic->sn.str.data,
-                              rs->topic->sn.str.len, 0);
+    t = ngx_ws_perf_shm_topic(rs->topic->target, rs->topic->name.data,
+                              rs->topic->name.len, 0);
 
     /* an id from before this zone was made (or made anew) */
     rs->foreign = ((int64_t) rs->v[0] < ngx_ws_perf_shm->epoch);
@@ -627,7 +627,7 @@ ngx_ws_perf_shm_resume_gap(ngx_ws_perf_shm_resume_t *rs)
     p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
                     "\"since\":\"%V\",\"last\":\"",
                     rs->topic->target ? "user" : "channel",
-                    &rs->topic->sn.str, rs->since);
+                    &rs->topic->name, rs->since);
 
     if (rs->found) {
         p = ngx_sprintf(p, "%L-%ui-%uL\"}", rs->last_ts, rs->last_worker,
@@ -696,7 +696,7 @@ ngx_ws_perf_shm_resume_more(ngx_ws_perf_shm_resume_t *rs)
 
     p = ngx_sprintf(buf, "{\"type\":\"gap\",\"%s\":\"%V\","
                     "\"since\":\"", rs->topic->target ? "user" : "channel",
-                    &rs->topic->sn.str);
+                    &rs->topic->name);
 
     if (rs->cut_seq) {
         p = ngx_sprintf(p, "%L-%ui-%uL", rs->cut_ts, rs->cut_worker,
@@ -723,7 +723,7 @@ ngx_ws_perf_shm_resumed(ngx_ws_perf_shm_resume_t *rs)
 
     p = ngx_sprintf(buf, "{\"type\":\"resumed\",\"%s\":\"%V\","
                     "\"count\":%ui}", rs->topic->target ? "user" : "channel",
-                    &rs->topic->sn.str, rs->sent);
+                    &rs->topic->name, rs->sent);
     (void) ngx_ws_perf_hub_resumed(rs->peer, rs->topic, buf, p - buf,
                                    NGX_WS_PERF_PRIO_HIGH,
                                    rs->peer->connection->log);

@@ -480,8 +480,8 @@ ngx_ws_perf_store_resume(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
     req->number = peer->connection->number;
     req->target = sub->topic->target;
     req->room = ngx_ws_perf_hub_room(peer);
-    req->name_len = sub->topic->sn.str.len;
-    ngx_memcpy(req->name, sub->topic->sn.str.data, req->name_len);
+    req->name_len = sub->topic->name.len;
+    ngx_memcpy(req->name, sub->topic->name.data, req->name_len);
     req->since_len = since->len;
     ngx_memcpy(req->since, since->data, since->len);
 
@@ -527,8 +527,8 @@ ngx_ws_perf_store_subscribed(ngx_ws_perf_topic_t *topic)
         req = ngx_queue_data(q, ngx_ws_perf_store_req_t, queue);
 
         if (req->target == topic->target
-            && req->name_len == topic->sn.str.len
-            && ngx_memcmp(req->name, topic->sn.str.data, req->name_len) == 0)
+            && req->name_len == topic->name.len
+            && ngx_memcmp(req->name, topic->name.data, req->name_len) == 0)
         {
             ngx_queue_remove(q);
             ngx_ws_perf_store_fetch(req);

@@ -94,3 +94,25 @@ every staying subscriber got every message once, in publish order, and a pong fo
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 6: 300 channels and back to 30: each subscriber gets its channels' messages, no other
+A worker finds a channel in a table of buckets (docs/architecture.md)
+that starts at 64 and doubles as channels come (here to 512), and halves
+as they go.  30 subscribers of 10 channels each; each channel gets a
+message.  Then 28 leave, one comes with 10 new channels, and every
+channel gets a message again.
+--- request
+GET /pub?channel=mc0.0
+--- response_body_like: "subscribers":0
+--- pubsub
+many-channels conns=30 per=10 stay=2
+--- pubsub_out
+30 subscribers of 10 channels each: 300 channels
+each got the message of each of its channels once, no other
+28 left, 1 came: 30 channels
+each got the message of each of its channels once, no other
+--- no_error_log
+[alert]
+[crit]

@@ -325,6 +325,72 @@ def direct_churn(port, path="/ws", channel="dc", steady="8", churn="24",
 
 
 @scenario
+def many_channels(port, path="/ws", conns="30", per="10", stay="2"):
+    """A worker's table of channels grows from its first 64 buckets to
+    512 as subscribers come, and shrinks back as most of them leave:
+    every subscriber gets the message of each of its channels once and
+    nothing of the others', before and after, and channels subscribed
+    after the shrink are found too."""
+    conns, per, stay = int(conns), int(per), int(stay)
+
+    def names(i):
+        return ["mc%d.%d" % (i, j) for j in range(per)]
+
+    def connect_all(first, count):
+        ws = connect_many(port, ["%s?channels=%s" % (path, ",".join(names(i)))
+                                 for i in range(first, first + count)])
+        for i in range(first, first + count):
+            wait_subscribers(port, "channel=" + names(i)[-1], 1)
+        return ws
+
+    def round_(tag, ws, first, everyone):
+        """publishes to the channels of the first `everyone` subscribers'
+        names, then an end marker to each subscriber's first channel: what
+        a subscriber got before its marker is what the round gave it"""
+        chans = [c for i in range(everyone) for c in names(i)]
+        for k in range(0, len(chans), 50):
+            publish(port, [{"channel": c, "data": {"r": tag, "c": c}}
+                           for c in chans[k:k + 50]])
+        publish(port, [{"channel": names(i)[0], "data": {"r": tag, "end": 1}}
+                       for i in first])
+
+        def msgs(c):
+            return [m.get("data") or {} for m in c.messages()
+                    if m.get("type") == "msg"
+                    and (m.get("data") or {}).get("r") == tag]
+
+        pump(ws, lambda: all(any(d.get("end") for d in msgs(c)) or c.eof
+                             for c in ws), 30, "every subscriber's end marker")
+        bad = []
+        for n, c in enumerate(ws):
+            got = [d.get("c") for d in msgs(c) if not d.get("end")]
+            if sorted(got) != sorted(names(first[n])):
+                bad.append("subscriber of mc%d.*: %s"
+                           % (first[n], summary(sorted(got))))
+        return bad
+
+    ws = connect_all(0, conns)
+    out("%d subscribers of %d channels each: %d channels"
+        % (conns, per, conns * per))
+    bad = round_("a", ws, list(range(conns)), conns)
+    out(*bad[:10]) if bad else out(
+        "each got the message of each of its channels once, no other")
+
+    for c in ws[stay:]:
+        c.abort()
+    for i in range(stay, conns):
+        wait_subscribers(port, "channel=" + names(i)[0], 0)
+    more = connect_all(conns, 1)
+    keep = ws[:stay] + more
+    out("%d left, 1 came: %d channels" % (conns - stay, (stay + 1) * per))
+    bad = round_("b", keep, list(range(stay)) + [conns], conns + 1)
+    out(*bad[:10]) if bad else out(
+        "each got the message of each of its channels once, no other")
+    for c in keep:
+        c.abort()
+
+
+@scenario
 def fanout_priorities(port, subs="10", msgs="400", channel="prio"):
     """Mixed priorities to readers that keep up: within each priority,
     publish order; every message exactly once."""
