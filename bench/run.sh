@@ -88,7 +88,7 @@ floor_scenarios=${BENCH_FLOOR_SCENARIOS:-"baseline fanout many-channels
     fanout-10hz fanout-max many-channels-max"}
 quick=${BENCH_QUICK:-0}
 quick_scenarios=${BENCH_QUICK_SCENARIOS:-"baseline fanout many-channels
-    fanout-10hz many-channels-max"}
+    fanout-10hz fanout-max many-channels-max"}
 quick_redis_scenarios=${BENCH_QUICK_REDIS_SCENARIOS:-"fanout-redis"}
 quick_tls_scenarios=${BENCH_QUICK_TLS_SCENARIOS:-"fanout-tls"}
 quick_deflate_scenarios=${BENCH_QUICK_DEFLATE_SCENARIOS:-"fanout-deflate"}

@@ -61,6 +61,7 @@ typedef struct {
 } ngx_ws_perf_direct_t;
 
 #define NGX_WS_PERF_DIRECT_END  0xffffffff
+#define NGX_WS_PERF_DIRECT_IOV  64          /* frames in one writev() */
 
 
 static ngx_ws_perf_topic_t *ngx_ws_perf_hub_topic(ngx_uint_t target,
@@ -100,6 +101,10 @@ static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
 static ngx_int_t ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_sub_t *sub, ngx_ws_perf_out_t *out, ngx_uint_t prio);
 static void ngx_ws_perf_hub_direct_write(ngx_event_t *ev);
+static size_t ngx_ws_perf_hub_direct_gather(ngx_uint_t i, uint64_t now,
+    ngx_log_t *log);
+static void ngx_ws_perf_hub_direct_short(ngx_ws_perf_direct_t *d,
+    ssize_t sent, ngx_err_t err, ngx_log_t *log);
 static void ngx_ws_perf_hub_direct_queue(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_direct_t *d, ssize_t sent, ngx_err_t err, ngx_log_t *log);
 static void ngx_ws_perf_hub_direct_take(ngx_ws_perf_peer_t *peer,
@@ -1655,11 +1660,13 @@ ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
 
 
 /*
- * The direct list's pass: a frame a send().  An entry is still good here:
- * a connection's close takes its entries off, and whatever writes a
- * connection's queue first moves its entries to the queue, so what its
- * queue holds now came after them.  The first frame a socket does not take
- * whole goes to the queue, and the connection's later entries after it.
+ * The direct list's pass: a frame a send(), or a connection's frames of
+ * the pass in one writev() when it has several (a publisher that outruns
+ * the fan-out).  An entry is still good here: a connection's close takes
+ * its entries off, and whatever writes a connection's queue first moves
+ * its entries to the queue, so what its queue holds now came after them.
+ * The first frame a socket does not take whole goes to the queue, and the
+ * connection's later entries after it.
  */
 
 static void
@@ -1670,9 +1677,7 @@ ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
     uint64_t               now;
     ngx_err_t              err;
     ngx_uint_t             i, nd;
-    ngx_connection_t      *c;
     ngx_ws_perf_out_t     *out;
-    ngx_ws_perf_peer_t    *peer;
     ngx_ws_perf_direct_t  *d;
 
     /* nothing below adds to the list: the pass owns it */
@@ -1685,12 +1690,17 @@ ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
 
     for (i = 0; i < nd; i++) {
         d = &ngx_ws_perf_direct[i];
-        out = d->out;
 
         if (d->peer == NULL) {
             continue;
         }
 
+        if (d->next != NGX_WS_PERF_DIRECT_END) {
+            bytes += ngx_ws_perf_hub_direct_gather(i, now, ev->log);
+            continue;
+        }
+
+        out = d->out;
         len = out->last - out->pos;
 
         n = send(d->fd, out->pos, len, 0);
@@ -1712,20 +1722,114 @@ ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
             bytes += n;
         }
 
-        peer = d->peer;
-        c = peer->connection;
-
-        ngx_ws_perf_hub_direct_queue(peer, d, n, err, ev->log);
-        ngx_ws_perf_out_release(out);
-
-        ngx_ws_perf_hub_direct_take(peer, d->next, NULL, 1, ev->log);
-
-        if (!c->write->posted) {
-            ngx_post_event(c->write, &ngx_posted_events);
-        }
+        ngx_ws_perf_hub_direct_short(d, n, err, ev->log);
     }
 
     ngx_ws_perf_metrics_add(bytes_out, bytes);
+}
+
+
+/*
+ * Entry i and the next entries of its connection, up to
+ * NGX_WS_PERF_DIRECT_IOV of them, in one writev(); the rest of the
+ * connection's entries come later in the pass.  Returns the bytes sent.
+ */
+
+static size_t
+ngx_ws_perf_hub_direct_gather(ngx_uint_t i, uint64_t now, ngx_log_t *log)
+{
+    size_t                 len, left;
+    ssize_t                n, sent;
+    uint32_t               j, at[NGX_WS_PERF_DIRECT_IOV];
+    ngx_err_t              err;
+    ngx_uint_t             k, m;
+    struct iovec           iov[NGX_WS_PERF_DIRECT_IOV];
+    ngx_ws_perf_direct_t  *d;
+
+    k = 0;
+
+    for (j = i; j != NGX_WS_PERF_DIRECT_END && k < NGX_WS_PERF_DIRECT_IOV;
+         j = d->next)
+    {
+        d = &ngx_ws_perf_direct[j];
+
+        if (d->peer == NULL) {
+            continue;
+        }
+
+        iov[k].iov_base = d->out->pos;
+        iov[k].iov_len = d->out->last - d->out->pos;
+        at[k++] = j;
+    }
+
+    d = &ngx_ws_perf_direct[i];
+
+    n = writev(d->fd, iov, k);
+
+    sent = n;
+    err = (n == -1) ? ngx_socket_errno : 0;
+    left = (n > 0) ? (size_t) n : 0;
+
+    for (m = 0; m < k; m++) {
+        d = &ngx_ws_perf_direct[at[m]];
+        len = iov[m].iov_len;
+
+        if (left < len) {
+            break;
+        }
+
+        left -= len;
+
+        if (d->out->since) {
+            ngx_ws_perf_metrics_delivery(d->out->since, now);
+        }
+
+        ngx_ws_perf_out_release(d->out);
+        d->peer = NULL;
+    }
+
+    if (m < k) {
+        /* a socket that took the frames before this one whole is full */
+        if (n >= 0 && left == 0) {
+            n = -1;
+            err = NGX_EAGAIN;
+
+        } else if (n > 0) {
+            n = left;
+        }
+
+        ngx_ws_perf_hub_direct_short(d, n, err, log);
+        d->peer = NULL;
+    }
+
+    return (sent > 0) ? (size_t) sent : 0;
+}
+
+
+/*
+ * The entry's frame was not taken whole ("sent" bytes of it went, -1:
+ * none, with err): it goes to its connection's queue, the connection's
+ * later entries after it, and the write handler is posted.
+ */
+
+static void
+ngx_ws_perf_hub_direct_short(ngx_ws_perf_direct_t *d, ssize_t sent,
+    ngx_err_t err, ngx_log_t *log)
+{
+    ngx_connection_t    *c;
+    ngx_ws_perf_peer_t  *peer;
+
+    peer = d->peer;
+    c = peer->connection;
+
+    ngx_ws_perf_hub_direct_queue(peer, d, sent, err, log);
+    ngx_ws_perf_out_release(d->out);
+
+    ngx_ws_perf_hub_direct_take(peer, d->next, NULL, 1, log);
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
 }
 
 

@@ -116,3 +116,22 @@ each got the message of each of its channels once, no other
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 7: an array of 30 messages reaches a subscriber in one write, not thirty
+Frames that one turn of the worker's loop gives a connection leave
+together: from the direct list, a connection's entries of a pass go in
+one writev (docs/architecture.md); from the queue, in one writev too.
+--- engine: shm: in Redis mode the array comes back from Redis in as many reads as the link's socket gives
+--- request
+GET /pub?channel=co
+--- response_body_like: "subscribers":0
+--- pubsub
+coalesced channel=co n=30
+--- pubsub_out
+30 messages, in publish order
+in at most 2 segments
+--- no_error_log
+[alert]
+[crit]

@@ -391,6 +391,30 @@ def many_channels(port, path="/ws", conns="30", per="10", stay="2"):
 
 
 @scenario
+def coalesced(port, path="/ws", channel="co", n="30"):
+    """n messages that reach a subscriber in one turn of the worker's loop
+    (one publish of an array) leave in one write: the subscriber's
+    kernel counts the segments that brought them."""
+    n = int(n)
+    ws = connect(port, "%s?channels=%s" % (path, channel))
+    wait_subscribers(port, "channel=" + channel, 1)
+    before = _data_segments_in(ws.sock)
+    publish(port, [{"channel": channel, "data": {"seq": i}}
+                   for i in range(n)])
+
+    def seqs():
+        return [(m.get("data") or {}).get("seq") for m in ws.messages()
+                if m.get("type") == "msg"]
+
+    pump([ws], lambda: len(seqs()) >= n or ws.eof, 10, "the messages")
+    segs = _data_segments_in(ws.sock) - before
+    out("%d messages, in publish order" % n if seqs() == list(range(n))
+        else "got " + summary(seqs()))
+    out("in at most 2 segments" if segs <= 2 else "in %d segments" % segs)
+    ws.abort()
+
+
+@scenario
 def fanout_priorities(port, subs="10", msgs="400", channel="prio"):
     """Mixed priorities to readers that keep up: within each priority,
     publish order; every message exactly once."""
