@@ -101,7 +101,7 @@ static void ngx_ws_perf_hub_post(ngx_ws_perf_peer_t *peer);
 static ngx_int_t ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer,
     ngx_ws_perf_sub_t *sub, ngx_ws_perf_out_t *out, ngx_uint_t prio);
 static void ngx_ws_perf_hub_direct_write(ngx_event_t *ev);
-static size_t ngx_ws_perf_hub_direct_gather(ngx_uint_t i, uint64_t now,
+static size_t ngx_ws_perf_hub_direct_send(ngx_uint_t i, uint64_t now,
     ngx_log_t *log);
 static void ngx_ws_perf_hub_direct_short(ngx_ws_perf_direct_t *d,
     ssize_t sent, ngx_err_t err, ngx_log_t *log);
@@ -1672,13 +1672,9 @@ ngx_ws_perf_hub_direct_add(ngx_ws_perf_peer_t *peer, ngx_ws_perf_sub_t *sub,
 static void
 ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
 {
-    size_t                 len, bytes;
-    ssize_t                n;
-    uint64_t               now;
-    ngx_err_t              err;
-    ngx_uint_t             i, nd;
-    ngx_ws_perf_out_t     *out;
-    ngx_ws_perf_direct_t  *d;
+    size_t       bytes;
+    uint64_t     now;
+    ngx_uint_t   i, nd;
 
     /* nothing below adds to the list: the pass owns it */
     nd = ngx_ws_perf_ndirect;
@@ -1689,40 +1685,9 @@ ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
     bytes = 0;
 
     for (i = 0; i < nd; i++) {
-        d = &ngx_ws_perf_direct[i];
-
-        if (d->peer == NULL) {
-            continue;
+        if (ngx_ws_perf_direct[i].peer) {
+            bytes += ngx_ws_perf_hub_direct_send(i, now, ev->log);
         }
-
-        if (d->next != NGX_WS_PERF_DIRECT_END) {
-            bytes += ngx_ws_perf_hub_direct_gather(i, now, ev->log);
-            continue;
-        }
-
-        out = d->out;
-        len = out->last - out->pos;
-
-        n = send(d->fd, out->pos, len, 0);
-
-        if (n == (ssize_t) len) {
-            bytes += n;
-
-            if (out->since) {
-                ngx_ws_perf_metrics_delivery(out->since, now);
-            }
-
-            ngx_ws_perf_out_release(out);
-            continue;
-        }
-
-        err = (n == -1) ? ngx_socket_errno : 0;
-
-        if (n > 0) {
-            bytes += n;
-        }
-
-        ngx_ws_perf_hub_direct_short(d, n, err, ev->log);
     }
 
     ngx_ws_perf_metrics_add(bytes_out, bytes);
@@ -1731,12 +1696,13 @@ ngx_ws_perf_hub_direct_write(ngx_event_t *ev)
 
 /*
  * Entry i and the next entries of its connection, up to
- * NGX_WS_PERF_DIRECT_IOV of them, in one writev(); the rest of the
- * connection's entries come later in the pass.  Returns the bytes sent.
+ * NGX_WS_PERF_DIRECT_IOV of them: one send(), or one writev() for several;
+ * the rest of the connection's entries come later in the pass.  Returns
+ * the bytes sent.
  */
 
 static size_t
-ngx_ws_perf_hub_direct_gather(ngx_uint_t i, uint64_t now, ngx_log_t *log)
+ngx_ws_perf_hub_direct_send(ngx_uint_t i, uint64_t now, ngx_log_t *log)
 {
     size_t                 len, left;
     ssize_t                n, sent;
@@ -1764,7 +1730,8 @@ ngx_ws_perf_hub_direct_gather(ngx_uint_t i, uint64_t now, ngx_log_t *log)
 
     d = &ngx_ws_perf_direct[i];
 
-    n = writev(d->fd, iov, k);
+    n = (k == 1) ? send(d->fd, iov[0].iov_base, iov[0].iov_len, 0)
+                 : writev(d->fd, iov, k);
 
     sent = n;
     err = (n == -1) ? ngx_socket_errno : 0;
